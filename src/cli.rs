@@ -1,0 +1,315 @@
+//! Command line: clap definitions and the subcommand runners.
+//!
+//! `hooklens` with no subcommand is `hooklens listen`. Errors reach the user as one line
+//! (`hooklens: error: …`); bad flags exit with 2, failures with 1.
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, CommandFactory, Parser, Subcommand, error::ErrorKind};
+
+use crate::capture::CaptureId;
+use crate::output;
+use crate::secret::Secret;
+use crate::server::{self, ListenConfig, Listener, Respond};
+use crate::store::{self, Store};
+use crate::verify::VerifyConfig;
+
+/// See, check, forward and replay signed webhooks on your own machine.
+#[derive(Debug, Parser)]
+#[command(name = "hooklens", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    listen: ListenArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Capture, verify and show incoming webhooks (the default).
+    Listen(ListenArgs),
+    /// One line per stored capture.
+    List(ListArgs),
+    /// Full detail of one capture: headers, verdict, body, shape report.
+    Show(ShowArgs),
+}
+
+/// Flags of `hooklens listen`.
+#[derive(Debug, Args, Clone)]
+pub struct ListenArgs {
+    /// Address to bind (loopback by default; 0.0.0.0 exposes hooklens to your network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free port and prints it.
+    #[arg(long, short, default_value_t = server::DEFAULT_PORT)]
+    pub port: u16,
+    /// Signing secret; repeat for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
+    #[arg(long = "secret", short = 's', value_name = "SECRET")]
+    pub secrets: Vec<String>,
+    /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
+    #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
+    pub tolerance: Duration,
+    /// Answer every request with this status instead of 204/401 by verdict.
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub respond: Option<u16>,
+    /// Wait this long before answering (e.g. 2s), to exercise a sender's timeouts and retries.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
+    pub respond_delay: Duration,
+    /// Largest body kept (e.g. 10MiB, 512KiB, 1000000); larger requests get 413.
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
+    pub max_body: usize,
+    /// Capture log file (JSON Lines).
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+    /// Keep captures in memory only.
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
+    /// Print one JSON object per capture instead of a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Print lines instead of opening the terminal inspector.
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Capture id, e.g. 12 or #12.
+    id: CaptureId,
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+    /// The full record as JSON (as stored, body base64).
+    #[arg(long, conflicts_with = "shape")]
+    json: bool,
+    /// Only the delivery shape report.
+    #[arg(long)]
+    shape: bool,
+}
+
+fn parse_status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(n) if (100..=599).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not an HTTP status (100-599)")),
+    }
+}
+
+/// Parses `10MiB`, `512KiB`, `1MB`, `64k`, `1000`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (try 10MiB or 1000000)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1024,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => return Err(format!("unknown size unit in {s:?} (use KiB, MiB, kB, MB)")),
+    };
+    n.checked_mul(mult)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("size {s:?} is out of range"))
+}
+
+/// Exits like clap does for a usage error (one line, exit code 2).
+pub fn usage_error(msg: impl std::fmt::Display) -> ! {
+    Cli::command().error(ErrorKind::ValueValidation, msg).exit()
+}
+
+/// Runs the parsed command line; the exit code is the command's verdict.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => listen(cli.listen).await,
+        Some(Command::Listen(args)) => listen(args).await,
+        Some(Command::List(args)) => list(args),
+        Some(Command::Show(args)) => show(args),
+    }
+}
+
+/// Secrets from flags, else from the environment; empty ones are a usage error.
+fn secrets_from(flags: &[String]) -> Vec<Secret> {
+    let values: Vec<String> = if flags.is_empty() {
+        ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"]
+            .iter()
+            .find_map(|var| std::env::var(var).ok())
+            .into_iter()
+            .collect()
+    } else {
+        flags.to_vec()
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Secret::new(v).unwrap_or_else(|e| usage_error(format!("secret {i}: {e}"))))
+        .collect()
+}
+
+async fn listen(args: ListenArgs) -> Result<ExitCode> {
+    let secrets = secrets_from(&args.secrets);
+    for (i, s) in secrets.iter().enumerate() {
+        for w in s.hygiene_warnings() {
+            eprintln!(
+                "hooklens: warning: secret {i} ({s}, fingerprint {}) {w}",
+                s.fingerprint()
+            );
+        }
+    }
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "hooklens: warning: listening on {}, reachable from other machines; use --bind 127.0.0.1 to keep it local",
+            args.bind
+        );
+    }
+    let config = ListenConfig {
+        verify: VerifyConfig {
+            secrets,
+            tolerance_secs: args.tolerance.as_secs() as i64,
+        },
+        respond: args.respond.map_or(Respond::Verdict, Respond::Status),
+        respond_delay: args.respond_delay,
+        max_body: args.max_body,
+    };
+
+    let tcp = server::bind(args.bind, args.port).await?;
+    let addr = tcp.local_addr().context("reading the bound address")?;
+    let store_path = (!args.no_store).then_some(args.store.as_path());
+    let (store, writer, recovery) = Store::open(store_path)?;
+    if recovery.torn_bytes > 0 {
+        eprintln!(
+            "hooklens: capture log: cut a torn last line ({} bytes) left by an interrupted write; earlier captures are intact",
+            recovery.torn_bytes
+        );
+    }
+    if recovery.corrupt_lines > 0 {
+        eprintln!(
+            "hooklens: capture log: skipped {} unreadable lines (left in the file)",
+            recovery.corrupt_lines
+        );
+    }
+
+    let ready = format!("Listening on http://{addr}");
+    if args.json {
+        eprintln!("{ready}");
+    } else {
+        println!("{ready}");
+    }
+    let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
+    if interactive {
+        // The terminal inspector arrives with its own issue; until then the line view is used.
+        eprintln!(
+            "hooklens: the terminal inspector is not built yet; showing one line per capture"
+        );
+    }
+    if let Some(path) = store.path()
+        && recovery.captures > 0
+    {
+        eprintln!(
+            "hooklens: {} earlier captures in {}",
+            recovery.captures,
+            path.display()
+        );
+    }
+    let printer = tokio::spawn(output::print_events(store.subscribe(), args.json));
+    let state = Arc::new(Listener { config, store });
+    server::serve(tcp, state.clone(), shutdown_signal()).await?;
+    drop(state);
+    writer.join().await;
+    let _ = printer.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+}
+
+fn list(args: ListArgs) -> Result<ExitCode> {
+    let log = Store::open_readonly(&args.store)?;
+    let mut out = String::new();
+    for row in log.index().rows() {
+        if args.json {
+            let record = log.load(row.id)?;
+            out.push_str(&output::to_json_line(&output::json_capture(
+                row,
+                &record.verdict,
+            )));
+        } else {
+            out.push_str(&output::line(row));
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+    if log.recovery.torn_bytes > 0 {
+        eprintln!(
+            "hooklens: the last line of the log is incomplete (a write in progress, or a crash)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(args: ShowArgs) -> Result<ExitCode> {
+    let log = Store::open_readonly(&args.store)?;
+    let record = log.load(args.id)?;
+    let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
+    if args.json {
+        let line = store::encode_line(args.id, &record)?;
+        let text = String::from_utf8_lossy(&line);
+        print!("{}", output::terminal_safe_json(&text));
+    } else if args.shape {
+        let report = crate::envelope::shape_report(
+            &record.capture.method,
+            &record.capture.headers,
+            &record.capture.body,
+        );
+        println!("{}", output::to_json_line(&report));
+    } else {
+        print!("{}", output::show_text(&record, dup_of));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("10MiB").unwrap(), 10 * 1024 * 1024);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("64k").unwrap(), 64_000);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

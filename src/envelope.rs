@@ -1,0 +1,343 @@
+//! The provider's event envelope and the per-delivery shape report.
+//!
+//! The shape report reproduces the "delivery report" of the ModelGates guide (its Webhook.site
+//! section) for any captured request, and flags inconsistencies the guide's receiver would trip
+//! over. Pure: no I/O, no clock.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::capture::{Header, header_value};
+use crate::verify::modelgates::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
+
+/// Event types the provider documents.
+pub const KNOWN_TYPES: [&str; 4] = [
+    "video.generation.completed",
+    "video.generation.failed",
+    "video.generation.cancelled",
+    "video.generation.expired",
+];
+
+/// The few envelope fields the index and the list need.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeSummary {
+    /// `type`, when the body is a JSON object with a string `type`.
+    pub event_type: Option<String>,
+    /// `data.id`.
+    pub data_id: Option<String>,
+    /// `data.status`.
+    pub data_status: Option<String>,
+}
+
+/// Extracts the envelope summary from a body (cheap; ignores non-JSON).
+pub fn summarize(body: &[u8]) -> EnvelopeSummary {
+    #[derive(Deserialize)]
+    struct Data {
+        id: Option<Value>,
+        status: Option<Value>,
+    }
+    #[derive(Deserialize)]
+    struct Env {
+        #[serde(rename = "type")]
+        kind: Option<Value>,
+        data: Option<Data>,
+    }
+    let Ok(env) = serde_json::from_slice::<Env>(body) else {
+        return EnvelopeSummary::default();
+    };
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let (data_id, data_status) = match env.data {
+        Some(d) => (text(d.id), text(d.status)),
+        None => (None, None),
+    };
+    EnvelopeSummary {
+        event_type: text(env.kind),
+        data_id,
+        data_status,
+    }
+}
+
+/// The guide's signature sub-report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureShape {
+    /// A `t=` part is present.
+    pub has_timestamp: bool,
+    /// At least one `v1=` part is present.
+    pub has_v1: bool,
+    /// The header with values replaced by placeholders, e.g. `t=<timestamp>,v1=<hex>`.
+    pub redacted_format: String,
+}
+
+/// The guide's idempotency key sub-report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyKeyShape {
+    /// The key contains `data.id`.
+    pub includes_job_id: bool,
+    /// Length in bytes.
+    pub length: usize,
+}
+
+/// The guide's body sub-report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyShape {
+    /// Sorted top-level keys.
+    pub top_level_keys: Vec<String>,
+    /// `type`.
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Sorted keys of `data`.
+    pub data_keys: Vec<String>,
+    /// `data.id` is the job id carried by the idempotency key.
+    pub data_id_matches_job: bool,
+    /// `data.status`.
+    pub data_status: Option<String>,
+    /// Number of `data.unsigned_urls` entries.
+    pub unsigned_url_count: usize,
+    /// Sorted keys of `data.usage`.
+    pub usage_keys: Vec<String>,
+}
+
+/// The delivery shape report, field for field as in the guide, plus the issues found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShapeReport {
+    /// Request method.
+    pub method: String,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// `X-ModelGates-Signature` is present.
+    pub has_signature_header: bool,
+    /// Signature header shape (when present).
+    pub signature: Option<SignatureShape>,
+    /// `X-ModelGates-Idempotency-Key` is present.
+    pub has_idempotency_key_header: bool,
+    /// Idempotency key shape (when present).
+    pub idempotency_key_shape: Option<IdempotencyKeyShape>,
+    /// Body shape (when the body is a JSON object).
+    pub body_shape: Option<BodyShape>,
+    /// Inconsistencies a receiver would trip over; empty when the delivery looks right.
+    pub issues: Vec<String>,
+}
+
+/// Replaces each value in a `k=v,k=v` header with a placeholder naming its kind.
+fn redact_signature(value: &str) -> String {
+    value
+        .split(',')
+        .map(|part| {
+            let part = part.trim();
+            match part.split_once('=') {
+                Some((k, v)) => {
+                    let kind = if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() {
+                        if k == "t" { "timestamp" } else { "number" }
+                    } else if !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        "hex"
+                    } else {
+                        "value"
+                    };
+                    format!("{}=<{kind}>", crate::sanitize::escape_line(k.as_bytes()))
+                }
+                None => "<value>".to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn sorted_keys(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Object(map)) => {
+            let mut keys: Vec<String> = map.keys().cloned().collect();
+            keys.sort();
+            keys
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Builds the shape report for one request.
+pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeReport {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let content_type = header_value(headers, "content-type").map(text);
+    let signature = header_value(headers, SIGNATURE_HEADER).map(|raw| {
+        let s = String::from_utf8_lossy(raw);
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        SignatureShape {
+            has_timestamp: parts.iter().any(|p| p.starts_with("t=")),
+            has_v1: parts.iter().any(|p| p.starts_with("v1=")),
+            redacted_format: redact_signature(&s),
+        }
+    });
+    let key = header_value(headers, IDEMPOTENCY_HEADER).map(text);
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let mut issues = Vec::new();
+
+    let is_json_type = content_type
+        .as_deref()
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+    if !is_json_type {
+        issues.push(match &content_type {
+            Some(ct) => format!(
+                "Content-Type is {:?}, the provider sends application/json",
+                crate::sanitize::escape_line(ct.as_bytes())
+            ),
+            None => "no Content-Type header (the provider sends application/json)".into(),
+        });
+    }
+    if method != "POST" {
+        issues.push(format!("method is {method}, the provider sends POST"));
+    }
+    if signature.is_none() {
+        issues.push(format!("no {SIGNATURE_HEADER} header"));
+    }
+    if key.is_none() {
+        issues.push(format!("no {IDEMPOTENCY_HEADER} header"));
+    }
+
+    let body_shape = match &json {
+        Some(Value::Object(top)) => {
+            let data = top.get("data");
+            let event_type = top.get("type").and_then(Value::as_str).map(str::to_owned);
+            let data_id = data.and_then(|d| d.get("id")).and_then(Value::as_str);
+            let data_status = data
+                .and_then(|d| d.get("status"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let urls = data
+                .and_then(|d| d.get("unsigned_urls"))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let matches_job = match (data_id, &key) {
+                (Some(id), Some(k)) => !id.is_empty() && k.starts_with(&format!("{id}-")),
+                _ => false,
+            };
+            match event_type.as_deref() {
+                None => issues.push("no string \"type\" in the envelope".into()),
+                Some(t) if !KNOWN_TYPES.contains(&t) => issues.push(format!(
+                    "unknown event type {:?}",
+                    crate::sanitize::escape_line(t.as_bytes())
+                )),
+                Some(t) => {
+                    let suffix = t.rsplit('.').next().unwrap_or(t);
+                    if data_status.as_deref() != Some(suffix) {
+                        issues.push(format!(
+                            "data.status is {:?} but the type says {suffix:?}",
+                            data_status.as_deref().unwrap_or("(missing)")
+                        ));
+                    }
+                }
+            }
+            if data.is_none() {
+                issues.push("no \"data\" object in the envelope".into());
+            } else if data_id.is_none() {
+                issues.push("no data.id (the job id)".into());
+            }
+            if let (Some(id), Some(k)) = (data_id, &key)
+                && !k.contains(id)
+            {
+                issues.push("idempotency key does not include data.id".into());
+            }
+            Some(BodyShape {
+                top_level_keys: sorted_keys(json.as_ref()),
+                event_type,
+                data_keys: sorted_keys(data),
+                data_id_matches_job: matches_job,
+                data_status,
+                unsigned_url_count: urls,
+                usage_keys: sorted_keys(data.and_then(|d| d.get("usage"))),
+            })
+        }
+        Some(_) => {
+            issues.push("body is JSON but not an object".into());
+            None
+        }
+        None if body.is_empty() => {
+            issues.push("empty body".into());
+            None
+        }
+        None => {
+            issues.push("body is not valid JSON".into());
+            None
+        }
+    };
+
+    let idempotency_key_shape = key.as_ref().map(|k| IdempotencyKeyShape {
+        includes_job_id: body_shape.as_ref().is_some_and(|_| {
+            match json.as_ref().and_then(|j| j.pointer("/data/id")) {
+                Some(Value::String(id)) => !id.is_empty() && k.contains(id.as_str()),
+                _ => false,
+            }
+        }),
+        length: k.len(),
+    });
+
+    ShapeReport {
+        method: method.to_string(),
+        content_type,
+        has_signature_header: signature.is_some(),
+        signature,
+        has_idempotency_key_header: key.is_some(),
+        idempotency_key_shape,
+        body_shape,
+        issues,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(key: &str) -> Vec<Header> {
+        vec![
+            Header::new("Content-Type", "application/json"),
+            Header::new("X-ModelGates-Signature", "t=1700000000,v1=abcdef0123"),
+            Header::new("X-ModelGates-Idempotency-Key", key.to_string()),
+        ]
+    }
+
+    #[test]
+    fn flags_status_type_mismatch_unknown_type_and_missing_id() {
+        let body = br#"{"type":"video.generation.completed","created_at":"x","data":{"id":"j","status":"failed"}}"#;
+        let r = shape_report("POST", &headers("j-completed"), body);
+        assert!(
+            r.issues
+                .iter()
+                .any(|i| i.contains("\"failed\" but the type says \"completed\"")),
+            "{:?}",
+            r.issues
+        );
+
+        let body = br#"{"type":"video.generation.exploded","data":{"id":"j","status":"exploded"}}"#;
+        let r = shape_report("POST", &headers("j-exploded"), body);
+        assert!(r.issues.iter().any(|i| i.contains("unknown event type")));
+
+        let body = br#"{"type":"video.generation.failed","data":{"status":"failed"}}"#;
+        let r = shape_report("POST", &headers("x-failed"), body);
+        assert!(r.issues.iter().any(|i| i.contains("no data.id")));
+    }
+
+    #[test]
+    fn clean_delivery_has_no_issues() {
+        let body = br#"{"type":"video.generation.completed","created_at":"x","data":{"id":"j","status":"completed","unsigned_urls":["a","b"],"usage":{"is_byok":false,"cost":1}}}"#;
+        let r = shape_report("POST", &headers("j-completed"), body);
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        let b = r.body_shape.unwrap();
+        assert_eq!(b.unsigned_url_count, 2);
+        assert_eq!(b.usage_keys, vec!["cost", "is_byok"]);
+        assert!(b.data_id_matches_job);
+        assert_eq!(
+            summarize(body).event_type.as_deref(),
+            Some("video.generation.completed")
+        );
+    }
+
+    #[test]
+    fn non_json_and_non_post_are_reported() {
+        let r = shape_report("GET", &[], b"\xff\xfe");
+        assert!(r.body_shape.is_none());
+        assert!(r.issues.iter().any(|i| i.contains("not valid JSON")));
+        assert!(r.issues.iter().any(|i| i.contains("method is GET")));
+        assert_eq!(summarize(b"\xff"), EnvelopeSummary::default());
+    }
+}

@@ -1,0 +1,17 @@
+//! hooklens: see, check, forward and replay signed webhooks on your own machine.
+//!
+//! The crate is the whole program; `main.rs` is a thin shell over [`cli::run`]. Tests and
+//! benchmarks call these modules in-process.
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod cli;
+pub mod duration;
+pub mod envelope;
+pub mod output;
+pub mod rawhead;
+pub mod sanitize;
+pub mod secret;
+pub mod server;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,27 @@
+//! The `hooklens` binary: parse, run, map errors to exit codes. Everything else is the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hooklens::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hooklens: error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hooklens: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Headless front end: one line (or one JSON object) per capture, and the `show` detail view.
+//!
+//! Everything printed from request bytes goes through `sanitize` first; JSON output is made
+//! terminal-safe too (serde_json leaves DEL, C1 controls and bidi overrides raw).
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use crate::capture::CaptureId;
+use crate::envelope;
+use crate::sanitize::{escape_line, escape_text, hex_dump, looks_binary};
+use crate::store::{CaptureRecord, Event, Stored, Summary};
+use crate::verify::{MatchedSecret, Verdict, modelgates::describe_skew};
+
+/// `HH:MM:SS` (UTC) of a unix-ms time.
+pub fn clock(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// RFC 3339 UTC time with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+/// Body size for humans: `312 B`, `4.1 KiB`, `10.0 MiB`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// Signed skew for humans: `-3s`, `+400s`, `0s`.
+pub fn skew(skew: Option<i64>) -> String {
+    match skew {
+        Some(s) if s > 0 => format!("+{s}s"),
+        Some(s) => format!("{s}s"),
+        None => "-".into(),
+    }
+}
+
+/// One line per capture (the `listen --no-tui` and `list` format).
+pub fn line(s: &Summary) -> String {
+    let mut out = format!(
+        "{} {:>5}  {} {}  {}  {}  skew {}",
+        clock(s.received_at_ms),
+        s.id.to_string(),
+        escape_line(s.method.as_bytes()),
+        escape_line(s.target.as_bytes()),
+        s.event_type
+            .as_deref()
+            .map_or_else(|| "-".to_string(), |t| escape_line(t.as_bytes())),
+        s.outcome.label(),
+        skew(s.skew_secs),
+    );
+    match (&s.idempotency_key, s.dup_of) {
+        (Some(k), Some(first)) => {
+            let _ = write!(out, "  key {} (dup of {first})", escape_line(k.as_bytes()));
+        }
+        (Some(k), None) => {
+            let _ = write!(out, "  key {}", escape_line(k.as_bytes()));
+        }
+        (None, _) => out.push_str("  key -"),
+    }
+    let _ = write!(out, "  {}", size(s.body_len));
+    if s.truncated {
+        out.push_str(" (truncated)");
+    }
+    let _ = write!(out, "  → {}", s.response_status);
+    out
+}
+
+/// The stable JSON object printed by `--json` (field names documented in the README).
+#[derive(Serialize)]
+pub struct JsonCapture<'a> {
+    /// Capture id (number).
+    pub id: u64,
+    /// RFC 3339 arrival time.
+    pub received_at: String,
+    /// Unix ms arrival time.
+    pub received_at_ms: i64,
+    /// Method.
+    pub method: &'a str,
+    /// Path and query.
+    pub target: &'a str,
+    /// Envelope type.
+    pub event_type: Option<&'a str>,
+    /// Outcome machine name (`valid`, `invalid_signature`, ...).
+    pub verdict: &'static str,
+    /// One-line reason.
+    pub reason: &'a str,
+    /// Scheme checked.
+    pub scheme: Option<&'a str>,
+    /// Signed timestamp.
+    pub timestamp: Option<i64>,
+    /// Signed skew in seconds.
+    pub skew_secs: Option<i64>,
+    /// Which secret matched.
+    pub matched_secret: Option<&'a MatchedSecret>,
+    /// Confirmed diagnoses.
+    pub hints: &'a [crate::verify::Hint],
+    /// Idempotency key.
+    pub idempotency_key: Option<&'a str>,
+    /// First capture with the same key.
+    pub dup_of: Option<u64>,
+    /// Body length in bytes.
+    pub body_len: u64,
+    /// Body was cut at the size limit.
+    pub truncated: bool,
+    /// Status hooklens answered with.
+    pub response_status: u16,
+}
+
+/// Builds the `--json` object for a capture.
+pub fn json_capture<'a>(s: &'a Summary, v: &'a Verdict) -> JsonCapture<'a> {
+    JsonCapture {
+        id: s.id.0,
+        received_at: rfc3339(s.received_at_ms),
+        received_at_ms: s.received_at_ms,
+        method: &s.method,
+        target: &s.target,
+        event_type: s.event_type.as_deref(),
+        verdict: v.outcome.name(),
+        reason: &v.reason,
+        scheme: v.scheme.as_deref(),
+        timestamp: v.timestamp,
+        skew_secs: v.skew_secs,
+        matched_secret: v.matched_secret.as_ref(),
+        hints: &v.hints,
+        idempotency_key: s.idempotency_key.as_deref(),
+        dup_of: s.dup_of.map(|d| d.0),
+        body_len: s.body_len,
+        truncated: s.truncated,
+        response_status: s.response_status,
+    }
+}
+
+/// Serializes to one JSON line that is safe to print on a terminal.
+pub fn to_json_line<T: Serialize>(value: &T) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    terminal_safe_json(&text)
+}
+
+/// Escapes (as `\uXXXX`, still valid JSON) the characters serde_json leaves raw that a
+/// terminal could act on: DEL, C1 controls, bidi and zero-width controls.
+pub fn terminal_safe_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{7f}'
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Prints each event as it arrives until the channel closes.
+pub async fn print_events(mut rx: broadcast::Receiver<Event>, json: bool) {
+    loop {
+        match rx.recv().await {
+            Ok(Event::Captured(stored)) => print_stored(&stored, json),
+            Ok(Event::Notice(text)) => eprintln!("hooklens: {}", escape_line(text.as_bytes())),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                eprintln!(
+                    "hooklens: output fell behind; {n} captures not printed (they are in the log)"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}
+
+fn print_stored(stored: &Stored, json: bool) {
+    let text = if json {
+        to_json_line(&json_capture(&stored.summary, &stored.verdict))
+    } else {
+        let mut l = line(&stored.summary);
+        if stored.verdict.outcome.is_rejected() {
+            let _ = write!(
+                l,
+                "\n        {}",
+                escape_line(stored.verdict.reason.as_bytes())
+            );
+        }
+        for h in &stored.verdict.hints {
+            let _ = write!(l, "\n        hint: {}", escape_line(h.message.as_bytes()));
+        }
+        l
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// Pretty JSON when the body parses, else escaped text, else a hex dump.
+pub fn render_body(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty)".into();
+    }
+    if let Ok(value) = serde_json::from_slice::<Value>(body)
+        && let Ok(pretty) = serde_json::to_string_pretty(&value)
+    {
+        return escape_text(pretty.as_bytes());
+    }
+    if looks_binary(body) {
+        hex_dump(body)
+    } else {
+        escape_text(body)
+    }
+}
+
+/// The full `show` view of one capture.
+pub fn show_text(record: &CaptureRecord, dup_of: Option<CaptureId>) -> String {
+    let c = &record.capture;
+    let v = &record.verdict;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  {} {}  {}  from {}",
+        c.id,
+        escape_line(c.method.as_bytes()),
+        escape_line(c.target.as_bytes()),
+        c.version.as_str(),
+        c.peer
+    );
+    let _ = writeln!(out, "received  {}", rfc3339(c.received_at_ms));
+    if let Some(tls) = &c.tls {
+        let _ = writeln!(
+            out,
+            "tls       {} {} alpn={} sni={}",
+            tls.version,
+            tls.cipher,
+            tls.alpn.as_deref().unwrap_or("-"),
+            escape_line(tls.sni.as_deref().unwrap_or("-").as_bytes())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "verdict   {} ({}): {}",
+        v.outcome.label(),
+        v.scheme.as_deref().unwrap_or("-"),
+        escape_line(v.reason.as_bytes())
+    );
+    for h in &v.hints {
+        let _ = writeln!(out, "hint      {}", escape_line(h.message.as_bytes()));
+    }
+    if let Some(ts) = v.timestamp {
+        let _ = writeln!(
+            out,
+            "timestamp {ts} ({}, skew {})",
+            describe_skew(v.skew_secs.unwrap_or(0)),
+            skew(v.skew_secs)
+        );
+    }
+    if let Some(m) = &v.matched_secret {
+        let _ = writeln!(
+            out,
+            "secret    #{} (fingerprint {})",
+            m.index, m.fingerprint
+        );
+    }
+    match (&record.idempotency_key, dup_of) {
+        (Some(k), Some(d)) => {
+            let _ = writeln!(out, "key       {} (dup of {d})", escape_line(k.as_bytes()));
+        }
+        (Some(k), None) => {
+            let _ = writeln!(out, "key       {}", escape_line(k.as_bytes()));
+        }
+        (None, _) => {}
+    }
+    let _ = writeln!(out, "response  {}", record.response_status);
+    let case = match c.header_case {
+        crate::capture::HeaderCase::Original => "original case",
+        crate::capture::HeaderCase::Lowercase => "lowercase",
+    };
+    let _ = writeln!(
+        out,
+        "\nheaders ({}, arrival order, {case})",
+        c.headers.len()
+    );
+    for h in &c.headers {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            escape_line(h.name.as_bytes()),
+            escape_line(&h.value)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nbody ({} bytes{}, sha256 {})",
+        c.body.len(),
+        if c.truncated { ", truncated" } else { "" },
+        hex::encode(Sha256::digest(&c.body))
+    );
+    for l in render_body(&c.body).lines() {
+        let _ = writeln!(out, "  {l}");
+    }
+    let _ = writeln!(out, "\nshape");
+    out.push_str(&shape_text(&envelope::shape_report(
+        &c.method, &c.headers, &c.body,
+    )));
+    out
+}
+
+/// The shape report as indented text.
+pub fn shape_text(report: &envelope::ShapeReport) -> String {
+    let mut out = String::new();
+    let pretty = serde_json::to_value(report)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default();
+    for l in escape_text(pretty.as_bytes()).lines() {
+        let _ = writeln!(out, "  {l}");
+    }
+    if report.issues.is_empty() {
+        out.push_str("  ✓ no inconsistencies\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_and_sizes() {
+        assert_eq!(clock(1_700_000_000_000), "22:13:20");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(size(312), "312 B");
+        assert_eq!(size(4200), "4.1 KiB");
+        assert_eq!(skew(Some(-3)), "-3s");
+        assert_eq!(skew(Some(4)), "+4s");
+    }
+
+    #[test]
+    fn json_output_escapes_what_serde_leaves_raw() {
+        let line = to_json_line(&serde_json::json!({"p": "a\u{9b}b\u{202e}\u{1b}"}));
+        assert_eq!(line, r#"{"p":"a\u009bb\u202e\u001b"}"#);
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["p"], "a\u{9b}b\u{202e}\u{1b}");
+    }
+
+    #[test]
+    fn body_rendering_picks_json_text_or_hex() {
+        assert_eq!(
+            render_body(br#"{"b":1,"a":2}"#),
+            "{\n  \"b\": 1,\n  \"a\": 2\n}"
+        );
+        assert_eq!(render_body(b"x\x1b[2J"), "x\\e[2J");
+        assert!(render_body(b"\x00\x01\x02").starts_with("00000000  00 01 02"));
+    }
+}

@@ -1,0 +1,411 @@
+//! Original header case and order for HTTP/1, recorded below hyper.
+//!
+//! hyper 1.x keeps header case and order only in crate-private types, so we read them
+//! ourselves: [`Recorded`] wraps the accepted stream and feeds every byte hyper reads into a
+//! [`HeadRecorder`], a small framing state machine that re-parses each request head with
+//! `httparse` (hyper's own parser) and skips bodies by `Content-Length` or chunked framing. The
+//! server pops one recorded head per request, in order. If the recorder cannot follow the
+//! stream (h2 preface, upgrade, a head it cannot parse) or a head does not match the request
+//! hyper parsed, the capture falls back to hyper's lowercase names and says so
+//! (`header_case: "lowercase"`). HTTP/2 names are lowercase by spec anyway.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::capture::Header;
+
+/// Largest head we buffer while waiting for its end (hyper's default limit is similar).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEADERS: usize = 256;
+
+/// One request head as it was on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawHead {
+    /// Method token.
+    pub method: String,
+    /// Request target as sent.
+    pub target: String,
+    /// Headers in arrival order, original case.
+    pub headers: Vec<Header>,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    SizeLine(Vec<u8>),
+    Data(u64),
+    DataEnd(u8),
+    Trailer(Vec<u8>),
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Fixed(u64),
+    Chunked(Chunk),
+    /// The stream is no longer HTTP/1 framed requests we can follow.
+    Off,
+}
+
+/// Splits an HTTP/1 request byte stream into heads, skipping bodies.
+#[derive(Debug)]
+pub struct HeadRecorder {
+    state: State,
+    buf: Vec<u8>,
+    heads: VecDeque<RawHead>,
+}
+
+impl Default for HeadRecorder {
+    fn default() -> Self {
+        HeadRecorder {
+            state: State::Head,
+            buf: Vec::new(),
+            heads: VecDeque::new(),
+        }
+    }
+}
+
+impl HeadRecorder {
+    /// True once the recorder has given up following the stream.
+    pub fn is_off(&self) -> bool {
+        matches!(self.state, State::Off)
+    }
+
+    /// Takes the oldest recorded head.
+    pub fn pop(&mut self) -> Option<RawHead> {
+        self.heads.pop_front()
+    }
+
+    /// Stops recording (the caller saw a mismatch).
+    pub fn turn_off(&mut self) {
+        self.state = State::Off;
+        self.heads.clear();
+        self.buf = Vec::new();
+    }
+
+    /// Feeds bytes read from the connection.
+    pub fn feed(&mut self, mut input: &[u8]) {
+        while !input.is_empty() {
+            match &mut self.state {
+                State::Off => return,
+                State::Head => {
+                    // Only the head bytes are buffered; bodies are skipped by count.
+                    let before = self.buf.len();
+                    self.buf.extend_from_slice(input);
+                    match self.parse_head() {
+                        Ok(Some(used)) => {
+                            let consumed = used - before;
+                            self.buf.clear();
+                            input = &input[consumed..];
+                        }
+                        Ok(None) => {
+                            if self.buf.len() > MAX_HEAD_BYTES {
+                                self.turn_off();
+                            }
+                            return;
+                        }
+                        Err(()) => {
+                            self.turn_off();
+                            return;
+                        }
+                    }
+                }
+                State::Fixed(remaining) => {
+                    let take = (*remaining).min(input.len() as u64);
+                    *remaining -= take;
+                    input = &input[take as usize..];
+                    if *remaining == 0 {
+                        self.state = State::Head;
+                    }
+                }
+                State::Chunked(chunk) => {
+                    let (used, next) = step_chunked(chunk, input);
+                    input = &input[used..];
+                    match next {
+                        ChunkStep::Continue => {}
+                        ChunkStep::Done => self.state = State::Head,
+                        ChunkStep::Bad => {
+                            self.turn_off();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses a complete head from `buf`; returns the bytes it used.
+    fn parse_head(&mut self) -> Result<Option<usize>, ()> {
+        // Tolerate the empty lines RFC 9112 allows before a request line.
+        let skip = self
+            .buf
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        if skip == self.buf.len() {
+            return Ok(None);
+        }
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut slots);
+        let used = match req.parse(&self.buf[skip..]) {
+            Ok(httparse::Status::Complete(n)) => n + skip,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(()),
+        };
+        let method = req.method.unwrap_or_default().to_string();
+        let target = req.path.unwrap_or_default().to_string();
+        let headers: Vec<Header> = req
+            .headers
+            .iter()
+            .map(|h| Header::new(h.name, Bytes::copy_from_slice(h.value)))
+            .collect();
+
+        let mut chunked = false;
+        let mut length: Option<u64> = None;
+        let mut upgrade = method.eq_ignore_ascii_case("CONNECT");
+        for h in &headers {
+            if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                let v = String::from_utf8_lossy(&h.value).to_ascii_lowercase();
+                chunked = v.rsplit(',').next().is_some_and(|c| c.trim() == "chunked");
+            } else if h.name.eq_ignore_ascii_case("content-length") {
+                length = std::str::from_utf8(&h.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok());
+            } else if h.name.eq_ignore_ascii_case("upgrade") {
+                upgrade = true;
+            }
+        }
+        self.heads.push_back(RawHead {
+            method,
+            target,
+            headers,
+        });
+        self.state = if upgrade {
+            State::Off
+        } else if chunked {
+            State::Chunked(Chunk::SizeLine(Vec::new()))
+        } else {
+            match length {
+                Some(n) if n > 0 => State::Fixed(n),
+                _ => State::Head,
+            }
+        };
+        Ok(Some(used))
+    }
+}
+
+enum ChunkStep {
+    Continue,
+    Done,
+    Bad,
+}
+
+/// Advances chunked framing over `input`; returns bytes used and whether the body ended.
+fn step_chunked(chunk: &mut Chunk, input: &[u8]) -> (usize, ChunkStep) {
+    let mut used = 0;
+    while used < input.len() {
+        match chunk {
+            Chunk::SizeLine(line) => {
+                let b = input[used];
+                used += 1;
+                if b == b'\n' {
+                    let text = String::from_utf8_lossy(line);
+                    let hexpart = text.split(';').next().unwrap_or("").trim();
+                    let Ok(size) = u64::from_str_radix(hexpart, 16) else {
+                        return (used, ChunkStep::Bad);
+                    };
+                    *chunk = if size == 0 {
+                        Chunk::Trailer(Vec::new())
+                    } else {
+                        Chunk::Data(size)
+                    };
+                } else if line.len() > 1024 {
+                    return (used, ChunkStep::Bad);
+                } else {
+                    line.push(b);
+                }
+            }
+            Chunk::Data(remaining) => {
+                let take = (*remaining).min((input.len() - used) as u64);
+                *remaining -= take;
+                used += take as usize;
+                if *remaining == 0 {
+                    *chunk = Chunk::DataEnd(0);
+                }
+            }
+            Chunk::DataEnd(seen) => {
+                let b = input[used];
+                used += 1;
+                if b == b'\n' {
+                    *chunk = Chunk::SizeLine(Vec::new());
+                } else if b == b'\r' && *seen == 0 {
+                    *seen = 1;
+                } else {
+                    return (used, ChunkStep::Bad);
+                }
+            }
+            Chunk::Trailer(line) => {
+                let b = input[used];
+                used += 1;
+                if b == b'\n' {
+                    if line.is_empty() || line.as_slice() == b"\r" {
+                        return (used, ChunkStep::Done);
+                    }
+                    line.clear();
+                } else if line.len() > 8192 {
+                    return (used, ChunkStep::Bad);
+                } else {
+                    line.push(b);
+                }
+            }
+        }
+    }
+    (used, ChunkStep::Continue)
+}
+
+/// A recorder shared between the connection's stream and its request handler.
+pub type SharedRecorder = Arc<Mutex<HeadRecorder>>;
+
+/// A stream wrapper that shows every byte read to a [`HeadRecorder`].
+pub struct Recorded<S> {
+    inner: S,
+    recorder: SharedRecorder,
+}
+
+impl<S> Recorded<S> {
+    /// Wraps `inner`; the returned recorder yields the heads.
+    pub fn new(inner: S) -> (Self, SharedRecorder) {
+        let recorder = SharedRecorder::default();
+        (
+            Recorded {
+                inner,
+                recorder: recorder.clone(),
+            },
+            recorder,
+        )
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recorded<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = res {
+            let fresh = &buf.filled()[before..];
+            if !fresh.is_empty()
+                && let Ok(mut rec) = self.recorder.lock()
+            {
+                rec.feed(fresh);
+            }
+        }
+        res
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recorded<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn names(h: &RawHead) -> Vec<&str> {
+        h.headers.iter().map(|h| h.name.as_str()).collect()
+    }
+
+    #[test]
+    fn keeps_case_and_order_across_keep_alive_requests() {
+        let stream = b"POST /a HTTP/1.1\r\nHost: x\r\nX-ModelGates-Signature: t=1,v1=2\r\nContent-Length: 5\r\n\r\nhelloPOST /b?q=1 HTTP/1.1\r\nhost: x\r\nTransfer-Encoding: chunked\r\nZ-Last: 1\r\n\r\n3\r\nabc\r\n0\r\nTrailer: t\r\n\r\nGET /c HTTP/1.1\r\nHOST: y\r\n\r\n";
+        // Feed one byte at a time: the worst split hyper could give us.
+        let mut rec = HeadRecorder::default();
+        for b in stream.iter() {
+            rec.feed(std::slice::from_ref(b));
+        }
+        let a = rec.pop().unwrap();
+        assert_eq!(
+            names(&a),
+            ["Host", "X-ModelGates-Signature", "Content-Length"]
+        );
+        let b = rec.pop().unwrap();
+        assert_eq!(b.target, "/b?q=1");
+        assert_eq!(names(&b), ["host", "Transfer-Encoding", "Z-Last"]);
+        let c = rec.pop().unwrap();
+        assert_eq!((c.method.as_str(), names(&c)), ("GET", vec!["HOST"]));
+        assert!(rec.pop().is_none());
+        assert!(!rec.is_off());
+    }
+
+    #[test]
+    fn h2_preface_turns_recording_off() {
+        let mut rec = HeadRecorder::default();
+        rec.feed(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        assert!(rec.is_off());
+        assert!(rec.pop().is_none());
+    }
+
+    #[tokio::test]
+    async fn wrapper_records_what_the_reader_reads() {
+        use tokio::io::AsyncReadExt;
+        let (mut client, server) = tokio::io::duplex(8);
+        let (mut wrapped, rec) = Recorded::new(server);
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            client
+                .write_all(b"PUT /x HTTP/1.1\r\nX-Case-Kept: yes\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        let mut sink = [0u8; 64];
+        let mut total = 0;
+        while total < 37 {
+            total += wrapped.read(&mut sink[total..]).await.unwrap();
+        }
+        let head = rec.lock().unwrap().pop().unwrap();
+        assert_eq!(head.headers[0].name, "X-Case-Kept");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..8)) {
+            let mut rec = HeadRecorder::default();
+            for c in &chunks { rec.feed(c); }
+            while rec.pop().is_some() {}
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The one place request bytes are made terminal-safe.
+//!
+//! Every string that comes from a request passes through here before it reaches a terminal:
+//! control characters (C0, DEL, C1), escape sequences and bidi overrides are shown as visible
+//! escapes, and invalid UTF-8 bytes as `\xNN`. Nothing here ever emits a raw control byte.
+
+use std::fmt::Write;
+
+/// Escapes everything that is not printable, including newlines: for one-line displays.
+pub fn escape_line(bytes: &[u8]) -> String {
+    escape(bytes, false)
+}
+
+/// Escapes everything that is not printable but keeps `\n` and `\t`: for multi-line bodies.
+pub fn escape_text(bytes: &[u8]) -> String {
+    escape(bytes, true)
+}
+
+fn escape(bytes: &[u8], keep_layout: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_char(&mut out, c, keep_layout);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+fn push_char(out: &mut String, c: char, keep_layout: bool) {
+    match c {
+        '\n' if keep_layout => out.push('\n'),
+        '\t' if keep_layout => out.push('\t'),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x1b' => out.push_str("\\e"),
+        c if is_unsafe(c) => {
+            let _ = if (c as u32) < 0x100 {
+                write!(out, "\\x{:02x}", c as u32)
+            } else {
+                write!(out, "\\u{{{:04x}}}", c as u32)
+            };
+        }
+        c => out.push(c),
+    }
+}
+
+/// Characters a terminal might act on or that reorder text: C0/C1 controls, DEL, bidi controls,
+/// zero-width and line/paragraph separators.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// True when the bytes are valid UTF-8 text without NUL or other binary-looking controls.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    match std::str::from_utf8(bytes) {
+        Err(_) => true,
+        Ok(text) => text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\x1b')),
+    }
+}
+
+/// Classic hex dump: offset, 16 bytes in hex, printable ASCII (others as `.`).
+pub fn hex_dump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        let _ = write!(out, "{:08x}  ", row * 16);
+        for i in 0..16 {
+            match chunk.get(i) {
+                Some(b) => {
+                    let _ = write!(out, "{b:02x} ");
+                }
+                None => out.push_str("   "),
+            }
+            if i == 7 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.extend(chunk.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escape_sequences_become_visible() {
+        assert_eq!(escape_line(b"\x1b[31mred\x1b[0m"), "\\e[31mred\\e[0m");
+        assert_eq!(escape_line(b"a\nb\r\x07"), "a\\nb\\r\\x07");
+        assert_eq!(escape_text(b"a\nb\tc\x1b]0;t\x07"), "a\nb\tc\\e]0;t\\x07");
+        assert_eq!(escape_line("\u{9b}31m".as_bytes()), "\\x9b31m");
+        assert_eq!(escape_line("x\u{202e}y".as_bytes()), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn invalid_utf8_is_hex_escaped() {
+        assert_eq!(escape_line(b"ok\xff\xfe"), "ok\\xff\\xfe");
+        assert_eq!(escape_line("héllo".as_bytes()), "héllo");
+    }
+
+    #[test]
+    fn hex_dump_shape() {
+        let dump = hex_dump(b"\x00\x01ABC");
+        assert_eq!(
+            dump,
+            "00000000  00 01 41 42 43                                    ..ABC\n"
+        );
+        assert!(looks_binary(b"\x00\x01"));
+        assert!(!looks_binary(b"{\"a\":1}\n"));
+    }
+
+    proptest! {
+        #[test]
+        fn no_control_byte_survives(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            for out in [escape_line(&bytes), escape_text(&bytes)] {
+                prop_assert!(!out.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+            }
+            prop_assert!(!escape_line(&bytes).contains('\n'));
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `Secret`: a signing secret that never prints in full.
+//!
+//! `Debug` and `Display` are redacted; the only way to the bytes is [`Secret::expose`], used by
+//! the HMAC code. Fingerprints (first 8 hex of SHA-256) identify a secret without revealing it.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// A webhook signing secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+/// Why a secret was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    /// An empty HMAC key lets anyone forge signatures.
+    #[error("empty secret refused: an HMAC with an empty key can be forged by anyone")]
+    Empty,
+}
+
+impl Secret {
+    /// Wraps a secret, refusing an empty one.
+    pub fn new(value: impl Into<String>) -> Result<Secret, SecretError> {
+        let value = value.into();
+        if value.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        Ok(Secret(value))
+    }
+
+    /// The secret bytes, for computing MACs only.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The secret as text, for computing MACs only.
+    pub fn expose_str(&self) -> &str {
+        &self.0
+    }
+
+    /// First 8 hex digits of SHA-256 of the secret: names a secret without revealing it.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.0.as_bytes());
+        hex::encode(&digest[..4])
+    }
+
+    /// A short redacted form such as `dev…(10)`: a few leading characters (never more than a
+    /// third of the secret) and the length.
+    pub fn redacted(&self) -> String {
+        let chars = self.0.chars().count();
+        let shown = (chars / 3).min(4);
+        let prefix: String = self
+            .0
+            .chars()
+            .take(shown)
+            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+            .collect();
+        format!("{prefix}…({chars})")
+    }
+
+    /// Warnings about how this secret looks (whitespace, newline, another scheme's prefix).
+    pub fn hygiene_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let s = &self.0;
+        if s.ends_with('\n') || s.ends_with('\r') {
+            warnings.push(
+                "ends with a newline (typical of $(cat file) or echo); the provider signs without it"
+                    .to_string(),
+            );
+        } else if s.trim() != s {
+            warnings.push("has leading or trailing whitespace".to_string());
+        }
+        if s.starts_with("whsec_") {
+            warnings.push(
+                "starts with whsec_, the prefix of Standard Webhooks/Svix and Stripe secrets; \
+                 ModelGates uses the secret as-is"
+                    .to_string(),
+            );
+        }
+        warnings
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_in_full() {
+        let s = Secret::new("dev_secret").unwrap();
+        assert_eq!(s.to_string(), "dev…(10)");
+        assert!(!format!("{s:?}").contains("dev_secret"));
+        let tiny = Secret::new("ab").unwrap();
+        assert_eq!(tiny.to_string(), "…(2)");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_prefix() {
+        let s = Secret::new("dev_secret").unwrap();
+        let full = hex::encode(Sha256::digest(b"dev_secret"));
+        assert_eq!(s.fingerprint(), full[..8]);
+    }
+
+    #[test]
+    fn empty_is_refused_and_hygiene_is_reported() {
+        assert_eq!(Secret::new(""), Err(SecretError::Empty));
+        let nl = Secret::new("dev_secret\n").unwrap();
+        assert!(nl.hygiene_warnings()[0].contains("newline"));
+        let sp = Secret::new(" dev_secret").unwrap();
+        assert!(sp.hygiene_warnings()[0].contains("whitespace"));
+        let wh = Secret::new("whsec_abc").unwrap();
+        assert!(wh.hygiene_warnings()[0].contains("whsec_"));
+        assert!(
+            Secret::new("dev_secret")
+                .unwrap()
+                .hygiene_warnings()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! ModelGates: `X-ModelGates-Signature: t=<unix s>,v1=<hex>`, where
+//! `v1 = lowercase hex HMAC-SHA256(secret, "<t>," ++ raw body)`.
+//!
+//! This is the reference implementation: it accepts exactly what the provider guide's receiver
+//! accepts (comma-separated parts with optional spaces, any of several `v1` values, |skew| ≤
+//! tolerance) and compares in constant time.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{MatchedSecret, Outcome, Verdict, VerifyConfig};
+use crate::capture::{Header, header_value};
+
+/// Scheme name in verdicts.
+pub const NAME: &str = "modelgates";
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "X-ModelGates-Signature";
+/// The idempotency header (stable across retries of one event).
+pub const IDEMPOTENCY_HEADER: &str = "X-ModelGates-Idempotency-Key";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A parsed signature header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeader {
+    /// The `t=` value.
+    pub timestamp: i64,
+    /// Every `v1=` value, in order.
+    pub v1: Vec<String>,
+}
+
+/// Parses `t=…,v1=…[,v1=…]` (parts separated by commas, optional spaces, unknown parts ignored).
+pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
+    let text = std::str::from_utf8(value).map_err(|_| "header is not valid UTF-8".to_string())?;
+    let mut timestamp = None;
+    let mut v1 = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if let Some(t) = part.strip_prefix("t=") {
+            if timestamp.is_some() {
+                return Err("more than one t= part".into());
+            }
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "t= is not unix seconds: {:?}",
+                    crate::sanitize::escape_line(t.as_bytes())
+                ));
+            }
+            timestamp = Some(
+                t.parse::<i64>()
+                    .map_err(|_| "t= is out of range".to_string())?,
+            );
+        } else if let Some(sig) = part.strip_prefix("v1=") {
+            if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "v1= is not 64 hex characters (got {} characters)",
+                    sig.chars().count()
+                ));
+            }
+            v1.push(sig.to_string());
+        }
+    }
+    match (timestamp, v1.is_empty()) {
+        (None, true) => Err("no t= and no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (None, false) => Err("no t= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (Some(_), true) => Err("no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (Some(timestamp), false) => Ok(SignatureHeader { timestamp, v1 }),
+    }
+}
+
+fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b",");
+    mac.update(body);
+    mac
+}
+
+/// Lowercase hex HMAC-SHA256 of `"<t>," ++ body`.
+///
+/// ```
+/// use hooklens::verify::modelgates::sign;
+/// let sig = sign(b"dev_secret", 1700000000, b"{}");
+/// assert_eq!(sig, "bacdd267024c88db3912de7c03e346680375730ddd796d002a314e64ddbcbb20");
+/// assert_ne!(sign(b"other", 1700000000, b"{}"), sig);
+/// ```
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
+}
+
+/// The full header value a provider would send: `t=<t>,v1=<hex>`.
+pub fn signature_header(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    format!("t={timestamp},v1={}", sign(secret, timestamp, body))
+}
+
+/// Constant-time check of one lowercase-hex signature. Uppercase hex never matches: the
+/// provider sends lowercase and the guide's receiver compares strings.
+fn matches(secret: &[u8], timestamp: i64, body: &[u8], candidate: &str) -> bool {
+    if candidate.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    match hex::decode(candidate) {
+        Ok(bytes) => mac(secret, timestamp, body).verify_slice(&bytes).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Verifies a ModelGates delivery.
+///
+/// ```
+/// use hooklens::capture::Header;
+/// use hooklens::secret::Secret;
+/// use hooklens::verify::{Outcome, VerifyConfig, modelgates};
+/// let cfg = VerifyConfig { secrets: vec![Secret::new("dev_secret").unwrap()], ..Default::default() };
+/// let body = br#"{"type":"video.generation.completed"}"#;
+/// let good = vec![Header::new("X-ModelGates-Signature", modelgates::signature_header(b"dev_secret", 1000, body))];
+/// assert_eq!(modelgates::verify(&good, body, &cfg, 1010).outcome, Outcome::Valid);
+/// let bad = vec![Header::new("X-ModelGates-Signature", modelgates::signature_header(b"wrong", 1000, body))];
+/// assert_eq!(modelgates::verify(&bad, body, &cfg, 1010).outcome, Outcome::InvalidSignature);
+/// ```
+pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
+    let Some(raw) = header_value(headers, SIGNATURE_HEADER) else {
+        let outcome = if cfg.secrets.is_empty() {
+            Outcome::Unverified
+        } else {
+            Outcome::MissingHeader
+        };
+        return Verdict::new(Some(NAME), outcome, format!("no {SIGNATURE_HEADER} header"));
+    };
+    let parsed = match parse_header(raw) {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            let outcome = if cfg.secrets.is_empty() {
+                Outcome::Unverified
+            } else {
+                Outcome::MalformedHeader
+            };
+            return Verdict::new(Some(NAME), outcome, why);
+        }
+    };
+    let skew = parsed.timestamp.saturating_sub(now_secs);
+    let fresh = skew.unsigned_abs() <= cfg.tolerance_secs.unsigned_abs();
+    let mut verdict = Verdict::new(Some(NAME), Outcome::Unverified, "no secret configured");
+    verdict.timestamp = Some(parsed.timestamp);
+    verdict.skew_secs = Some(skew);
+    if cfg.secrets.is_empty() {
+        return verdict;
+    }
+
+    let matched = cfg.secrets.iter().enumerate().find(|(_, secret)| {
+        parsed
+            .v1
+            .iter()
+            .any(|sig| matches(secret.expose(), parsed.timestamp, body, sig))
+    });
+    let age = describe_skew(skew);
+    match matched {
+        None => {
+            verdict.outcome = Outcome::InvalidSignature;
+            verdict.reason = format!(
+                "no v1 signature matches {} (timestamp {age})",
+                secrets_phrase(cfg.secrets.len())
+            );
+        }
+        Some((index, secret)) => {
+            verdict.matched_secret = Some(MatchedSecret {
+                index,
+                fingerprint: secret.fingerprint(),
+            });
+            if fresh {
+                verdict.outcome = Outcome::Valid;
+                verdict.reason = format!("signature matches secret {index}, timestamp {age}");
+            } else {
+                verdict.outcome = Outcome::Stale;
+                verdict.reason = format!(
+                    "signature matches but timestamp is {age}, outside the {} s tolerance",
+                    cfg.tolerance_secs
+                );
+            }
+        }
+    }
+    verdict
+}
+
+fn secrets_phrase(n: usize) -> String {
+    if n == 1 {
+        "the configured secret".into()
+    } else {
+        format!("any of the {n} configured secrets")
+    }
+}
+
+/// `12 s old`, `5 s in the future`, `current`.
+pub fn describe_skew(skew: i64) -> String {
+    match skew {
+        0 => "current".into(),
+        s if s < 0 => format!("{} s old", s.unsigned_abs()),
+        s => format!("{s} s in the future"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use proptest::prelude::*;
+    use rstest::rstest;
+
+    const NOW: i64 = 1_700_000_000;
+    const BODY: &[u8] = br#"{"type":"video.generation.completed","created_at":"2026-01-01T00:00:00Z","data":{"id":"job_test","status":"completed"}}"#;
+
+    fn cfg(secrets: &[&str]) -> VerifyConfig {
+        VerifyConfig {
+            secrets: secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
+            tolerance_secs: 300,
+        }
+    }
+
+    fn with_sig(value: &str) -> Vec<Header> {
+        vec![Header::new(SIGNATURE_HEADER, value.to_string())]
+    }
+
+    #[rstest]
+    #[case::valid(signature_header(b"dev_secret", NOW, BODY), BODY, Outcome::Valid)]
+    #[case::wrong_secret(signature_header(b"nope", NOW, BODY), BODY, Outcome::InvalidSignature)]
+    #[case::tampered(
+        signature_header(b"dev_secret", NOW, BODY),
+        b"{}",
+        Outcome::InvalidSignature
+    )]
+    #[case::stale_301(signature_header(b"dev_secret", NOW - 301, BODY), BODY, Outcome::Stale)]
+    #[case::future_301(signature_header(b"dev_secret", NOW + 301, BODY), BODY, Outcome::Stale)]
+    #[case::old_299(signature_header(b"dev_secret", NOW - 299, BODY), BODY, Outcome::Valid)]
+    #[case::exactly_300(signature_header(b"dev_secret", NOW - 300, BODY), BODY, Outcome::Valid)]
+    #[case::spaces(format!("t={NOW}, v1={}", sign(b"dev_secret", NOW, BODY)), BODY, Outcome::Valid)]
+    #[case::second_v1(format!("t={NOW},v1={},v1={}", sign(b"x", NOW, BODY), sign(b"dev_secret", NOW, BODY)), BODY, Outcome::Valid)]
+    #[case::uppercase(format!("t={NOW},v1={}", sign(b"dev_secret", NOW, BODY).to_uppercase()), BODY, Outcome::InvalidSignature)]
+    #[case::no_v1(format!("t={NOW}"), BODY, Outcome::MalformedHeader)]
+    #[case::no_t(format!("v1={}", sign(b"dev_secret", NOW, BODY)), BODY, Outcome::MalformedHeader)]
+    #[case::ms_timestamp(format!("t=abc,v1={}", sign(b"dev_secret", NOW, BODY)), BODY, Outcome::MalformedHeader)]
+    #[case::short_sig(format!("t={NOW},v1=abcd"), BODY, Outcome::MalformedHeader)]
+    #[case::garbage("garbage".to_string(), BODY, Outcome::MalformedHeader)]
+    fn verdict_matrix(#[case] header: String, #[case] body: &[u8], #[case] expected: Outcome) {
+        let v = verify(&with_sig(&header), body, &cfg(&["dev_secret"]), NOW);
+        assert_eq!(v.outcome, expected, "{}", v.reason);
+    }
+
+    #[test]
+    fn missing_header_and_unverified() {
+        assert_eq!(
+            verify(&[], BODY, &cfg(&["dev_secret"]), NOW).outcome,
+            Outcome::MissingHeader
+        );
+        let v = verify(
+            &with_sig(&signature_header(b"k", NOW - 5, BODY)),
+            BODY,
+            &cfg(&[]),
+            NOW,
+        );
+        assert_eq!(v.outcome, Outcome::Unverified);
+        assert_eq!(v.skew_secs, Some(-5));
+    }
+
+    #[test]
+    fn rotation_reports_index_and_fingerprint_never_the_secret() {
+        let c = cfg(&["old_secret", "new_secret"]);
+        let v = verify(
+            &with_sig(&signature_header(b"new_secret", NOW, BODY)),
+            BODY,
+            &c,
+            NOW,
+        );
+        assert_eq!(v.outcome, Outcome::Valid);
+        let m = v.matched_secret.clone().unwrap();
+        assert_eq!(m.index, 1);
+        assert_eq!(m.fingerprint, c.secrets[1].fingerprint());
+        let json = serde_json::to_string(&v).unwrap();
+        assert!(!json.contains("new_secret") && !v.reason.contains("new_secret"));
+    }
+
+    #[test]
+    fn skew_is_signed() {
+        let v = verify(
+            &with_sig(&signature_header(b"dev_secret", NOW + 400, BODY)),
+            BODY,
+            &cfg(&["dev_secret"]),
+            NOW,
+        );
+        assert_eq!(v.skew_secs, Some(400));
+        assert!(v.reason.contains("in the future"));
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_header(&bytes);
+        }
+
+        #[test]
+        fn sign_then_verify_round_trips(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            secret in "[ -~]{1,40}",
+            t in 0i64..4_000_000_000,
+        ) {
+            let c = cfg(&[secret.as_str()]);
+            let headers = with_sig(&signature_header(secret.as_bytes(), t, &body));
+            prop_assert_eq!(verify(&headers, &body, &c, t).outcome, Outcome::Valid);
+        }
+    }
+}
