@@ -8,6 +8,7 @@ pub mod capture;
 pub mod cli;
 pub mod duration;
 pub mod envelope;
+pub mod filter;
 pub mod output;
 pub mod rawhead;
 pub mod sanitize;

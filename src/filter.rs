@@ -1,0 +1,196 @@
+//! The one filter syntax, shared by the TUI (`/`) and the headless commands (`--filter`).
+//!
+//! Space-separated terms; a capture must match all of them. A leading `-` negates a term.
+//!
+//! | term | matches |
+//! |---|---|
+//! | `valid`, `invalid`, `stale`, `missing`, `malformed`, `unverified` | the verdict (`invalid` = any rejected verdict) |
+//! | `verdict:invalid_signature` | the exact verdict name |
+//! | `type:completed` | substring of the event type |
+//! | `path:/hooks` | substring of the path and query |
+//! | `key:job_1` | substring of the idempotency key |
+//! | `status:401` | the status hooklens answered |
+//! | `id:12`, `#12` | that capture |
+//! | `dup` | captures whose idempotency key repeats an earlier one |
+//! | anything else | case-insensitive substring of path, type, key or (when available) body |
+
+use crate::capture::CaptureId;
+use crate::store::Summary;
+use crate::verify::Outcome;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Term {
+    Outcomes(Vec<Outcome>),
+    Type(String),
+    Path(String),
+    Key(String),
+    Status(u16),
+    Id(CaptureId),
+    Dup,
+    Text(String),
+}
+
+/// A parsed filter. The empty filter matches everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    terms: Vec<(bool, Term)>,
+    source: String,
+}
+
+fn outcome_word(word: &str) -> Option<Vec<Outcome>> {
+    use Outcome::*;
+    Some(match word {
+        "valid" => vec![Valid],
+        "invalid" => vec![InvalidSignature, Stale, MissingHeader, MalformedHeader],
+        "stale" => vec![Stale],
+        "missing" | "missing_header" => vec![MissingHeader],
+        "malformed" | "malformed_header" => vec![MalformedHeader],
+        "unverified" => vec![Unverified],
+        "invalid_signature" => vec![InvalidSignature],
+        _ => return None,
+    })
+}
+
+impl Filter {
+    /// Parses a filter; unknown `name:` prefixes and bad values are errors.
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let mut terms = Vec::new();
+        for raw in text.split_whitespace() {
+            let (negated, word) = match raw.strip_prefix('-') {
+                Some(rest) if !rest.is_empty() => (true, rest),
+                _ => (false, raw),
+            };
+            let lower = word.to_ascii_lowercase();
+            let term = if let Some(outcomes) = outcome_word(&lower) {
+                Term::Outcomes(outcomes)
+            } else if lower == "dup" {
+                Term::Dup
+            } else if let Some(id) = lower.strip_prefix('#') {
+                Term::Id(
+                    id.parse()
+                        .map_err(|_| format!("bad id in filter: {word}"))?,
+                )
+            } else if let Some((name, value)) = word.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "verdict" => Term::Outcomes(
+                        outcome_word(&value.to_ascii_lowercase())
+                            .ok_or_else(|| format!("unknown verdict in filter: {value}"))?,
+                    ),
+                    "type" => Term::Type(value.to_ascii_lowercase()),
+                    "path" => Term::Path(value.to_ascii_lowercase()),
+                    "key" => Term::Key(value.to_ascii_lowercase()),
+                    "status" => Term::Status(
+                        value
+                            .parse()
+                            .map_err(|_| format!("bad status in filter: {value}"))?,
+                    ),
+                    "id" => Term::Id(value.parse()?),
+                    _ => Term::Text(lower),
+                }
+            } else {
+                Term::Text(lower)
+            };
+            terms.push((negated, term));
+        }
+        Ok(Filter {
+            terms,
+            source: text.trim().to_string(),
+        })
+    }
+
+    /// True when there are no terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The text the filter was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when some term needs the body (plain text terms search it when given).
+    pub fn wants_body(&self) -> bool {
+        self.terms.iter().any(|(_, t)| matches!(t, Term::Text(_)))
+    }
+
+    /// Whether a capture matches; `body` is searched by text terms when supplied.
+    pub fn matches(&self, row: &Summary, body: Option<&[u8]>) -> bool {
+        self.terms
+            .iter()
+            .all(|(negated, term)| term_matches(term, row, body) != *negated)
+    }
+}
+
+fn contains(hay: Option<&str>, needle: &str) -> bool {
+    hay.is_some_and(|h| h.to_ascii_lowercase().contains(needle))
+}
+
+fn term_matches(term: &Term, row: &Summary, body: Option<&[u8]>) -> bool {
+    match term {
+        Term::Outcomes(o) => o.contains(&row.outcome),
+        Term::Type(t) => contains(row.event_type.as_deref(), t),
+        Term::Path(p) => contains(Some(&row.target), p),
+        Term::Key(k) => contains(row.idempotency_key.as_deref(), k),
+        Term::Status(s) => row.response_status == *s,
+        Term::Id(id) => row.id == *id,
+        Term::Dup => row.dup_of.is_some(),
+        Term::Text(t) => {
+            contains(Some(&row.target), t)
+                || contains(row.event_type.as_deref(), t)
+                || contains(row.idempotency_key.as_deref(), t)
+                || row.id.0.to_string() == *t
+                || body.is_some_and(|b| {
+                    String::from_utf8_lossy(b)
+                        .to_ascii_lowercase()
+                        .contains(t.as_str())
+                })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn row(id: u64, outcome: Outcome, kind: &str, dup: bool) -> Summary {
+        Summary {
+            id: CaptureId(id),
+            received_at_ms: 0,
+            method: Arc::from("POST"),
+            target: Arc::from("/modelgates/video-webhook"),
+            event_type: Some(Arc::from(kind)),
+            outcome,
+            skew_secs: Some(0),
+            idempotency_key: Some("job_a-completed".into()),
+            dup_of: dup.then_some(CaptureId(1)),
+            body_len: 10,
+            truncated: false,
+            response_status: if outcome.is_rejected() { 401 } else { 204 },
+        }
+    }
+
+    #[test]
+    fn verdict_type_and_negation() {
+        let valid = row(1, Outcome::Valid, "video.generation.completed", false);
+        let stale = row(2, Outcome::Stale, "video.generation.failed", true);
+        let f = Filter::parse("invalid").unwrap();
+        assert!(!f.matches(&valid, None) && f.matches(&stale, None));
+        let f = Filter::parse("type:completed").unwrap();
+        assert!(f.matches(&valid, None) && !f.matches(&stale, None));
+        let f = Filter::parse("-dup status:204").unwrap();
+        assert!(f.matches(&valid, None) && !f.matches(&stale, None));
+        assert!(Filter::parse("#2").unwrap().matches(&stale, None));
+        assert!(Filter::parse("").unwrap().matches(&stale, None));
+    }
+
+    #[test]
+    fn text_searches_body_when_given() {
+        let r = row(3, Outcome::Valid, "video.generation.completed", false);
+        let f = Filter::parse("needle").unwrap();
+        assert!(!f.matches(&r, None));
+        assert!(f.matches(&r, Some(b"{\"x\":\"NEEDLE\"}")));
+        assert!(Filter::parse("verdict:nope").is_err());
+        assert!(Filter::parse("status:abc").is_err());
+    }
+}
