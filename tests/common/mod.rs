@@ -1,0 +1,125 @@
+//! Shared helpers for end-to-end tests: an in-process listener on 127.0.0.1:0, a real HTTP
+//! client, and a signer written independently of the crate (as the guide's sender does it).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use hooklens::server::{self, ListenConfig, Listener};
+use hooklens::store::{Store, WriterHandle};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sha2::Sha256;
+use tokio::sync::oneshot;
+
+/// A listener running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<WriterHandle>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Graceful shutdown, then waits for the log writer to flush and exit.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        drop(self.store);
+        if let Some(w) = self.writer.take() {
+            w.join().await;
+        }
+    }
+}
+
+pub async fn start(config: ListenConfig, log: Option<&Path>) -> Running {
+    let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (store, writer, _) = Store::open(log).unwrap();
+    let state = Arc::new(Listener {
+        config,
+        store: store.clone(),
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server::serve(tcp, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running {
+        addr,
+        store,
+        stop: Some(tx),
+        task: Some(task),
+        writer: Some(writer),
+    }
+}
+
+/// The guide's sender, re-implemented without the crate: hex HMAC-SHA256 of "<t>," ++ body.
+pub fn guide_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp},").as_bytes());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The guide's test event, as `JSON.stringify` would produce it.
+pub fn guide_body(created_at: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"video.generation.completed","created_at":"{created_at}","data":{{"id":"job_test","status":"completed","unsigned_urls":["https://example.com/video.mp4"]}}}}"#
+    )
+    .into_bytes()
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A real HTTP/1.1 client request; returns status and body.
+pub async fn post(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, Bytes) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = hyper::Request::post(url);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    let resp = client
+        .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, body)
+}
+
+/// Posts a signed delivery as the provider would.
+pub async fn post_signed(url: &str, signature: &str, body: Vec<u8>) -> u16 {
+    post(
+        url,
+        &[
+            ("Content-Type", "application/json"),
+            ("X-ModelGates-Signature", signature),
+            ("X-ModelGates-Idempotency-Key", "job_test-completed"),
+        ],
+        body,
+    )
+    .await
+    .0
+}
