@@ -236,20 +236,30 @@ struct Job {
 /// Shared handle to the capture log. Cloning is cheap.
 #[derive(Clone)]
 pub struct Store {
-    tx: mpsc::Sender<Job>,
+    sink: Sink,
     index: Arc<RwLock<Index>>,
     reader: Option<Arc<File>>,
     events: broadcast::Sender<Event>,
     path: Option<PathBuf>,
 }
 
+/// Where appends go: the writer thread (file), or straight into memory (`--no-store`, where
+/// there is nothing to sync and a thread hop would only add latency).
+#[derive(Clone)]
+enum Sink {
+    Thread(mpsc::Sender<Job>),
+    Inline(Arc<std::sync::Mutex<Writer>>),
+}
+
 /// Joins the writer thread; the log is flushed and synced once this returns.
-pub struct WriterHandle(std::thread::JoinHandle<()>);
+pub struct WriterHandle(Option<std::thread::JoinHandle<()>>);
 
 impl WriterHandle {
     /// Waits for the writer to drain and exit (after every `Store` clone is dropped).
     pub async fn join(self) {
-        let _ = tokio::task::spawn_blocking(move || self.0.join()).await;
+        if let Some(thread) = self.0 {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
@@ -277,25 +287,35 @@ impl Store {
             }
             None => (None, None, Recovery::default()),
         };
-        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
-        let writer = {
-            let index = index.clone();
-            let events = events.clone();
-            std::thread::Builder::new()
-                .name("hooklens-writer".into())
-                .spawn(move || write_loop(file, rx, index, events))
-                .context("starting the log writer")?
+        let mut writer = Writer {
+            end: 0,
+            index: index.clone(),
+            events: events.clone(),
+            buf: Vec::new(),
+            file,
+        };
+        let (sink, thread) = match writer.file.as_mut() {
+            Some(f) => {
+                writer.end = f.seek(SeekFrom::End(0))?;
+                let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+                let thread = std::thread::Builder::new()
+                    .name("hooklens-writer".into())
+                    .spawn(move || write_loop(writer, rx))
+                    .context("starting the log writer")?;
+                (Sink::Thread(tx), Some(thread))
+            }
+            None => (Sink::Inline(Arc::new(std::sync::Mutex::new(writer))), None),
         };
         let store = Store {
-            tx,
+            sink,
             index,
             reader,
             events,
             path: path.map(Path::to_path_buf),
         };
-        Ok((store, WriterHandle(writer), recovery))
+        Ok((store, WriterHandle(thread), recovery))
     }
 
     /// Opens an existing log for reading only (never modifies it; a listener may be writing).
@@ -314,6 +334,19 @@ impl Store {
 
     /// Appends a capture and resolves once it is durable. The record's id is assigned here.
     pub async fn append(&self, record: CaptureRecord) -> Result<Arc<Stored>> {
+        let tx = match &self.sink {
+            Sink::Thread(tx) => tx,
+            Sink::Inline(writer) => {
+                let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                let mut results = writer.commit(&[(Arc::new(record), Vec::new())]);
+                return match results.pop() {
+                    Some(Ok(stored)) => Ok(stored),
+                    Some(Err(e)) => bail!("storing capture: {e}"),
+                    None => bail!("storing capture: nothing committed"),
+                };
+            }
+        };
+        // Encoded here, on the request's task, so the single writer only concatenates.
         let tail = encode_tail(&record)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -321,7 +354,7 @@ impl Store {
             tail,
             reply,
         };
-        if self.tx.send(job).await.is_err() {
+        if tx.send(job).await.is_err() {
             bail!("the capture log writer has stopped");
         }
         match answer.await {
@@ -474,52 +507,47 @@ fn summary_of(index: &mut Index, id: CaptureId, record: &CaptureRecord) -> Summa
     }
 }
 
-fn write_loop(
-    mut file: Option<File>,
-    mut rx: mpsc::Receiver<Job>,
+/// The single owner of the log file (or, with `--no-store`, of the in-memory records).
+struct Writer {
+    file: Option<File>,
+    /// File length after the last durable batch.
+    end: u64,
     index: Arc<RwLock<Index>>,
     events: broadcast::Sender<Event>,
-) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut end = match file.as_mut().map(|f| f.seek(SeekFrom::End(0))) {
-        Some(Ok(pos)) => pos,
-        _ => 0,
-    };
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    buf: Vec<u8>,
+}
 
-        // Assign ids and build rows (only this thread appends, so ids cannot race).
-        buf.clear();
+/// One record waiting to be committed: the record and its encoded line tail (file mode only).
+type Pending = (Arc<CaptureRecord>, Vec<u8>);
+
+impl Writer {
+    /// Writes a batch with one write and one fdatasync, then publishes it. Ids are assigned
+    /// here, by the only appender, so they cannot race.
+    fn commit(&mut self, batch: &[Pending]) -> Vec<Result<Arc<Stored>, String>> {
+        self.buf.clear();
         let mut staged = Vec::with_capacity(batch.len());
         {
-            let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
+            let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
             let first_id = idx.next_id;
             let mut keys_in_batch: HashMap<&str, CaptureId> = HashMap::new();
-            for (n, job) in (first_id..).zip(batch.iter()) {
+            for (n, (record, tail)) in (first_id..).zip(batch.iter()) {
                 let id = CaptureId(n);
-                let mut row = summary_of(&mut idx, id, &job.record);
+                let mut row = summary_of(&mut idx, id, record);
                 if row.dup_of.is_none()
-                    && let Some(k) = job.record.idempotency_key.as_deref()
+                    && let Some(k) = record.idempotency_key.as_deref()
                 {
                     row.dup_of = keys_in_batch.get(k).copied();
                     keys_in_batch.entry(k).or_insert(id);
                 }
-                let location = if file.is_some() {
-                    let start = buf.len() as u64;
-                    buf.extend_from_slice(&line_from_tail(id, &job.tail));
+                let location = if self.file.is_some() {
+                    let start = self.buf.len() as u64;
+                    self.buf.extend_from_slice(&line_from_tail(id, tail));
                     Location::File {
-                        offset: end + start,
-                        len: (buf.len() as u64 - start - 1) as u32,
+                        offset: self.end + start,
+                        len: (self.buf.len() as u64 - start - 1) as u32,
                     }
                 } else {
-                    let mut rec = (*job.record).clone();
+                    let mut rec = (**record).clone();
                     rec.capture.id = id;
                     Location::Memory(Arc::new(rec))
                 };
@@ -527,43 +555,70 @@ fn write_loop(
             }
         }
 
-        let written = match file.as_mut() {
+        let written = match self.file.as_mut() {
             Some(f) => f
-                .write_all(&buf)
+                .write_all(&self.buf)
                 .and_then(|()| f.sync_data())
                 .map_err(|e| e.to_string()),
             None => Ok(()),
         };
-        match written {
-            Ok(()) => {
-                end += buf.len() as u64;
-                let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
-                for (job, (row, location)) in batch.drain(..).zip(staged) {
-                    let stored = Arc::new(Stored {
-                        summary: row.clone(),
-                        verdict: job.record.verdict.clone(),
-                    });
-                    idx.push(row, location);
-                    let _ = job.reply.send(Ok(stored.clone()));
-                    let _ = events.send(Event::Captured(stored));
-                }
+        if let Err(e) = written {
+            // Nothing of this batch is acknowledged; cut any partial write so the next batch
+            // does not follow half a line.
+            if let Some(f) = self.file.as_mut() {
+                let _ = f.set_len(self.end);
             }
-            Err(e) => {
-                // Nothing of this batch is acknowledged; put the file end back where it was so
-                // the next batch does not follow a partial write.
-                if let Some(f) = file.as_mut() {
-                    let _ = f.set_len(end);
-                }
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(e.clone()));
-                }
-                let _ = events.send(Event::Notice(format!("capture log write failed: {e}")));
-            }
+            let _ = self
+                .events
+                .send(Event::Notice(format!("capture log write failed: {e}")));
+            return batch.iter().map(|_| Err(e.clone())).collect();
+        }
+        self.end += self.buf.len() as u64;
+        let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let mut results = Vec::with_capacity(batch.len());
+        for ((record, _), (row, location)) in batch.iter().zip(staged) {
+            let stored = Arc::new(Stored {
+                summary: row.clone(),
+                verdict: record.verdict.clone(),
+            });
+            idx.push(row, location);
+            let _ = self.events.send(Event::Captured(stored.clone()));
+            results.push(Ok(stored));
+        }
+        results
+    }
+
+    fn finish(&mut self) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.sync_all();
         }
     }
-    if let Some(f) = file.as_mut() {
-        let _ = f.sync_all();
+}
+
+/// The writer thread: take everything pending (group commit), commit, answer, repeat. While a
+/// batch syncs, the next one gathers in the channel.
+fn write_loop(mut writer: Writer, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        batch.extend(
+            jobs.iter_mut()
+                .map(|j| (j.record.clone(), std::mem::take(&mut j.tail))),
+        );
+        let results = writer.commit(&batch);
+        batch.clear();
+        for (job, result) in jobs.drain(..).zip(results) {
+            let _ = job.reply.send(result);
+        }
     }
+    writer.finish();
 }
 
 /// Scans the whole log into `index`. With `repair`, a torn last line is truncated.

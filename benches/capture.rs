@@ -1,0 +1,269 @@
+//! Capture-path benchmark: 50 concurrent keep-alive clients posting signed ModelGates
+//! deliveries, against (a) a bare hyper server that reads the body and answers 204 (the floor)
+//! and (b) hooklens with verification and the durable log, plus (c) hooklens with `--no-store`
+//! to show what the rest of the path costs. One run, same machine, ratios printed.
+//!
+//! `cargo bench --bench capture` (env: HOOKLENS_BENCH_SECS=5, HOOKLENS_BENCH_CONNS=50).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hooklens::secret::Secret;
+use hooklens::server::{self, ListenConfig, Listener};
+use hooklens::store::Store;
+use hooklens::verify::{VerifyConfig, modelgates};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+const SECRET: &str = "dev_secret";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The floor: hyper reading the whole body and answering 204, nothing else. With
+/// `like_hooklens`, served the way hooklens serves (auto h1/h2 + the raw head recorder), to
+/// show what that layer costs on its own.
+async fn bare_hyper(tcp: TcpListener, like_hooklens: bool) {
+    loop {
+        let Ok((stream, _)) = tcp.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                let _ = req.into_body().collect().await;
+                let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+                Ok::<_, Infallible>(resp)
+            });
+            if like_hooklens {
+                let (io, _rec) = hooklens::rawhead::Recorded::new(stream);
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(TokioIo::new(io), svc)
+                .await;
+            } else {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            }
+        });
+    }
+}
+
+struct Result {
+    requests: u64,
+    elapsed: Duration,
+    p50_us: u64,
+    p99_us: u64,
+    errors: u64,
+}
+
+impl Result {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Drives `conns` keep-alive HTTP/1.1 connections for `secs` after a short warm-up.
+async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
+    let body = Bytes::from(
+        r#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#,
+    );
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let sig = modelgates::signature_header(SECRET.as_bytes(), t, &body);
+    let warmup = Duration::from_millis(500);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let until = measure_from + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let body = body.clone();
+        let sig = sig.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            let mut lat = Vec::with_capacity(100_000);
+            let mut errors = 0u64;
+            loop {
+                let sent = Instant::now();
+                if sent >= until {
+                    break;
+                }
+                let req = hyper::Request::post("/modelgates/video-webhook")
+                    .header("host", "bench")
+                    .header("content-type", "application/json")
+                    .header("x-modelgates-signature", sig.as_str())
+                    .header("x-modelgates-idempotency-key", "job_bench-completed")
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                match send.send_request(req).await {
+                    Ok(resp) => {
+                        let ok = resp.status() == 204;
+                        let _ = resp.into_body().collect().await;
+                        if sent >= measure_from {
+                            if ok {
+                                lat.push(sent.elapsed().as_micros() as u32);
+                            } else {
+                                errors += 1;
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.unwrap();
+        all.extend(lat);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as u64
+    };
+    Result {
+        requests: all.len() as u64,
+        elapsed: Duration::from_secs(secs),
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        errors,
+    }
+}
+
+/// Starts a server on its own runtime thread (so the load generator does not share its
+/// scheduler) and returns its address.
+fn spawn_server<F, Fut>(make: F) -> SocketAddr
+where
+    F: FnOnce(TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(tcp.local_addr().unwrap()).unwrap();
+            make(tcp).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn hooklens_server(log: Option<std::path::PathBuf>) -> SocketAddr {
+    spawn_server(move |tcp| async move {
+        let (store, _writer, _) = Store::open(log.as_deref()).unwrap();
+        let config = ListenConfig {
+            verify: VerifyConfig {
+                secrets: vec![Secret::new(SECRET).unwrap()],
+                ..VerifyConfig::default()
+            },
+            ..ListenConfig::default()
+        };
+        let state = Arc::new(Listener { config, store });
+        server::serve(tcp, state, std::future::pending())
+            .await
+            .unwrap();
+    })
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` probes harness=false benches this way
+    }
+    let secs = env_num("HOOKLENS_BENCH_SECS", 4);
+    let conns = env_num("HOOKLENS_BENCH_CONNS", 50);
+    let rounds = env_num("HOOKLENS_BENCH_ROUNDS", 3) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let floor = spawn_server(|tcp| bare_hyper(tcp, false));
+    let durable = hooklens_server(Some(dir.path().join("bench.jsonl")));
+    let memory = hooklens_server(None);
+    let mut servers = vec![
+        ("(a) bare hyper: read body, 204", floor),
+        ("(b) hooklens: verify + durable log", durable),
+        ("(c) hooklens --no-store", memory),
+    ];
+    if std::env::var("HOOKLENS_BENCH_DETAIL").is_ok() {
+        servers.push((
+            "(d) bare hyper via auto + head recorder",
+            spawn_server(|tcp| bare_hyper(tcp, true)),
+        ));
+    }
+
+    if let Ok(only) = std::env::var("HOOKLENS_BENCH_ONLY") {
+        // e.g. "a,c": profile one server at a time.
+        servers.retain(|(name, _)| only.split(',').any(|k| name.starts_with(&format!("({k})"))));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "capture path: {conns} concurrent keep-alive clients, signed POSTs, {rounds} interleaved rounds of {secs} s per server (median shown)"
+    );
+    // Warm every server once so no one pays for first-touch page faults in the measurement.
+    for (_, addr) in &servers {
+        rt.block_on(load(*addr, conns, 1));
+    }
+    let mut results: Vec<Vec<Result>> = servers.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (i, (_, addr)) in servers.iter().enumerate() {
+            results[i].push(rt.block_on(load(*addr, conns, secs)));
+        }
+    }
+    let median = |rs: &mut Vec<Result>| {
+        rs.sort_by(|a, b| a.rps().total_cmp(&b.rps()));
+        rs.swap_remove(rs.len() / 2)
+    };
+    let medians: Vec<Result> = results.iter_mut().map(median).collect();
+    println!(
+        "{:<40} {:>9} {:>8} {:>8} {:>7} {:>6}",
+        "server", "req/s", "p50 µs", "p99 µs", "ratio", "errors"
+    );
+    for ((name, _), r) in servers.iter().zip(&medians) {
+        println!(
+            "{name:<40} {:>9.0} {:>8} {:>8} {:>6.2}x {:>6}",
+            r.rps(),
+            r.p50_us,
+            r.p99_us,
+            r.rps() / medians[0].rps(),
+            r.errors
+        );
+    }
+    let lines = std::fs::read_to_string(dir.path().join("bench.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    println!("durable log holds {lines} captures");
+}
