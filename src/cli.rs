@@ -133,9 +133,35 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("size {s:?} is out of range"))
 }
 
-/// Exits like clap does for a usage error (one line, exit code 2).
+/// Exits like a bad flag does: one line on stderr, exit code 2.
 pub fn usage_error(msg: impl std::fmt::Display) -> ! {
-    Cli::command().error(ErrorKind::ValueValidation, msg).exit()
+    let _ = report_clap_error(Cli::command().error(ErrorKind::ValueValidation, msg));
+    std::process::exit(2)
+}
+
+/// Prints help/version as clap would; any other parse error becomes one line
+/// (`hooklens: error: …`) with exit code 2.
+pub fn report_clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("hooklens: error: {first} (see hooklens --help)");
+    ExitCode::from(2)
 }
 
 /// Runs the parsed command line; the exit code is the command's verdict.
