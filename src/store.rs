@@ -121,9 +121,18 @@ pub struct Summary {
 
 #[derive(Clone, Debug)]
 enum Location {
-    File { offset: u64, len: u32 },
+    File {
+        offset: u64,
+        len: u32,
+    },
+    /// `--no-store`: the record as received (its `capture.id` is not set; the row has it).
     Memory(Arc<CaptureRecord>),
+    /// `--no-store` keeps only the newest [`MEMORY_KEEP`] records; older rows stay listed.
+    Evicted,
 }
+
+/// With `--no-store`, how many full records stay in memory (the index keeps every row).
+pub const MEMORY_KEEP: usize = 10_000;
 
 /// Everything known about the log, in id order.
 #[derive(Debug, Default)]
@@ -394,11 +403,18 @@ impl Store {
             index.locations[pos].clone()
         };
         match location {
-            Location::Memory(record) => Ok((*record).clone()),
+            Location::Memory(record) => {
+                let mut record = (*record).clone();
+                record.capture.id = id;
+                Ok(record)
+            }
             Location::File { offset, len } => {
                 let reader = self.reader.as_ref().context("capture log is not open")?;
                 read_record(reader, offset, len)
             }
+            Location::Evicted => bail!(
+                "capture {id} is no longer in memory (--no-store keeps the newest {MEMORY_KEEP}; use --store to keep all)"
+            ),
         }
     }
 }
@@ -425,7 +441,7 @@ impl ReadOnlyLog {
             .with_context(|| format!("no capture {id} in the log"))?;
         match &self.index.locations[pos] {
             Location::File { offset, len } => read_record(&self.file, *offset, *len),
-            Location::Memory(r) => Ok((**r).clone()),
+            Location::Memory(_) | Location::Evicted => bail!("capture {id} is not in the log file"),
         }
     }
 }
@@ -547,9 +563,7 @@ impl Writer {
                         len: (self.buf.len() as u64 - start - 1) as u32,
                     }
                 } else {
-                    let mut rec = (**record).clone();
-                    rec.capture.id = id;
-                    Location::Memory(Arc::new(rec))
+                    Location::Memory(record.clone())
                 };
                 staged.push((row, location));
             }
@@ -582,6 +596,10 @@ impl Writer {
                 verdict: record.verdict.clone(),
             });
             idx.push(row, location);
+            if self.file.is_none() && idx.locations.len() > MEMORY_KEEP {
+                let oldest = idx.locations.len() - MEMORY_KEEP - 1;
+                idx.locations[oldest] = Location::Evicted;
+            }
             let _ = self.events.send(Event::Captured(stored.clone()));
             results.push(Ok(stored));
         }
@@ -734,6 +752,29 @@ mod tests {
         let mut expected = rec.clone();
         expected.capture.id = CaptureId(42);
         assert_eq!(back, expected);
+    }
+
+    #[tokio::test]
+    async fn memory_mode_keeps_every_row_but_only_the_newest_bodies() {
+        let (store, writer, _) = Store::open(None).unwrap();
+        for i in 0..MEMORY_KEEP + 2 {
+            store
+                .append(record(format!("{i}").as_bytes(), None))
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.index().len(), MEMORY_KEEP + 2);
+        let err = store.load(CaptureId(2)).unwrap_err().to_string();
+        assert!(err.contains("no longer in memory"), "{err}");
+        let newest = store.load(CaptureId(MEMORY_KEEP as u64 + 2)).unwrap();
+        assert_eq!(newest.capture.id, CaptureId(MEMORY_KEEP as u64 + 2));
+        assert_eq!(
+            newest.capture.body.as_ref(),
+            format!("{}", MEMORY_KEEP + 1).as_bytes()
+        );
+        assert!(store.load(CaptureId(3)).is_ok());
+        drop(store);
+        writer.join().await;
     }
 
     #[tokio::test]
