@@ -219,3 +219,22 @@ fn json_lines_have_the_documented_fields() {
     assert_eq!(v["verdict"], "unverified");
     assert_eq!(v["target"], "/p");
 }
+
+#[test]
+fn suspicious_secrets_are_warned_about_without_printing_them() {
+    // An occupied port makes listen stop right after its start-up checks.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = hooklens()
+        .args(["listen", "--no-tui", "--no-store", "--port", &port])
+        .args(["--secret", "dev_secret\n", "--secret", "whsec_abc123xyz"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret 0") && err.contains("newline"), "{err}");
+    assert!(err.contains("secret 1") && err.contains("whsec_"), "{err}");
+    assert!(
+        !err.contains("dev_secret") && !err.contains("abc123xyz"),
+        "secret leaked: {err}"
+    );
+}
