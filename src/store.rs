@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::capture::{Capture, CaptureId};
+use crate::capture::{Capture, CaptureId, TlsInfo};
 use crate::verify::{Outcome, Verdict};
 
 /// Version written on every line.
@@ -212,6 +212,8 @@ pub struct Stored {
     pub summary: Summary,
     /// Full verdict (reason, hints, matched secret).
     pub verdict: Verdict,
+    /// TLS details when the capture arrived over HTTPS.
+    pub tls: Option<TlsInfo>,
 }
 
 /// What recovery found when opening the log.
@@ -542,6 +544,7 @@ fn write_loop(
                     let stored = Arc::new(Stored {
                         summary: row.clone(),
                         verdict: job.record.verdict.clone(),
+                        tls: job.record.capture.tls.clone(),
                     });
                     idx.push(row, location);
                     let _ = job.reply.send(Ok(stored.clone()));
