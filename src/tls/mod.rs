@@ -363,6 +363,14 @@ pub async fn handshake(
 /// ALPN is left empty: hyper-rustls' `HttpsConnectorBuilder::with_tls_config(..)
 /// .enable_http1().enable_http2()` fills it in to match the client it builds.
 pub fn client_config(extra_ca: &[PathBuf]) -> anyhow::Result<rustls::ClientConfig> {
+    client_config_in(extra_ca, local::data_dir().ok().as_deref())
+}
+
+/// [`client_config`] with the data directory (where the local CA may be) given explicitly.
+pub fn client_config_in(
+    extra_ca: &[PathBuf],
+    data_dir: Option<&Path>,
+) -> anyhow::Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped; a missing store still leaves --cacert usable.
     let native = rustls_native_certs::load_native_certs();
@@ -375,8 +383,8 @@ pub fn client_config(extra_ca: &[PathBuf]) -> anyhow::Result<rustls::ClientConfi
             })?;
         }
     }
-    if let Ok(dir) = local::data_dir() {
-        let ca = local::Paths::new(&dir).ca_cert;
+    if let Some(dir) = data_dir {
+        let ca = local::Paths::new(dir).ca_cert;
         if let Ok(certs) = read_certs(&ca) {
             roots.add_parsable_certificates(certs);
         }
