@@ -451,7 +451,8 @@ async fn a_user_certificate_loads_and_serves() {
     let server = start(vec![Some(&identity)]).await;
     let nowhere = tempfile::tempdir().unwrap();
     // Trusted through --cacert (the self-signed certificate is its own CA).
-    let config = tls::client_config_in(&[files.cert.clone()], Some(nowhere.path())).unwrap();
+    let config =
+        tls::client_config_in(std::slice::from_ref(&files.cert), Some(nowhere.path())).unwrap();
     let url = format!("https://localhost:{}/", server.addr().port());
     assert_eq!(
         post_signed(&client(config, Proto::Http1), &url).await,
