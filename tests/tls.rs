@@ -718,3 +718,214 @@ r.end('{}');
     );
     server.stop().await;
 }
+
+// ---- the binary: `hooklens cert` and `hooklens listen --tls` ----
+
+fn hooklens(data_dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOOKLENS_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn ca_fingerprint_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("SHA-256"))
+        .expect("a SHA-256 line")
+        .to_owned()
+}
+
+#[test]
+fn cert_command_shows_exports_and_regenerates() {
+    let data = tempfile::tempdir().unwrap();
+    let out = hooklens(data.path()).arg("cert").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = String::from_utf8(out.stdout).unwrap();
+    assert!(first.contains("Created a new local CA"), "{first}");
+    let ca = data.path().join("ca.pem");
+    assert!(
+        first.contains(&format!("curl --cacert {}", ca.display())),
+        "{first}"
+    );
+    assert!(first.contains("NODE_EXTRA_CA_CERTS="), "{first}");
+    assert!(first.contains("SSL_CERT_FILE="), "{first}");
+    assert!(
+        first.contains("names    localhost, 127.0.0.1, ::1"),
+        "{first}"
+    );
+    let fp = ca_fingerprint_line(&first);
+    let on_disk = rustls::pki_types::CertificateDer::pem_file_iter(&ca)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(fp.ends_with(&tls::fingerprint(&on_disk)), "{fp}");
+
+    let export = tempfile::tempdir().unwrap();
+    let out = hooklens(data.path())
+        .arg("cert")
+        .arg("--export")
+        .arg(export.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let second = String::from_utf8(out.stdout).unwrap();
+    assert!(!second.contains("Created"), "reused: {second}");
+    assert_eq!(ca_fingerprint_line(&second), fp);
+    assert_eq!(
+        std::fs::read(export.path().join("hooklens-ca.pem")).unwrap(),
+        std::fs::read(&ca).unwrap()
+    );
+
+    let out = hooklens(data.path())
+        .args(["cert", "--regenerate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let third = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        third.contains("Created a new local CA (--regenerate)"),
+        "{third}"
+    );
+    assert_ne!(ca_fingerprint_line(&third), fp);
+}
+
+use rustls::pki_types::pem::PemObject;
+
+/// Spawns `hooklens listen` with `args` and returns it with its readiness lines.
+fn spawn_listen(data_dir: &Path, args: &[&str]) -> (std::process::Child, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = hooklens(data_dir)
+        .arg("listen")
+        .args(["--port", "0", "--no-store", "--no-tui", "--secret", SECRET])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let wanted = if args.contains(&"--tls-port") { 2 } else { 1 };
+    while lines.len() < wanted {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "listen exited early"
+        );
+        lines.push(line.trim_end().to_owned());
+    }
+    (child, lines)
+}
+
+fn port_of(line: &str) -> u16 {
+    line.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+fn finish(mut child: std::process::Child) -> String {
+    use std::io::Read;
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    err
+}
+
+#[tokio::test]
+async fn listen_tls_announces_https_and_how_to_trust_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, lines) = spawn_listen(data.path(), &["--tls"]);
+    assert!(
+        lines[0].starts_with("Listening on https://127.0.0.1:"),
+        "{lines:?}"
+    );
+    let url = format!("https://localhost:{}/hooks", port_of(&lines[0]));
+    let status = post_signed(&client(trusting(data.path()), Proto::H2), &url).await;
+    let stderr = finish(child);
+    assert_eq!(status, Ok(204), "{stderr}");
+    let ca = data.path().join("ca.pem");
+    assert!(
+        stderr.contains(&format!("CA       {}", ca.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SHA-256  "), "{stderr}");
+    assert!(
+        stderr.contains(&format!("curl --cacert {}", ca.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("NODE_EXTRA_CA_CERTS={}", ca.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("SSL_CERT_FILE={}", ca.display())),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn listen_tls_port_serves_http_and_https() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, lines) = spawn_listen(data.path(), &["--tls-port", "0"]);
+    assert!(
+        lines[0].starts_with("Listening on http://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("Listening on https://127.0.0.1:"),
+        "{lines:?}"
+    );
+    let url = format!("https://localhost:{}/", port_of(&lines[1]));
+    let status = post_signed(&client(trusting(data.path()), Proto::Http1), &url).await;
+    let plain = TcpStream::connect(("127.0.0.1", port_of(&lines[0]))).await;
+    let stderr = finish(child);
+    assert_eq!(status, Ok(204), "{stderr}");
+    assert!(plain.is_ok());
+}
+
+#[test]
+fn listen_with_bad_certificate_flags_fails_clearly() {
+    let data = tempfile::tempdir().unwrap();
+    let missing = data.path().join("missing.pem");
+    let out = hooklens(data.path())
+        .args(["listen", "--port", "0", "--no-store", "--tls", "--cert"])
+        .arg(&missing)
+        .arg("--key")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "hooklens: error: certificate file {} does not exist",
+            missing.display()
+        )
+    );
+
+    for bad in [
+        &["--tls", "--tls-port", "0"][..],
+        &["--tls", "--cert", "x.pem"][..],
+        &["--tls-name", "hooks.test"][..],
+        &["--tls", "--tls-name", "not a name"][..],
+    ] {
+        let out = hooklens(data.path())
+            .args(["listen", "--port", "0", "--no-store"])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
