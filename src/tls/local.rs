@@ -312,6 +312,19 @@ pub fn ensure(dir: &Path, names: &[String], regenerate_ca: bool) -> Result<Local
 /// [`ensure`] with the clock passed in.
 pub fn ensure_at(dir: &Path, names: &[String], regenerate_ca: bool, now: i64) -> Result<Local> {
     create_dir(dir)?;
+    // Two hooklens processes starting at once must not each make a CA and overwrite the other's.
+    // Best effort: a read-only directory with valid files still works without the lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join(".lock"))
+        .ok();
+    if let Some(file) = &lock {
+        file.lock()
+            .with_context(|| format!("locking {}", dir.display()))?;
+    }
     let paths = Paths::new(dir);
     let mut change = Change::Reused;
     let ca_reason = if regenerate_ca {
@@ -396,6 +409,22 @@ mod tests {
         assert!(matches!(second.change, Change::NewLeaf(ref r) if r.contains("expires")));
         assert_eq!(first.ca_sha256, second.ca_sha256);
         assert_ne!(first.identity.leaf_sha256, second.identity.leaf_sha256);
+    }
+
+    #[test]
+    fn concurrent_starts_agree_on_one_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = leaf_names(&[]).unwrap();
+        let fingerprints: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| ensure(dir.path(), &names, false).unwrap().ca_sha256))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            fingerprints.iter().all(|f| *f == fingerprints[0]),
+            "{fingerprints:?}"
+        );
     }
 
     #[test]
