@@ -56,10 +56,21 @@ pub struct CertArgs {
 pub struct TlsSetup {
     /// The acceptor shared by every HTTPS connection.
     pub acceptor: TlsAcceptor,
-    /// Lines for stderr: which certificate, how to trust it, warnings.
-    pub banner: Vec<String>,
-    /// The CA file to trust, when the certificate is generated.
-    pub ca_path: Option<PathBuf>,
+    /// Lines for stderr: what was created, which certificate, warnings.
+    pub notes: Vec<String>,
+    /// The CA file to trust and its SHA-256, when the certificate is generated.
+    pub ca: Option<(PathBuf, String)>,
+}
+
+impl TlsSetup {
+    /// Everything to print once the HTTPS port is known.
+    pub fn banner(&self, port: u16) -> Vec<String> {
+        let mut lines = self.notes.clone();
+        if let Some((path, sha256)) = &self.ca {
+            lines.extend(trust_lines(path, sha256, Some(port)));
+        }
+        lines
+    }
 }
 
 /// Builds the HTTPS side of `listen` from its flags; `None` when HTTPS is off.
@@ -74,14 +85,14 @@ pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
     }
     if let (Some(cert), Some(key)) = (&flags.cert, &flags.key) {
         let identity = tls::load_pem(cert, key)?;
-        let mut banner = vec![format!(
+        let mut notes = vec![format!(
             "hooklens: HTTPS certificate {} ({}; valid until {}; SHA-256 {})",
             cert.display(),
             names_text(&identity.leaf),
             tls::date(identity.leaf.not_after),
             identity.leaf_sha256
         )];
-        banner.extend(
+        notes.extend(
             identity
                 .warnings
                 .iter()
@@ -89,42 +100,42 @@ pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
         );
         return Ok(Some(TlsSetup {
             acceptor: tls::acceptor(&identity)?,
-            banner,
-            ca_path: None,
+            notes,
+            ca: None,
         }));
     }
     let names = local::leaf_names(&flags.tls_names).unwrap_or_else(|e| crate::cli::usage_error(e));
     let dir = local::data_dir()?;
     let local = local::ensure(&dir, &names, false)?;
-    let mut banner = Vec::new();
+    let mut notes = Vec::new();
     match &local.change {
         local::Change::Reused => {}
-        local::Change::NewCa(why) => banner.push(format!(
+        local::Change::NewCa(why) => notes.push(format!(
             "hooklens: created a local CA ({why}); trust it once with one of the lines below"
         )),
-        local::Change::NewLeaf(why) => banner.push(format!(
+        local::Change::NewLeaf(why) => notes.push(format!(
             "hooklens: issued a new certificate ({why}); the CA is unchanged, so existing trust still works"
         )),
     }
-    banner.push(format!(
+    notes.push(format!(
         "hooklens: HTTPS certificate for {} signed by the hooklens local CA",
         names.join(", ")
     ));
-    banner.extend(trust_lines(&local.paths.ca_cert, &local.ca_sha256));
     Ok(Some(TlsSetup {
         acceptor: tls::acceptor(&local.identity)?,
-        banner,
-        ca_path: Some(local.paths.ca_cert.clone()),
+        notes,
+        ca: Some((local.paths.ca_cert.clone(), local.ca_sha256.clone())),
     }))
 }
 
-/// The CA path, fingerprint and one-line ways to trust it.
-pub fn trust_lines(ca: &Path, sha256: &str) -> Vec<String> {
+/// The CA path, fingerprint and one-line ways to trust it (for `port` when known).
+pub fn trust_lines(ca: &Path, sha256: &str, port: Option<u16>) -> Vec<String> {
     let ca = shell_quote(&ca.display().to_string());
+    let port = port.map_or_else(|| "PORT".to_owned(), |p| p.to_string());
     vec![
         format!("  CA       {ca}"),
         format!("  SHA-256  {sha256}"),
-        format!("  curl     curl --cacert {ca} https://localhost:PORT/"),
+        format!("  curl     curl --cacert {ca} https://localhost:{port}/"),
         format!("  Node     NODE_EXTRA_CA_CERTS={ca} node app.js"),
         format!(
             "  OpenSSL-based tools (Python, Ruby, Go, …): SSL_CERT_FILE={ca} … (replaces the system bundle for that command)"
@@ -204,7 +215,7 @@ pub fn run(args: CertArgs) -> Result<ExitCode> {
     );
     let _ = writeln!(out, "  SHA-256  {}", local.identity.leaf_sha256);
     let _ = writeln!(out, "\nTrust it");
-    for l in trust_lines(&local.paths.ca_cert, &local.ca_sha256)
+    for l in trust_lines(&local.paths.ca_cert, &local.ca_sha256, None)
         .iter()
         .skip(2)
     {

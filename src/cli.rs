@@ -222,8 +222,10 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
 
     let scheme = if args.tls.tls { "https" } else { "http" };
     let mut ready = format!("Listening on {scheme}://{addr}");
+    let mut https_port = addr.port();
     if let Some(t) = &tls_tcp {
         let tls_addr = t.local_addr().context("reading the bound address")?;
+        https_port = tls_addr.port();
         ready.push_str(&format!("\nListening on https://{tls_addr}"));
     }
     if args.json {
@@ -231,7 +233,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     } else {
         println!("{ready}");
     }
-    for line in tls.iter().flat_map(|t| &t.banner) {
+    for line in tls.iter().flat_map(|t| t.banner(https_port)) {
         eprintln!("{line}");
     }
     let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();

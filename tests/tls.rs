@@ -856,7 +856,11 @@ async fn listen_tls_announces_https_and_how_to_trust_it() {
     );
     assert!(stderr.contains("SHA-256  "), "{stderr}");
     assert!(
-        stderr.contains(&format!("curl --cacert {}", ca.display())),
+        stderr.contains(&format!(
+            "curl --cacert {} https://localhost:{}/",
+            ca.display(),
+            port_of(&lines[0])
+        )),
         "{stderr}"
     );
     assert!(
