@@ -118,6 +118,8 @@ pub async fn serve_endpoints(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
+    // Dropped at shutdown so TLS handshakes still in progress give up instead of holding it up.
+    let (closing, closing_rx) = tokio::sync::watch::channel(());
     tokio::pin!(shutdown);
     let accept_any = || {
         std::future::poll_fn(|cx| {
@@ -137,15 +139,19 @@ pub async fn serve_endpoints(
                     let watcher = graceful.watcher();
                     let state = state.clone();
                     let tls = endpoints[i].tls.clone();
+                    let mut closing = closing_rx.clone();
                     tokio::spawn(async move {
                         let Some(acceptor) = tls else {
                             return serve_connection(stream, peer, None, state, watcher).await;
                         };
-                        match crate::tls::handshake(&acceptor, stream, peer).await {
-                            Ok((stream, info)) => {
-                                serve_connection(stream, peer, Some(info), state, watcher).await;
-                            }
-                            Err(line) => state.store.notice(line),
+                        tokio::select! {
+                            done = crate::tls::handshake(&acceptor, stream, peer) => match done {
+                                Ok((stream, info)) => {
+                                    serve_connection(stream, peer, Some(info), state, watcher).await;
+                                }
+                                Err(line) => state.store.notice(line),
+                            },
+                            _ = closing.changed() => {}
                         }
                     });
                 }
@@ -159,6 +165,7 @@ pub async fn serve_endpoints(
         }
     }
     drop(endpoints);
+    drop(closing);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {

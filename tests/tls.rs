@@ -328,6 +328,38 @@ async fn plain_http_and_garbage_on_the_tls_port_give_one_notice_each() {
 }
 
 #[tokio::test]
+async fn shutdown_does_not_wait_for_a_client_that_never_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = generated(dir.path());
+    let server = start(vec![Some(&local.identity)]).await;
+    let mut notices = server.store.subscribe();
+    let _silent = TcpStream::connect(server.addr()).await.unwrap();
+    // Make sure the connection is accepted (its handshake task is running) before stopping.
+    let friend = client(trusting(dir.path()), Proto::Http1);
+    let url = format!("https://localhost:{}/", server.addr().port());
+    assert_eq!(post_signed(&friend, &url).await, Ok(204));
+    drop(friend);
+    server.stop().await;
+    while let Ok(event) = notices.try_recv() {
+        if let Event::Notice(text) = event {
+            // Neither waited out (grace period) nor timed out (handshake limit).
+            assert!(
+                !text.contains("did not finish in time") && !text.contains("timed out"),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_cacert_that_is_not_pem_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = write(dir.path(), "ca.txt", "hello\n");
+    let err = tls::client_config_in(&[bogus], None).unwrap_err();
+    assert!(err.to_string().contains("no PEM certificate"), "{err}");
+}
+
+#[tokio::test]
 async fn http_and_https_ports_share_one_listener() {
     let dir = tempfile::tempdir().unwrap();
     let local = generated(dir.path());
@@ -802,9 +834,15 @@ use rustls::pki_types::pem::PemObject;
 /// Spawns `hooklens listen` with `args` and returns it with its readiness lines.
 fn spawn_listen(data_dir: &Path, args: &[&str]) -> (std::process::Child, Vec<String>) {
     use std::io::BufRead;
+    let store: &[&str] = if args.contains(&"--store") {
+        &[]
+    } else {
+        &["--no-store"]
+    };
     let mut child = hooklens(data_dir)
         .arg("listen")
-        .args(["--port", "0", "--no-store", "--no-tui", "--secret", SECRET])
+        .args(["--port", "0", "--no-tui", "--secret", SECRET])
+        .args(store)
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -840,7 +878,9 @@ fn finish(mut child: std::process::Child) -> String {
 #[tokio::test]
 async fn listen_tls_announces_https_and_how_to_trust_it() {
     let data = tempfile::tempdir().unwrap();
-    let (child, lines) = spawn_listen(data.path(), &["--tls"]);
+    let log = data.path().join("captures.jsonl");
+    let log_arg = log.to_str().unwrap();
+    let (child, lines) = spawn_listen(data.path(), &["--tls", "--store", log_arg]);
     assert!(
         lines[0].starts_with("Listening on https://127.0.0.1:"),
         "{lines:?}"
@@ -871,6 +911,23 @@ async fn listen_tls_announces_https_and_how_to_trust_it() {
         stderr.contains(&format!("SSL_CERT_FILE={}", ca.display())),
         "{stderr}"
     );
+
+    // The stored capture keeps its TLS details for `list --json` and `show`.
+    let out = hooklens(data.path())
+        .args(["list", "--json", "--store", log_arg])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let row: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["tls"]["version"], "TLSv1.3");
+    assert_eq!(row["tls"]["alpn"], "h2");
+    assert_eq!(row["tls"]["sni"], "localhost");
+    let out = hooklens(data.path())
+        .args(["show", "1", "--store", log_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("alpn=h2 sni=localhost"), "{text}");
 }
 
 #[tokio::test]
