@@ -163,18 +163,31 @@ async fn next_notice(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> String
     .expect("a notice arrives")
 }
 
-/// SHA-256 of the leaf certificate a TLS server presents for `sni`.
-async fn served_fingerprint(addr: SocketAddr, data_dir: &Path, sni: &str) -> String {
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(trusting(data_dir)));
+/// SHA-256 of the leaf certificate a TLS server presents for `sni`, or the handshake error.
+async fn try_served_fingerprint(
+    addr: SocketAddr,
+    config: rustls::ClientConfig,
+    sni: &str,
+) -> Result<String, String> {
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from(sni.to_owned()).unwrap();
-    let stream = connector.connect(name, tcp).await.expect("handshake");
+    let stream = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
     let certs = stream
         .get_ref()
         .1
         .peer_certificates()
         .expect("a certificate");
-    tls::fingerprint(&certs[0])
+    Ok(tls::fingerprint(&certs[0]))
+}
+
+async fn served_fingerprint(addr: SocketAddr, data_dir: &Path, sni: &str) -> String {
+    try_served_fingerprint(addr, trusting(data_dir), sni)
+        .await
+        .expect("handshake")
 }
 
 #[tokio::test]
@@ -414,8 +427,11 @@ async fn a_restart_serves_the_same_certificate_and_new_names_reissue_it() {
     assert_eq!(renamed.ca_sha256, first.ca_sha256, "the CA survives");
     let server = start(vec![Some(&renamed.identity)]).await;
     // Trust comes from the unchanged CA; the new name is on the new leaf.
-    let served = served_fingerprint(server.addr(), dir.path(), "hooks.test").await;
+    let served = served_fingerprint(server.addr(), dir.path(), "localhost").await;
+    let ca = tls::client_config_in(std::slice::from_ref(&renamed.paths.ca_cert), None).unwrap();
+    let by_new_name = try_served_fingerprint(server.addr(), ca, "hooks.test").await;
     server.stop().await;
+    assert_eq!(by_new_name.as_ref(), Ok(&served));
     assert_ne!(served, served_first);
     assert!(
         renamed
@@ -424,6 +440,31 @@ async fn a_restart_serves_the_same_certificate_and_new_names_reissue_it() {
             .names
             .contains(&"hooks.test".to_owned())
     );
+}
+
+#[tokio::test]
+async fn the_local_ca_is_trusted_without_flags_only_for_loopback_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = local::ensure(dir.path(), &names(&["hooks.test"]), false).unwrap();
+    let server = start(vec![Some(&local.identity)]).await;
+    let addr = server.addr();
+    for loopback in ["localhost", "127.0.0.1", "::1"] {
+        let got = try_served_fingerprint(addr, trusting(dir.path()), loopback).await;
+        assert_eq!(got.as_ref(), Ok(&local.identity.leaf_sha256), "{loopback}");
+    }
+    // Same certificate, but a non-loopback name needs the CA passed explicitly (--cacert).
+    let err = try_served_fingerprint(addr, trusting(dir.path()), "hooks.test")
+        .await
+        .expect_err("local CA is not trusted for other names by default");
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    let explicit = tls::client_config_in(std::slice::from_ref(&local.paths.ca_cert), None).unwrap();
+    let got = try_served_fingerprint(addr, explicit, "hooks.test").await;
+    assert_eq!(got.as_ref(), Ok(&local.identity.leaf_sha256));
+    // And a certificate the CA did not sign is still refused for localhost.
+    let other = tempfile::tempdir().unwrap();
+    let err = try_served_fingerprint(addr, trusting(other.path()), "localhost").await;
+    assert!(err.is_err());
+    server.stop().await;
 }
 
 #[tokio::test]

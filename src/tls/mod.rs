@@ -357,9 +357,11 @@ pub async fn handshake(
 
 /// The client config `send` and forwarding use for `https://` targets.
 ///
-/// It trusts the system roots (the OS store, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set), every
-/// certificate in each `extra_ca` PEM file (`--cacert`), and the hooklens local CA when one has
-/// been generated, so a hooklens HTTPS listener on this machine is trusted without flags.
+/// It trusts the system roots (the OS store, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set) and
+/// every certificate in each `extra_ca` PEM file (`--cacert`). The hooklens local CA, when one
+/// has been generated, is trusted too, but only for loopback targets (`localhost`,
+/// `*.localhost`, `127.0.0.0/8`, `::1`), so a hooklens HTTPS listener on this machine works
+/// without flags while a leaked local CA key cannot vouch for any other host.
 /// ALPN is left empty: hyper-rustls' `HttpsConnectorBuilder::with_tls_config(..)
 /// .enable_http1().enable_http2()` fills it in to match the client it builds.
 pub fn client_config(extra_ca: &[PathBuf]) -> anyhow::Result<rustls::ClientConfig> {
@@ -371,34 +373,129 @@ pub fn client_config_in(
     extra_ca: &[PathBuf],
     data_dir: Option<&Path>,
 ) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = provider();
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped; a missing store still leaves --cacert usable.
     let native = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(native.certs);
     for path in extra_ca {
-        let certs = read_certs(path)?;
-        for cert in certs {
+        for cert in read_certs(path)? {
             roots.add(cert).map_err(|e| {
                 anyhow::anyhow!("{}: not a usable CA certificate: {e}", path.display())
             })?;
         }
     }
-    if let Some(dir) = data_dir {
-        let ca = local::Paths::new(dir).ca_cert;
-        if let Ok(certs) = read_certs(&ca) {
-            roots.add_parsable_certificates(certs);
-        }
+    let verifier = |roots: rustls::RootCertStore| {
+        rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .ok()
+    };
+    let mut local_roots = rustls::RootCertStore::empty();
+    if let Some(dir) = data_dir
+        && let Ok(certs) = read_certs(&local::Paths::new(dir).ca_cert)
+    {
+        local_roots.add_parsable_certificates(certs);
     }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
+    let trust = LoopbackAware {
+        main: (!roots.is_empty()).then(|| verifier(roots)).flatten(),
+        local: (!local_roots.is_empty())
+            .then(|| verifier(local_roots))
+            .flatten(),
+        schemes: provider.signature_verification_algorithms,
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(trust))
         .with_no_client_auth();
     Ok(config)
+}
+
+/// True for names that can only mean this machine.
+fn is_loopback(name: &rustls::pki_types::ServerName<'_>) -> bool {
+    match name {
+        rustls::pki_types::ServerName::DnsName(d) => {
+            let d = d.as_ref().trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        rustls::pki_types::ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).is_loopback(),
+        _ => false,
+    }
+}
+
+/// Standard WebPKI verification, plus the local CA for loopback names only.
+#[derive(Debug)]
+struct LoopbackAware {
+    main: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    local: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    schemes: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for LoopbackAware {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let main = match &self.main {
+            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
+            None => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+        };
+        match (main, &self.local) {
+            (Err(_), Some(local)) if is_loopback(server_name) => {
+                local.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            (result, _) => result,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.schemes)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.schemes)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.schemes.supported_schemes()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_names_count_as_local() {
+        use rustls::pki_types::ServerName;
+        let name = |s: &str| ServerName::try_from(s.to_owned()).unwrap();
+        assert!(is_loopback(&name("localhost")));
+        assert!(is_loopback(&name("api.LOCALHOST")));
+        assert!(is_loopback(&name("127.0.0.2")));
+        assert!(is_loopback(&name("::1")));
+        assert!(!is_loopback(&name("localhost.example.com")));
+        assert!(!is_loopback(&name("example.com")));
+        assert!(!is_loopback(&name("10.0.0.1")));
+    }
 
     #[test]
     fn fingerprint_is_colon_hex() {
