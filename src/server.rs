@@ -121,19 +121,21 @@ pub async fn serve_endpoints(
     // Dropped at shutdown so TLS handshakes still in progress give up instead of holding it up.
     let (closing, closing_rx) = tokio::sync::watch::channel(());
     tokio::pin!(shutdown);
-    let accept_any = || {
-        std::future::poll_fn(|cx| {
-            for (i, ep) in endpoints.iter().enumerate() {
-                if let std::task::Poll::Ready(r) = ep.tcp.poll_accept(cx) {
+    let mut turn = 0usize;
+    loop {
+        // Start polling at a different socket each time so a busy port cannot starve the other.
+        turn = turn.wrapping_add(1);
+        let accept_any = std::future::poll_fn(|cx| {
+            for k in 0..endpoints.len() {
+                let i = (turn + k) % endpoints.len();
+                if let std::task::Poll::Ready(r) = endpoints[i].tcp.poll_accept(cx) {
                     return std::task::Poll::Ready((i, r));
                 }
             }
             std::task::Poll::Pending
-        })
-    };
-    loop {
+        });
         tokio::select! {
-            (i, accepted) = accept_any() => match accepted {
+            (i, accepted) = accept_any => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let watcher = graceful.watcher();
