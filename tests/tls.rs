@@ -570,6 +570,15 @@ fn missing_and_non_pem_files_are_clear_errors() {
     assert!(matches!(err, TlsError::NoKey { .. }), "{err:?}");
     assert!(err.to_string().contains("PKCS#8"), "{err}");
 
+    let encrypted = write(
+        dir.path(),
+        "enc.pem",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    );
+    let err = tls::load_pem(&files.cert, &encrypted).unwrap_err();
+    assert!(matches!(err, TlsError::EncryptedKey { .. }), "{err:?}");
+    assert!(err.to_string().contains("is encrypted"), "{err}");
+
     // Certificate and key swapped: the key file holds no key.
     let err = tls::load_pem(&files.key, &files.cert).unwrap_err();
     assert!(matches!(err, TlsError::NoCertificate { .. }), "{err:?}");

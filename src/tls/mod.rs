@@ -74,6 +74,15 @@ pub enum TlsError {
         /// The path given.
         path: PathBuf,
     },
+    /// The key is password-protected.
+    #[error(
+        "the key in {} is encrypted; hooklens needs it unencrypted (openssl pkey -in KEY -out plain-key.pem)",
+        path.display()
+    )]
+    EncryptedKey {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The PEM text is damaged.
     #[error("{} is not valid PEM: {detail}", path.display())]
     BadPem {
@@ -192,6 +201,15 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = read_file("key", path)?;
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound
+            if pem
+                .windows(b"ENCRYPTED PRIVATE KEY".len())
+                .any(|w| w == b"ENCRYPTED PRIVATE KEY") =>
+        {
+            TlsError::EncryptedKey {
+                path: path.to_owned(),
+            }
+        }
         rustls::pki_types::pem::Error::NoItemsFound => TlsError::NoKey {
             path: path.to_owned(),
         },
