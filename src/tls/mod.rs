@@ -358,19 +358,35 @@ pub async fn handshake(
             "plain HTTP request from {peer} on the HTTPS port (use https://, or --tls-port to serve both)"
         )),
         Ok((Err(e), false)) => {
-            let text = e.to_string();
-            let hint = if text.contains("alert") {
-                " (the client rejected the certificate: trust the CA shown by `hooklens cert`)"
+            let hint = if rejected_certificate(&e) {
+                " (the client does not trust the certificate: trust the CA shown by `hooklens cert`)"
             } else {
                 ""
             };
-            Err(format!("TLS handshake with {peer} failed: {text}{hint}"))
+            Err(format!("TLS handshake with {peer} failed: {e}{hint}"))
         }
         Err(_) => Err(format!(
             "TLS handshake with {peer} timed out after {}s",
             HANDSHAKE_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// True when the client ended the handshake with an alert about our certificate.
+fn rejected_certificate(e: &std::io::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::AlertReceived(
+            A::UnknownCA
+                | A::BadCertificate
+                | A::CertificateUnknown
+                | A::CertificateExpired
+                | A::UnsupportedCertificate
+                | A::AccessDenied
+        ))
+    )
 }
 
 /// The client config `send` and forwarding use for `https://` targets.
