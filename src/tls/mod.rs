@@ -220,7 +220,7 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
-/// Checks validity dates against `now` and, when given, that the names are covered.
+/// Warnings for a certificate that is expired or not yet valid at `now`.
 fn date_warnings(label: &str, fields: &CertFields, now: i64) -> Vec<String> {
     let mut out = Vec::new();
     if fields.not_after < now {
