@@ -38,6 +38,8 @@ enum Command {
     List(ListArgs),
     /// Full detail of one capture: headers, verdict, body, shape report.
     Show(ShowArgs),
+    /// Show, regenerate or export the local HTTPS certificate and its CA.
+    Cert(crate::cert_cmd::CertArgs),
 }
 
 /// Flags of `hooklens listen`.
@@ -76,6 +78,9 @@ pub struct ListenArgs {
     /// Print lines instead of opening the terminal inspector.
     #[arg(long)]
     pub no_tui: bool,
+    /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
+    #[command(flatten)]
+    pub tls: crate::cert_cmd::TlsFlags,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +176,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Listen(args)) => listen(args).await,
         Some(Command::List(args)) => list(args),
         Some(Command::Show(args)) => show(args),
+        Some(Command::Cert(args)) => crate::cert_cmd::run(args),
     }
 }
 
@@ -218,8 +224,13 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         max_body: args.max_body,
     };
 
+    let tls = crate::cert_cmd::listen_setup(&args.tls)?;
     let tcp = server::bind(args.bind, args.port).await?;
     let addr = tcp.local_addr().context("reading the bound address")?;
+    let tls_tcp = match args.tls.tls_port {
+        Some(port) => Some(server::bind(args.bind, port).await?),
+        None => None,
+    };
     let store_path = (!args.no_store).then_some(args.store.as_path());
     let (store, writer, recovery) = Store::open(store_path)?;
     if recovery.torn_bytes > 0 {
@@ -235,11 +246,21 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         );
     }
 
-    let ready = format!("Listening on http://{addr}");
+    let scheme = if args.tls.tls { "https" } else { "http" };
+    let mut ready = format!("Listening on {scheme}://{addr}");
+    let mut https_port = addr.port();
+    if let Some(t) = &tls_tcp {
+        let tls_addr = t.local_addr().context("reading the bound address")?;
+        https_port = tls_addr.port();
+        ready.push_str(&format!("\nListening on https://{tls_addr}"));
+    }
     if args.json {
         eprintln!("{ready}");
     } else {
         println!("{ready}");
+    }
+    for line in tls.iter().flat_map(|t| t.banner(https_port)) {
+        eprintln!("{line}");
     }
     let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
     if interactive {
@@ -259,7 +280,15 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     }
     let printer = tokio::spawn(output::print_events(store.subscribe(), args.json));
     let state = Arc::new(Listener { config, store });
-    server::serve(tcp, state.clone(), shutdown_signal()).await?;
+    let acceptor = tls.map(|t| t.acceptor);
+    let mut endpoints = vec![server::Endpoint {
+        tcp,
+        tls: acceptor.clone().filter(|_| args.tls.tls),
+    }];
+    if let Some(tcp) = tls_tcp {
+        endpoints.push(server::Endpoint { tcp, tls: acceptor });
+    }
+    server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
     drop(state);
     writer.join().await;
     let _ = printer.await;
@@ -282,10 +311,9 @@ fn list(args: ListArgs) -> Result<ExitCode> {
     for row in log.index().rows() {
         if args.json {
             let record = log.load(row.id)?;
-            out.push_str(&output::to_json_line(&output::json_capture(
-                row,
-                &record.verdict,
-            )));
+            let mut j = output::json_capture(row, &record.verdict);
+            j.tls = record.capture.tls.as_ref();
+            out.push_str(&output::to_json_line(&j));
         } else {
             out.push_str(&output::line(row));
         }

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod cert_cmd;
 pub mod cli;
 pub mod duration;
 pub mod envelope;
@@ -15,4 +16,5 @@ pub mod sanitize;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod verify;

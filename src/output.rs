@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
-use crate::capture::CaptureId;
+use crate::capture::{CaptureId, TlsInfo};
 use crate::envelope;
 use crate::sanitize::{escape_line, escape_text, hex_dump, looks_binary};
 use crate::store::{CaptureRecord, Event, Stored, Summary};
@@ -121,6 +121,8 @@ pub struct JsonCapture<'a> {
     pub truncated: bool,
     /// Status hooklens answered with.
     pub response_status: u16,
+    /// TLS version, cipher, ALPN and SNI when it arrived over HTTPS; null for plain HTTP.
+    pub tls: Option<&'a TlsInfo>,
 }
 
 /// Builds the `--json` object for a capture.
@@ -144,6 +146,7 @@ pub fn json_capture<'a>(s: &'a Summary, v: &'a Verdict) -> JsonCapture<'a> {
         body_len: s.body_len,
         truncated: s.truncated,
         response_status: s.response_status,
+        tls: None,
     }
 }
 
@@ -188,7 +191,9 @@ pub async fn print_events(mut rx: broadcast::Receiver<Event>, json: bool) {
 
 fn print_stored(stored: &Stored, json: bool) {
     let text = if json {
-        to_json_line(&json_capture(&stored.summary, &stored.verdict))
+        let mut j = json_capture(&stored.summary, &stored.verdict);
+        j.tls = stored.tls.as_ref();
+        to_json_line(&j)
     } else {
         let mut l = line(&stored.summary);
         if stored.verdict.outcome.is_rejected() {

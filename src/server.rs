@@ -94,23 +94,67 @@ pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener> {
     })
 }
 
+/// One listening socket, and the TLS acceptor when it serves HTTPS.
+pub struct Endpoint {
+    /// The bound socket.
+    pub tcp: TcpListener,
+    /// `Some` for an HTTPS port.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     tcp: TcpListener,
     state: Arc<Listener>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
+    serve_endpoints(vec![Endpoint { tcp, tls: None }], state, shutdown).await
+}
+
+/// Like [`serve`] for several sockets (an HTTP and an HTTPS port) under one graceful shutdown.
+pub async fn serve_endpoints(
+    endpoints: Vec<Endpoint>,
+    state: Arc<Listener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let graceful = GracefulShutdown::new();
+    // Dropped at shutdown so TLS handshakes still in progress give up instead of holding it up.
+    let (closing, closing_rx) = tokio::sync::watch::channel(());
     tokio::pin!(shutdown);
+    let mut turn = 0usize;
     loop {
+        // Start polling at a different socket each time so a busy port cannot starve the other.
+        turn = turn.wrapping_add(1);
+        let accept_any = std::future::poll_fn(|cx| {
+            for k in 0..endpoints.len() {
+                let i = (turn + k) % endpoints.len();
+                if let std::task::Poll::Ready(r) = endpoints[i].tcp.poll_accept(cx) {
+                    return std::task::Poll::Ready((i, r));
+                }
+            }
+            std::task::Poll::Pending
+        });
         tokio::select! {
-            accepted = tcp.accept() => match accepted {
+            (i, accepted) = accept_any => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let watcher = graceful.watcher();
                     let state = state.clone();
+                    let tls = endpoints[i].tls.clone();
+                    let mut closing = closing_rx.clone();
                     tokio::spawn(async move {
-                        serve_connection(stream, peer, None, state, watcher).await;
+                        let Some(acceptor) = tls else {
+                            return serve_connection(stream, peer, None, state, watcher).await;
+                        };
+                        tokio::select! {
+                            done = crate::tls::handshake(&acceptor, stream, peer) => match done {
+                                Ok((stream, info)) => {
+                                    serve_connection(stream, peer, Some(info), state, watcher).await;
+                                }
+                                Err(line) => state.store.notice(line),
+                            },
+                            _ = closing.changed() => {}
+                        }
                     });
                 }
                 Err(e) => {
@@ -122,7 +166,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         }
     }
-    drop(tcp);
+    drop(endpoints);
+    drop(closing);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {

@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::capture::{Capture, CaptureId};
+use crate::capture::{Capture, CaptureId, TlsInfo};
 use crate::verify::{Outcome, Verdict};
 
 /// Version written on every line.
@@ -221,6 +221,8 @@ pub struct Stored {
     pub summary: Summary,
     /// Full verdict (reason, hints, matched secret).
     pub verdict: Verdict,
+    /// TLS details when the capture arrived over HTTPS.
+    pub tls: Option<TlsInfo>,
 }
 
 /// What recovery found when opening the log.
@@ -594,6 +596,7 @@ impl Writer {
             let stored = Arc::new(Stored {
                 summary: row.clone(),
                 verdict: record.verdict.clone(),
+                tls: record.capture.tls.clone(),
             });
             idx.push(row, location);
             if self.file.is_none() && idx.locations.len() > MEMORY_KEEP {
