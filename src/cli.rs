@@ -263,12 +263,6 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         eprintln!("{line}");
     }
     let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
-    if interactive {
-        // The terminal inspector arrives with its own issue; until then the line view is used.
-        eprintln!(
-            "hooklens: the terminal inspector is not built yet; showing one line per capture"
-        );
-    }
     if let Some(path) = store.path()
         && recovery.captures > 0
     {
@@ -278,7 +272,25 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    let printer = tokio::spawn(output::print_events(store.subscribe(), args.json));
+    let header = crate::tui::HeaderInfo {
+        addresses: ready
+            .lines()
+            .filter_map(|l| l.strip_prefix("Listening on "))
+            .map(str::to_owned)
+            .collect(),
+        forward: None,
+        secrets: config
+            .verify
+            .secrets
+            .iter()
+            .map(|s| format!("{s} {}", s.fingerprint()))
+            .collect(),
+        scheme: "modelgates".into(),
+        tolerance_secs: config.verify.tolerance_secs,
+    };
+    let printer =
+        (!interactive).then(|| tokio::spawn(output::print_events(store.subscribe(), args.json)));
+    let tui_store = store.clone();
     let state = Arc::new(Listener { config, store });
     let acceptor = tls.map(|t| t.acceptor);
     let mut endpoints = vec![server::Endpoint {
@@ -288,10 +300,25 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     if let Some(tcp) = tls_tcp {
         endpoints.push(server::Endpoint { tcp, tls: acceptor });
     }
-    server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
+    if interactive {
+        // The inspector owns the terminal; the server runs beside it until the user quits.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve_endpoints(endpoints, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let ui = crate::tui::run(tui_store, header).await;
+        let _ = stop.send(());
+        server.await.context("listener task")??;
+        ui?;
+    } else {
+        drop(tui_store);
+        server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
+    }
     drop(state);
     writer.join().await;
-    let _ = printer.await;
+    if let Some(printer) = printer {
+        let _ = printer.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

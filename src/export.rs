@@ -1,0 +1,143 @@
+//! Export formats as pure functions over a capture.
+//!
+//! `curl`: a runnable command that reproduces the request byte for byte. Printable ASCII goes
+//! in single quotes; anything else (controls, non-ASCII, invalid UTF-8) as `$'\xNN'`, so the
+//! command is terminal-safe and nothing is lost. Bodies containing NUL (which no shell argument
+//! can hold) are piped through `base64 -d`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine;
+
+use crate::capture::Capture;
+
+/// Quotes bytes for a POSIX shell (bash/zsh for the `$'…'` form).
+pub fn shell_quote(bytes: &[u8]) -> String {
+    let plain = bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\'');
+    if plain {
+        return format!("'{}'", String::from_utf8_lossy(bytes));
+    }
+    let mut out = String::from("$'");
+    for &b in bytes {
+        match b {
+            b'\'' => out.push_str("\\'"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Headers curl computes itself from the body (sending ours too would duplicate them).
+const CURL_COMPUTES: [&str; 3] = ["content-length", "transfer-encoding", "expect"];
+/// Headers curl adds unless told not to (an empty `-H 'Name:'` removes them).
+const CURL_DEFAULTS: [&str; 3] = ["user-agent", "accept", "content-type"];
+
+/// A curl command reproducing the request: method, URL, every header in order and case, body.
+/// With `body_file`, the body is read from that file (`--data-binary @file`).
+pub fn curl(capture: &Capture, body_file: Option<&Path>) -> String {
+    let host = capture
+        .header("host")
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .unwrap_or_else(|| "127.0.0.1:8787".to_string());
+    let scheme = if capture.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{host}{}", capture.target);
+    let mut parts = vec![
+        "curl".to_string(),
+        "-sS".to_string(),
+        "-X".to_string(),
+        shell_quote(capture.method.as_bytes()),
+        shell_quote(url.as_bytes()),
+    ];
+    for h in &capture.headers {
+        let lower = h.name.to_ascii_lowercase();
+        if lower == "host" || CURL_COMPUTES.contains(&lower.as_str()) {
+            continue;
+        }
+        let mut line = h.name.as_bytes().to_vec();
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(&h.value);
+        parts.push("-H".into());
+        parts.push(shell_quote(&line));
+    }
+    for name in CURL_DEFAULTS {
+        if capture.header(name).is_none() {
+            let title = match name {
+                "user-agent" => "User-Agent:",
+                "accept" => "Accept:",
+                _ => "Content-Type:",
+            };
+            parts.push("-H".into());
+            parts.push(shell_quote(title.as_bytes()));
+        }
+    }
+    if !capture.body.is_empty() || body_file.is_some() {
+        parts.push("--data-binary".into());
+        parts.push(match body_file {
+            Some(path) => shell_quote(format!("@{}", path.display()).as_bytes()),
+            None if capture.body.contains(&0) => format!(
+                "@<(printf %s {} | base64 -d)",
+                shell_quote(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(&capture.body)
+                        .as_bytes()
+                )
+            ),
+            None => shell_quote(&capture.body),
+        });
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_table() {
+        for (input, expected) in [
+            (&b"plain text"[..], "'plain text'"),
+            (b"it's", r"$'it\'s'"),
+            (b"\x1b[31m", r"$'\x1b[31m'"),
+            (b"a\\b\n", r"$'a\\b\x0a'"),
+            ("é".as_bytes(), r"$'\xc3\xa9'"),
+            (b"\xff", r"$'\xff'"),
+        ] {
+            assert_eq!(shell_quote(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn curl_keeps_header_order_and_case_and_suppresses_curl_defaults() {
+        let c = Capture::fixture(
+            b"{}",
+            &[
+                ("Host", "127.0.0.1:9"),
+                ("X-ModelGates-Signature", "t=1,v1=ab"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", "2"),
+            ],
+        );
+        assert_eq!(
+            curl(&c, None),
+            "curl -sS -X 'POST' 'http://127.0.0.1:9/modelgates/video-webhook' -H 'X-ModelGates-Signature: t=1,v1=ab' -H 'Content-Type: application/json' -H 'User-Agent:' -H 'Accept:' --data-binary '{}'"
+        );
+        let nul = Capture::fixture(b"a\x00b", &[("Host", "h")]);
+        assert!(curl(&nul, None).ends_with("--data-binary @<(printf %s 'YQBi' | base64 -d)"));
+        assert!(
+            curl(&nul, Some(Path::new("/tmp/body.bin")))
+                .ends_with("--data-binary '@/tmp/body.bin'")
+        );
+    }
+}

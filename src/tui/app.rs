@@ -1,0 +1,520 @@
+//! Inspector state: a plain struct updated by store events and keys. No terminal, no I/O:
+//! whatever needs the disk comes back to the loop as an [`Action`].
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::keys::{Command, command_for};
+use crate::capture::CaptureId;
+use crate::filter::Filter;
+use crate::store::{CaptureRecord, Event, Summary};
+use crate::verify::Outcome;
+
+/// Detail tabs, in key order (1-5).
+pub const TABS: [&str; 5] = ["Overview", "Headers", "Body", "Shape", "Forward"];
+
+/// What the header bar shows about the running listener.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderInfo {
+    /// `http://127.0.0.1:8787`, `https://…`.
+    pub addresses: Vec<String>,
+    /// Forward target, when forwarding.
+    pub forward: Option<String>,
+    /// Secrets, redacted with fingerprints (`dev…(10) 9c3f6fbb`).
+    pub secrets: Vec<String>,
+    /// Scheme in use.
+    pub scheme: String,
+    /// Timestamp tolerance.
+    pub tolerance_secs: i64,
+}
+
+/// Which pane has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The request list.
+    List,
+    /// The detail pane.
+    Detail,
+}
+
+/// Work for the loop (it needs the store or the terminal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the inspector.
+    Quit,
+    /// Read this capture for the detail pane.
+    Load(CaptureId),
+    /// Build a curl command for this capture and copy it.
+    CopyCurl(CaptureId),
+    /// Diff the second capture against the first (the mark).
+    Diff(CaptureId, CaptureId),
+}
+
+/// A full-screen text overlay (diff, copied curl command).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overlay {
+    /// Title line.
+    pub title: String,
+    /// Body (already terminal-safe).
+    pub text: String,
+    /// Scroll position.
+    pub scroll: u16,
+}
+
+/// The inspector's whole state.
+pub struct App {
+    /// Listener facts for the header bar.
+    pub header: HeaderInfo,
+    rows: Vec<Summary>,
+    /// Positions in `rows` shown in the list (filter and clear applied).
+    view: Vec<usize>,
+    /// Position in `view`.
+    selected: Option<usize>,
+    /// First visible list position (kept by the renderer).
+    pub list_offset: Cell<usize>,
+    /// Keep the newest capture selected.
+    pub follow: bool,
+    /// Pane with the keys.
+    pub focus: Focus,
+    /// Detail tab index.
+    pub tab: usize,
+    /// Detail scroll.
+    pub scroll: u16,
+    filter: Filter,
+    /// The filter being typed, when the filter line is open.
+    pub filter_input: Option<String>,
+    /// Help overlay open.
+    pub help: bool,
+    /// Capture marked for diffing.
+    pub mark: Option<CaptureId>,
+    /// Diff or curl overlay.
+    pub overlay: Option<Overlay>,
+    /// One-line status message.
+    pub status: Option<String>,
+    /// The selected capture, loaded.
+    pub detail: Option<Arc<CaptureRecord>>,
+    /// Captures with ids up to this are hidden (`c`).
+    hidden_through: u64,
+    valid: usize,
+    rejected: usize,
+    /// Wall clock for skew/countdown text; the loop updates it, tests fix it.
+    pub now_ms: i64,
+    /// Use colors (off with `NO_COLOR`).
+    pub color: bool,
+    /// The selected body, rendered once per selection (pretty JSON, text or hex dump).
+    pub body_lines: Vec<String>,
+}
+
+impl App {
+    /// An empty inspector.
+    pub fn new(header: HeaderInfo, now_ms: i64) -> App {
+        App {
+            header,
+            rows: Vec::new(),
+            view: Vec::new(),
+            selected: None,
+            list_offset: Cell::new(0),
+            follow: true,
+            focus: Focus::List,
+            tab: 0,
+            scroll: 0,
+            filter: Filter::default(),
+            filter_input: None,
+            help: false,
+            mark: None,
+            overlay: None,
+            status: None,
+            detail: None,
+            hidden_through: 0,
+            valid: 0,
+            rejected: 0,
+            now_ms,
+            color: true,
+            body_lines: Vec::new(),
+        }
+    }
+
+    /// Loads what the log already holds; selects the newest.
+    pub fn load_rows(&mut self, rows: Vec<Summary>) -> Option<Action> {
+        self.rows = rows;
+        self.valid = self
+            .rows
+            .iter()
+            .filter(|r| r.outcome == Outcome::Valid)
+            .count();
+        self.rejected = self.rows.iter().filter(|r| r.outcome.is_rejected()).count();
+        self.rebuild_view();
+        self.select(self.view.len().checked_sub(1))
+    }
+
+    /// All rows (including hidden ones).
+    pub fn rows(&self) -> &[Summary] {
+        &self.rows
+    }
+
+    /// Number of rows in the list.
+    pub fn visible_len(&self) -> usize {
+        self.view.len()
+    }
+
+    /// The row at a list position.
+    pub fn visible_row(&self, pos: usize) -> Option<&Summary> {
+        self.view.get(pos).map(|&i| &self.rows[i])
+    }
+
+    /// List position of the selection.
+    pub fn selected_pos(&self) -> Option<usize> {
+        self.selected
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self) -> Option<&Summary> {
+        self.selected.and_then(|p| self.visible_row(p))
+    }
+
+    /// Counts for the header bar: (total, valid, rejected).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.rows.len(), self.valid, self.rejected)
+    }
+
+    /// The active filter text.
+    pub fn filter_text(&self) -> &str {
+        self.filter.source()
+    }
+
+    /// Captures sharing the selected one's idempotency key, oldest first (the per-job timeline).
+    pub fn same_key(&self, key: &str) -> Vec<&Summary> {
+        self.rows
+            .iter()
+            .filter(|r| r.idempotency_key.as_deref() == Some(key))
+            .collect()
+    }
+
+    fn passes(&self, row: &Summary) -> bool {
+        row.id.0 > self.hidden_through && self.filter.matches(row, None)
+    }
+
+    fn rebuild_view(&mut self) {
+        let keep = self.selected_row().map(|r| r.id);
+        self.view = (0..self.rows.len())
+            .filter(|&i| self.passes(&self.rows[i]))
+            .collect();
+        self.selected = match keep {
+            Some(id) => self
+                .view
+                .iter()
+                .position(|&i| self.rows[i].id == id)
+                .or(self.view.len().checked_sub(1)),
+            None => self.view.len().checked_sub(1),
+        };
+        self.list_offset.set(0);
+    }
+
+    fn select(&mut self, pos: Option<usize>) -> Option<Action> {
+        let before = self.selected_row().map(|r| r.id);
+        self.selected = pos.filter(|p| *p < self.view.len());
+        let after = self.selected_row().map(|r| r.id);
+        if before != after || (after.is_some() && self.detail.is_none()) {
+            self.scroll = 0;
+            self.detail = None;
+            after.map(Action::Load)
+        } else {
+            None
+        }
+    }
+
+    /// Installs a loaded capture if it is still the selected one.
+    pub fn set_detail(&mut self, record: Arc<CaptureRecord>) {
+        if self.selected_row().map(|r| r.id) == Some(record.capture.id) {
+            self.body_lines = crate::output::render_body(&record.capture.body)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            self.detail = Some(record);
+        }
+    }
+
+    /// Applies a store event.
+    pub fn apply(&mut self, event: &Event) -> Option<Action> {
+        match event {
+            Event::Captured(stored) => {
+                let row = stored.summary.clone();
+                match row.outcome {
+                    Outcome::Valid => self.valid += 1,
+                    o if o.is_rejected() => self.rejected += 1,
+                    _ => {}
+                }
+                let shown = self.passes(&row);
+                self.rows.push(row);
+                if shown {
+                    self.view.push(self.rows.len() - 1);
+                    if self.follow || self.selected.is_none() {
+                        return self.select(Some(self.view.len() - 1));
+                    }
+                }
+                None
+            }
+            Event::Notice(text) => {
+                self.status = Some(crate::sanitize::escape_line(text.as_bytes()));
+                None
+            }
+        }
+    }
+
+    /// Mouse wheel scrolls the pane under focus.
+    pub fn handle_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.run(Command::Down),
+            MouseEventKind::ScrollUp => self.run(Command::Up),
+            _ => None,
+        }
+    }
+
+    /// Handles a key press.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if let Some(input) = self.filter_input.as_mut() {
+            match key.code {
+                KeyCode::Enter => {
+                    self.filter_input = None;
+                }
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    self.set_filter("");
+                }
+                KeyCode::Backspace => {
+                    input.pop();
+                    let text = input.clone();
+                    self.set_filter(&text);
+                }
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    return Some(Action::Quit);
+                }
+                KeyCode::Char(c) => {
+                    input.push(c);
+                    let text = input.clone();
+                    self.set_filter(&text);
+                }
+                _ => {}
+            }
+            return self.select(self.selected);
+        }
+        command_for(key).and_then(|c| self.run(c))
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.filter = f;
+                self.status = None;
+                self.rebuild_view();
+            }
+            Err(e) => self.status = Some(e),
+        }
+    }
+
+    /// Runs one command.
+    pub fn run(&mut self, command: Command) -> Option<Action> {
+        if let Some(overlay) = self.overlay.as_mut() {
+            match command {
+                Command::Down => overlay.scroll = overlay.scroll.saturating_add(1),
+                Command::Up => overlay.scroll = overlay.scroll.saturating_sub(1),
+                Command::PageDown => overlay.scroll = overlay.scroll.saturating_add(10),
+                Command::PageUp => overlay.scroll = overlay.scroll.saturating_sub(10),
+                Command::Quit => return Some(Action::Quit),
+                _ => self.overlay = None,
+            }
+            return None;
+        }
+        if self.help {
+            self.help = false;
+            return if command == Command::Quit {
+                Some(Action::Quit)
+            } else {
+                None
+            };
+        }
+        let last = self.view.len().checked_sub(1);
+        match command {
+            Command::Quit => return Some(Action::Quit),
+            Command::Down if self.focus == Focus::Detail => {
+                self.scroll = self.scroll.saturating_add(1)
+            }
+            Command::Up if self.focus == Focus::Detail => {
+                self.scroll = self.scroll.saturating_sub(1)
+            }
+            Command::Down => {
+                let next = self
+                    .selected
+                    .map_or(last, |p| Some((p + 1).min(last.unwrap_or(0))));
+                self.follow = next == last;
+                return self.select(next);
+            }
+            Command::Up => {
+                self.follow = false;
+                return self.select(self.selected.map(|p| p.saturating_sub(1)).or(last));
+            }
+            Command::First => {
+                self.follow = false;
+                return self.select(if self.view.is_empty() { None } else { Some(0) });
+            }
+            Command::Last => {
+                self.follow = true;
+                return self.select(last);
+            }
+            Command::PageDown => self.scroll = self.scroll.saturating_add(10),
+            Command::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            Command::Focus => {
+                self.focus = match self.focus {
+                    Focus::List => Focus::Detail,
+                    Focus::Detail => Focus::List,
+                }
+            }
+            Command::NextTab => {
+                self.tab = (self.tab + 1) % TABS.len();
+                self.scroll = 0;
+            }
+            Command::Tab(n) => {
+                self.tab = n.min(TABS.len() - 1);
+                self.scroll = 0;
+            }
+            Command::Follow => {
+                self.follow = !self.follow;
+                self.status = Some(format!("follow {}", if self.follow { "on" } else { "off" }));
+                if self.follow {
+                    return self.select(last);
+                }
+            }
+            Command::Filter => self.filter_input = Some(self.filter.source().to_string()),
+            Command::Escape => {
+                self.status = None;
+                if !self.filter.is_empty() {
+                    self.set_filter("");
+                    return self.select(self.selected);
+                }
+            }
+            Command::CopyCurl => return self.selected_row().map(|r| Action::CopyCurl(r.id)),
+            Command::ClearView => {
+                self.hidden_through = self.rows.last().map_or(0, |r| r.id.0);
+                self.rebuild_view();
+                self.detail = None;
+                self.status = Some("view cleared (the capture log keeps everything)".into());
+            }
+            Command::Mark => {
+                self.mark = self.selected_row().map(|r| r.id);
+                if let Some(id) = self.mark {
+                    self.status = Some(format!("marked {id}; select another and press d to diff"));
+                }
+            }
+            Command::Diff => match (self.mark, self.selected_row().map(|r| r.id)) {
+                (Some(mark), Some(sel)) => return Some(Action::Diff(mark, sel)),
+                _ => self.status = Some("mark a capture with m first".into()),
+            },
+            Command::Help => self.help = true,
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::store::Stored;
+    use ratatui::crossterm::event::KeyEventKind;
+
+    pub fn row(id: u64, outcome: Outcome, key: Option<&str>) -> Summary {
+        Summary {
+            id: CaptureId(id),
+            received_at_ms: 1_700_000_000_000 + id as i64 * 1000,
+            method: Arc::from("POST"),
+            target: Arc::from("/modelgates/video-webhook"),
+            event_type: Some(Arc::from("video.generation.completed")),
+            outcome,
+            skew_secs: Some(-1),
+            idempotency_key: key.map(Box::from),
+            dup_of: None,
+            body_len: 169,
+            truncated: false,
+            response_status: if outcome.is_rejected() { 401 } else { 204 },
+        }
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new_with_kind(KeyCode::Char(c), KeyModifiers::NONE, KeyEventKind::Press)
+    }
+
+    fn captured(r: Summary) -> Event {
+        Event::Captured(Arc::new(Stored {
+            verdict: crate::verify::Verdict::new(None, r.outcome, "x"),
+            summary: r,
+            tls: None,
+        }))
+    }
+
+    #[test]
+    fn follow_keeps_newest_until_the_user_moves() {
+        let mut app = App::new(HeaderInfo::default(), 0);
+        assert_eq!(
+            app.apply(&captured(row(1, Outcome::Valid, None))),
+            Some(Action::Load(CaptureId(1)))
+        );
+        assert_eq!(
+            app.apply(&captured(row(2, Outcome::Valid, None))),
+            Some(Action::Load(CaptureId(2)))
+        );
+        assert_eq!(app.handle_key(key('k')), Some(Action::Load(CaptureId(1))));
+        assert!(!app.follow);
+        assert_eq!(app.apply(&captured(row(3, Outcome::Valid, None))), None);
+        assert_eq!(app.selected_row().unwrap().id, CaptureId(1));
+        assert_eq!(app.handle_key(key('G')), Some(Action::Load(CaptureId(3))));
+        assert!(app.follow);
+    }
+
+    #[test]
+    fn filter_by_verdict_and_type_then_escape() {
+        let mut app = App::new(HeaderInfo::default(), 0);
+        app.load_rows(vec![
+            row(1, Outcome::Valid, None),
+            row(2, Outcome::InvalidSignature, None),
+            row(3, Outcome::Stale, None),
+        ]);
+        app.handle_key(key('/'));
+        for c in "invalid".chars() {
+            app.handle_key(key(c));
+        }
+        app.handle_key(KeyEvent::from(KeyCode::Enter));
+        assert_eq!(app.visible_len(), 2);
+        assert_eq!(app.filter_text(), "invalid");
+        app.handle_key(KeyEvent::from(KeyCode::Esc));
+        assert_eq!(app.visible_len(), 3);
+    }
+
+    #[test]
+    fn clear_view_mark_diff_tabs_and_quit() {
+        let mut app = App::new(HeaderInfo::default(), 0);
+        app.load_rows(vec![
+            row(1, Outcome::Valid, Some("k")),
+            row(2, Outcome::Valid, Some("k")),
+        ]);
+        assert_eq!(app.handle_key(key('d')), None);
+        app.handle_key(key('m'));
+        app.handle_key(key('k'));
+        assert_eq!(
+            app.handle_key(key('d')),
+            Some(Action::Diff(CaptureId(2), CaptureId(1)))
+        );
+        app.handle_key(key('3'));
+        assert_eq!(TABS[app.tab], "Body");
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        assert_eq!(TABS[app.tab], "Shape");
+        app.handle_key(key('c'));
+        assert_eq!(app.visible_len(), 0);
+        assert_eq!(app.counts().0, 2, "clearing the view keeps the captures");
+        assert_eq!(app.handle_key(key('?')), None);
+        assert!(app.help);
+        app.handle_key(key('x'));
+        assert!(!app.help);
+        assert_eq!(app.handle_key(key('q')), Some(Action::Quit));
+    }
+}
