@@ -300,7 +300,14 @@ impl App {
             }
             return self.select(self.selected);
         }
-        command_for(key).and_then(|c| self.run(c))
+        match command_for(key) {
+            Some(c) => self.run(c),
+            // The help overlay closes on any key, as it says.
+            None => {
+                self.help = false;
+                None
+            }
+        }
     }
 
     fn set_filter(&mut self, text: &str) {
