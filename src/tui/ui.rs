@@ -115,9 +115,9 @@ fn short_type(t: Option<&str>) -> String {
     }
 }
 
-fn list_row<'a>(app: &App, r: &'a Summary) -> Row<'a> {
+fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
     let (label, color) = badge(r.outcome);
-    Row::new(vec![
+    let mut cells = vec![
         Span::raw(clock(r.received_at_ms)),
         Span::raw(r.id.to_string()),
         Span::raw(escape_line(r.method.as_bytes())),
@@ -136,12 +136,15 @@ fn list_row<'a>(app: &App, r: &'a Summary) -> Row<'a> {
                 },
             ),
         ),
-        Span::raw("-"),
-        Span::styled(
-            if r.dup_of.is_some() { "dup" } else { "" },
-            fg(app, Color::Yellow),
-        ),
-    ])
+    ];
+    if forwarding {
+        cells.push(Span::raw("-"));
+    }
+    cells.push(Span::styled(
+        if r.dup_of.is_some() { "dup" } else { "" },
+        fg(app, Color::Yellow),
+    ));
+    Row::new(cells)
 }
 
 fn render_list(app: &App, frame: &mut Frame, area: Rect) {
@@ -190,36 +193,51 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     offset = offset.min(app.visible_len().saturating_sub(inner_rows.max(1)));
     app.list_offset.set(offset);
     let end = (offset + inner_rows).min(app.visible_len());
-    let rows: Vec<Row> = (offset..end)
-        .filter_map(|pos| {
-            let r = app.visible_row(pos)?;
-            let row = list_row(app, r);
-            Some(if pos == selected {
+    let window: Vec<&Summary> = (offset..end).filter_map(|p| app.visible_row(p)).collect();
+    // Column widths fit the visible window, so the path keeps as much room as possible.
+    let width_of = |f: &dyn Fn(&Summary) -> usize, min: usize| {
+        window.iter().map(|r| f(r)).max().unwrap_or(min).max(min) as u16
+    };
+    let id_w = width_of(&|r| r.id.to_string().len(), 2);
+    let method_w = width_of(&|r| r.method.len().min(7), 4);
+    let type_w = width_of(
+        &|r| short_type(r.event_type.as_deref()).chars().count().min(16),
+        4,
+    );
+    let forwarding = app.header.forward.is_some();
+    let rows: Vec<Row> = window
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = list_row(app, r, forwarding);
+            if offset + i == selected {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
                 row
-            })
+            }
         })
         .collect();
-    let widths = [
+    let mut widths = vec![
         Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Min(10),
-        Constraint::Length(10),
+        Constraint::Length(id_w),
+        Constraint::Length(method_w),
+        Constraint::Min(12),
+        Constraint::Length(type_w),
         Constraint::Length(12),
-        Constraint::Length(6),
+        Constraint::Length(5),
         Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(3),
     ];
+    let mut titles = vec![
+        "time", "id", "method", "path", "type", "verdict", "skew", "resp",
+    ];
+    if forwarding {
+        widths.push(Constraint::Length(4));
+        titles.push("fwd");
+    }
+    widths.push(Constraint::Length(3));
+    titles.push("");
     let table = Table::new(rows, widths)
-        .header(
-            Row::new([
-                "time", "id", "method", "path", "type", "verdict", "skew", "resp", "fwd", "",
-            ])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
-        )
+        .header(Row::new(titles).style(Style::default().add_modifier(Modifier::BOLD)))
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
@@ -524,4 +542,209 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
         ),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::capture::{Capture, CaptureId};
+    use crate::store::CaptureRecord;
+    use crate::tui::app::{App, HeaderInfo};
+    use crate::verify::{Hint, MatchedSecret, Verdict};
+
+    const NOW_MS: i64 = 1_700_000_010_000;
+
+    fn header() -> HeaderInfo {
+        HeaderInfo {
+            addresses: vec!["http://127.0.0.1:8787".into()],
+            forward: None,
+            secrets: vec!["dev…(10) 9c3f6fbb".into()],
+            scheme: "modelgates".into(),
+            tolerance_secs: 300,
+        }
+    }
+
+    fn record(id: u64, body: &[u8], verdict: Verdict) -> CaptureRecord {
+        let mut capture = Capture::fixture(
+            body,
+            &[
+                ("Host", "127.0.0.1:8787"),
+                ("Content-Type", "application/json"),
+                (
+                    "X-ModelGates-Signature",
+                    "t=1700000000,v1=5257a869e7ecebeda32affa62cdcab3fa0c2d1a9e2d8cd0e0e4e6e8e1a2b3c4d",
+                ),
+                ("X-ModelGates-Idempotency-Key", "job_test-completed"),
+            ],
+        );
+        capture.id = CaptureId(id);
+        capture.received_at_ms = 1_700_000_000_000 + id as i64 * 1000;
+        let env = crate::envelope::summarize(body);
+        CaptureRecord {
+            response_status: if verdict.outcome.is_rejected() {
+                401
+            } else {
+                204
+            },
+            capture,
+            verdict,
+            event_type: env.event_type,
+            data_id: env.data_id,
+            idempotency_key: Some("job_test-completed".into()),
+        }
+    }
+
+    fn summary(r: &CaptureRecord) -> Summary {
+        Summary {
+            id: r.capture.id,
+            received_at_ms: r.capture.received_at_ms,
+            method: Arc::from(r.capture.method.as_str()),
+            target: Arc::from(r.capture.target.as_str()),
+            event_type: r.event_type.as_deref().map(Arc::from),
+            outcome: r.verdict.outcome,
+            skew_secs: r.verdict.skew_secs,
+            idempotency_key: r.idempotency_key.as_deref().map(Box::from),
+            dup_of: None,
+            body_len: r.capture.body.len() as u64,
+            truncated: false,
+            response_status: r.response_status,
+        }
+    }
+
+    fn valid() -> Verdict {
+        let mut v = Verdict::new(
+            Some("modelgates"),
+            Outcome::Valid,
+            "signature matches secret 0, timestamp 10 s old",
+        );
+        v.timestamp = Some(1_700_000_000);
+        v.skew_secs = Some(-10);
+        v.matched_secret = Some(MatchedSecret {
+            index: 0,
+            fingerprint: "9c3f6fbb".into(),
+        });
+        v
+    }
+
+    const BODY: &[u8] = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_test","status":"completed","unsigned_urls":["https://example.com/video.mp4"]}}"#;
+
+    fn screen(app: &App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| render(app, f)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn app_with(records: Vec<CaptureRecord>) -> App {
+        let mut app = App::new(header(), NOW_MS);
+        app.color = false;
+        app.load_rows(records.iter().map(summary).collect());
+        if let Some(last) = records.last() {
+            app.set_detail(Arc::new(last.clone()));
+        }
+        app
+    }
+
+    #[test]
+    fn empty_state() {
+        insta::assert_snapshot!(screen(&app_with(vec![]), 80, 24));
+    }
+
+    #[test]
+    fn valid_delivery_80x24() {
+        let app = app_with(vec![record(1, BODY, valid())]);
+        let text = screen(&app, 80, 24);
+        assert!(text.contains("✓ valid"));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn invalid_with_hint() {
+        let mut v = Verdict::new(
+            Some("modelgates"),
+            Outcome::InvalidSignature,
+            "no v1 signature matches the configured secret (timestamp 10 s old)",
+        );
+        v.timestamp = Some(1_700_000_000);
+        v.skew_secs = Some(-10);
+        v.hints.push(Hint {
+            code: "trailing_newline".into(),
+            message: "the signature matches the secret with a trailing newline".into(),
+        });
+        let app = app_with(vec![record(1, BODY, valid()), record(2, BODY, v)]);
+        let text = screen(&app, 80, 24);
+        assert!(text.contains("✗ invalid") && text.contains("hint: the signature matches"));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn binary_body_as_hex_dump() {
+        let mut app = app_with(vec![record(1, b"\x00\x01\x02\xffPNG\r\n", valid())]);
+        app.tab = 2;
+        let text = screen(&app, 80, 24);
+        assert!(text.contains("00000000  00 01 02 ff 50 4e 47 0d  0a"));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn escape_sequences_are_shown_not_executed() {
+        let mut app = app_with(vec![record(1, b"\x1b[2J\x1b[31mhello\x1b[0m", valid())]);
+        app.tab = 2;
+        let text = screen(&app, 80, 24);
+        assert!(text.contains(r"\e[2J\e[31mhello\e[0m"), "{text}");
+        assert!(!text.contains('\x1b'));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn help_overlay() {
+        let mut app = app_with(vec![record(1, BODY, valid())]);
+        app.help = true;
+        insta::assert_snapshot!(screen(&app, 80, 24));
+    }
+
+    #[test]
+    fn shape_tab_highlights_inconsistencies() {
+        let body =
+            br#"{"type":"video.generation.completed","data":{"id":"job_test","status":"failed"}}"#;
+        let mut app = app_with(vec![record(1, body, valid())]);
+        app.tab = 3;
+        let text = screen(&app, 100, 30);
+        assert!(
+            text.contains("⚠ data.status is \"failed\" but the type says \"completed\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_million_rows_render_only_the_window() {
+        let r = record(1, BODY, valid());
+        let base = summary(&r);
+        let rows: Vec<Summary> = (1..=1_000_000u64)
+            .map(|i| Summary {
+                id: CaptureId(i),
+                ..base.clone()
+            })
+            .collect();
+        let mut app = App::new(header(), NOW_MS);
+        app.load_rows(rows);
+        let text = screen(&app, 80, 24);
+        assert!(
+            text.contains("#1000000") && text.contains("1000000 captures"),
+            "{text}"
+        );
+    }
 }
