@@ -18,7 +18,8 @@ use crate::output;
 use crate::secret::Secret;
 use crate::server::{self, ListenConfig, Listener, Respond};
 use crate::store::{self, Store};
-use crate::verify::VerifyConfig;
+use crate::verify::recipe::Recipe;
+use crate::verify::{SchemeChoice, VerifyConfig};
 
 /// See, check, forward and replay signed webhooks on your own machine.
 #[derive(Debug, Parser)]
@@ -57,6 +58,12 @@ pub struct ListenArgs {
     /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
     #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
     pub tolerance: Duration,
+    /// Signature scheme; auto picks it from the headers present.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub scheme: SchemeChoice,
+    /// A custom scheme: a recipe file, or inline `header=X-Sig;split=bare;template={body}`.
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = parse_recipe)]
+    pub recipe: Option<Arc<Recipe>>,
     /// Answer every request with this status instead of 204/401 by verdict.
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     pub respond: Option<u16>,
@@ -106,6 +113,16 @@ struct ShowArgs {
     /// Only the delivery shape report.
     #[arg(long)]
     shape: bool,
+}
+
+/// Reads a recipe from a file, or parses it inline when no such file exists.
+pub fn parse_recipe(s: &str) -> Result<Arc<Recipe>, String> {
+    let text = match std::fs::read_to_string(s) {
+        Ok(text) => text,
+        Err(_) if s.contains('=') => s.to_string(),
+        Err(e) => return Err(format!("reading recipe {s}: {e}")),
+    };
+    Recipe::parse(&text).map(Arc::new)
 }
 
 fn parse_status(s: &str) -> Result<u16, String> {
@@ -218,6 +235,8 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         verify: VerifyConfig {
             secrets,
             tolerance_secs: args.tolerance.as_secs() as i64,
+            scheme: args.scheme,
+            custom: args.recipe.clone(),
         },
         respond: args.respond.map_or(Respond::Verdict, Respond::Status),
         respond_delay: args.respond_delay,
@@ -285,7 +304,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             .iter()
             .map(|s| format!("{s} {}", s.fingerprint()))
             .collect(),
-        scheme: "modelgates".into(),
+        scheme: format!("{:?}", config.verify.scheme).to_lowercase(),
         tolerance_secs: config.verify.tolerance_secs,
     };
     let printer =

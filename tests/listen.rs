@@ -19,6 +19,7 @@ fn config(secrets: &[&str]) -> ListenConfig {
         verify: VerifyConfig {
             secrets: secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
             tolerance_secs: 300,
+            ..VerifyConfig::default()
         },
         ..ListenConfig::default()
     }

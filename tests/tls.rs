@@ -62,6 +62,7 @@ async fn start(endpoints: Vec<Option<&Identity>>) -> Running {
         verify: VerifyConfig {
             secrets: vec![Secret::new(SECRET).unwrap()],
             tolerance_secs: 300,
+            ..VerifyConfig::default()
         },
         ..ListenConfig::default()
     };

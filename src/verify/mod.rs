@@ -4,11 +4,22 @@
 //! the network or the disk; callers pass `now` in. Secrets are only ever reported by index and
 //! fingerprint.
 
+pub mod diagnose;
+pub mod github;
 pub mod modelgates;
+pub mod recipe;
+pub mod shopify;
+pub mod slack;
+pub mod standard;
+pub mod stripe;
+
+use std::sync::{Arc, LazyLock};
+
+use recipe::Recipe;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capture::Header;
+use crate::capture::{self, Header};
 use crate::secret::Secret;
 
 /// Default timestamp tolerance, in seconds.
@@ -116,6 +127,28 @@ impl Verdict {
     }
 }
 
+/// Which scheme to check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemeChoice {
+    /// Pick from the headers present (ModelGates when none is recognised).
+    #[default]
+    Auto,
+    /// `X-ModelGates-Signature: t=,v1=` over `"<t>," ++ body`.
+    Modelgates,
+    /// Standard Webhooks / Svix.
+    Standard,
+    /// Stripe.
+    Stripe,
+    /// GitHub (`X-Hub-Signature-256`).
+    Github,
+    /// Slack.
+    Slack,
+    /// Shopify.
+    Shopify,
+    /// The `--recipe` given.
+    Custom,
+}
+
 /// What verification needs to know.
 #[derive(Clone, Debug)]
 pub struct VerifyConfig {
@@ -123,6 +156,10 @@ pub struct VerifyConfig {
     pub secrets: Vec<Secret>,
     /// Allowed |now - timestamp|, in seconds.
     pub tolerance_secs: i64,
+    /// Scheme to check.
+    pub scheme: SchemeChoice,
+    /// A user-described scheme (`--recipe`), used by `custom` and detected by `auto`.
+    pub custom: Option<Arc<Recipe>>,
 }
 
 impl Default for VerifyConfig {
@@ -130,11 +167,95 @@ impl Default for VerifyConfig {
         VerifyConfig {
             secrets: Vec::new(),
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            scheme: SchemeChoice::Auto,
+            custom: None,
         }
     }
 }
 
-/// Verifies a request against the configured secrets at time `now_secs` (unix seconds).
+/// Built-in recipes, in auto-detection order after ModelGates.
+static BUILT_IN: LazyLock<[Recipe; 5]> = LazyLock::new(|| {
+    [
+        standard::recipe(),
+        stripe::recipe(),
+        github::recipe(),
+        slack::recipe(),
+        shopify::recipe(),
+    ]
+});
+
+/// The scheme that applies to a request.
+pub enum Resolved<'a> {
+    /// The ModelGates reference implementation.
+    ModelGates,
+    /// A recipe (built-in or custom).
+    Recipe(&'a Recipe),
+}
+
+/// Picks the scheme for a request: the forced one, or by the headers present.
+pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
+    let by_name = |name: &str| {
+        BUILT_IN
+            .iter()
+            .find(|r| r.name == name)
+            .map(Resolved::Recipe)
+    };
+    let forced = match cfg.scheme {
+        SchemeChoice::Auto => None,
+        SchemeChoice::Modelgates => Some(Resolved::ModelGates),
+        SchemeChoice::Standard => by_name("standard"),
+        SchemeChoice::Stripe => by_name("stripe"),
+        SchemeChoice::Github => by_name("github"),
+        SchemeChoice::Slack => by_name("slack"),
+        SchemeChoice::Shopify => by_name("shopify"),
+        SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
+    };
+    if let Some(r) = forced {
+        return r;
+    }
+    if capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_some() {
+        return Resolved::ModelGates;
+    }
+    if let Some(custom) = cfg.custom.as_deref()
+        && custom.detect(headers)
+    {
+        return Resolved::Recipe(custom);
+    }
+    BUILT_IN
+        .iter()
+        .find(|r| r.detect(headers))
+        .map_or(Resolved::ModelGates, Resolved::Recipe)
+}
+
+/// The recipe for a built-in scheme name (`standard`, `stripe`, ...), for signing.
+pub fn built_in(name: &str) -> Option<Recipe> {
+    if name == modelgates::NAME {
+        return Some(modelgates::recipe());
+    }
+    BUILT_IN.iter().find(|r| r.name == name).cloned()
+}
+
+/// Verifies a request against the configured secrets at time `now_secs` (unix seconds). On a
+/// failure, confirmed diagnoses are attached as hints (the valid path pays nothing for them).
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
-    modelgates::verify(headers, body, cfg, now_secs)
+    let resolved = resolve(headers, cfg);
+    let mut verdict = match &resolved {
+        Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
+        Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
+    };
+    if matches!(
+        verdict.outcome,
+        Outcome::InvalidSignature | Outcome::Stale | Outcome::MalformedHeader
+    ) {
+        let reference;
+        let recipe = match resolved {
+            Resolved::ModelGates => {
+                reference = modelgates::recipe();
+                &reference
+            }
+            Resolved::Recipe(r) => r,
+        };
+        verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
+    }
+    verdict
 }
