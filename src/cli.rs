@@ -39,6 +39,10 @@ enum Command {
     List(ListArgs),
     /// Full detail of one capture: headers, verdict, body, shape report.
     Show(ShowArgs),
+    /// Check a signature offline (exit 0 valid, 1 invalid, 2 usage error).
+    Verify(crate::verify_cmd::VerifyArgs),
+    /// Sign and post a provider-shaped test event (valid, or broken with --break).
+    Send(crate::send::SendArgs),
     /// Show, regenerate or export the local HTTPS certificate and its CA.
     Cert(crate::cert_cmd::CertArgs),
 }
@@ -193,12 +197,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Listen(args)) => listen(args).await,
         Some(Command::List(args)) => list(args),
         Some(Command::Show(args)) => show(args),
+        Some(Command::Verify(args)) => crate::verify_cmd::run(args),
+        Some(Command::Send(args)) => crate::send::run(args).await,
         Some(Command::Cert(args)) => crate::cert_cmd::run(args),
     }
 }
 
 /// Secrets from flags, else from the environment; empty ones are a usage error.
-fn secrets_from(flags: &[String]) -> Vec<Secret> {
+pub fn secrets_from(flags: &[String]) -> Vec<Secret> {
     let values: Vec<String> = if flags.is_empty() {
         ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"]
             .iter()

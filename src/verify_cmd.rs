@@ -1,0 +1,164 @@
+//! `hooklens verify`: the offline check for scripts and CI. Exit 0 valid, 1 not valid,
+//! 2 usage error.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use serde::Serialize;
+
+use crate::capture::{CaptureId, Header};
+use crate::cli::usage_error;
+use crate::output::{skew, to_json_line};
+use crate::sanitize::escape_line;
+use crate::store::{self, Store};
+use crate::verify::recipe::Recipe;
+use crate::verify::{Hint, MatchedSecret, Outcome, SchemeChoice, VerifyConfig, verify};
+
+/// Flags of `hooklens verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Secret to check against; repeat for rotation (also MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET).
+    #[arg(long = "secret", short = 's', value_name = "SECRET")]
+    pub secrets: Vec<String>,
+    /// A request header, `Name: value`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The raw body (`-` reads stdin).
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+    /// Check a stored capture instead of --header/--body.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["headers", "body"])]
+    pub capture: Option<CaptureId>,
+    /// Capture log for --capture.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+    /// Check as of this unix time (default: now; for --capture, when it arrived).
+    #[arg(long, value_name = "UNIX")]
+    pub at: Option<i64>,
+    /// Signature scheme.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub scheme: SchemeChoice,
+    /// Custom scheme recipe (file or inline).
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cli::parse_recipe)]
+    pub recipe: Option<Arc<Recipe>>,
+    /// Allowed timestamp skew.
+    #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
+    pub tolerance: Duration,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    verdict: &'static str,
+    valid: bool,
+    scheme: Option<&'a str>,
+    reason: &'a str,
+    timestamp: Option<i64>,
+    skew_secs: Option<i64>,
+    matched_secret: Option<&'a MatchedSecret>,
+    hints: &'a [Hint],
+}
+
+fn parse_header(text: &str) -> Header {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Header::new(name.trim(), Bytes::copy_from_slice(value.trim().as_bytes()))
+        }
+        _ => usage_error(format!("--header {text:?} is not \"Name: value\"")),
+    }
+}
+
+/// Runs `hooklens verify`.
+pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    let secrets = crate::cli::secrets_from(&args.secrets);
+    if secrets.is_empty() {
+        usage_error("verify needs --secret (or MODELGATES_WEBHOOK_SECRET)");
+    }
+    let (headers, body, arrived) = match args.capture {
+        Some(id) => {
+            let log = Store::open_readonly(&args.store)?;
+            let record = log.load(id)?;
+            let at = record.capture.received_at_ms.div_euclid(1000);
+            (
+                record.capture.headers,
+                record.capture.body.to_vec(),
+                Some(at),
+            )
+        }
+        None => {
+            let Some(path) = &args.body else {
+                usage_error("verify needs --capture ID, or --header … and --body FILE");
+            };
+            let body = if path.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("reading the body from stdin")?;
+                buf
+            } else {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+            };
+            let headers: Vec<Header> = args.headers.iter().map(|h| parse_header(h)).collect();
+            (headers, body, None)
+        }
+    };
+    let now = args.at.or(arrived).unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    });
+    let cfg = VerifyConfig {
+        secrets,
+        tolerance_secs: args.tolerance.as_secs() as i64,
+        scheme: args.scheme,
+        custom: args.recipe.clone(),
+    };
+    let v = verify(&headers, &body, &cfg, now);
+    if args.json {
+        println!(
+            "{}",
+            to_json_line(&Report {
+                verdict: v.outcome.name(),
+                valid: v.outcome == Outcome::Valid,
+                scheme: v.scheme.as_deref(),
+                reason: &v.reason,
+                timestamp: v.timestamp,
+                skew_secs: v.skew_secs,
+                matched_secret: v.matched_secret.as_ref(),
+                hints: &v.hints,
+            })
+        );
+    } else {
+        println!(
+            "{} ({}): {}",
+            v.outcome.label(),
+            v.scheme.as_deref().unwrap_or("-"),
+            escape_line(v.reason.as_bytes())
+        );
+        if let Some(ts) = v.timestamp {
+            println!(
+                "timestamp {ts}, skew {} (checked at {now})",
+                skew(v.skew_secs)
+            );
+        }
+        if let Some(m) = &v.matched_secret {
+            println!("secret    #{} (fingerprint {})", m.index, m.fingerprint);
+        }
+        for h in &v.hints {
+            println!("hint      {}", escape_line(h.message.as_bytes()));
+        }
+    }
+    Ok(if v.outcome == Outcome::Valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

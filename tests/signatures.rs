@@ -1,0 +1,285 @@
+//! `hooklens send` and `hooklens verify` on the real binary, against a real listener.
+
+mod common;
+
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+use hooklens::capture::CaptureId;
+use hooklens::secret::Secret;
+use hooklens::server::ListenConfig;
+use hooklens::verify::{Outcome, SchemeChoice, VerifyConfig};
+use predicates::prelude::*;
+
+fn hooklens() -> Command {
+    let mut cmd = Command::cargo_bin("hooklens").unwrap();
+    cmd.env_remove("MODELGATES_WEBHOOK_SECRET")
+        .env_remove("HOOKLENS_SECRET")
+        .env(
+            "HOOKLENS_DATA_DIR",
+            std::env::temp_dir().join("hooklens-test-data"),
+        );
+    cmd
+}
+
+fn listen_config(scheme: SchemeChoice) -> ListenConfig {
+    ListenConfig {
+        verify: VerifyConfig {
+            secrets: vec![Secret::new("dev_secret").unwrap()],
+            scheme,
+            ..VerifyConfig::default()
+        },
+        ..ListenConfig::default()
+    }
+}
+
+#[test]
+fn send_exercises_every_401_path_and_the_listener_agrees() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let l = rt.block_on(common::start(listen_config(SchemeChoice::Auto), None));
+    let url = l.url("/modelgates/video-webhook");
+    hooklens()
+        .args(["send", "--secret", "dev_secret", "--to", &url])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("204 No Content"));
+    let cases = [
+        ("wrong-secret", Outcome::InvalidSignature),
+        ("stale", Outcome::Stale),
+        ("future", Outcome::Stale),
+        ("body", Outcome::InvalidSignature),
+        ("missing-signature", Outcome::MissingHeader),
+    ];
+    for (n, (how, outcome)) in cases.iter().enumerate() {
+        hooklens()
+            .args([
+                "send",
+                "--secret",
+                "dev_secret",
+                "--to",
+                &url,
+                "--break",
+                how,
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("401"));
+        let record = l.store.load(CaptureId(n as u64 + 2)).unwrap();
+        assert_eq!(
+            record.verdict.outcome, *outcome,
+            "{how}: {}",
+            record.verdict.reason
+        );
+    }
+    // A receiver that accepts a broken delivery makes send fail (so it can sit in CI).
+    let lax = rt.block_on(common::start(ListenConfig::default(), None));
+    hooklens()
+        .args([
+            "send",
+            "--secret",
+            "dev_secret",
+            "--break",
+            "stale",
+            "--to",
+            &lax.url("/"),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("a correct receiver answers 401"));
+    rt.block_on(l.stop());
+    rt.block_on(lax.stop());
+}
+
+#[test]
+fn send_signs_other_schemes_and_a_listener_in_that_scheme_accepts_them() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for scheme in [
+        SchemeChoice::Stripe,
+        SchemeChoice::Github,
+        SchemeChoice::Slack,
+        SchemeChoice::Shopify,
+    ] {
+        let l = rt.block_on(common::start(listen_config(scheme), None));
+        let name = format!("{scheme:?}").to_lowercase();
+        hooklens()
+            .args([
+                "send",
+                "--secret",
+                "dev_secret",
+                "--scheme",
+                &name,
+                "--event",
+                "failed",
+                "--to",
+                &l.url("/hook"),
+            ])
+            .assert()
+            .success();
+        let record = l.store.load(CaptureId(1)).unwrap();
+        assert_eq!(record.verdict.scheme.as_deref(), Some(name.as_str()));
+        assert_eq!(
+            record.verdict.outcome,
+            Outcome::Valid,
+            "{name}: {}",
+            record.verdict.reason
+        );
+        rt.block_on(l.stop());
+    }
+    // Standard Webhooks keys are whsec_<base64>; auto-detection finds the scheme by header.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let cfg = ListenConfig {
+        verify: VerifyConfig {
+            secrets: vec![Secret::new(secret).unwrap()],
+            ..VerifyConfig::default()
+        },
+        ..ListenConfig::default()
+    };
+    let l = rt.block_on(common::start(cfg, None));
+    hooklens()
+        .args([
+            "send",
+            "--secret",
+            secret,
+            "--scheme",
+            "standard",
+            "--to",
+            &l.url("/svix"),
+        ])
+        .assert()
+        .success();
+    let record = l.store.load(CaptureId(1)).unwrap();
+    assert_eq!(
+        (record.verdict.scheme.as_deref(), record.verdict.outcome),
+        (Some("standard"), Outcome::Valid)
+    );
+    rt.block_on(l.stop());
+}
+
+#[test]
+fn verify_exit_codes_json_and_hints() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    let payload =
+        br#"{"type":"video.generation.completed","data":{"id":"job_1","status":"completed"}}"#;
+    std::fs::write(&body, payload).unwrap();
+    let t = 1_764_151_200;
+    let good = format!(
+        "X-ModelGates-Signature: t={t},v1={}",
+        common::guide_signature("dev_secret", t, payload)
+    );
+    let newline = format!(
+        "X-ModelGates-Signature: t={t},v1={}",
+        common::guide_signature("dev_secret\n", t, payload)
+    );
+    let at = t.to_string();
+    hooklens()
+        .args([
+            "verify",
+            "--secret",
+            "dev_secret",
+            "-H",
+            &good,
+            "--at",
+            &at,
+            "--body",
+        ])
+        .arg(&body)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("valid (modelgates)"));
+    let out = hooklens()
+        .args([
+            "verify",
+            "--json",
+            "--secret",
+            "dev_secret",
+            "-H",
+            &newline,
+            "--at",
+            &at,
+            "--body",
+        ])
+        .arg(&body)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "invalid_signature");
+    assert_eq!(v["hints"][0]["code"], "secret_whitespace");
+    // 301 s later the same delivery is stale.
+    let later = (t + 301).to_string();
+    hooklens()
+        .args([
+            "verify",
+            "--secret",
+            "dev_secret",
+            "-H",
+            &good,
+            "--at",
+            &later,
+            "--body",
+        ])
+        .arg(&body)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("stale"));
+    hooklens()
+        .args(["verify", "--secret", "dev_secret"])
+        .assert()
+        .code(2);
+    hooklens()
+        .args([
+            "verify",
+            "--secret",
+            "dev_secret",
+            "-H",
+            "no colon",
+            "--body",
+        ])
+        .arg(&body)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn verify_a_stored_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.jsonl");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let l = common::start(listen_config(SchemeChoice::Auto), Some(&log)).await;
+        let body = common::guide_body("2026-11-26T10:00:00.000Z");
+        let t = common::now_secs();
+        let sig = format!(
+            "t={t},v1={}",
+            common::guide_signature("dev_secret", t, &body)
+        );
+        common::post_signed(&l.url("/x"), &sig, body).await;
+        l.stop().await;
+    });
+    hooklens()
+        .args([
+            "verify",
+            "--capture",
+            "#1",
+            "--secret",
+            "dev_secret",
+            "--store",
+        ])
+        .arg(&log)
+        .assert()
+        .code(0);
+    hooklens()
+        .args([
+            "verify",
+            "--capture",
+            "1",
+            "--secret",
+            "rotated_away",
+            "--store",
+        ])
+        .arg(&log)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("invalid signature"));
+}
