@@ -105,7 +105,7 @@ fn verdicts_appear_live_and_q_restores_the_terminal() {
     });
     assert!(screen.contains("2 captures"), "{screen}");
     // The invalid one is selected (follow) and its reason is in the detail pane.
-    assert!(screen.contains("no v1 signature matches"), "{screen}");
+    assert!(screen.contains("no signature matches"), "{screen}");
 
     tmux.run(&[
         "send-keys",

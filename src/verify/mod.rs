@@ -149,6 +149,45 @@ pub enum SchemeChoice {
     Custom,
 }
 
+/// Fills in a verdict once the MAC check is done: which secret matched (if any) and whether
+/// the timestamp is fresh. Shared by the reference implementation and recipes so both word
+/// their reasons the same way.
+pub(crate) fn conclude(
+    verdict: &mut Verdict,
+    matched: Option<(usize, &Secret)>,
+    fresh: bool,
+    cfg: &VerifyConfig,
+    age: &str,
+) {
+    match matched {
+        None => {
+            verdict.outcome = Outcome::InvalidSignature;
+            let whom = if cfg.secrets.len() == 1 {
+                "the configured secret".to_string()
+            } else {
+                format!("any of the {} configured secrets", cfg.secrets.len())
+            };
+            verdict.reason = format!("no signature matches {whom} ({age})");
+        }
+        Some((index, secret)) => {
+            verdict.matched_secret = Some(MatchedSecret {
+                index,
+                fingerprint: secret.fingerprint(),
+            });
+            if fresh {
+                verdict.outcome = Outcome::Valid;
+                verdict.reason = format!("signature matches secret {index} ({age})");
+            } else {
+                verdict.outcome = Outcome::Stale;
+                verdict.reason = format!(
+                    "signature matches but timestamp is {age}, outside the {} s tolerance",
+                    cfg.tolerance_secs
+                );
+            }
+        }
+    }
+}
+
 /// What verification needs to know.
 #[derive(Clone, Debug)]
 pub struct VerifyConfig {

@@ -8,7 +8,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{MatchedSecret, Outcome, Verdict, VerifyConfig};
+use super::{Outcome, Verdict, VerifyConfig};
 use crate::capture::{Header, header_value};
 
 /// Scheme name in verdicts.
@@ -161,41 +161,8 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
             .iter()
             .any(|sig| matches(secret.expose(), parsed.timestamp, body, sig))
     });
-    let age = describe_skew(skew);
-    match matched {
-        None => {
-            verdict.outcome = Outcome::InvalidSignature;
-            verdict.reason = format!(
-                "no v1 signature matches {} (timestamp {age})",
-                secrets_phrase(cfg.secrets.len())
-            );
-        }
-        Some((index, secret)) => {
-            verdict.matched_secret = Some(MatchedSecret {
-                index,
-                fingerprint: secret.fingerprint(),
-            });
-            if fresh {
-                verdict.outcome = Outcome::Valid;
-                verdict.reason = format!("signature matches secret {index}, timestamp {age}");
-            } else {
-                verdict.outcome = Outcome::Stale;
-                verdict.reason = format!(
-                    "signature matches but timestamp is {age}, outside the {} s tolerance",
-                    cfg.tolerance_secs
-                );
-            }
-        }
-    }
+    super::conclude(&mut verdict, matched, fresh, cfg, &describe_skew(skew));
     verdict
-}
-
-fn secrets_phrase(n: usize) -> String {
-    if n == 1 {
-        "the configured secret".into()
-    } else {
-        format!("any of the {n} configured secrets")
-    }
 }
 
 /// `12 s old`, `5 s in the future`, `current`.

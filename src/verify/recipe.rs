@@ -24,7 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 
-use super::{MatchedSecret, Outcome, Verdict, VerifyConfig};
+use super::{Outcome, Verdict, VerifyConfig};
 use crate::capture::{Header, header_value};
 use crate::sanitize::escape_line;
 use crate::secret::Secret;
@@ -612,44 +612,15 @@ impl Recipe {
             Some(s) => super::modelgates::describe_skew(s),
             None => "no timestamp".into(),
         };
-        match matched {
-            None => {
-                verdict.outcome = Outcome::InvalidSignature;
-                let mut reason = format!(
-                    "no signature matches {} ({age})",
-                    if cfg.secrets.len() == 1 {
-                        "the configured secret".to_string()
-                    } else {
-                        format!("any of the {} configured secrets", cfg.secrets.len())
-                    }
-                );
-                for e in key_errors {
-                    let _ = write!(reason, "; {e}");
-                }
-                verdict.reason = reason;
-            }
-            Some((index, secret)) => {
-                verdict.matched_secret = Some(MatchedSecret {
-                    index,
-                    fingerprint: secret.fingerprint(),
-                });
-                let tol = cfg.tolerance_secs.unsigned_abs();
-                let fresh = match (self.window, verdict.skew_secs) {
-                    (Window::None, _) | (_, None) => true,
-                    (Window::Both, Some(s)) => s.unsigned_abs() <= tol,
-                    (Window::Past, Some(s)) => s >= 0 || s.unsigned_abs() <= tol,
-                };
-                if fresh {
-                    verdict.outcome = Outcome::Valid;
-                    verdict.reason = format!("signature matches secret {index} ({age})");
-                } else {
-                    verdict.outcome = Outcome::Stale;
-                    verdict.reason = format!(
-                        "signature matches but timestamp is {age}, outside the {} s tolerance",
-                        cfg.tolerance_secs
-                    );
-                }
-            }
+        let tol = cfg.tolerance_secs.unsigned_abs();
+        let fresh = match (self.window, verdict.skew_secs) {
+            (Window::None, _) | (_, None) => true,
+            (Window::Both, Some(s)) => s.unsigned_abs() <= tol,
+            (Window::Past, Some(s)) => s >= 0 || s.unsigned_abs() <= tol,
+        };
+        super::conclude(&mut verdict, matched, fresh, cfg, &age);
+        for e in key_errors {
+            let _ = write!(verdict.reason, "; {e}");
         }
         verdict
     }
