@@ -244,9 +244,18 @@ pub fn diagnose(
         }
     }
 
-    if header_value(headers, "content-encoding").is_some() {
-        // Not confirmable without the original bytes; say only what is certain.
-        return Vec::new();
+    // Compressed on the way: the body is gzip data (its magic bytes prove it), while providers
+    // sign the uncompressed JSON.
+    if let Some(encoding) = header_value(headers, "content-encoding")
+        && body.starts_with(&[0x1f, 0x8b])
+    {
+        return hint(
+            "body_compressed",
+            format!(
+                "the body arrived compressed (Content-Encoding: {}, gzip magic bytes): a proxy compressed it, and the signature covers the uncompressed bytes",
+                crate::sanitize::escape_line(encoding)
+            ),
+        );
     }
     Vec::new()
 }
@@ -379,6 +388,19 @@ mod tests {
         h[2] = Header::new("Content-Length", (BODY.len() + 3).to_string());
         let cut = &BODY[..BODY.len() - 3];
         assert_eq!(codes(&h, cut, &cfg("dev_secret")), ["body_length_changed"]);
+    }
+
+    #[test]
+    fn compressed_in_transit() {
+        let sig = modelgates::signature_header(b"dev_secret", NOW, BODY);
+        let gz = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03];
+        let mut h = mg(sig, &gz);
+        h.push(Header::new("Content-Encoding", "gzip"));
+        assert_eq!(codes(&h, &gz, &cfg("dev_secret")), ["body_compressed"]);
+        // The header alone proves nothing: no hint without gzip bytes.
+        let mut h = mg(modelgates::signature_header(b"other", NOW, BODY), BODY);
+        h.push(Header::new("Content-Encoding", "gzip"));
+        assert!(codes(&h, BODY, &cfg("dev_secret")).is_empty());
     }
 
     #[test]
