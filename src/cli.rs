@@ -367,7 +367,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
             j.tls = record.capture.tls.as_ref();
             out.push_str(&output::to_json_line(&j));
         } else {
-            out.push_str(&output::line(row));
+            out.push_str(&output::list_line(row));
         }
         out.push('\n');
     }

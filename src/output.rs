@@ -51,7 +51,17 @@ pub fn skew(skew: Option<i64>) -> String {
     }
 }
 
-/// One line per capture (the `listen --no-tui` and `list` format).
+/// `list` format: the line starts with the id, so `cut -d' ' -f1` gives ids.
+pub fn list_line(s: &Summary) -> String {
+    let live = line(s);
+    // `line` is "<time> <padded id>  <rest>": move the id to the front.
+    let rest = live
+        .split_once(&s.id.to_string())
+        .map_or(live.as_str(), |(_, rest)| rest);
+    format!("{}  {}{rest}", s.id, clock(s.received_at_ms))
+}
+
+/// One line per capture (the `listen --no-tui` format).
 pub fn line(s: &Summary) -> String {
     let mut out = format!(
         "{} {:>5}  {} {}  {}  {}  skew {}",

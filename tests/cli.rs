@@ -135,7 +135,7 @@ fn listen_prints_readiness_captures_and_stops_cleanly_on_sigterm() {
     let listed = String::from_utf8(listed.stdout).unwrap();
     let ids: Vec<&str> = listed
         .lines()
-        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .map(|l| l.split_whitespace().next().unwrap())
         .collect();
     assert_eq!(ids, ["#1", "#2"]);
 
