@@ -202,6 +202,19 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` probes harness=false benches this way
     }
+    if let Ok(which) = std::env::var("HOOKLENS_BENCH_SERVE") {
+        // Serve one of the servers for an external load generator (e.g. wrk), until killed.
+        let dir = tempfile::tempdir().unwrap();
+        let addr = match which.as_str() {
+            "floor" => spawn_server(|tcp| bare_hyper(tcp, false)),
+            "durable" => hooklens_server(Some(dir.path().join("bench.jsonl"))),
+            _ => hooklens_server(None),
+        };
+        println!("{which} on http://{addr}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     let secs = env_num("HOOKLENS_BENCH_SECS", 4);
     let conns = env_num("HOOKLENS_BENCH_CONNS", 50);
     let rounds = env_num("HOOKLENS_BENCH_ROUNDS", 3) as usize;
