@@ -43,6 +43,8 @@ enum Command {
     Verify(crate::verify_cmd::VerifyArgs),
     /// Sign and post a provider-shaped test event (valid, or broken with --break).
     Send(crate::send::SendArgs),
+    /// Export a capture: a runnable curl command that reproduces it byte for byte.
+    Export(ExportArgs),
     /// Show, regenerate or export the local HTTPS certificate and its CA.
     Cert(crate::cert_cmd::CertArgs),
 }
@@ -102,6 +104,20 @@ struct ListArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Print a curl command for this capture.
+    #[arg(long, value_name = "ID")]
+    curl: CaptureId,
+    /// Write the body to this file and have curl read it (`--data-binary @FILE`); without it
+    /// the body is quoted inline.
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +215,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Show(args)) => show(args),
         Some(Command::Verify(args)) => crate::verify_cmd::run(args),
         Some(Command::Send(args)) => crate::send::run(args).await,
+        Some(Command::Export(args)) => export(args),
         Some(Command::Cert(args)) => crate::cert_cmd::run(args),
     }
 }
@@ -377,6 +394,20 @@ fn list(args: ListArgs) -> Result<ExitCode> {
             "hooklens: the last line of the log is incomplete (a write in progress, or a crash)"
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: ExportArgs) -> Result<ExitCode> {
+    let log = Store::open_readonly(&args.store)?;
+    let record = log.load(args.curl)?;
+    if let Some(path) = &args.body_file {
+        std::fs::write(path, &record.capture.body)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "{}",
+        crate::export::curl(&record.capture, args.body_file.as_deref())
+    );
     Ok(ExitCode::SUCCESS)
 }
 

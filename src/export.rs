@@ -66,8 +66,13 @@ pub fn curl(capture: &Capture, body_file: Option<&Path>) -> String {
             continue;
         }
         let mut line = h.name.as_bytes().to_vec();
-        line.extend_from_slice(b": ");
-        line.extend_from_slice(&h.value);
+        if h.value.is_empty() {
+            // curl drops `Name:` as "remove this header"; `Name;` sends it empty.
+            line.push(b';');
+        } else {
+            line.extend_from_slice(b": ");
+            line.extend_from_slice(&h.value);
+        }
         parts.push("-H".into());
         parts.push(shell_quote(&line));
     }
