@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -142,6 +142,7 @@ pub struct Index {
     locations: Vec<Location>,
     first_by_key: HashMap<Box<str>, CaptureId>,
     interned: HashSet<Arc<str>>,
+    last_interned: [Arc<str>; 4],
     next_id: u64,
 }
 
@@ -181,6 +182,18 @@ impl Index {
     }
 
     fn intern(&mut self, s: &str) -> Arc<str> {
+        // Consecutive captures nearly always share method, path and type: check the last
+        // value handed out before hashing.
+        if let Some(last) = self.last_interned.iter().find(|l| &***l == s) {
+            return last.clone();
+        }
+        let arc = self.intern_slow(s);
+        self.last_interned.rotate_right(1);
+        self.last_interned[0] = arc.clone();
+        arc
+    }
+
+    fn intern_slow(&mut self, s: &str) -> Arc<str> {
         if let Some(hit) = self.interned.get(s) {
             return hit.clone();
         }
@@ -729,63 +742,36 @@ fn wait_turn_and(lanes: &Lanes, seq: u64, f: impl FnOnce()) {
     lanes.turn.notify_all();
 }
 
-/// Scans the whole log into `index`. With `repair`, a torn last line is truncated.
-fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
-    let mut recovery = Recovery::default();
-    file.seek(SeekFrom::Start(0))?;
-    let mut reader = BufReader::with_capacity(1 << 20, &*file);
-    let mut line = Vec::with_capacity(4096);
-    let mut offset = 0u64;
-    let mut torn_at = None;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
-        }
-        let complete = line.last() == Some(&b'\n');
-        let content = if complete { &line[..n - 1] } else { &line[..] };
-        match parse_summary(index, content) {
-            Ok(Some((row, len))) => {
-                index.push(
-                    row,
-                    Location::File {
-                        offset,
-                        len: len as u32,
-                    },
-                );
-                recovery.captures += 1;
-                if !complete {
-                    // A whole record that only lacks its newline: keep it, finish the line.
-                    torn_at = Some((offset + n as u64, true));
-                }
-            }
-            Ok(None) => recovery.skipped_lines += 1,
-            Err(()) if !complete => torn_at = Some((offset, false)),
-            Err(()) if content.iter().all(u8::is_ascii_whitespace) => {}
-            Err(()) => recovery.corrupt_lines += 1,
-        }
-        offset += n as u64;
-    }
-    drop(reader);
-    if let Some((at, whole)) = torn_at {
-        if whole {
-            if repair {
-                file.write_all(b"\n")?;
-            }
-        } else {
-            recovery.torn_bytes = offset - at;
-            if repair {
-                file.set_len(at)?;
-                file.sync_all()?;
-            }
-        }
-    }
-    Ok(recovery)
+/// The index fields of one line, parsed (owned, so ranges can be parsed on other threads).
+struct Parsed {
+    id: u64,
+    received_at_ms: i64,
+    method: String,
+    target: String,
+    event_type: Option<String>,
+    idempotency_key: Option<String>,
+    outcome: Outcome,
+    skew_secs: Option<i64>,
+    body_len: u64,
+    truncated: bool,
+    response_status: u16,
+}
+
+/// One line as found by a range scan.
+struct Scanned {
+    offset: u64,
+    /// Bytes including the newline.
+    size: u64,
+    /// Ends with a newline.
+    complete: bool,
+    /// Only whitespace.
+    blank: bool,
+    /// `Ok(None)`: a record hooklens skips (another kind, a newer version).
+    parsed: Result<Option<Parsed>, ()>,
 }
 
 /// Parses the index fields of one line; `Ok(None)` for a record that is not a capture.
-fn parse_summary(index: &mut Index, content: &[u8]) -> Result<Option<(Summary, usize)>, ()> {
+fn parse_line(content: &[u8]) -> Result<Option<Parsed>, ()> {
     let s: LineSummary = serde_json::from_slice(content).map_err(|_| ())?;
     if s.v > FORMAT_VERSION || s.kind != "capture" {
         return Ok(None);
@@ -793,26 +779,184 @@ fn parse_summary(index: &mut Index, content: &[u8]) -> Result<Option<(Summary, u
     let (Some(id), Some(verdict)) = (s.id, s.verdict) else {
         return Err(());
     };
-    let id = CaptureId(id);
-    let row = Summary {
+    Ok(Some(Parsed {
         id,
         received_at_ms: s.received_at_ms.unwrap_or(0),
-        method: index.intern(s.method.as_deref().unwrap_or("")),
-        target: index.intern(s.target.as_deref().unwrap_or("")),
-        event_type: s.event_type.as_deref().map(|t| index.intern(t)),
+        method: s.method.map(|m| m.into_owned()).unwrap_or_default(),
+        target: s.target.map(|t| t.into_owned()).unwrap_or_default(),
+        event_type: s.event_type,
+        idempotency_key: s.idempotency_key,
         outcome: verdict.outcome,
         skew_secs: verdict.skew_secs,
-        dup_of: index.dup_of(s.idempotency_key.as_deref()),
-        idempotency_key: s.idempotency_key.map(Box::from),
         body_len: s.body_len.unwrap_or(0),
         truncated: s.truncated,
         response_status: s.response_status,
-    };
-    if index.position(id).is_some() || index.rows.last().is_some_and(|r| r.id > id) {
-        // Ids are strictly increasing in a log we wrote; anything else is corruption.
-        return Err(());
+    }))
+}
+
+/// Scans the lines that start in `[start, end)` (`start` is at a line start).
+fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<Vec<Scanned>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut pos = start;
+    let mut line_start = start;
+    let file_len = file.metadata()?.len();
+    loop {
+        let n = if pos < file_len {
+            file.read_at(&mut buf, pos)?
+        } else {
+            0
+        };
+        if n == 0 {
+            break;
+        }
+        let mut rest = &buf[..n];
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&rest[..i]);
+            out.push(scanned(line_start, &line, true));
+            line_start += line.len() as u64 + 1;
+            line.clear();
+            rest = &rest[i + 1..];
+            if line_start >= end {
+                return Ok(out);
+            }
+        }
+        line.extend_from_slice(rest);
+        pos += n as u64;
     }
-    Ok(Some((row, content.len())))
+    if !line.is_empty() {
+        out.push(scanned(line_start, &line, false));
+    }
+    Ok(out)
+}
+
+fn scanned(offset: u64, content: &[u8], complete: bool) -> Scanned {
+    Scanned {
+        offset,
+        size: content.len() as u64 + u64::from(complete),
+        complete,
+        blank: content.iter().all(u8::is_ascii_whitespace),
+        parsed: parse_line(content),
+    }
+}
+
+/// Where to split the file so each range starts at a line start.
+fn split_points(file: &File, len: u64, parts: u64) -> std::io::Result<Vec<u64>> {
+    let mut points = vec![0];
+    let mut probe = [0u8; 64 * 1024];
+    for i in 1..parts {
+        let mut pos = (len * i / parts).max(*points.last().unwrap_or(&0));
+        loop {
+            let n = file.read_at(&mut probe, pos)?;
+            if n == 0 {
+                pos = len;
+                break;
+            }
+            if let Some(nl) = probe[..n].iter().position(|&b| b == b'\n') {
+                pos += nl as u64 + 1;
+                break;
+            }
+            pos += n as u64;
+        }
+        points.push(pos.min(len));
+    }
+    points.push(len);
+    points.dedup();
+    Ok(points)
+}
+
+/// Scans the whole log into `index`. Big logs are parsed on several threads (in ranges that
+/// start at line starts), then applied in order. With `repair`, a torn last line is cut.
+fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
+    let mut recovery = Recovery::default();
+    let len = file.metadata()?.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u64;
+    let parts = if len > 16 << 20 { threads } else { 1 };
+    let points = split_points(file, len, parts)?;
+    let shared: &File = file;
+    let ranges: Vec<Vec<Scanned>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = points
+            .windows(2)
+            .map(|w| {
+                let (start, end) = (w[0], w[1]);
+                scope.spawn(move || scan_range(shared, start, end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("scan thread panicked")))
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+    })?;
+
+    let total: usize = ranges.iter().map(Vec::len).sum();
+    index.rows.reserve(total);
+    index.locations.reserve(total);
+    index.first_by_key.reserve(total);
+    let mut torn_at = None;
+    let mut end = 0u64;
+    for line in ranges.into_iter().flatten() {
+        end = line.offset + line.size;
+        let content_len = line.size - u64::from(line.complete);
+        match line.parsed {
+            Ok(Some(p)) => {
+                let id = CaptureId(p.id);
+                if index.rows.last().is_some_and(|r| r.id >= id) {
+                    // Ids only grow in a log hooklens wrote; anything else is corruption.
+                    recovery.corrupt_lines += 1;
+                    continue;
+                }
+                let row = Summary {
+                    id,
+                    received_at_ms: p.received_at_ms,
+                    method: index.intern(&p.method),
+                    target: index.intern(&p.target),
+                    event_type: p.event_type.as_deref().map(|t| index.intern(t)),
+                    outcome: p.outcome,
+                    skew_secs: p.skew_secs,
+                    dup_of: index.dup_of(p.idempotency_key.as_deref()),
+                    idempotency_key: p.idempotency_key.map(Box::from),
+                    body_len: p.body_len,
+                    truncated: p.truncated,
+                    response_status: p.response_status,
+                };
+                index.push(
+                    row,
+                    Location::File {
+                        offset: line.offset,
+                        len: content_len as u32,
+                    },
+                );
+                recovery.captures += 1;
+                if !line.complete {
+                    // A whole record that only lacks its newline: keep it, finish the line.
+                    torn_at = Some((end, true));
+                }
+            }
+            Ok(None) => recovery.skipped_lines += 1,
+            Err(()) if !line.complete => torn_at = Some((line.offset, false)),
+            Err(()) if line.blank => {}
+            Err(()) => recovery.corrupt_lines += 1,
+        }
+    }
+    if let Some((at, whole)) = torn_at {
+        if whole {
+            if repair {
+                file.seek(SeekFrom::End(0))?;
+                file.write_all(b"\n")?;
+            }
+        } else {
+            recovery.torn_bytes = end - at;
+            if repair {
+                file.set_len(at)?;
+                file.sync_all()?;
+            }
+        }
+    }
+    Ok(recovery)
 }
 
 #[cfg(test)]
