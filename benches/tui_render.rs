@@ -34,6 +34,7 @@ fn main() {
             },
             skew_secs: Some(-1),
             idempotency_key: Some(format!("job_{i}-completed").into()),
+            data_id: Some(format!("job_{i}").into()),
             dup_of: None,
             body_len: 300,
             truncated: false,

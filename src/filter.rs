@@ -163,6 +163,7 @@ mod tests {
             outcome,
             skew_secs: Some(0),
             idempotency_key: Some("job_a-completed".into()),
+            data_id: None,
             dup_of: dup.then_some(CaptureId(1)),
             body_len: 10,
             truncated: false,

@@ -76,6 +76,7 @@ struct LineSummary<'a> {
     target: Option<std::borrow::Cow<'a, str>>,
     event_type: Option<String>,
     idempotency_key: Option<String>,
+    data_id: Option<String>,
     verdict: Option<VerdictSummary>,
     #[serde(default)]
     body_len: Option<u64>,
@@ -110,6 +111,8 @@ pub struct Summary {
     pub skew_secs: Option<i64>,
     /// Idempotency key.
     pub idempotency_key: Option<Box<str>>,
+    /// Envelope `data.id` (the job), for the per-job timeline.
+    pub data_id: Option<Box<str>>,
     /// The first capture with the same idempotency key, when this one repeats it.
     pub dup_of: Option<CaptureId>,
     /// Body length in bytes (as kept).
@@ -557,6 +560,7 @@ fn summary_of(index: &mut Index, id: CaptureId, record: &CaptureRecord) -> Summa
         outcome: record.verdict.outcome,
         skew_secs: record.verdict.skew_secs,
         idempotency_key: record.idempotency_key.as_deref().map(Box::from),
+        data_id: record.data_id.as_deref().map(Box::from),
         dup_of: index.dup_of(record.idempotency_key.as_deref()),
         body_len: c.body.len() as u64,
         truncated: c.truncated,
@@ -750,6 +754,7 @@ struct Parsed {
     target: String,
     event_type: Option<String>,
     idempotency_key: Option<String>,
+    data_id: Option<String>,
     outcome: Outcome,
     skew_secs: Option<i64>,
     body_len: u64,
@@ -786,6 +791,7 @@ fn parse_line(content: &[u8]) -> Result<Option<Parsed>, ()> {
         target: s.target.map(|t| t.into_owned()).unwrap_or_default(),
         event_type: s.event_type,
         idempotency_key: s.idempotency_key,
+        data_id: s.data_id,
         outcome: verdict.outcome,
         skew_secs: verdict.skew_secs,
         body_len: s.body_len.unwrap_or(0),
@@ -919,6 +925,7 @@ fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
                     skew_secs: p.skew_secs,
                     dup_of: index.dup_of(p.idempotency_key.as_deref()),
                     idempotency_key: p.idempotency_key.map(Box::from),
+                    data_id: p.data_id.map(Box::from),
                     body_len: p.body_len,
                     truncated: p.truncated,
                     response_status: p.response_status,

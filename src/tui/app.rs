@@ -184,11 +184,15 @@ impl App {
         self.filter.source()
     }
 
-    /// Captures sharing the selected one's idempotency key, oldest first (the per-job timeline).
-    pub fn same_key(&self, key: &str) -> Vec<&Summary> {
+    /// Captures sharing this one's idempotency key or job (`data.id`), oldest first: the
+    /// per-job timeline (e.g. retries of one event, then the job's terminal event).
+    pub fn same_job(&self, row: &Summary) -> Vec<&Summary> {
+        let same = |a: &Option<Box<str>>, b: &Option<Box<str>>| a.is_some() && a == b;
         self.rows
             .iter()
-            .filter(|r| r.idempotency_key.as_deref() == Some(key))
+            .filter(|r| {
+                same(&r.idempotency_key, &row.idempotency_key) || same(&r.data_id, &row.data_id)
+            })
             .collect()
     }
 
@@ -440,6 +444,7 @@ pub(crate) mod tests {
             outcome,
             skew_secs: Some(-1),
             idempotency_key: key.map(Box::from),
+            data_id: None,
             dup_of: None,
             body_len: 169,
             truncated: false,

@@ -401,13 +401,21 @@ fn overview<'a>(app: &App, row: &Summary, record: &crate::store::CaptureRecord) 
             text.push_str(&format!(" (dup of {d})"));
         }
         lines.push(Line::raw(text));
+    }
+    {
         let timeline: Vec<String> = app
-            .same_key(key)
+            .same_job(row)
             .iter()
             .map(|r| {
                 let (b, _) = badge(r.outcome);
                 let this = if r.id == row.id { " (this)" } else { "" };
-                format!("{} {} {}{this}", r.id, clock(r.received_at_ms), b)
+                format!(
+                    "{} {} {} {}{this}",
+                    r.id,
+                    clock(r.received_at_ms),
+                    short_type(r.event_type.as_deref()),
+                    b
+                )
             })
             .collect();
         if timeline.len() > 1 {
@@ -609,6 +617,7 @@ mod tests {
             outcome: r.verdict.outcome,
             skew_secs: r.verdict.skew_secs,
             idempotency_key: r.idempotency_key.as_deref().map(Box::from),
+            data_id: r.data_id.as_deref().map(Box::from),
             dup_of: None,
             body_len: r.capture.body.len() as u64,
             truncated: false,
