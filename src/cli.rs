@@ -38,6 +38,8 @@ enum Command {
     List(ListArgs),
     /// Full detail of one capture: headers, verdict, body, shape report.
     Show(ShowArgs),
+    /// Write stored captures to a file another tool opens (HAR 1.2 for browser devtools).
+    Export(ExportArgs),
 }
 
 /// Flags of `hooklens listen`.
@@ -103,6 +105,19 @@ struct ShowArgs {
     shape: bool,
 }
 
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Write an HTTP Archive (HAR 1.2) to FILE.
+    #[arg(long, value_name = "FILE")]
+    har: PathBuf,
+    /// Only captures matching this filter (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "")]
+    filter: String,
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+}
+
 fn parse_status(s: &str) -> Result<u16, String> {
     match s.parse::<u16>() {
         Ok(n) if (100..=599).contains(&n) => Ok(n),
@@ -145,6 +160,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Listen(args)) => listen(args).await,
         Some(Command::List(args)) => list(args),
         Some(Command::Show(args)) => show(args),
+        Some(Command::Export(args)) => export(args),
     }
 }
 
@@ -292,6 +308,13 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     } else {
         print!("{}", output::show_text(&record, dup_of));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: ExportArgs) -> Result<ExitCode> {
+    let filter = crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e));
+    let n = crate::har::export_har(&args.store, &filter, &args.har)?;
+    eprintln!("hooklens: wrote {n} captures to {}", args.har.display());
     Ok(ExitCode::SUCCESS)
 }
 

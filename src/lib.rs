@@ -9,6 +9,7 @@ pub mod cli;
 pub mod duration;
 pub mod envelope;
 pub mod filter;
+pub mod har;
 pub mod output;
 pub mod rawhead;
 pub mod sanitize;
