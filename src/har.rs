@@ -362,7 +362,9 @@ mod tests {
         }
     }
 
-    fn require(obj: &Value, path: &str, fields: &[(&str, fn(&Value) -> bool)]) {
+    type Field<'a> = (&'a str, fn(&Value) -> bool);
+
+    fn require(obj: &Value, path: &str, fields: &[Field<'_>]) {
         for (name, check) in fields {
             let v = obj
                 .get(name)
