@@ -40,6 +40,8 @@ enum Command {
     Show(ShowArgs),
     /// Write stored captures to a file another tool opens (HAR 1.2 for browser devtools).
     Export(ExportArgs),
+    /// Block until a matching capture arrives in the log (exit 0), or time out (exit 1).
+    Wait(WaitArgs),
 }
 
 /// Flags of `hooklens listen`.
@@ -118,6 +120,34 @@ struct ExportArgs {
     store: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct WaitArgs {
+    /// Capture log file (the one a running listener writes).
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+    /// Exact event type, e.g. video.generation.completed.
+    #[arg(long = "type", value_name = "TYPE")]
+    event_type: Option<String>,
+    /// Verdict, e.g. valid, invalid, stale (filter words).
+    #[arg(long, value_name = "VERDICT")]
+    verdict: Option<String>,
+    /// Exact X-ModelGates-Idempotency-Key.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
+    /// Any filter (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "")]
+    filter: String,
+    /// Also match captures already in the log when waiting starts.
+    #[arg(long)]
+    include_existing: bool,
+    /// Give up after this long (exit 1).
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse)]
+    timeout: Duration,
+    /// Print the capture as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
 fn parse_status(s: &str) -> Result<u16, String> {
     match s.parse::<u16>() {
         Ok(n) if (100..=599).contains(&n) => Ok(n),
@@ -161,6 +191,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::List(args)) => list(args),
         Some(Command::Show(args)) => show(args),
         Some(Command::Export(args)) => export(args),
+        Some(Command::Wait(args)) => wait(args).await,
     }
 }
 
@@ -316,6 +347,26 @@ fn export(args: ExportArgs) -> Result<ExitCode> {
     let n = crate::har::export_har(&args.store, &filter, &args.har)?;
     eprintln!("hooklens: wrote {n} captures to {}", args.har.display());
     Ok(ExitCode::SUCCESS)
+}
+
+async fn wait(args: WaitArgs) -> Result<ExitCode> {
+    let mut text = args.filter.clone();
+    if let Some(v) = &args.verdict {
+        text = format!("verdict:{v} {text}");
+    }
+    let filter = crate::filter::Filter::parse(&text).unwrap_or_else(|e| usage_error(e));
+    let what = crate::wait::WaitFor {
+        event_type: args.event_type,
+        idempotency_key: args.idempotency_key,
+        filter,
+        include_existing: args.include_existing,
+    };
+    let found = crate::wait::run(&args.store, &what, args.timeout, args.json).await?;
+    Ok(if found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

@@ -17,3 +17,4 @@ pub mod secret;
 pub mod server;
 pub mod store;
 pub mod verify;
+pub mod wait;
