@@ -6,9 +6,11 @@
 
 pub mod capture;
 pub mod cli;
+pub mod client;
 pub mod duration;
 pub mod envelope;
 pub mod filter;
+pub mod forward;
 pub mod har;
 pub mod output;
 pub mod rawhead;
