@@ -129,10 +129,13 @@ struct Conn {
     io: Box<dyn Io>,
 }
 
+/// Pool key: (https, host, port).
+type Origin = (bool, String, u16);
+
 /// Pooled HTTP/1.1 client. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    idle: Arc<Mutex<HashMap<(bool, String, u16), Vec<Conn>>>>,
+    idle: Arc<Mutex<HashMap<Origin, Vec<Conn>>>>,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -243,7 +246,7 @@ impl Client {
         }
     }
 
-    fn put_back(&self, key: (bool, String, u16), conn: Option<Conn>) {
+    fn put_back(&self, key: Origin, conn: Option<Conn>) {
         if let Some(conn) = conn
             && let Ok(mut m) = self.idle.lock()
         {
