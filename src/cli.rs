@@ -59,9 +59,22 @@ pub struct ListenArgs {
     /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
     #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
     pub tolerance: Duration,
-    /// Answer every request with this status instead of 204/401 by verdict.
-    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
-    pub respond: Option<u16>,
+    /// How to answer: a status for every request, `mimic` (204/401 by verdict), or `relay`
+    /// (the receiver's answer; the default with --forward-to).
+    #[arg(long, value_name = "STATUS|mimic|relay", value_parser = parse_respond)]
+    pub respond: Option<Respond>,
+    /// Send every capture on to this receiver (http:// or https://) once it is stored.
+    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
+    pub forward_to: Option<crate::client::Target>,
+    /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub forward_path: crate::forward::PathMode,
+    /// Give up on the receiver after this long (the provider gets 504 with relay).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    pub forward_timeout: Duration,
+    /// Extra CA certificate (PEM) to trust for an https receiver; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
     /// Wait this long before answering (e.g. 2s), to exercise a sender's timeouts and retries.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
     pub respond_delay: Duration,
@@ -146,6 +159,14 @@ struct WaitArgs {
     /// Print the capture as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_respond(s: &str) -> Result<Respond, String> {
+    match s {
+        "relay" => Ok(Respond::Relay),
+        "mimic" => Ok(Respond::Mimic),
+        _ => parse_status(s).map(Respond::Status),
+    }
 }
 
 fn parse_status(s: &str) -> Result<u16, String> {
@@ -234,9 +255,25 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             secrets,
             tolerance_secs: args.tolerance.as_secs() as i64,
         },
-        respond: args.respond.map_or(Respond::Verdict, Respond::Status),
+        respond: match (args.respond, &args.forward_to) {
+            (Some(Respond::Relay | Respond::Mimic), None) => {
+                usage_error("--respond relay and mimic need --forward-to URL")
+            }
+            (Some(r), _) => r,
+            (None, Some(_)) => Respond::Relay,
+            (None, None) => Respond::Verdict,
+        },
         respond_delay: args.respond_delay,
         max_body: args.max_body,
+        forward: match args.forward_to.clone() {
+            Some(target) => Some(crate::forward::ForwardConfig {
+                client: crate::client::Client::new(crate::client::tls_config(&args.cacert)?),
+                target,
+                mode: args.forward_path,
+                timeout: args.forward_timeout,
+            }),
+            None => None,
+        },
     };
 
     let tcp = server::bind(args.bind, args.port).await?;

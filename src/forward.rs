@@ -260,6 +260,121 @@ pub fn failure_status(e: &ClientError) -> u16 {
     }
 }
 
+/// The listener's forwarding setup (`--forward-to` and friends).
+#[derive(Clone)]
+pub struct ForwardConfig {
+    /// Shared pooled client.
+    pub client: Client,
+    /// Where to send.
+    pub target: Target,
+    /// `--forward-path`.
+    pub mode: PathMode,
+    /// `--forward-timeout`.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ForwardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardConfig")
+            .field("target", &self.target.origin())
+            .field("mode", &self.mode)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// One line for the user: `#12 → 204 3.1ms http://…`, or the error.
+pub fn outcome_line(id: crate::capture::CaptureId, target: &Target, sent: &Sent) -> String {
+    let ms = sent.latency_us as f64 / 1000.0;
+    let mut line = match &sent.result {
+        Ok(r) => format!("{id} → {} {ms:.1}ms ({})", r.status, target.origin()),
+        Err(e) => format!(
+            "{id} → forward failed ({}): {e} ({})",
+            failure_status(e),
+            target.origin()
+        ),
+    };
+    for flag in &sent.flags {
+        line.push_str(&format!("; integrity: {flag}"));
+    }
+    line
+}
+
+/// The provider's answer relayed from the receiver (hop-by-hop and framing headers dropped;
+/// hyper frames the body itself).
+pub fn relay_response(reply: &Reply) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let mut resp = http::Response::new(http_body_util::Full::new(reply.body.clone()));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for h in &reply.headers {
+        let lower = h.name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) || lower == "content-length" {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(h.name.as_bytes()),
+            http::HeaderValue::from_bytes(&h.value),
+        ) {
+            resp.headers_mut().append(name, value);
+        }
+    }
+    resp
+}
+
+/// The short answer the provider gets when the forward failed (502/504).
+pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let text = format!("hooklens: forwarding failed: {e}\n");
+    let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(failure_status(e)).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Called by the listener once a capture is durable. With `relay` it forwards and returns the
+/// answer for the provider; otherwise it forwards in the background and returns `None`.
+/// The outcome is reported as a notice line either way.
+pub async fn after_capture(
+    config: &ForwardConfig,
+    relay: bool,
+    id: crate::capture::CaptureId,
+    capture: Capture,
+    store: &crate::store::Store,
+) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
+    if relay {
+        let sent = forward(
+            &config.client,
+            &config.target,
+            config.mode,
+            &capture,
+            config.timeout,
+        )
+        .await;
+        store.notice(outcome_line(id, &config.target, &sent));
+        return Some(match &sent.result {
+            Ok(reply) => relay_response(reply),
+            Err(e) => failure_response(e),
+        });
+    }
+    let config = config.clone();
+    let store = store.notifier();
+    tokio::spawn(async move {
+        let sent = forward(
+            &config.client,
+            &config.target,
+            config.mode,
+            &capture,
+            config.timeout,
+        )
+        .await;
+        store.notice(outcome_line(id, &config.target, &sent));
+    });
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

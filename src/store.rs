@@ -243,6 +243,17 @@ pub struct Store {
     path: Option<PathBuf>,
 }
 
+/// Publishes one-line notices to front ends (see [`Store::notifier`]).
+#[derive(Clone, Debug)]
+pub struct Notifier(broadcast::Sender<Event>);
+
+impl Notifier {
+    /// Publishes a one-line notice.
+    pub fn notice(&self, message: impl Into<String>) {
+        let _ = self.0.send(Event::Notice(message.into()));
+    }
+}
+
 /// Joins the writer thread; the log is flushed and synced once this returns.
 pub struct WriterHandle(std::thread::JoinHandle<()>);
 
@@ -339,6 +350,11 @@ impl Store {
     /// Publishes a one-line notice to front ends.
     pub fn notice(&self, message: impl Into<String>) {
         let _ = self.events.send(Event::Notice(message.into()));
+    }
+
+    /// A handle that publishes notices without keeping the writer alive (background tasks).
+    pub fn notifier(&self) -> Notifier {
+        Notifier(self.events.clone())
     }
 
     /// Read access to the index.

@@ -319,3 +319,159 @@ async fn five_megabyte_answer_is_relayed_whole() {
     .unwrap();
     assert_eq!(reply.body.len(), 5 * 1024 * 1024);
 }
+
+/// Starts a listener forwarding to `target`; returns its address and the log path.
+async fn listener(
+    target: Target,
+    respond: hooklens::server::Respond,
+    timeout: Duration,
+    dir: &std::path::Path,
+) -> (std::net::SocketAddr, std::path::PathBuf) {
+    use hooklens::server::{self, ListenConfig, Listener};
+    let path = dir.join("log.jsonl");
+    let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (store, writer, _) = hooklens::store::Store::open(Some(&path)).unwrap();
+    let config = ListenConfig {
+        respond,
+        forward: Some(forward::ForwardConfig {
+            client: client(),
+            target,
+            mode: PathMode::Keep,
+            timeout,
+        }),
+        ..ListenConfig::default()
+    };
+    let state = Arc::new(Listener { config, store });
+    tokio::spawn(async move {
+        let _ = server::serve(tcp, state, std::future::pending()).await;
+        writer.join().await;
+    });
+    (addr, path)
+}
+
+async fn deliver(addr: std::net::SocketAddr, body: &[u8]) -> String {
+    let c = signed(body);
+    let mut req = format!("POST {} HTTP/1.1\r\n", c.target).into_bytes();
+    for h in c.headers.iter().filter(|h| h.name != "Connection") {
+        req.extend_from_slice(format!("{}: ", h.name).as_bytes());
+        req.extend_from_slice(&h.value);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"Connection: close\r\n\r\n");
+    req.extend_from_slice(body);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&req).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    String::from_utf8_lossy(&resp).into_owned()
+}
+
+#[tokio::test]
+async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
+    let (target, _) = receiver(|head, body, mut s| async move {
+        let (status, text) = if guide_verifies(&head, &body) {
+            ("202 Accepted", "queued")
+        } else {
+            ("401 Unauthorized", "bad signature")
+        };
+        s.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nX-Receiver: 1\r\n\r\n{text}",
+                text.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .ok()?;
+        Some(s)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, path) = listener(
+        target,
+        hooklens::server::Respond::Relay,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{\"type\":\"video.generation.completed\"}").await;
+    assert!(resp.starts_with("HTTP/1.1 202"), "{resp}");
+    assert!(resp.to_ascii_lowercase().contains("x-receiver: 1"));
+    assert!(resp.ends_with("queued"));
+    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 1, "the capture is on disk");
+}
+
+#[tokio::test]
+async fn listener_answers_502_and_504_and_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = Target::parse(&format!("http://{}", l.local_addr().unwrap())).unwrap();
+    drop(l);
+    let (addr, path) = listener(
+        dead,
+        hooklens::server::Respond::Relay,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{}").await;
+    assert!(resp.starts_with("HTTP/1.1 502"), "{resp}");
+    assert!(resp.contains("forwarding failed: cannot connect"), "{resp}");
+    // Still up: a second delivery is captured and answered the same way.
+    assert!(deliver(addr, b"{}").await.starts_with("HTTP/1.1 502"));
+    assert_eq!(
+        hooklens::store::Store::open_readonly(&path)
+            .unwrap()
+            .index()
+            .len(),
+        2
+    );
+
+    let (silent, _) = receiver(|_, _, s| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Some(s)
+    })
+    .await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let (addr2, _) = listener(
+        silent,
+        hooklens::server::Respond::Relay,
+        Duration::from_millis(300),
+        dir2.path(),
+    )
+    .await;
+    let resp = deliver(addr2, b"{}").await;
+    assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
+}
+
+#[tokio::test]
+async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (target, _) = receiver(move |_, body, mut s| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(body);
+            s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .ok()?;
+            Some(s)
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _) = listener(
+        target,
+        hooklens::server::Respond::Mimic,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{\"a\":1}").await;
+    assert!(
+        resp.starts_with("HTTP/1.1 204"),
+        "no secret configured: unverified → 204: {resp}"
+    );
+    assert_eq!(rx.recv().await.unwrap(), b"{\"a\":1}");
+}
