@@ -42,6 +42,8 @@ enum Command {
     Export(ExportArgs),
     /// Block until a matching capture arrives in the log (exit 0), or time out (exit 1).
     Wait(WaitArgs),
+    /// Send stored captures again (exactly, or re-signed with --resign).
+    Replay(ReplayArgs),
 }
 
 /// Flags of `hooklens listen`.
@@ -161,6 +163,44 @@ struct WaitArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Capture ids, e.g. 12 or #12.
+    ids: Vec<CaptureId>,
+    /// Receiver URL (the captured path and query are appended to its path).
+    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
+    to: crate::client::Target,
+    /// Every capture in the log (narrow with --filter).
+    #[arg(long, conflicts_with = "ids")]
+    all: bool,
+    /// With --all: only matching captures (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "", requires = "all")]
+    filter: String,
+    /// Replace the timestamp with now and sign again (needs --secret).
+    #[arg(long, requires = "secret")]
+    resign: bool,
+    /// Signing secret for --resign.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        hide_env_values = true,
+        env = "MODELGATES_WEBHOOK_SECRET"
+    )]
+    secret: Option<String>,
+    /// Capture log to read (any hooklens log, e.g. fixtures checked into a repo).
+    #[arg(long = "from", alias = "store", value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    from: PathBuf,
+    /// Statuses that count as success (default: any 2xx); repeatable.
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    expect: Vec<u16>,
+    /// Do not add X-Hooklens-Replay.
+    #[arg(long)]
+    no_replay_header: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse)]
+    timeout: Duration,
+}
+
 fn parse_respond(s: &str) -> Result<Respond, String> {
     match s {
         "relay" => Ok(Respond::Relay),
@@ -213,6 +253,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Show(args)) => show(args),
         Some(Command::Export(args)) => export(args),
         Some(Command::Wait(args)) => wait(args).await,
+        Some(Command::Replay(args)) => replay(args).await,
     }
 }
 
@@ -404,6 +445,27 @@ async fn wait(args: WaitArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    if args.ids.is_empty() && !args.all {
+        usage_error("give capture ids to replay, or --all");
+    }
+    let resign = match (args.resign, args.secret) {
+        (true, Some(s)) => Some(Secret::new(s).unwrap_or_else(|e| usage_error(e))),
+        _ => None,
+    };
+    let opts = crate::replay::ReplayOptions {
+        ids: args.ids,
+        all: args.all,
+        filter: crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e)),
+        to: args.to,
+        resign,
+        replay_header: !args.no_replay_header,
+        expect: args.expect,
+        timeout: args.timeout,
+    };
+    crate::replay::run(&args.from, &opts).await
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod forward;
 pub mod har;
 pub mod output;
 pub mod rawhead;
+pub mod replay;
 pub mod sanitize;
 pub mod secret;
 pub mod server;
