@@ -43,8 +43,12 @@ enum Command {
     Verify(crate::verify_cmd::VerifyArgs),
     /// Sign and post a provider-shaped test event (valid, or broken with --break).
     Send(crate::send::SendArgs),
-    /// Export a capture: a runnable curl command that reproduces it byte for byte.
+    /// Export captures: HAR 1.2 (--har FILE) or a byte-exact curl command (--curl ID).
     Export(ExportArgs),
+    /// Block until a matching capture arrives in the log (exit 0), or time out (exit 1).
+    Wait(WaitArgs),
+    /// Send stored captures again (exactly, or re-signed with --resign).
+    Replay(ReplayArgs),
     /// Show, regenerate or export the local HTTPS certificate and its CA.
     Cert(crate::cert_cmd::CertArgs),
 }
@@ -70,9 +74,22 @@ pub struct ListenArgs {
     /// A custom scheme: a recipe file, or inline `header=X-Sig;split=bare;template={body}`.
     #[arg(long, value_name = "FILE|RECIPE", value_parser = parse_recipe)]
     pub recipe: Option<Arc<Recipe>>,
-    /// Answer every request with this status instead of 204/401 by verdict.
-    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
-    pub respond: Option<u16>,
+    /// How to answer: a status for every request, `mimic` (204/401 by verdict), or `relay`
+    /// (the receiver's answer; the default with --forward-to).
+    #[arg(long, value_name = "STATUS|mimic|relay", value_parser = parse_respond)]
+    pub respond: Option<Respond>,
+    /// Send every capture on to this receiver (http:// or https://) once it is stored.
+    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
+    pub forward_to: Option<crate::client::Target>,
+    /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub forward_path: crate::forward::PathMode,
+    /// Give up on the receiver after this long (the provider gets 504 with relay).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    pub forward_timeout: Duration,
+    /// Extra CA certificate (PEM) to trust for an https receiver; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
     /// Wait this long before answering (e.g. 2s), to exercise a sender's timeouts and retries.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
     pub respond_delay: Duration,
@@ -107,10 +124,17 @@ struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).args(["har", "curl"])))]
 struct ExportArgs {
+    /// Write an HTTP Archive (HAR 1.2) to FILE.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
+    /// With --har: only captures matching this filter (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "")]
+    filter: String,
     /// Print a curl command for this capture.
     #[arg(long, value_name = "ID")]
-    curl: CaptureId,
+    curl: Option<CaptureId>,
     /// Write the body to this file and have curl read it (`--data-binary @FILE`); without it
     /// the body is quoted inline.
     #[arg(long, value_name = "FILE")]
@@ -143,6 +167,80 @@ pub fn parse_recipe(s: &str) -> Result<Arc<Recipe>, String> {
         Err(e) => return Err(format!("reading recipe {s}: {e}")),
     };
     Recipe::parse(&text).map(Arc::new)
+}
+
+#[derive(Debug, Args)]
+struct WaitArgs {
+    /// Capture log file (the one a running listener writes).
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+    /// Exact event type, e.g. video.generation.completed.
+    #[arg(long = "type", value_name = "TYPE")]
+    event_type: Option<String>,
+    /// Verdict, e.g. valid, invalid, stale (filter words).
+    #[arg(long, value_name = "VERDICT")]
+    verdict: Option<String>,
+    /// Exact X-ModelGates-Idempotency-Key.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
+    /// Any filter (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "")]
+    filter: String,
+    /// Also match captures already in the log when waiting starts.
+    #[arg(long)]
+    include_existing: bool,
+    /// Give up after this long (exit 1).
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse)]
+    timeout: Duration,
+    /// Print the capture as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Capture ids, e.g. 12 or #12.
+    ids: Vec<CaptureId>,
+    /// Receiver URL (the captured path and query are appended to its path).
+    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
+    to: crate::client::Target,
+    /// Every capture in the log (narrow with --filter).
+    #[arg(long, conflicts_with = "ids")]
+    all: bool,
+    /// With --all: only matching captures (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "", requires = "all")]
+    filter: String,
+    /// Replace the timestamp with now and sign again (needs --secret).
+    #[arg(long, requires = "secret")]
+    resign: bool,
+    /// Signing secret for --resign.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        hide_env_values = true,
+        env = "MODELGATES_WEBHOOK_SECRET"
+    )]
+    secret: Option<String>,
+    /// Capture log to read (any hooklens log, e.g. fixtures checked into a repo).
+    #[arg(long = "from", alias = "store", value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    from: PathBuf,
+    /// Statuses that count as success (default: any 2xx); repeatable.
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    expect: Vec<u16>,
+    /// Do not add X-Hooklens-Replay.
+    #[arg(long)]
+    no_replay_header: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse)]
+    timeout: Duration,
+}
+
+fn parse_respond(s: &str) -> Result<Respond, String> {
+    match s {
+        "relay" => Ok(Respond::Relay),
+        "mimic" => Ok(Respond::Mimic),
+        _ => parse_status(s).map(Respond::Status),
+    }
 }
 
 fn parse_status(s: &str) -> Result<u16, String> {
@@ -217,6 +315,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Send(args)) => crate::send::run(args).await,
         Some(Command::Export(args)) => export(args),
         Some(Command::Cert(args)) => crate::cert_cmd::run(args),
+        Some(Command::Wait(args)) => wait(args).await,
+        Some(Command::Replay(args)) => replay(args).await,
     }
 }
 
@@ -261,9 +361,25 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             scheme: args.scheme,
             custom: args.recipe.clone(),
         },
-        respond: args.respond.map_or(Respond::Verdict, Respond::Status),
+        respond: match (args.respond, &args.forward_to) {
+            (Some(Respond::Relay | Respond::Mimic), None) => {
+                usage_error("--respond relay and mimic need --forward-to URL")
+            }
+            (Some(r), _) => r,
+            (None, Some(_)) => Respond::Relay,
+            (None, None) => Respond::Verdict,
+        },
         respond_delay: args.respond_delay,
         max_body: args.max_body,
+        forward: match args.forward_to.clone() {
+            Some(target) => Some(crate::forward::ForwardConfig {
+                client: crate::client::Client::new(crate::client::tls_config(&args.cacert)?),
+                target,
+                mode: args.forward_path,
+                timeout: args.forward_timeout,
+            }),
+            None => None,
+        },
     };
 
     let tls = crate::cert_cmd::listen_setup(&args.tls)?;
@@ -398,16 +514,23 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 }
 
 fn export(args: ExportArgs) -> Result<ExitCode> {
-    let log = Store::open_readonly(&args.store)?;
-    let record = log.load(args.curl)?;
-    if let Some(path) = &args.body_file {
-        std::fs::write(path, &record.capture.body)
-            .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(har) = &args.har {
+        let filter = crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e));
+        let n = crate::har::export_har(&args.store, &filter, har)?;
+        eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
-    println!(
-        "{}",
-        crate::export::curl(&record.capture, args.body_file.as_deref())
-    );
+    if let Some(id) = args.curl {
+        let log = Store::open_readonly(&args.store)?;
+        let record = log.load(id)?;
+        if let Some(path) = &args.body_file {
+            std::fs::write(path, &record.capture.body)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        println!(
+            "{}",
+            crate::export::curl(&record.capture, args.body_file.as_deref())
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -430,6 +553,47 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         print!("{}", output::show_text(&record, dup_of));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn wait(args: WaitArgs) -> Result<ExitCode> {
+    let mut text = args.filter.clone();
+    if let Some(v) = &args.verdict {
+        text = format!("verdict:{v} {text}");
+    }
+    let filter = crate::filter::Filter::parse(&text).unwrap_or_else(|e| usage_error(e));
+    let what = crate::wait::WaitFor {
+        event_type: args.event_type,
+        idempotency_key: args.idempotency_key,
+        filter,
+        include_existing: args.include_existing,
+    };
+    let found = crate::wait::run(&args.store, &what, args.timeout, args.json).await?;
+    Ok(if found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    if args.ids.is_empty() && !args.all {
+        usage_error("give capture ids to replay, or --all");
+    }
+    let resign = match (args.resign, args.secret) {
+        (true, Some(s)) => Some(Secret::new(s).unwrap_or_else(|e| usage_error(e))),
+        _ => None,
+    };
+    let opts = crate::replay::ReplayOptions {
+        ids: args.ids,
+        all: args.all,
+        filter: crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e)),
+        to: args.to,
+        resign,
+        replay_header: !args.no_replay_header,
+        expect: args.expect,
+        timeout: args.timeout,
+    };
+    crate::replay::run(&args.from, &opts).await
 }
 
 #[cfg(test)]

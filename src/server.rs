@@ -43,6 +43,10 @@ pub enum Respond {
     Verdict,
     /// Always this status.
     Status(u16),
+    /// With `--forward-to`: the provider gets the receiver's answer (502/504 on failure).
+    Relay,
+    /// With `--forward-to`: answer by verdict like `Verdict`, forward in the background.
+    Mimic,
 }
 
 /// Everything the request handler needs, shared by all connections.
@@ -56,6 +60,8 @@ pub struct ListenConfig {
     pub respond_delay: Duration,
     /// Largest body kept; larger ones get 413 and are stored truncated.
     pub max_body: usize,
+    /// `--forward-to` and friends, when forwarding.
+    pub forward: Option<crate::forward::ForwardConfig>,
 }
 
 impl Default for ListenConfig {
@@ -65,6 +71,7 @@ impl Default for ListenConfig {
             respond: Respond::default(),
             respond_delay: Duration::ZERO,
             max_body: DEFAULT_MAX_BODY_BYTES,
+            forward: None,
         }
     }
 }
@@ -354,8 +361,12 @@ async fn handle(
     let status = match (&end, state.config.respond) {
         (BodyEnd::TooLarge, _) => 413,
         (_, Respond::Status(s)) => s,
-        (_, Respond::Verdict) if verdict.outcome.is_rejected() => 401,
-        (_, Respond::Verdict) => 204,
+        (_, Respond::Verdict | Respond::Relay | Respond::Mimic)
+            if verdict.outcome.is_rejected() =>
+        {
+            401
+        }
+        (_, Respond::Verdict | Respond::Relay | Respond::Mimic) => 204,
     };
     let env = envelope::summarize(&capture.body);
     let idempotency_key = capture
@@ -370,11 +381,26 @@ async fn handle(
         idempotency_key,
         response_status: status,
     };
-    if let Err(e) = state.store.append(record).await {
-        state
-            .store
-            .notice(format!("capture from {peer} not stored: {e:#}"));
-        return reply(500, "hooklens could not store this request\n", false);
+    // Forwarding starts only once the capture is durable, so it needs its own copy.
+    let to_forward = (state.config.forward.is_some() && matches!(end, BodyEnd::Complete))
+        .then(|| record.capture.clone());
+    let stored = match state.store.append(record).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            state
+                .store
+                .notice(format!("capture from {peer} not stored: {e:#}"));
+            return reply(500, "hooklens could not store this request\n", false);
+        }
+    };
+    if let (Some(fwd), Some(capture)) = (&state.config.forward, to_forward) {
+        let relay = state.config.respond == Respond::Relay;
+        if let Some(resp) =
+            crate::forward::after_capture(fwd, relay, stored.summary.id, capture, &state.store)
+                .await
+        {
+            return resp;
+        }
     }
     match end {
         BodyEnd::TooLarge => {

@@ -271,6 +271,17 @@ pub struct Store {
     path: Option<PathBuf>,
 }
 
+/// Publishes one-line notices to front ends (see [`Store::notifier`]).
+#[derive(Clone, Debug)]
+pub struct Notifier(broadcast::Sender<Event>);
+
+impl Notifier {
+    /// Publishes a one-line notice.
+    pub fn notice(&self, message: impl Into<String>) {
+        let _ = self.0.send(Event::Notice(message.into()));
+    }
+}
+
 /// Where appends go: the sync lanes (file), or straight into memory (`--no-store`, where
 /// there is nothing to sync and a thread hop would only add latency).
 #[derive(Clone)]
@@ -425,6 +436,11 @@ impl Store {
     /// Publishes a one-line notice to front ends.
     pub fn notice(&self, message: impl Into<String>) {
         let _ = self.events.send(Event::Notice(message.into()));
+    }
+
+    /// A handle that publishes notices without keeping the writer alive (background tasks).
+    pub fn notifier(&self) -> Notifier {
+        Notifier(self.events.clone())
     }
 
     /// Read access to the index.

@@ -1,0 +1,445 @@
+//! Forwarding a capture to the developer's real receiver (`--forward-to`) and replaying it.
+//!
+//! The outbound request is the captured one: same method, exact body bytes, and every
+//! end-to-end header with its original name, case, order and value. Changes, all per RFC 9110:
+//! * hop-by-hop headers are dropped (§7.6.1: `Connection` and every header it names,
+//!   `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`);
+//! * `Host` is rewritten to the target's authority, in place (added first when missing, e.g.
+//!   for an HTTP/2 capture);
+//! * `X-Forwarded-For` gets the provider's address appended (or is added), and
+//!   `X-Forwarded-Proto` says how the provider reached hooklens;
+//! * the body always travels with `Content-Length` (kept exactly as sent when present; added
+//!   when the provider used chunked framing, since the capture holds the de-chunked bytes).
+//!
+//! Path (`--forward-path`): `keep` (the default) appends the captured path and query to the
+//! target URL's path, so `--forward-to http://localhost:3000` sends `/modelgates/video-webhook`
+//! to `http://localhost:3000/modelgates/video-webhook`, and `http://localhost:3000/api` sends it
+//! to `/api/modelgates/video-webhook`. `replace` sends to the target URL's path and query
+//! exactly, ignoring the captured path (the captured query is kept when the URL has none).
+
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::capture::{Capture, Header};
+use crate::client::{Client, ClientError, Reply, Target};
+
+/// Default `--forward-timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the captured path combines with the target URL's path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PathMode {
+    /// Target path + captured path and query.
+    #[default]
+    Keep,
+    /// The target URL's path (and query) only.
+    Replace,
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The request target (path and query) sent to the receiver.
+pub fn outbound_path(capture: &Capture, target: &Target, mode: PathMode) -> String {
+    match mode {
+        PathMode::Keep => {
+            let base = target.path.trim_end_matches('/');
+            let mut path = format!("{base}{}", capture.target);
+            if !path.starts_with('/') {
+                path.insert(0, '/');
+            }
+            path
+        }
+        PathMode::Replace => {
+            let query = target
+                .query
+                .clone()
+                .or_else(|| capture.target.split_once('?').map(|(_, q)| q.to_string()));
+            match query {
+                Some(q) => format!("{}?{q}", target.path),
+                None => target.path.clone(),
+            }
+        }
+    }
+}
+
+/// The headers sent to the receiver, in order (see the module docs for what changes).
+pub fn outbound_headers(capture: &Capture, target: &Target) -> Vec<Header> {
+    // Names listed in Connection are hop-by-hop too.
+    let mut dropped: Vec<String> = HOP_BY_HOP.iter().map(|s| s.to_string()).collect();
+    for h in &capture.headers {
+        if h.name.eq_ignore_ascii_case("connection") {
+            for token in String::from_utf8_lossy(&h.value).split(',') {
+                let t = token.trim().to_ascii_lowercase();
+                if !t.is_empty() {
+                    dropped.push(t);
+                }
+            }
+        }
+    }
+    let peer_ip = capture.peer.ip().to_string();
+    let proto = if capture.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut out = Vec::with_capacity(capture.headers.len() + 3);
+    let (mut host, mut xff, mut xfp, mut length) = (false, false, false, false);
+    for h in &capture.headers {
+        let lower = h.name.to_ascii_lowercase();
+        if dropped.contains(&lower) {
+            continue;
+        }
+        match lower.as_str() {
+            "host" => {
+                if !host {
+                    out.push(Header::new(h.name.clone(), target.authority.clone()));
+                    host = true;
+                }
+            }
+            "x-forwarded-for" if !xff => {
+                let mut v = h.value.to_vec();
+                v.extend_from_slice(format!(", {peer_ip}").as_bytes());
+                out.push(Header::new(h.name.clone(), v));
+                xff = true;
+            }
+            "x-forwarded-proto" => {
+                if !xfp {
+                    out.push(Header::new(h.name.clone(), proto));
+                    xfp = true;
+                }
+            }
+            "content-length" => {
+                length = true;
+                out.push(h.clone());
+            }
+            _ => out.push(h.clone()),
+        }
+    }
+    if !host {
+        out.insert(0, Header::new("Host", target.authority.clone()));
+    }
+    if !xff {
+        out.push(Header::new("X-Forwarded-For", peer_ip));
+    }
+    if !xfp {
+        out.push(Header::new("X-Forwarded-Proto", proto));
+    }
+    let method_has_body = !capture.body.is_empty()
+        || !matches!(
+            capture.method.as_str(),
+            "GET" | "HEAD" | "DELETE" | "OPTIONS"
+        );
+    if !length && method_has_body {
+        out.push(Header::new(
+            "Content-Length",
+            capture.body.len().to_string(),
+        ));
+    }
+    out
+}
+
+/// The complete HTTP/1.1 request head (request line, headers, blank line).
+pub fn outbound_head(method: &str, path: &str, headers: &[Header]) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256 + headers.len() * 48);
+    head.extend_from_slice(method.as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(path.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    for h in headers {
+        head.extend_from_slice(h.name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(&h.value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// SHA-256 (hex) and length of a body, for the integrity record.
+pub fn digest(body: &[u8]) -> (String, u64) {
+    (hex::encode(Sha256::digest(body)), body.len() as u64)
+}
+
+/// Differences between what was received and what goes out, in the headers that describe the
+/// body. Empty means the receiver gets the same body bytes described the same way.
+pub fn integrity_flags(capture: &Capture, sent: &[Header], sent_body: &[u8]) -> Vec<String> {
+    let mut flags = Vec::new();
+    if sent_body != capture.body.as_ref() {
+        flags.push("body differs".to_string());
+    }
+    for name in ["Content-Length", "Content-Encoding", "Content-Type"] {
+        let before = capture.header(name);
+        let after = crate::capture::header_value(sent, name);
+        if before != after {
+            // A chunked delivery gains a Content-Length; say so rather than hide it.
+            flags.push(format!(
+                "{name}: received {:?}, forwarded {:?}",
+                before.map(String::from_utf8_lossy),
+                after.map(String::from_utf8_lossy)
+            ));
+        }
+    }
+    flags
+}
+
+/// What one forward (or replay) produced.
+#[derive(Debug)]
+pub struct Sent {
+    /// Headers sent (for the record and tests).
+    pub headers: Vec<Header>,
+    /// Path sent.
+    pub path: String,
+    /// The answer, or why there is none.
+    pub result: Result<Reply, ClientError>,
+    /// Round trip in microseconds.
+    pub latency_us: u64,
+    /// Integrity differences (see [`integrity_flags`]).
+    pub flags: Vec<String>,
+}
+
+/// Sends `capture` (with `headers` and `body` as prepared by the caller) to `target`.
+pub async fn send_prepared(
+    client: &Client,
+    target: &Target,
+    capture: &Capture,
+    path: String,
+    headers: Vec<Header>,
+    body: &[u8],
+    timeout: Duration,
+) -> Sent {
+    let head = outbound_head(&capture.method, &path, &headers);
+    let flags = integrity_flags(capture, &headers, body);
+    let started = Instant::now();
+    let result = client
+        .send(target, &head, body, capture.method == "HEAD", timeout)
+        .await;
+    Sent {
+        headers,
+        path,
+        result,
+        latency_us: started.elapsed().as_micros() as u64,
+        flags,
+    }
+}
+
+/// Forwards a capture unchanged (apart from the proxy rules above).
+pub async fn forward(
+    client: &Client,
+    target: &Target,
+    mode: PathMode,
+    capture: &Capture,
+    timeout: Duration,
+) -> Sent {
+    let path = outbound_path(capture, target, mode);
+    let headers = outbound_headers(capture, target);
+    send_prepared(
+        client,
+        target,
+        capture,
+        path,
+        headers,
+        &capture.body,
+        timeout,
+    )
+    .await
+}
+
+/// The status the provider gets when the forward failed: 504 on timeout, else 502.
+pub fn failure_status(e: &ClientError) -> u16 {
+    match e {
+        ClientError::Timeout(_) => 504,
+        _ => 502,
+    }
+}
+
+/// The listener's forwarding setup (`--forward-to` and friends).
+#[derive(Clone)]
+pub struct ForwardConfig {
+    /// Shared pooled client.
+    pub client: Client,
+    /// Where to send.
+    pub target: Target,
+    /// `--forward-path`.
+    pub mode: PathMode,
+    /// `--forward-timeout`.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ForwardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardConfig")
+            .field("target", &self.target.origin())
+            .field("mode", &self.mode)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// One line for the user: `#12 → 204 3.1ms http://…`, or the error.
+pub fn outcome_line(id: crate::capture::CaptureId, target: &Target, sent: &Sent) -> String {
+    let ms = sent.latency_us as f64 / 1000.0;
+    let mut line = match &sent.result {
+        Ok(r) => format!("{id} → {} {ms:.1}ms ({})", r.status, target.origin()),
+        Err(e) => format!(
+            "{id} → forward failed ({}): {e} ({})",
+            failure_status(e),
+            target.origin()
+        ),
+    };
+    for flag in &sent.flags {
+        line.push_str(&format!("; integrity: {flag}"));
+    }
+    line
+}
+
+/// The provider's answer relayed from the receiver (hop-by-hop and framing headers dropped;
+/// hyper frames the body itself).
+pub fn relay_response(reply: &Reply) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let mut resp = http::Response::new(http_body_util::Full::new(reply.body.clone()));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for h in &reply.headers {
+        let lower = h.name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) || lower == "content-length" {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(h.name.as_bytes()),
+            http::HeaderValue::from_bytes(&h.value),
+        ) {
+            resp.headers_mut().append(name, value);
+        }
+    }
+    resp
+}
+
+/// The short answer the provider gets when the forward failed (502/504).
+pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let text = format!("hooklens: forwarding failed: {e}\n");
+    let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(failure_status(e)).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Called by the listener once a capture is durable. With `relay` it forwards and returns the
+/// answer for the provider; otherwise it forwards in the background and returns `None`.
+/// The outcome is reported as a notice line either way.
+pub async fn after_capture(
+    config: &ForwardConfig,
+    relay: bool,
+    id: crate::capture::CaptureId,
+    capture: Capture,
+    store: &crate::store::Store,
+) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
+    if relay {
+        let sent = forward(
+            &config.client,
+            &config.target,
+            config.mode,
+            &capture,
+            config.timeout,
+        )
+        .await;
+        store.notice(outcome_line(id, &config.target, &sent));
+        return Some(match &sent.result {
+            Ok(reply) => relay_response(reply),
+            Err(e) => failure_response(e),
+        });
+    }
+    let config = config.clone();
+    let store = store.notifier();
+    tokio::spawn(async move {
+        let sent = forward(
+            &config.client,
+            &config.target,
+            config.mode,
+            &capture,
+            config.timeout,
+        )
+        .await;
+        store.notice(outcome_line(id, &config.target, &sent));
+    });
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(h: &[Header]) -> Vec<&str> {
+        h.iter().map(|h| h.name.as_str()).collect()
+    }
+
+    #[test]
+    fn hop_by_hop_dropped_host_rewritten_forwarded_added() {
+        let c = Capture::fixture(
+            b"{}",
+            &[
+                ("hOsT", "hooklens.local:8787"),
+                ("Connection", "keep-alive, X-Private"),
+                ("X-Private", "drop me"),
+                ("Keep-Alive", "timeout=5"),
+                ("X-ModelGates-Signature", "t=1,v1=ab"),
+                ("Content-Length", "2"),
+                ("X-Forwarded-For", "10.0.0.1"),
+            ],
+        );
+        let t = Target::parse("http://127.0.0.1:3000/api/").unwrap();
+        let h = outbound_headers(&c, &t);
+        assert_eq!(
+            names(&h),
+            [
+                "hOsT",
+                "X-ModelGates-Signature",
+                "Content-Length",
+                "X-Forwarded-For",
+                "X-Forwarded-Proto"
+            ]
+        );
+        assert_eq!(h[0].value.as_ref(), b"127.0.0.1:3000");
+        assert_eq!(h[3].value.as_ref(), b"10.0.0.1, 127.0.0.1");
+        assert_eq!(h[4].value.as_ref(), b"http");
+        assert!(integrity_flags(&c, &h, &c.body).is_empty());
+        assert_eq!(
+            outbound_path(&c, &t, PathMode::Keep),
+            "/api/modelgates/video-webhook"
+        );
+        assert_eq!(outbound_path(&c, &t, PathMode::Replace), "/api/");
+    }
+
+    #[test]
+    fn chunked_delivery_gets_a_content_length_and_is_flagged() {
+        let c = Capture::fixture(b"abc", &[("Transfer-Encoding", "chunked")]);
+        let t = Target::parse("http://h:1").unwrap();
+        let h = outbound_headers(&c, &t);
+        assert_eq!(
+            names(&h),
+            [
+                "Host",
+                "X-Forwarded-For",
+                "X-Forwarded-Proto",
+                "Content-Length"
+            ]
+        );
+        let flags = integrity_flags(&c, &h, &c.body);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert!(flags[0].starts_with("Content-Length"));
+        assert_eq!(
+            outbound_head("POST", "/x", &h[..1]),
+            b"POST /x HTTP/1.1\r\nHost: h:1\r\n\r\n"
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! `hooklens export --har FILE`: stored captures as an HTTP Archive (HAR 1.2).
+//!
+//! The structs below are our own serde model of the HAR 1.2 fields that browser devtools and
+//! HAR viewers require. Conversion is a pure function of the capture records ([`to_har`]); the
+//! runner only reads the log and writes the file (mode 0600: captures may hold private data).
+//!
+//! Choices worth knowing:
+//! * The URL is rebuilt from the `Host` header (`http`, or `https` when the capture came over
+//!   TLS) plus the target exactly as sent; without a `Host` header it is `http://localhost`.
+//! * A body that is UTF-8 goes into `postData.text` as is; any other body is base64 with
+//!   `"encoding": "base64"` (a HAR 1.2 extension every major viewer reads), so no byte is lost.
+//! * Header values that are not UTF-8 are written lossily (HAR has no encoding for them); the
+//!   capture log keeps the exact bytes.
+//! * Until forward records exist on this branch, every entry's `response` is HAR's "no
+//!   response" placeholder (status 0), which devtools show as a request without an answer.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+
+use crate::capture::Capture;
+use crate::filter::Filter;
+use crate::output::rfc3339;
+use crate::store::{CaptureRecord, Store};
+
+/// The top-level HAR document.
+#[derive(Debug, Serialize)]
+pub struct Har {
+    /// The log object.
+    pub log: Log,
+}
+
+/// `log`: version, creator and entries.
+#[derive(Debug, Serialize)]
+pub struct Log {
+    /// Always `1.2`.
+    pub version: &'static str,
+    /// The tool that wrote the file.
+    pub creator: Creator,
+    /// One entry per exported capture, oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// `log.creator`.
+#[derive(Debug, Serialize)]
+pub struct Creator {
+    /// `hooklens`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// One request/response pair.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Arrival time, RFC 3339 with milliseconds.
+    pub started_date_time: String,
+    /// Total time in ms (0: hooklens does not time the sender's upload).
+    pub time: f64,
+    /// The captured request.
+    pub request: Request,
+    /// The answer (a placeholder when the capture was not forwarded).
+    pub response: Response,
+    /// Always empty (HAR requires the object).
+    pub cache: Cache,
+    /// Phase timings.
+    pub timings: Timings,
+    /// `#id` and the verdict, for people reading the file.
+    pub comment: String,
+}
+
+/// `request`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    /// Method.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// e.g. `HTTP/1.1`.
+    pub http_version: String,
+    /// Always empty: webhook deliveries carry no cookies worth parsing.
+    pub cookies: Vec<NameValue>,
+    /// Headers in arrival order, original case.
+    pub headers: Vec<NameValue>,
+    /// Query parameters as sent (not percent-decoded).
+    pub query_string: Vec<NameValue>,
+    /// The body, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_data: Option<PostData>,
+    /// Bytes of the request head (request line, headers, blank line).
+    pub headers_size: i64,
+    /// Body bytes.
+    pub body_size: i64,
+}
+
+/// `request.postData`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostData {
+    /// `Content-Type` of the request (empty when absent).
+    pub mime_type: String,
+    /// The body: UTF-8 text, or base64 when `encoding` says so.
+    pub text: String,
+    /// `base64` for bodies that are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+}
+
+/// `response`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// Status (0 = no response).
+    pub status: u16,
+    /// Reason phrase.
+    pub status_text: String,
+    /// e.g. `HTTP/1.1` (empty without a response).
+    pub http_version: String,
+    /// Always empty.
+    pub cookies: Vec<NameValue>,
+    /// Response headers.
+    pub headers: Vec<NameValue>,
+    /// Response body.
+    pub content: Content,
+    /// `Location`, or empty.
+    #[serde(rename = "redirectURL")]
+    pub redirect_url: String,
+    /// -1: unknown.
+    pub headers_size: i64,
+    /// -1: unknown.
+    pub body_size: i64,
+}
+
+/// `response.content`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Content {
+    /// Body bytes.
+    pub size: i64,
+    /// Content type.
+    pub mime_type: String,
+}
+
+/// `cache` (empty).
+#[derive(Debug, Serialize)]
+pub struct Cache {}
+
+/// `timings`: only the required phases; -1 means not measured.
+#[derive(Debug, Serialize)]
+pub struct Timings {
+    /// Sending the request.
+    pub send: f64,
+    /// Waiting for the answer.
+    pub wait: f64,
+    /// Reading the answer.
+    pub receive: f64,
+}
+
+/// A header or query parameter.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct NameValue {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+fn url_of(c: &Capture) -> String {
+    let scheme = if c.tls.is_some() { "https" } else { "http" };
+    let host = c
+        .header("host")
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    if c.target.starts_with("http://") || c.target.starts_with("https://") {
+        // Absolute-form target (a proxy-style request): already a URL.
+        c.target.clone()
+    } else {
+        format!("{scheme}://{host}{}", c.target)
+    }
+}
+
+fn query_of(target: &str) -> Vec<NameValue> {
+    let Some((_, query)) = target.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            NameValue {
+                name: name.into(),
+                value: value.into(),
+            }
+        })
+        .collect()
+}
+
+fn head_size(c: &Capture) -> i64 {
+    // "METHOD SP target SP version CRLF" + "name: value CRLF"... + CRLF
+    let line = c.method.len() + 1 + c.target.len() + 1 + c.version.as_str().len() + 2;
+    let headers: usize = c
+        .headers
+        .iter()
+        .map(|h| h.name.len() + 2 + h.value.len() + 2)
+        .sum();
+    (line + headers + 2) as i64
+}
+
+/// One HAR entry for a capture record.
+pub fn entry(record: &CaptureRecord) -> Entry {
+    let c = &record.capture;
+    let headers = c
+        .headers
+        .iter()
+        .map(|h| NameValue {
+            name: h.name.clone(),
+            value: String::from_utf8_lossy(&h.value).into_owned(),
+        })
+        .collect();
+    let post_data = (!c.body.is_empty()).then(|| {
+        let mime_type = c
+            .header("content-type")
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        match std::str::from_utf8(&c.body) {
+            Ok(text) => PostData {
+                mime_type,
+                text: text.to_owned(),
+                encoding: None,
+            },
+            Err(_) => PostData {
+                mime_type,
+                text: B64.encode(&c.body),
+                encoding: Some("base64"),
+            },
+        }
+    });
+    Entry {
+        started_date_time: rfc3339(c.received_at_ms),
+        time: 0.0,
+        request: Request {
+            method: c.method.clone(),
+            url: url_of(c),
+            http_version: c.version.as_str().to_owned(),
+            cookies: Vec::new(),
+            headers,
+            query_string: query_of(&c.target),
+            post_data,
+            headers_size: head_size(c),
+            body_size: c.body.len() as i64,
+        },
+        response: Response {
+            status: 0,
+            status_text: String::new(),
+            http_version: String::new(),
+            cookies: Vec::new(),
+            headers: Vec::new(),
+            content: Content {
+                size: 0,
+                mime_type: String::new(),
+            },
+            redirect_url: String::new(),
+            headers_size: -1,
+            body_size: -1,
+        },
+        cache: Cache {},
+        timings: Timings {
+            send: 0.0,
+            wait: -1.0,
+            receive: -1.0,
+        },
+        comment: format!(
+            "hooklens capture {} ({}{}); hooklens answered {}",
+            c.id,
+            record.verdict.outcome.name(),
+            if c.truncated { ", body truncated" } else { "" },
+            record.response_status
+        ),
+    }
+}
+
+/// The whole document for a list of records (in the order given).
+pub fn to_har<'a>(records: impl IntoIterator<Item = &'a CaptureRecord>) -> Har {
+    Har {
+        log: Log {
+            version: "1.2",
+            creator: Creator {
+                name: "hooklens",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            entries: records.into_iter().map(entry).collect(),
+        },
+    }
+}
+
+/// Runs `hooklens export --har FILE`: writes the captures of `store` that match `filter`.
+/// Returns how many were written.
+pub fn export_har(store: &Path, filter: &Filter, out: &Path) -> Result<usize> {
+    let log = Store::open_readonly(store)?;
+    let mut records = Vec::new();
+    for row in log.index().rows() {
+        if filter.is_empty() || !filter.wants_body() {
+            if !filter.matches(row, None) {
+                continue;
+            }
+            records.push(log.load(row.id)?);
+        } else {
+            let record = log.load(row.id)?;
+            if filter.matches(row, Some(&record.capture.body)) {
+                records.push(record);
+            }
+        }
+    }
+    let har = to_har(&records);
+    let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    file.write_all(&json)
+        .and_then(|()| file.write_all(b"\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(records.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{Outcome, Verdict};
+    use serde_json::Value;
+
+    fn record(body: &[u8], target: &str) -> CaptureRecord {
+        let mut capture = Capture::fixture(
+            body,
+            &[
+                ("Host", "127.0.0.1:8787"),
+                ("Content-Type", "application/json"),
+                ("X-ModelGates-Signature", "t=1700000000,v1=00"),
+            ],
+        );
+        capture.target = target.into();
+        CaptureRecord {
+            capture,
+            verdict: Verdict::new(Some("modelgates"), Outcome::Valid, "ok"),
+            event_type: Some("video.generation.completed".into()),
+            data_id: None,
+            idempotency_key: None,
+            response_status: 204,
+        }
+    }
+
+    type Field<'a> = (&'a str, fn(&Value) -> bool);
+
+    fn require(obj: &Value, path: &str, fields: &[Field<'_>]) {
+        for (name, check) in fields {
+            let v = obj
+                .get(name)
+                .unwrap_or_else(|| panic!("{path}.{name} is required by HAR 1.2 but missing"));
+            assert!(check(v), "{path}.{name} has the wrong type: {v}");
+        }
+    }
+
+    /// Checks a document against the HAR 1.2 required fields and their JSON types.
+    fn validate_har(doc: &Value) {
+        let s = Value::is_string as fn(&Value) -> bool;
+        let n = Value::is_number as fn(&Value) -> bool;
+        let a = Value::is_array as fn(&Value) -> bool;
+        let o = Value::is_object as fn(&Value) -> bool;
+        let log = &doc["log"];
+        require(
+            log,
+            "log",
+            &[("version", s), ("creator", o), ("entries", a)],
+        );
+        require(
+            &log["creator"],
+            "log.creator",
+            &[("name", s), ("version", s)],
+        );
+        for e in log["entries"].as_array().unwrap() {
+            require(
+                e,
+                "entry",
+                &[
+                    ("startedDateTime", s),
+                    ("time", n),
+                    ("request", o),
+                    ("response", o),
+                    ("cache", o),
+                    ("timings", o),
+                ],
+            );
+            let req = &e["request"];
+            require(
+                req,
+                "request",
+                &[
+                    ("method", s),
+                    ("url", s),
+                    ("httpVersion", s),
+                    ("cookies", a),
+                    ("headers", a),
+                    ("queryString", a),
+                    ("headersSize", n),
+                    ("bodySize", n),
+                ],
+            );
+            for h in req["headers"].as_array().unwrap() {
+                require(h, "header", &[("name", s), ("value", s)]);
+            }
+            if let Some(pd) = req.get("postData") {
+                require(pd, "postData", &[("mimeType", s), ("text", s)]);
+            }
+            let resp = &e["response"];
+            require(
+                resp,
+                "response",
+                &[
+                    ("status", n),
+                    ("statusText", s),
+                    ("httpVersion", s),
+                    ("cookies", a),
+                    ("headers", a),
+                    ("content", o),
+                    ("redirectURL", s),
+                    ("headersSize", n),
+                    ("bodySize", n),
+                ],
+            );
+            require(&resp["content"], "content", &[("size", n), ("mimeType", s)]);
+            require(
+                &e["timings"],
+                "timings",
+                &[("send", n), ("wait", n), ("receive", n)],
+            );
+            // ISO 8601 with a zone designator.
+            let t = e["startedDateTime"].as_str().unwrap();
+            assert!(t.len() >= 20 && t.contains('T') && t.ends_with('Z'), "{t}");
+        }
+    }
+
+    #[test]
+    fn har_has_every_required_field_and_keeps_bytes() {
+        let text = record(
+            br#"{"type":"video.generation.completed"}"#,
+            "/hook?a=1&b=x%20y",
+        );
+        let binary = record(b"\xff\x00\x1b", "/bin");
+        let doc = serde_json::to_value(to_har([&text, &binary])).unwrap();
+        validate_har(&doc);
+        assert_eq!(doc["log"]["version"], "1.2");
+        let e0 = &doc["log"]["entries"][0]["request"];
+        assert_eq!(e0["url"], "http://127.0.0.1:8787/hook?a=1&b=x%20y");
+        assert_eq!(
+            e0["queryString"],
+            serde_json::json!([{"name":"a","value":"1"},{"name":"b","value":"x%20y"}])
+        );
+        assert_eq!(e0["headers"][2]["name"], "X-ModelGates-Signature");
+        assert_eq!(
+            e0["postData"]["text"],
+            r#"{"type":"video.generation.completed"}"#
+        );
+        assert!(e0["postData"].get("encoding").is_none());
+        let e1 = &doc["log"]["entries"][1]["request"];
+        assert_eq!(e1["postData"]["encoding"], "base64");
+        let back = B64
+            .decode(e1["postData"]["text"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(back, b"\xff\x00\x1b");
+        assert_eq!(e1["bodySize"], 3);
+    }
+
+    #[tokio::test]
+    async fn export_writes_filtered_captures_from_a_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (store, writer, _) = Store::open(Some(&path)).unwrap();
+        store.append(record(b"{}", "/keep")).await.unwrap();
+        let mut stale = record(b"{}", "/other");
+        stale.verdict.outcome = Outcome::Stale;
+        store.append(stale).await.unwrap();
+        drop(store);
+        writer.join().await;
+
+        let out = dir.path().join("out.har");
+        let n = export_har(&path, &Filter::parse("valid").unwrap(), &out).unwrap();
+        assert_eq!(n, 1);
+        let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        validate_har(&doc);
+        let entries = doc["log"]["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["request"]["url"], "http://127.0.0.1:8787/keep");
+        assert!(entries[0]["comment"].as_str().unwrap().contains("#1"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

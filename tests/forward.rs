@@ -1,0 +1,477 @@
+//! Forwarding to real receivers on 127.0.0.1: exact bytes, the guide's signature check, and
+//! misbehaving receivers (refuse, reset, huge body, silence, garbage).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use hooklens::capture::Capture;
+use hooklens::client::{Client, ClientError, Target, tls_config};
+use hooklens::forward::{self, PathMode};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const SECRET: &str = "whsec_test_forwarding_secret";
+
+fn client() -> Client {
+    Client::new(tls_config(&[]).unwrap())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn signed(body: &[u8]) -> Capture {
+    let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), now(), body);
+    let len = body.len().to_string();
+    Capture::fixture(
+        body,
+        &[
+            ("Host", "hooklens.test:8787"),
+            ("User-Agent", "ModelGates-Webhooks/1.0"),
+            ("Content-Type", "application/json"),
+            ("X-ModelGates-Signature", sig.as_str()),
+            ("x-MODELGATES-idempotency-key", "job_1-completed"),
+            ("Content-Length", len.as_str()),
+            ("Connection", "keep-alive"),
+        ],
+    )
+}
+
+/// Reads one request (head + Content-Length body) from a stream.
+async fn read_request(s: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = buf[..end + 4].to_vec();
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let len: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A receiver that runs `answer` for each request on each accepted connection.
+async fn receiver<F, Fut>(answer: F) -> (Target, Arc<AtomicUsize>)
+where
+    F: Fn(Vec<u8>, Vec<u8>, TcpStream) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<TcpStream>> + Send,
+{
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = Target::parse(&format!("http://{}", l.local_addr().unwrap())).unwrap();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let counter = accepts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                while let Some((head, body)) = read_request(&mut s).await {
+                    match answer(head, body, s).await {
+                        Some(back) => s = back,
+                        None => break,
+                    }
+                }
+            });
+        }
+    });
+    (target, accepts)
+}
+
+/// The guide's Express receiver logic: raw body, split on ",", trim, t=/v1=, |age| ≤ 300,
+/// HMAC-SHA256 over "<t>," ++ body, constant-time compare; 204 or 401.
+fn guide_verifies(head: &[u8], body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let Some(value) = text.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case("x-modelgates-signature")
+            .then(|| v.trim().to_string())
+    }) else {
+        return false;
+    };
+    let (mut t, mut v1) = (None, None);
+    for part in value.split(',').map(str::trim) {
+        if let Some(x) = part.strip_prefix("t=") {
+            t = x.parse::<i64>().ok();
+        } else if let Some(x) = part.strip_prefix("v1=") {
+            v1 = hex::decode(x).ok();
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    if (now() - t).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t},").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+#[tokio::test]
+async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let (target, accepts) = receiver(move |head, body, mut s| {
+        let log = log.clone();
+        async move {
+            let ok = guide_verifies(&head, &body);
+            log.lock().unwrap().push((head, body));
+            let status = if ok {
+                "204 No Content"
+            } else {
+                "401 Unauthorized"
+            };
+            s.write_all(
+                format!("HTTP/1.1 {status}\r\nX-Receiver: yes\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .ok()?;
+            Some(s)
+        }
+    })
+    .await;
+    let c = client();
+    let body = b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_1\"}}\n\xff";
+    let capture = signed(body);
+    let sent = forward::forward(
+        &c,
+        &target,
+        PathMode::Keep,
+        &capture,
+        Duration::from_secs(10),
+    )
+    .await;
+    let reply = sent.result.unwrap();
+    assert_eq!(
+        reply.status, 204,
+        "a valid delivery verifies at the receiver"
+    );
+    assert_eq!(reply.headers[0].name, "X-Receiver");
+    assert!(sent.flags.is_empty());
+
+    // Tampered body: the receiver's own check refuses it, and we relay that.
+    let mut tampered = signed(body);
+    tampered.body = Bytes::from_static(
+        b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_2\"}}\n\xff",
+    );
+    let sent2 = forward::forward(
+        &c,
+        &target,
+        PathMode::Keep,
+        &tampered,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(sent2.result.unwrap().status, 401);
+    assert_eq!(
+        accepts.load(Ordering::SeqCst),
+        1,
+        "keep-alive: one connection for both"
+    );
+
+    let (head, got_body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(got_body, body);
+    let expected = format!(
+        "POST /modelgates/video-webhook HTTP/1.1\r\nHost: {}\r\nUser-Agent: ModelGates-Webhooks/1.0\r\nContent-Type: application/json\r\nX-ModelGates-Signature: {}\r\nx-MODELGATES-idempotency-key: job_1-completed\r\nContent-Length: {}\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
+        target.authority,
+        String::from_utf8_lossy(capture.header("X-ModelGates-Signature").unwrap()),
+        body.len()
+    );
+    assert_eq!(String::from_utf8_lossy(&head), expected);
+}
+
+async fn fault(
+    answer: &'static [u8],
+    close_after: bool,
+) -> Result<hooklens::client::Reply, ClientError> {
+    let (target, _) = receiver(move |_, _, mut s| async move {
+        s.write_all(answer).await.ok()?;
+        if close_after {
+            // Drop with unread data pending → the kernel resets the connection.
+            #[allow(deprecated)] // blocking on drop is what a reset needs here
+            let _ = s.set_linger(Some(Duration::ZERO));
+            return None;
+        }
+        Some(s)
+    })
+    .await;
+    forward::forward(
+        &client(),
+        &target,
+        PathMode::Keep,
+        &signed(b"{}"),
+        Duration::from_secs(10),
+    )
+    .await
+    .result
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_502_connect_error() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = Target::parse(&format!("http://{}", l.local_addr().unwrap())).unwrap();
+    drop(l);
+    let e = forward::forward(
+        &client(),
+        &dead,
+        PathMode::Keep,
+        &signed(b"{}"),
+        Duration::from_secs(10),
+    )
+    .await
+    .result
+    .unwrap_err();
+    assert!(matches!(e, ClientError::Connect { .. }), "{e}");
+    assert_eq!(forward::failure_status(&e), 502);
+}
+
+#[tokio::test]
+async fn reset_mid_response_is_a_502_protocol_error() {
+    let e = fault(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+    assert_eq!(forward::failure_status(&e), 502);
+}
+
+#[tokio::test]
+async fn invalid_http_is_a_502_protocol_error() {
+    let e = fault(b"SMTP ready\r\n\r\n", false).await.unwrap_err();
+    assert!(e.to_string().contains("invalid HTTP response"), "{e}");
+}
+
+#[tokio::test]
+async fn never_answering_times_out_as_504() {
+    let (target, _) = receiver(|_, _, s| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Some(s)
+    })
+    .await;
+    let e = forward::forward(
+        &client(),
+        &target,
+        PathMode::Keep,
+        &signed(b"{}"),
+        Duration::from_millis(300),
+    )
+    .await
+    .result
+    .unwrap_err();
+    assert!(matches!(e, ClientError::Timeout(_)));
+    assert_eq!(forward::failure_status(&e), 504);
+}
+
+#[tokio::test]
+async fn five_megabyte_answer_is_relayed_whole() {
+    let (target, _) = receiver(|_, _, mut s| async move {
+        let big = vec![b'x'; 5 * 1024 * 1024];
+        s.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+                big.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .ok()?;
+        s.write_all(&big).await.ok()?;
+        s.write_all(b"\r\n0\r\n\r\n").await.ok()?;
+        Some(s)
+    })
+    .await;
+    let reply = forward::forward(
+        &client(),
+        &target,
+        PathMode::Keep,
+        &signed(b"{}"),
+        Duration::from_secs(10),
+    )
+    .await
+    .result
+    .unwrap();
+    assert_eq!(reply.body.len(), 5 * 1024 * 1024);
+}
+
+/// Starts a listener forwarding to `target`; returns its address and the log path.
+async fn listener(
+    target: Target,
+    respond: hooklens::server::Respond,
+    timeout: Duration,
+    dir: &std::path::Path,
+) -> (std::net::SocketAddr, std::path::PathBuf) {
+    use hooklens::server::{self, ListenConfig, Listener};
+    let path = dir.join("log.jsonl");
+    let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (store, writer, _) = hooklens::store::Store::open(Some(&path)).unwrap();
+    let config = ListenConfig {
+        respond,
+        forward: Some(forward::ForwardConfig {
+            client: client(),
+            target,
+            mode: PathMode::Keep,
+            timeout,
+        }),
+        ..ListenConfig::default()
+    };
+    let state = Arc::new(Listener { config, store });
+    tokio::spawn(async move {
+        let _ = server::serve(tcp, state, std::future::pending()).await;
+        writer.join().await;
+    });
+    (addr, path)
+}
+
+async fn deliver(addr: std::net::SocketAddr, body: &[u8]) -> String {
+    let c = signed(body);
+    let mut req = format!("POST {} HTTP/1.1\r\n", c.target).into_bytes();
+    for h in c.headers.iter().filter(|h| h.name != "Connection") {
+        req.extend_from_slice(format!("{}: ", h.name).as_bytes());
+        req.extend_from_slice(&h.value);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"Connection: close\r\n\r\n");
+    req.extend_from_slice(body);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&req).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    String::from_utf8_lossy(&resp).into_owned()
+}
+
+#[tokio::test]
+async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
+    let (target, _) = receiver(|head, body, mut s| async move {
+        let (status, text) = if guide_verifies(&head, &body) {
+            ("202 Accepted", "queued")
+        } else {
+            ("401 Unauthorized", "bad signature")
+        };
+        s.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nX-Receiver: 1\r\n\r\n{text}",
+                text.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .ok()?;
+        Some(s)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, path) = listener(
+        target,
+        hooklens::server::Respond::Relay,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{\"type\":\"video.generation.completed\"}").await;
+    assert!(resp.starts_with("HTTP/1.1 202"), "{resp}");
+    assert!(resp.to_ascii_lowercase().contains("x-receiver: 1"));
+    assert!(resp.ends_with("queued"));
+    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 1, "the capture is on disk");
+}
+
+#[tokio::test]
+async fn listener_answers_502_and_504_and_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = Target::parse(&format!("http://{}", l.local_addr().unwrap())).unwrap();
+    drop(l);
+    let (addr, path) = listener(
+        dead,
+        hooklens::server::Respond::Relay,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{}").await;
+    assert!(resp.starts_with("HTTP/1.1 502"), "{resp}");
+    assert!(resp.contains("forwarding failed: cannot connect"), "{resp}");
+    // Still up: a second delivery is captured and answered the same way.
+    assert!(deliver(addr, b"{}").await.starts_with("HTTP/1.1 502"));
+    assert_eq!(
+        hooklens::store::Store::open_readonly(&path)
+            .unwrap()
+            .index()
+            .len(),
+        2
+    );
+
+    let (silent, _) = receiver(|_, _, s| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Some(s)
+    })
+    .await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let (addr2, _) = listener(
+        silent,
+        hooklens::server::Respond::Relay,
+        Duration::from_millis(300),
+        dir2.path(),
+    )
+    .await;
+    let resp = deliver(addr2, b"{}").await;
+    assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
+}
+
+#[tokio::test]
+async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (target, _) = receiver(move |_, body, mut s| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(body);
+            s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .ok()?;
+            Some(s)
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _) = listener(
+        target,
+        hooklens::server::Respond::Mimic,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{\"a\":1}").await;
+    assert!(
+        resp.starts_with("HTTP/1.1 204"),
+        "no secret configured: unverified → 204: {resp}"
+    );
+    assert_eq!(rx.recv().await.unwrap(), b"{\"a\":1}");
+}
