@@ -436,7 +436,14 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             .filter_map(|l| l.strip_prefix("Listening on "))
             .map(str::to_owned)
             .collect(),
-        forward: None,
+        forward: args.forward_to.as_ref().map(|t| {
+            format!(
+                "{}://{}{}",
+                if t.https { "https" } else { "http" },
+                t.authority,
+                t.path
+            )
+        }),
         secrets: config
             .verify
             .secrets

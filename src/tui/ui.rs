@@ -115,7 +115,7 @@ fn short_type(t: Option<&str>) -> String {
     }
 }
 
-fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
+fn list_row<'a>(app: &App, r: &'a Summary) -> Row<'a> {
     let (label, color) = badge(r.outcome);
     let mut cells = vec![
         Span::raw(clock(r.received_at_ms)),
@@ -137,9 +137,6 @@ fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
             ),
         ),
     ];
-    if forwarding {
-        cells.push(Span::raw("-"));
-    }
     cells.push(Span::styled(
         if r.dup_of.is_some() { "dup" } else { "" },
         fg(app, Color::Yellow),
@@ -204,12 +201,11 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         &|r| short_type(r.event_type.as_deref()).chars().count().min(16),
         4,
     );
-    let forwarding = app.header.forward.is_some();
     let rows: Vec<Row> = window
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let row = list_row(app, r, forwarding);
+            let row = list_row(app, r);
             if offset + i == selected {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -230,10 +226,6 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     let mut titles = vec![
         "time", "id", "method", "path", "type", "verdict", "skew", "resp",
     ];
-    if forwarding {
-        widths.push(Constraint::Length(4));
-        titles.push("fwd");
-    }
     widths.push(Constraint::Length(3));
     titles.push("");
     let table = Table::new(rows, widths)
