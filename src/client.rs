@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::{Bytes, BytesMut};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -143,40 +143,11 @@ pub struct Client {
 ///
 /// This is the one place outbound trust is decided (swap point for a shared TLS module).
 pub fn tls_config(extra_ca: &[PathBuf]) -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs_or_empty();
-    for cert in native {
-        let _ = roots.add(cert);
-    }
-    for path in extra_ca {
-        let pem =
-            std::fs::read(path).with_context(|| format!("reading CA file {}", path.display()))?;
-        let mut n = 0;
-        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
-            let cert: rustls::pki_types::CertificateDer<'static> =
-                cert.with_context(|| format!("parsing CA file {}", path.display()))?;
-            roots
-                .add(cert)
-                .with_context(|| format!("adding a CA from {}", path.display()))?;
-            n += 1;
-        }
-        if n == 0 {
-            anyhow::bail!("{}: no PEM certificates found", path.display());
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    // One trust policy for every outbound leg: system roots, --cacert files, and the hooklens
+    // local CA for loopback names (see `tls::client_config`). This client speaks HTTP/1.1 only.
+    let mut config = crate::tls::client_config(extra_ca)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-fn rustls_native_certs_or_empty() -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    // A machine without a readable system store can still use --cacert.
-    rustls_native_certs::load_native_certs().certs
 }
 
 impl Client {

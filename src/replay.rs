@@ -49,25 +49,41 @@ pub struct ReplayOptions {
 /// The headers with the signature replaced by a fresh one over `body` at `now` (unix s).
 ///
 /// The one place replay signs (ModelGates today; the swap point for a scheme-aware signer).
-pub fn resign(capture: &Capture, body: &[u8], secret: &Secret, now: i64) -> Vec<Header> {
-    let fresh = modelgates::signature_header(secret.expose(), now, body);
-    let mut replaced = false;
-    let mut out: Vec<Header> = capture
-        .headers
-        .iter()
-        .map(|h| {
-            if h.name.eq_ignore_ascii_case(modelgates::SIGNATURE_HEADER) && !replaced {
-                replaced = true;
-                Header::new(h.name.clone(), fresh.clone())
-            } else {
-                h.clone()
-            }
-        })
-        .collect();
-    if !replaced {
-        out.push(Header::new(modelgates::SIGNATURE_HEADER, fresh));
+pub fn resign(
+    capture: &Capture,
+    body: &[u8],
+    secret: &Secret,
+    now: i64,
+) -> Result<Vec<Header>, String> {
+    // Sign in the capture's own scheme (found from its headers, as `--scheme auto` does).
+    let cfg = crate::verify::VerifyConfig::default();
+    let fresh: Vec<Header> = match crate::verify::resolve(&capture.headers, &cfg) {
+        crate::verify::Resolved::ModelGates => vec![Header::new(
+            modelgates::SIGNATURE_HEADER,
+            modelgates::signature_header(secret.expose(), now, body),
+        )],
+        crate::verify::Resolved::Recipe(recipe) => {
+            let id = recipe
+                .id_header
+                .as_deref()
+                .and_then(|h| capture.header(h))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            recipe.sign(secret, now, &id, body)?
+        }
+    };
+    // Replace each signed header in place (keeping the captured name's case and position).
+    let mut out = capture.headers.clone();
+    for new in fresh {
+        match out
+            .iter_mut()
+            .find(|h| h.name.eq_ignore_ascii_case(&new.name))
+        {
+            Some(existing) => existing.value = new.value,
+            None => out.push(new),
+        }
     }
-    out
+    Ok(out)
 }
 
 fn now_secs() -> i64 {
@@ -98,7 +114,8 @@ pub async fn run(store: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
         let record = log.load(id)?;
         let mut capture = record.capture;
         if let Some(secret) = &opts.resign {
-            capture.headers = resign(&capture, &capture.body, secret, now_secs());
+            capture.headers = resign(&capture, &capture.body, secret, now_secs())
+                .map_err(|e| anyhow::anyhow!("re-signing {}: {e}", capture.id))?;
         }
         if opts.replay_header {
             capture
@@ -132,4 +149,46 @@ pub async fn run(store: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod resign_tests {
+    use super::*;
+    use crate::verify::{Outcome, VerifyConfig, verify};
+
+    #[test]
+    fn resigning_uses_the_captures_own_scheme_and_keeps_header_order() {
+        let secret = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"id":"evt_1"}"#;
+        for scheme in ["modelgates", "stripe", "standard", "github"] {
+            let recipe = crate::verify::built_in(scheme).unwrap();
+            let mut headers = vec![Header::new("X-First", "1")];
+            headers.extend(recipe.sign(&secret, 1_000, "msg_1", body).unwrap());
+            headers.push(Header::new("X-Last", "2"));
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value_str().unwrap()))
+                .collect();
+            let capture = Capture::fixture(body, &pairs);
+            let fresh = resign(&capture, body, &secret, 2_000_000_000).unwrap();
+            assert_eq!(
+                fresh.len(),
+                headers.len(),
+                "{scheme}: no header added or lost"
+            );
+            assert_eq!(fresh[0].name, "X-First");
+            assert_eq!(fresh.last().unwrap().name, "X-Last");
+            let cfg = VerifyConfig {
+                secrets: vec![secret.clone()],
+                ..Default::default()
+            };
+            let v = verify(&fresh, body, &cfg, 2_000_000_000);
+            assert_eq!(
+                (v.scheme.as_deref(), v.outcome),
+                (Some(scheme), Outcome::Valid),
+                "{}",
+                v.reason
+            );
+        }
+    }
 }
