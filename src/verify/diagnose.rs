@@ -404,6 +404,23 @@ mod tests {
     }
 
     #[test]
+    fn signed_with_an_older_secret_of_the_rotation_list() {
+        let c = VerifyConfig {
+            secrets: vec![
+                Secret::new("new_secret").unwrap(),
+                Secret::new("old_secret").unwrap(),
+            ],
+            ..Default::default()
+        };
+        let h = mg(modelgates::signature_header(b"old_secret", NOW, BODY), BODY);
+        let v = verify::verify(&h, BODY, &c, NOW);
+        assert_eq!(v.outcome, Outcome::Valid);
+        assert_eq!(v.hints[0].code, "older_secret");
+        let h = mg(modelgates::signature_header(b"new_secret", NOW, BODY), BODY);
+        assert!(verify::verify(&h, BODY, &c, NOW).hints.is_empty());
+    }
+
+    #[test]
     fn a_plain_wrong_secret_gets_no_invented_hint() {
         let h = mg(
             modelgates::signature_header(b"some_other_secret", NOW, BODY),

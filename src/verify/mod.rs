@@ -296,5 +296,17 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
         };
         verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
     }
+    // Not a failure, but worth knowing during a rotation: the match itself proves it.
+    if let Some(m) = &verdict.matched_secret
+        && m.index > 0
+    {
+        verdict.hints.push(Hint {
+            code: "older_secret".into(),
+            message: format!(
+                "signed with secret {} of the rotation list, not secret 0: the sender has not switched to the new secret yet (a receiver that only knows secret 0 would reject this)",
+                m.index
+            ),
+        });
+    }
     verdict
 }
