@@ -344,7 +344,9 @@ pub async fn after_capture(
     capture: Capture,
     store: &crate::store::Store,
 ) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
-    if relay {
+    let config = config.clone();
+    let notifier = store.notifier();
+    let run = async move {
         let sent = forward(
             &config.client,
             &config.target,
@@ -353,25 +355,17 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        store.notice(outcome_line(id, &config.target, &sent));
+        notifier.notice(outcome_line(id, &config.target, &sent));
+        sent
+    };
+    if relay {
+        let sent = run.await;
         return Some(match &sent.result {
             Ok(reply) => relay_response(reply),
             Err(e) => failure_response(e),
         });
     }
-    let config = config.clone();
-    let store = store.notifier();
-    tokio::spawn(async move {
-        let sent = forward(
-            &config.client,
-            &config.target,
-            config.mode,
-            &capture,
-            config.timeout,
-        )
-        .await;
-        store.notice(outcome_line(id, &config.target, &sent));
-    });
+    tokio::spawn(run);
     None
 }
 

@@ -565,19 +565,36 @@ fn line_from_tail(id: CaptureId, tail: &[u8]) -> Vec<u8> {
     line
 }
 
+impl Summary {
+    /// The row for a record outside any index (no shared strings, no `dup_of`).
+    pub fn of(record: &CaptureRecord) -> Summary {
+        summary_with(record.capture.id, record, None, &mut |s| Arc::from(s))
+    }
+}
+
 fn summary_of(index: &mut Index, id: CaptureId, record: &CaptureRecord) -> Summary {
+    let dup_of = index.dup_of(record.idempotency_key.as_deref());
+    summary_with(id, record, dup_of, &mut |s| index.intern(s))
+}
+
+fn summary_with(
+    id: CaptureId,
+    record: &CaptureRecord,
+    dup_of: Option<CaptureId>,
+    intern: &mut dyn FnMut(&str) -> Arc<str>,
+) -> Summary {
     let c = &record.capture;
     Summary {
         id,
         received_at_ms: c.received_at_ms,
-        method: index.intern(&c.method),
-        target: index.intern(&c.target),
-        event_type: record.event_type.as_deref().map(|t| index.intern(t)),
+        method: intern(&c.method),
+        target: intern(&c.target),
+        event_type: record.event_type.as_deref().map(&mut *intern),
         outcome: record.verdict.outcome,
         skew_secs: record.verdict.skew_secs,
         idempotency_key: record.idempotency_key.as_deref().map(Box::from),
         data_id: record.data_id.as_deref().map(Box::from),
-        dup_of: index.dup_of(record.idempotency_key.as_deref()),
+        dup_of,
         body_len: c.body.len() as u64,
         truncated: c.truncated,
         response_status: record.response_status,

@@ -12,7 +12,6 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -37,22 +36,7 @@ pub struct WaitFor {
 
 /// The index row for a decoded record (the filter works on rows).
 pub fn summary_of(record: &CaptureRecord) -> Summary {
-    let c = &record.capture;
-    Summary {
-        id: c.id,
-        received_at_ms: c.received_at_ms,
-        method: Arc::from(c.method.as_str()),
-        target: Arc::from(c.target.as_str()),
-        event_type: record.event_type.as_deref().map(Arc::from),
-        outcome: record.verdict.outcome,
-        skew_secs: record.verdict.skew_secs,
-        idempotency_key: record.idempotency_key.as_deref().map(Box::from),
-        data_id: record.data_id.as_deref().map(Box::from),
-        dup_of: None,
-        body_len: c.body.len() as u64,
-        truncated: c.truncated,
-        response_status: record.response_status,
-    }
+    Summary::of(record)
 }
 
 impl WaitFor {

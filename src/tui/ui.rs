@@ -600,21 +600,7 @@ mod tests {
     }
 
     fn summary(r: &CaptureRecord) -> Summary {
-        Summary {
-            id: r.capture.id,
-            received_at_ms: r.capture.received_at_ms,
-            method: Arc::from(r.capture.method.as_str()),
-            target: Arc::from(r.capture.target.as_str()),
-            event_type: r.event_type.as_deref().map(Arc::from),
-            outcome: r.verdict.outcome,
-            skew_secs: r.verdict.skew_secs,
-            idempotency_key: r.idempotency_key.as_deref().map(Box::from),
-            data_id: r.data_id.as_deref().map(Box::from),
-            dup_of: None,
-            body_len: r.capture.body.len() as u64,
-            truncated: false,
-            response_status: r.response_status,
-        }
+        Summary::of(r)
     }
 
     fn valid() -> Verdict {
