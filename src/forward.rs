@@ -355,7 +355,8 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        notifier.notice(outcome_line(id, &config.target, &sent));
+        let status = sent.result.as_ref().ok().map(|r| r.status);
+        notifier.forwarded(id, status, outcome_line(id, &config.target, &sent));
         sent
     };
     if relay {

@@ -189,6 +189,15 @@ pub async fn print_events(mut rx: broadcast::Receiver<Event>, json: bool) {
         match rx.recv().await {
             Ok(Event::Captured(stored)) => print_stored(&stored, json),
             Ok(Event::Notice(text)) => eprintln!("hooklens: {}", escape_line(text.as_bytes())),
+            Ok(Event::Forwarded { line, .. }) => {
+                if json {
+                    eprintln!("hooklens: {}", escape_line(line.as_bytes()));
+                } else {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "        {}", escape_line(line.as_bytes()));
+                    let _ = out.flush();
+                }
+            }
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 eprintln!(
                     "hooklens: output fell behind; {n} captures not printed (they are in the log)"

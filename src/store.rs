@@ -229,6 +229,16 @@ pub enum Event {
     Captured(Arc<Stored>),
     /// Something the user should see (a warning, a connection error), one line.
     Notice(String),
+    /// A capture was forwarded (or replayed): its status (None when it failed) and one line.
+    /// Not yet a record in the log; front ends keep it in memory.
+    Forwarded {
+        /// The capture.
+        id: CaptureId,
+        /// Receiver's status, or None when forwarding failed.
+        status: Option<u16>,
+        /// One line for humans (`#12 → 204 3.1ms (http://…)`).
+        line: String,
+    },
 }
 
 /// A capture as announced to front ends.
@@ -279,6 +289,11 @@ impl Notifier {
     /// Publishes a one-line notice.
     pub fn notice(&self, message: impl Into<String>) {
         let _ = self.0.send(Event::Notice(message.into()));
+    }
+
+    /// Publishes a forward outcome.
+    pub fn forwarded(&self, id: CaptureId, status: Option<u16>, line: String) {
+        let _ = self.0.send(Event::Forwarded { id, status, line });
     }
 }
 

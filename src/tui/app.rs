@@ -105,6 +105,8 @@ pub struct App {
     pub color: bool,
     /// The selected body, rendered once per selection (pretty JSON, text or hex dump).
     pub body_lines: Vec<String>,
+    /// Forward outcomes seen this session: status (None = failed) and the outcome line.
+    pub forwards: std::collections::HashMap<CaptureId, (Option<u16>, String)>,
 }
 
 impl App {
@@ -133,6 +135,7 @@ impl App {
             now_ms,
             color: true,
             body_lines: Vec::new(),
+            forwards: std::collections::HashMap::new(),
         }
     }
 
@@ -258,6 +261,13 @@ impl App {
                         return self.select(Some(self.view.len() - 1));
                     }
                 }
+                None
+            }
+            Event::Forwarded { id, status, line } => {
+                self.forwards.insert(
+                    *id,
+                    (*status, crate::sanitize::escape_line(line.as_bytes())),
+                );
                 None
             }
             Event::Notice(text) => {

@@ -115,7 +115,7 @@ fn short_type(t: Option<&str>) -> String {
     }
 }
 
-fn list_row<'a>(app: &App, r: &'a Summary) -> Row<'a> {
+fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
     let (label, color) = badge(r.outcome);
     let mut cells = vec![
         Span::raw(clock(r.received_at_ms)),
@@ -137,6 +137,23 @@ fn list_row<'a>(app: &App, r: &'a Summary) -> Row<'a> {
             ),
         ),
     ];
+    if forwarding {
+        cells.push(match app.forwards.get(&r.id) {
+            Some((Some(status), _)) => Span::styled(
+                status.to_string(),
+                fg(
+                    app,
+                    if *status < 300 {
+                        Color::Green
+                    } else {
+                        Color::Red
+                    },
+                ),
+            ),
+            Some((None, _)) => Span::styled("err", fg(app, Color::Red)),
+            None => Span::raw("-"),
+        });
+    }
     cells.push(Span::styled(
         if r.dup_of.is_some() { "dup" } else { "" },
         fg(app, Color::Yellow),
@@ -201,11 +218,12 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         &|r| short_type(r.event_type.as_deref()).chars().count().min(16),
         4,
     );
+    let forwarding = app.header.forward.is_some();
     let rows: Vec<Row> = window
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let row = list_row(app, r);
+            let row = list_row(app, r, forwarding);
             if offset + i == selected {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -226,6 +244,10 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     let mut titles = vec![
         "time", "id", "method", "path", "type", "verdict", "skew", "resp",
     ];
+    if forwarding {
+        widths.push(Constraint::Length(4));
+        titles.push("fwd");
+    }
     widths.push(Constraint::Length(3));
     titles.push("");
     let table = Table::new(rows, widths)
@@ -314,9 +336,29 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
             );
             lines
         }
-        _ => vec![Line::raw(
-            "not forwarded (start with --forward-to URL to forward deliveries)",
-        )],
+        _ => match (&app.header.forward, app.forwards.get(&row.id)) {
+            (_, Some((status, line))) => vec![
+                Line::styled(
+                    line.clone(),
+                    fg(
+                        app,
+                        if status.is_some_and(|s| s < 300) {
+                            Color::Green
+                        } else {
+                            Color::Red
+                        },
+                    ),
+                ),
+                Line::raw(""),
+                Line::raw("(kept for this session; forward records in the log are not stored yet)"),
+            ],
+            (Some(target), None) => vec![Line::raw(format!(
+                "not forwarded yet in this session (target {target}); outcomes appear here and in the status line"
+            ))],
+            (None, None) => vec![Line::raw(
+                "not forwarded (start with --forward-to URL to forward deliveries)",
+            )],
+        },
     };
     frame.render_widget(
         Paragraph::new(Text::from(lines))
@@ -713,6 +755,37 @@ mod tests {
         assert!(
             text.contains("⚠ data.status is \"failed\" but the type says \"completed\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn forward_outcomes_show_in_the_list_and_the_forward_tab() {
+        let mut app = app_with(vec![record(1, BODY, valid()), record(2, BODY, valid())]);
+        app.header.forward = Some("http://127.0.0.1:3000/app".into());
+        app.apply(&crate::store::Event::Forwarded {
+            id: CaptureId(2),
+            status: Some(204),
+            line: "#2 → 204 3.1ms (http://127.0.0.1:3000)".into(),
+        });
+        app.tab = 4;
+        let text = screen(&app, 100, 30);
+        assert!(text.contains("fwd"), "{text}");
+        assert!(text.contains("#2 → 204 3.1ms"), "{text}");
+        let second = text
+            .lines()
+            .find(|l| l.contains("#2 ") && l.contains("POST"))
+            .unwrap();
+        assert!(
+            second.contains(" 204  204"),
+            "resp and fwd columns: {second}"
+        );
+        let first = text
+            .lines()
+            .find(|l| l.contains("#1 ") && l.contains("POST"))
+            .unwrap();
+        assert!(
+            first.trim_end().ends_with('-'),
+            "not forwarded yet: {first}"
         );
     }
 
