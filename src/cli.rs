@@ -471,7 +471,15 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         let server = tokio::spawn(server::serve_endpoints(endpoints, state.clone(), async {
             let _ = stopped.await;
         }));
-        let ui = crate::tui::run(tui_store, header).await;
+        let replays = state
+            .config
+            .forward
+            .clone()
+            .map(|forward| crate::tui::ReplayTarget {
+                forward,
+                secret: state.config.verify.secrets.first().cloned(),
+            });
+        let ui = crate::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
         server.await.context("listener task")??;
         ui?;

@@ -50,6 +50,8 @@ pub enum Action {
     CopyCurl(CaptureId),
     /// Diff the second capture against the first (the mark).
     Diff(CaptureId, CaptureId),
+    /// Replay this capture to the forward target (re-signed when true).
+    Replay(CaptureId, bool),
 }
 
 /// A full-screen text overlay (diff, copied curl command).
@@ -433,6 +435,13 @@ impl App {
                 _ => self.status = Some("mark a capture with m first".into()),
             },
             Command::Help => self.help = true,
+            Command::Replay | Command::ReplayResigned => {
+                if self.header.forward.is_none() {
+                    self.status = Some("replay needs a target: start with --forward-to URL".into());
+                } else if let Some(row) = self.selected_row() {
+                    return Some(Action::Replay(row.id, command == Command::ReplayResigned));
+                }
+            }
         }
         None
     }
@@ -510,6 +519,23 @@ pub(crate) mod tests {
         assert_eq!(app.filter_text(), "invalid");
         app.handle_key(KeyEvent::from(KeyCode::Esc));
         assert_eq!(app.visible_len(), 3);
+    }
+
+    #[test]
+    fn replay_keys_need_a_forward_target() {
+        let mut app = App::new(HeaderInfo::default(), 0);
+        app.load_rows(vec![row(1, Outcome::Valid, None)]);
+        assert_eq!(app.handle_key(key('r')), None);
+        assert!(app.status.as_deref().unwrap_or("").contains("--forward-to"));
+        app.header.forward = Some("http://127.0.0.1:3000".into());
+        assert_eq!(
+            app.handle_key(key('r')),
+            Some(Action::Replay(CaptureId(1), false))
+        );
+        assert_eq!(
+            app.handle_key(key('R')),
+            Some(Action::Replay(CaptureId(1), true))
+        );
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub enum Command {
     Diff,
     /// Toggle the help overlay.
     Help,
+    /// Replay the selected capture to the forward target, exactly as captured.
+    Replay,
+    /// Replay it re-signed with a fresh timestamp (first configured secret).
+    ReplayResigned,
 }
 
 /// One row of the key table.
@@ -55,7 +59,7 @@ pub struct Binding {
     pub command: Command,
 }
 
-/// Every key binding. Replay keys (`r`, `R`, `e`) are reserved for the replay feature.
+/// Every key binding. `e` (edit, then replay) is reserved.
 pub const KEYS: &[Binding] = &[
     Binding {
         keys: "j/k ↓/↑",
@@ -124,6 +128,12 @@ pub const KEYS: &[Binding] = &[
         command: Command::ClearView,
     },
     Binding {
+        keys: "r / R",
+        help: "replay to the forward target: as captured / re-signed now",
+        footer: false,
+        command: Command::Replay,
+    },
+    Binding {
         keys: "?",
         help: "this help",
         footer: true,
@@ -160,6 +170,8 @@ pub fn command_for(key: KeyEvent) -> Option<Command> {
         KeyCode::Char('m') => Command::Mark,
         KeyCode::Char('d') => Command::Diff,
         KeyCode::Char('?') => Command::Help,
+        KeyCode::Char('r') => Command::Replay,
+        KeyCode::Char('R') => Command::ReplayResigned,
         _ => return None,
     })
 }

@@ -97,7 +97,50 @@ fn osc52(text: &str) {
     let _ = out.flush();
 }
 
-fn perform(app: &mut App, store: &Store, action: Action) -> bool {
+/// What `r`/`R` need: where to send, and the secret to re-sign with.
+#[derive(Clone)]
+pub struct ReplayTarget {
+    /// The listener's forward configuration.
+    pub forward: crate::forward::ForwardConfig,
+    /// First configured secret, for `R`.
+    pub secret: Option<crate::secret::Secret>,
+}
+
+/// Sends a stored capture again in the background; the outcome arrives as a `Forwarded` event.
+fn replay(store: &Store, target: &ReplayTarget, id: CaptureId, resign: bool) -> Result<()> {
+    let mut capture = store.load(id)?.capture;
+    if resign {
+        let secret = target
+            .secret
+            .as_ref()
+            .context("R re-signs with the first --secret, and none is configured")?;
+        let now = now_ms().div_euclid(1000);
+        capture.headers = crate::replay::resign(&capture, &capture.body, secret, now)
+            .map_err(|e| anyhow::anyhow!("re-signing {id}: {e}"))?;
+    }
+    capture.headers.push(crate::capture::Header::new(
+        crate::replay::REPLAY_HEADER,
+        id.0.to_string(),
+    ));
+    let fwd = target.forward.clone();
+    let notifier = store.notifier();
+    tokio::spawn(async move {
+        let sent =
+            crate::forward::forward(&fwd.client, &fwd.target, fwd.mode, &capture, fwd.timeout)
+                .await;
+        let status = sent.result.as_ref().ok().map(|r| r.status);
+        let line = crate::forward::outcome_line(id, &fwd.target, &sent);
+        let how = if resign {
+            "replay (re-signed)"
+        } else {
+            "replay"
+        };
+        notifier.forwarded(id, status, format!("{how} {line}"));
+    });
+    Ok(())
+}
+
+fn perform(app: &mut App, store: &Store, action: Action, replays: Option<&ReplayTarget>) -> bool {
     let load = |id: CaptureId| store.load(id).map(Arc::new);
     match action {
         Action::Quit => return false,
@@ -128,13 +171,18 @@ fn perform(app: &mut App, store: &Store, action: Action) -> bool {
             }
             (Err(e), _) | (_, Err(e)) => app.status = Some(format!("{e:#}")),
         },
+        Action::Replay(id, resign) => match replays.map(|t| replay(store, t, id, resign)) {
+            Some(Ok(())) => app.status = Some(format!("replaying {id}…")),
+            Some(Err(e)) => app.status = Some(format!("{e:#}")),
+            None => app.status = Some("replay needs --forward-to".into()),
+        },
     }
     true
 }
 
 /// Runs the inspector until the user quits or SIGTERM arrives. The caller then shuts the
 /// listener down gracefully.
-pub async fn run(store: Store, header: HeaderInfo) -> Result<()> {
+pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>) -> Result<()> {
     // Subscribe before reading the index so nothing falls between the two.
     let mut events = store.subscribe();
     let mut app = App::new(header, now_ms());
@@ -160,7 +208,7 @@ pub async fn run(store: Store, header: HeaderInfo) -> Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     if let Some(action) = initial {
-        perform(&mut app, &store, action);
+        perform(&mut app, &store, action, replays.as_ref());
     }
     let mut dirty = true;
     loop {
@@ -222,7 +270,7 @@ pub async fn run(store: Store, header: HeaderInfo) -> Result<()> {
             }
         }
         for action in actions {
-            if !perform(&mut app, &store, action) {
+            if !perform(&mut app, &store, action, replays.as_ref()) {
                 return Ok(());
             }
         }
