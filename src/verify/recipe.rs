@@ -183,6 +183,18 @@ pub fn parse_template(text: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
+/// One of a few named values, or an error that lists them.
+fn pick<T: Copy>(what: &str, value: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            format!("unknown {what} {value:?} ({})", names.join(", "))
+        })
+}
+
 fn push_lit(parts: &mut Vec<Part>, lit: &mut Vec<u8>) {
     if !lit.is_empty() {
         parts.push(Part::Lit(std::mem::take(lit)));
@@ -244,34 +256,40 @@ impl Recipe {
                 "id_header" => r.id_header = Some(v),
                 "template" => r.template = parse_template(&v)?,
                 "algorithm" => {
-                    r.algorithm = match v.to_ascii_lowercase().as_str() {
-                        "sha256" => Algorithm::Sha256,
-                        "sha1" => Algorithm::Sha1,
-                        "sha512" => Algorithm::Sha512,
-                        _ => return Err(format!("unknown algorithm {v:?} (sha256, sha1, sha512)")),
-                    }
+                    r.algorithm = pick(
+                        "algorithm",
+                        &v.to_ascii_lowercase(),
+                        &[
+                            ("sha256", Algorithm::Sha256),
+                            ("sha1", Algorithm::Sha1),
+                            ("sha512", Algorithm::Sha512),
+                        ],
+                    )?
                 }
                 "encoding" => {
-                    r.encoding = match v.as_str() {
-                        "hex" => Encoding::Hex,
-                        "base64" => Encoding::Base64,
-                        _ => return Err(format!("unknown encoding {v:?} (hex, base64)")),
-                    }
+                    r.encoding = pick(
+                        "encoding",
+                        &v,
+                        &[("hex", Encoding::Hex), ("base64", Encoding::Base64)],
+                    )?
                 }
                 "key" => {
-                    r.key = match v.as_str() {
-                        "utf8" => KeyMode::Utf8,
-                        "whsec" => KeyMode::Whsec,
-                        _ => return Err(format!("unknown key mode {v:?} (utf8, whsec)")),
-                    }
+                    r.key = pick(
+                        "key mode",
+                        &v,
+                        &[("utf8", KeyMode::Utf8), ("whsec", KeyMode::Whsec)],
+                    )?
                 }
                 "tolerance" => {
-                    r.window = match v.as_str() {
-                        "both" => Window::Both,
-                        "past" => Window::Past,
-                        "none" => Window::None,
-                        _ => return Err(format!("unknown tolerance {v:?} (both, past, none)")),
-                    }
+                    r.window = pick(
+                        "tolerance",
+                        &v,
+                        &[
+                            ("both", Window::Both),
+                            ("past", Window::Past),
+                            ("none", Window::None),
+                        ],
+                    )?
                 }
                 "lowercase_only" => r.lowercase_only = v == "true",
                 "strict" => r.strict = v == "true",
