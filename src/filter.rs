@@ -121,8 +121,17 @@ impl Filter {
     }
 }
 
+/// ASCII case-insensitive substring test (`needle` is already lowercase); no allocation, so a
+/// filter over a million rows stays quick.
 fn contains(hay: Option<&str>, needle: &str) -> bool {
-    hay.is_some_and(|h| h.to_ascii_lowercase().contains(needle))
+    hay.is_some_and(|h| contains_bytes(h.as_bytes(), needle.as_bytes()))
+}
+
+fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn term_matches(term: &Term, row: &Summary, body: Option<&[u8]>) -> bool {
@@ -138,7 +147,7 @@ fn term_matches(term: &Term, row: &Summary, body: Option<&[u8]>) -> bool {
             contains(Some(&row.target), t)
                 || contains(row.event_type.as_deref(), t)
                 || contains(row.idempotency_key.as_deref(), t)
-                || row.id.0.to_string() == *t
+                || t.parse::<u64>().is_ok_and(|n| n == row.id.0)
                 || body.is_some_and(|b| {
                     String::from_utf8_lossy(b)
                         .to_ascii_lowercase()
