@@ -538,6 +538,12 @@ impl Recipe {
     pub fn verify(&self, headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: i64) -> Verdict {
         let name = Some(self.name.as_str());
         let none_configured = cfg.secrets.is_empty();
+        // Without a secret nothing is rejected: a bad header is only reported.
+        let malformed = if none_configured {
+            Outcome::Unverified
+        } else {
+            Outcome::MalformedHeader
+        };
         let parsed = match self.parse_headers(headers) {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -549,12 +555,7 @@ impl Recipe {
                 return Verdict::new(name, o, format!("no {} header", self.header));
             }
             Err(why) => {
-                let o = if none_configured {
-                    Outcome::Unverified
-                } else {
-                    Outcome::MalformedHeader
-                };
-                return Verdict::new(name, o, why);
+                return Verdict::new(name, malformed, why);
             }
         };
         if self.strict {
@@ -564,14 +565,9 @@ impl Recipe {
                 Encoding::Base64 => B64.decode(c).is_ok_and(|d| d.len() == mac_len),
             };
             if let Some(bad) = parsed.signatures.iter().find(|c| !well_formed(c)) {
-                let o = if none_configured {
-                    Outcome::Unverified
-                } else {
-                    Outcome::MalformedHeader
-                };
                 return Verdict::new(
                     name,
-                    o,
+                    malformed,
                     format!(
                         "signature is not a {}-byte {} MAC (got {} characters)",
                         mac_len,
@@ -589,14 +585,9 @@ impl Recipe {
             Some(t) => match t.parse::<i64>() {
                 Ok(v) if t.bytes().all(|b| b.is_ascii_digit()) => Some(v),
                 _ => {
-                    let o = if none_configured {
-                        Outcome::Unverified
-                    } else {
-                        Outcome::MalformedHeader
-                    };
                     return Verdict::new(
                         name,
-                        o,
+                        malformed,
                         format!(
                             "timestamp {:?} is not unix seconds",
                             escape_line(t.as_bytes())
