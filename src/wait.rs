@@ -34,11 +34,6 @@ pub struct WaitFor {
     pub include_existing: bool,
 }
 
-/// The index row for a decoded record (the filter works on rows).
-pub fn summary_of(record: &CaptureRecord) -> Summary {
-    Summary::of(record)
-}
-
 impl WaitFor {
     /// Whether a record is the one being waited for.
     pub fn matches(&self, record: &CaptureRecord) -> bool {
@@ -53,7 +48,7 @@ impl WaitFor {
             return false;
         }
         self.filter
-            .matches(&summary_of(record), Some(&record.capture.body))
+            .matches(&Summary::of(record), Some(&record.capture.body))
     }
 }
 
@@ -166,7 +161,7 @@ impl Tail {
 pub async fn run(path: &Path, what: &WaitFor, timeout: Duration, json: bool) -> Result<bool> {
     match wait_for(path, what, timeout).await? {
         Some(record) => {
-            let row = summary_of(&record);
+            let row = Summary::of(&record);
             let text = if json {
                 crate::output::to_json_line(&crate::output::json_capture(&row, &record.verdict))
             } else {
