@@ -207,6 +207,13 @@ impl Capture {
     }
 }
 
+/// Unix milliseconds now (the clock every record's time comes from).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// First header with this name (ASCII case-insensitive) in a header list.
 pub fn header_value<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
     headers

@@ -201,9 +201,10 @@ struct WaitArgs {
 struct ReplayArgs {
     /// Capture ids, e.g. 12 or #12.
     ids: Vec<CaptureId>,
-    /// Receiver URL (the captured path and query are appended to its path).
+    /// Receiver URL (the captured path and query are appended to its path). Default: the
+    /// --forward-to of the listener that wrote the log.
     #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
-    to: crate::client::Target,
+    to: Option<crate::client::Target>,
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     all: bool,
@@ -213,7 +214,10 @@ struct ReplayArgs {
     /// Replace the timestamp with now and sign again (needs --secret).
     #[arg(long, requires = "secret")]
     resign: bool,
-    /// Signing secret for --resign.
+    /// Edit each body in $VISUAL/$EDITOR before sending; re-signed afterwards (needs --secret).
+    #[arg(long, requires = "secret")]
+    edit: bool,
+    /// Signing secret for --resign and --edit.
     #[arg(
         long,
         value_name = "SECRET",
@@ -221,9 +225,15 @@ struct ReplayArgs {
         env = "MODELGATES_WEBHOOK_SECRET"
     )]
     secret: Option<String>,
-    /// Capture log to read (any hooklens log, e.g. fixtures checked into a repo).
-    #[arg(long = "from", alias = "store", value_name = "FILE", default_value = store::DEFAULT_PATH)]
-    from: PathBuf,
+    /// The listener's capture log; replays are recorded in it, linked to their captures.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    store: PathBuf,
+    /// Replay from any capture log instead (e.g. fixtures checked into a repo); only read.
+    #[arg(long, value_name = "FILE", conflicts_with = "store")]
+    from: Option<PathBuf>,
+    /// Do not record the replays in the log.
+    #[arg(long)]
+    no_record: bool,
     /// Statuses that count as success (default: any 2xx); repeatable.
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     expect: Vec<u16>,
@@ -233,6 +243,12 @@ struct ReplayArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse)]
     timeout: Duration,
+    /// Replays in flight at once (default 1: one after another, in id order).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Extra CA certificate (PEM) to trust for https receivers; repeatable.
+    #[arg(long, value_name = "FILE")]
+    cacert: Vec<PathBuf>,
 }
 
 fn parse_respond(s: &str) -> Result<Respond, String> {
@@ -391,6 +407,15 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     };
     let store_path = (!args.no_store).then_some(args.store.as_path());
     let (store, writer, recovery) = Store::open(store_path)?;
+    if let Some(target) = &args.forward_to {
+        // So a later `hooklens replay` knows where this listener forwarded.
+        store
+            .append_session(Some(crate::forward::RecordedTarget {
+                url: crate::forward::target_url(target),
+                path: args.forward_path,
+            }))
+            .await?;
+    }
     if recovery.torn_bytes > 0 {
         eprintln!(
             "hooklens: capture log: cut a torn last line ({} bytes) left by an interrupted write; earlier captures are intact",
@@ -436,14 +461,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             .filter_map(|l| l.strip_prefix("Listening on "))
             .map(str::to_owned)
             .collect(),
-        forward: args.forward_to.as_ref().map(|t| {
-            format!(
-                "{}://{}{}",
-                if t.https { "https" } else { "http" },
-                t.authority,
-                t.path
-            )
-        }),
+        forward: args.forward_to.as_ref().map(crate::forward::target_url),
         secrets: config
             .verify
             .secrets
@@ -553,10 +571,13 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     let log = Store::open_readonly(&args.store)?;
     let record = log.load(args.id)?;
     let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
+    let exchanges = log.exchanges(args.id)?;
     if args.json {
+        // The capture's log line, plus its forward and replay records.
         let line = store::encode_line(args.id, &record)?;
-        let text = String::from_utf8_lossy(&line);
-        print!("{}", output::terminal_safe_json(&text));
+        let mut value: serde_json::Value = serde_json::from_slice(&line)?;
+        value["exchanges"] = serde_json::to_value(&exchanges)?;
+        println!("{}", output::to_json_line(&value));
     } else if args.shape {
         let report = crate::envelope::shape_report(
             &record.capture.method,
@@ -565,7 +586,7 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         );
         println!("{}", output::to_json_line(&report));
     } else {
-        print!("{}", output::show_text(&record, dup_of));
+        print!("{}", output::show_text(&record, dup_of, &exchanges));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -594,7 +615,7 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if args.ids.is_empty() && !args.all {
         usage_error("give capture ids to replay, or --all");
     }
-    let resign = match (args.resign, args.secret) {
+    let secret = match ((args.resign || args.edit), args.secret) {
         (true, Some(s)) => Some(Secret::new(s).unwrap_or_else(|e| usage_error(e))),
         _ => None,
     };
@@ -603,12 +624,17 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         all: args.all,
         filter: crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e)),
         to: args.to,
-        resign,
+        resign: secret,
+        edit: args.edit,
         replay_header: !args.no_replay_header,
         expect: args.expect,
         timeout: args.timeout,
+        concurrency: usize::from(args.concurrency),
+        record: !args.no_record && args.from.is_none(),
+        cacert: args.cacert,
     };
-    crate::replay::run(&args.from, &opts).await
+    let log = args.from.unwrap_or(args.store);
+    crate::replay::run(&log, &opts).await
 }
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ mod tests {
             body_len: 10,
             truncated: false,
             response_status: if outcome.is_rejected() { 401 } else { 204 },
+            exchange: None,
         }
     }
 

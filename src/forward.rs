@@ -19,22 +19,42 @@
 
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::capture::{Capture, Header};
 use crate::client::{Client, ClientError, Reply, Target};
+use crate::exchange::{Exchange, ExchangeKind, Prepared};
 
 /// Default `--forward-timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the captured path combines with the target URL's path.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum PathMode {
     /// Target path + captured path and query.
     #[default]
     Keep,
     /// The target URL's path (and query) only.
     Replace,
+}
+
+/// A listener's `--forward-to` and `--forward-path`, as recorded in the log (the default target
+/// of `hooklens replay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedTarget {
+    /// The URL as given.
+    pub url: String,
+    /// How paths combine.
+    pub path: PathMode,
+}
+
+/// The URL of a target, as the user would write it.
+pub fn target_url(t: &Target) -> String {
+    match &t.query {
+        Some(q) => format!("{}{}?{q}", t.origin(), t.path),
+        None => format!("{}{}", t.origin(), t.path),
+    }
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -163,11 +183,6 @@ pub fn outbound_head(method: &str, path: &str, headers: &[Header]) -> Vec<u8> {
     head
 }
 
-/// SHA-256 (hex) and length of a body, for the integrity record.
-pub fn digest(body: &[u8]) -> (String, u64) {
-    (hex::encode(Sha256::digest(body)), body.len() as u64)
-}
-
 /// Differences between what was received and what goes out, in the headers that describe the
 /// body. Empty means the receiver gets the same body bytes described the same way.
 pub fn integrity_flags(capture: &Capture, sent: &[Header], sent_body: &[u8]) -> Vec<String> {
@@ -283,23 +298,6 @@ impl std::fmt::Debug for ForwardConfig {
     }
 }
 
-/// One line for the user: `#12 → 204 3.1ms http://…`, or the error.
-pub fn outcome_line(id: crate::capture::CaptureId, target: &Target, sent: &Sent) -> String {
-    let ms = sent.latency_us as f64 / 1000.0;
-    let mut line = match &sent.result {
-        Ok(r) => format!("{id} → {} {ms:.1}ms ({})", r.status, target.origin()),
-        Err(e) => format!(
-            "{id} → forward failed ({}): {e} ({})",
-            failure_status(e),
-            target.origin()
-        ),
-    };
-    for flag in &sent.flags {
-        line.push_str(&format!("; integrity: {flag}"));
-    }
-    line
-}
-
 /// The provider's answer relayed from the receiver (hop-by-hop and framing headers dropped;
 /// hyper frames the body itself).
 pub fn relay_response(reply: &Reply) -> http::Response<http_body_util::Full<bytes::Bytes>> {
@@ -336,17 +334,18 @@ pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<
 
 /// Called by the listener once a capture is durable. With `relay` it forwards and returns the
 /// answer for the provider; otherwise it forwards in the background and returns `None`.
-/// The outcome is reported as a notice line either way.
+/// Either way the outcome becomes a `forward` record in the log, linked to the capture (in
+/// relay mode it is durable before the provider gets its answer).
 pub async fn after_capture(
     config: &ForwardConfig,
     relay: bool,
-    id: crate::capture::CaptureId,
     capture: Capture,
     store: &crate::store::Store,
 ) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
     let config = config.clone();
-    let notifier = store.notifier();
+    let store = store.clone();
     let run = async move {
+        let at_ms = crate::capture::now_ms();
         let sent = forward(
             &config.client,
             &config.target,
@@ -355,8 +354,23 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        let status = sent.result.as_ref().ok().map(|r| r.status);
-        notifier.forwarded(id, status, outcome_line(id, &config.target, &sent));
+        let exchange = Exchange::from_sent(
+            ExchangeKind::Forward,
+            capture.id,
+            at_ms,
+            &capture.method,
+            &config.target,
+            &capture.body,
+            &capture.body,
+            &sent,
+            Prepared {
+                relayed: relay,
+                ..Prepared::default()
+            },
+        );
+        if let Err(e) = store.append_exchange(exchange).await {
+            store.notice(format!("forward of {} not recorded: {e:#}", capture.id));
+        }
         sent
     };
     if relay {

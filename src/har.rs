@@ -11,8 +11,10 @@
 //!   `"encoding": "base64"` (a HAR 1.2 extension every major viewer reads), so no byte is lost.
 //! * Header values that are not UTF-8 are written lossily (HAR has no encoding for them); the
 //!   capture log keeps the exact bytes.
-//! * Until forward records exist on this branch, every entry's `response` is HAR's "no
-//!   response" placeholder (status 0), which devtools show as a request without an answer.
+//! * `response` is the receiver's answer to the capture's forward (or, when it was never
+//!   forwarded, its latest replay): status, headers, the body kept in the log, and the round
+//!   trip as `wait`. A capture never sent on gets HAR's "no response" placeholder (status 0),
+//!   which devtools show as a request without an answer.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -24,6 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
 use crate::capture::Capture;
+use crate::exchange::{Exchange, ExchangeKind};
 use crate::filter::Filter;
 use crate::output::rfc3339;
 use crate::store::{CaptureRecord, Store};
@@ -146,6 +149,15 @@ pub struct Content {
     pub size: i64,
     /// Content type.
     pub mime_type: String,
+    /// The body kept in the log (UTF-8, or base64 when `encoding` says so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `base64` for bodies that are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    /// Says when the log kept only the start of the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `cache` (empty).
@@ -216,17 +228,87 @@ fn head_size(c: &Capture) -> i64 {
     (line + headers + 2) as i64
 }
 
-/// One HAR entry for a capture record.
-pub fn entry(record: &CaptureRecord) -> Entry {
-    let c = &record.capture;
-    let headers = c
-        .headers
+fn names_values(headers: &[crate::capture::Header]) -> Vec<NameValue> {
+    headers
         .iter()
         .map(|h| NameValue {
             name: h.name.clone(),
             value: String::from_utf8_lossy(&h.value).into_owned(),
         })
-        .collect();
+        .collect()
+}
+
+/// `response` and `timings` from the receiver's answer, or the "no response" placeholder.
+fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
+    let Some((e, r)) = exchange.and_then(|e| e.response.as_ref().map(|r| (e, r))) else {
+        let placeholder = Response {
+            status: 0,
+            status_text: String::new(),
+            http_version: String::new(),
+            cookies: Vec::new(),
+            headers: Vec::new(),
+            content: Content {
+                size: 0,
+                mime_type: String::new(),
+                text: None,
+                encoding: None,
+                comment: exchange.and_then(|e| e.error.clone()),
+            },
+            redirect_url: String::new(),
+            headers_size: -1,
+            body_size: -1,
+        };
+        let timings = Timings {
+            send: 0.0,
+            wait: -1.0,
+            receive: -1.0,
+        };
+        return (placeholder, timings, 0.0);
+    };
+    let header = |name: &str| {
+        crate::capture::header_value(&r.headers, name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    };
+    let (text, encoding) = match std::str::from_utf8(&r.body) {
+        _ if r.body.is_empty() => (None, None),
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (Some(B64.encode(&r.body)), Some("base64")),
+    };
+    let ms = e.latency_us as f64 / 1000.0;
+    let response = Response {
+        status: r.status,
+        status_text: r.reason.clone(),
+        http_version: "HTTP/1.1".into(),
+        cookies: Vec::new(),
+        headers: names_values(&r.headers),
+        content: Content {
+            size: r.body_len as i64,
+            mime_type: header("content-type"),
+            text,
+            encoding,
+            comment: r
+                .body_cut()
+                .then(|| format!("the log keeps the first {} bytes", r.body.len())),
+        },
+        redirect_url: header("location"),
+        headers_size: -1,
+        body_size: r.body_len as i64,
+    };
+    let timings = Timings {
+        send: 0.0,
+        wait: ms,
+        receive: 0.0,
+    };
+    (response, timings, ms)
+}
+
+/// One HAR entry for a capture record and the exchange whose answer it shows (see the module
+/// docs for which one).
+pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
+    let c = &record.capture;
+    let headers = names_values(&c.headers);
+    let (response, timings, time) = response_of(exchange);
     let post_data = (!c.body.is_empty()).then(|| {
         let mime_type = c
             .header("content-type")
@@ -247,7 +329,7 @@ pub fn entry(record: &CaptureRecord) -> Entry {
     });
     Entry {
         started_date_time: rfc3339(c.received_at_ms),
-        time: 0.0,
+        time,
         request: Request {
             method: c.method.clone(),
             url: url_of(c),
@@ -259,26 +341,9 @@ pub fn entry(record: &CaptureRecord) -> Entry {
             headers_size: head_size(c),
             body_size: c.body.len() as i64,
         },
-        response: Response {
-            status: 0,
-            status_text: String::new(),
-            http_version: String::new(),
-            cookies: Vec::new(),
-            headers: Vec::new(),
-            content: Content {
-                size: 0,
-                mime_type: String::new(),
-            },
-            redirect_url: String::new(),
-            headers_size: -1,
-            body_size: -1,
-        },
+        response,
         cache: Cache {},
-        timings: Timings {
-            send: 0.0,
-            wait: -1.0,
-            receive: -1.0,
-        },
+        timings,
         comment: format!(
             "hooklens capture {} ({}{}); hooklens answered {}",
             c.id,
@@ -289,8 +354,19 @@ pub fn entry(record: &CaptureRecord) -> Entry {
     }
 }
 
-/// The whole document for a list of records (in the order given).
-pub fn to_har<'a>(records: impl IntoIterator<Item = &'a CaptureRecord>) -> Har {
+/// Which exchange a HAR entry shows: the forward, else the latest replay.
+pub fn shown_exchange(exchanges: &[Exchange]) -> Option<&Exchange> {
+    exchanges
+        .iter()
+        .find(|e| e.kind == ExchangeKind::Forward)
+        .or_else(|| exchanges.last())
+}
+
+/// The whole document for a list of records (in the order given), each with the exchange
+/// whose answer it shows.
+pub fn to_har<'a>(
+    records: impl IntoIterator<Item = (&'a CaptureRecord, Option<&'a Exchange>)>,
+) -> Har {
     Har {
         log: Log {
             version: "1.2",
@@ -298,7 +374,7 @@ pub fn to_har<'a>(records: impl IntoIterator<Item = &'a CaptureRecord>) -> Har {
                 name: "hooklens",
                 version: env!("CARGO_PKG_VERSION"),
             },
-            entries: records.into_iter().map(entry).collect(),
+            entries: records.into_iter().map(|(r, e)| entry(r, e)).collect(),
         },
     }
 }
@@ -321,7 +397,16 @@ pub fn export_har(store: &Path, filter: &Filter, out: &Path) -> Result<usize> {
             }
         }
     }
-    let har = to_har(&records);
+    let exchanges = records
+        .iter()
+        .map(|r| log.exchanges(r.capture.id))
+        .collect::<Result<Vec<_>>>()?;
+    let har = to_har(
+        records
+            .iter()
+            .zip(&exchanges)
+            .map(|(r, e)| (r, shown_exchange(e))),
+    );
     let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -459,7 +544,7 @@ mod tests {
             "/hook?a=1&b=x%20y",
         );
         let binary = record(b"\xff\x00\x1b", "/bin");
-        let doc = serde_json::to_value(to_har([&text, &binary])).unwrap();
+        let doc = serde_json::to_value(to_har([(&text, None), (&binary, None)])).unwrap();
         validate_har(&doc);
         assert_eq!(doc["log"]["version"], "1.2");
         let e0 = &doc["log"]["entries"][0]["request"];

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod duration;
 pub mod envelope;
+pub mod exchange;
 pub mod export;
 pub mod filter;
 pub mod forward;

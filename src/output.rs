@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::capture::{CaptureId, TlsInfo};
 use crate::envelope;
+use crate::exchange::Exchange;
 use crate::sanitize::{escape_line, escape_text, hex_dump, looks_binary};
 use crate::store::{CaptureRecord, Event, Stored, Summary};
 use crate::verify::{MatchedSecret, Verdict, modelgates::describe_skew};
@@ -89,6 +90,9 @@ pub fn line(s: &Summary) -> String {
         out.push_str(" (truncated)");
     }
     let _ = write!(out, "  → {}", s.response_status);
+    if let Some(e) = &s.exchange {
+        let _ = write!(out, "  {} {}", e.kind.name(), e.label());
+    }
     out
 }
 
@@ -133,6 +137,21 @@ pub struct JsonCapture<'a> {
     pub response_status: u16,
     /// TLS version, cipher, ALPN and SNI when it arrived over HTTPS; null for plain HTTP.
     pub tls: Option<&'a TlsInfo>,
+    /// The latest forward or replay, when there is one.
+    pub forward: Option<JsonForward>,
+}
+
+/// `forward` in the `--json` object: the latest forward or replay of the capture.
+#[derive(Serialize)]
+pub struct JsonForward {
+    /// `forward` or `replay`.
+    pub kind: &'static str,
+    /// The receiver's status; null when it did not answer.
+    pub status: Option<u16>,
+    /// Round trip in milliseconds.
+    pub latency_ms: f64,
+    /// Forwards and replays of this capture so far.
+    pub count: u32,
 }
 
 /// Builds the `--json` object for a capture.
@@ -157,6 +176,12 @@ pub fn json_capture<'a>(s: &'a Summary, v: &'a Verdict) -> JsonCapture<'a> {
         truncated: s.truncated,
         response_status: s.response_status,
         tls: None,
+        forward: s.exchange.as_ref().map(|e| JsonForward {
+            kind: e.kind.name(),
+            status: e.receiver_status,
+            latency_ms: e.latency_us as f64 / 1000.0,
+            count: e.count,
+        }),
     }
 }
 
@@ -189,14 +214,15 @@ pub async fn print_events(mut rx: broadcast::Receiver<Event>, json: bool) {
         match rx.recv().await {
             Ok(Event::Captured(stored)) => print_stored(&stored, json),
             Ok(Event::Notice(text)) => eprintln!("hooklens: {}", escape_line(text.as_bytes())),
-            Ok(Event::Forwarded { line, .. }) => {
-                if json {
-                    eprintln!("hooklens: {}", escape_line(line.as_bytes()));
+            Ok(Event::Forwarded(exchange)) => {
+                let text = if json {
+                    to_json_line(&*exchange)
                 } else {
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "        {}", escape_line(line.as_bytes()));
-                    let _ = out.flush();
-                }
+                    format!("        {}", escape_line(exchange.line().as_bytes()))
+                };
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
             }
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 eprintln!(
@@ -250,7 +276,11 @@ pub fn render_body(body: &[u8]) -> String {
 }
 
 /// The full `show` view of one capture.
-pub fn show_text(record: &CaptureRecord, dup_of: Option<CaptureId>) -> String {
+pub fn show_text(
+    record: &CaptureRecord,
+    dup_of: Option<CaptureId>,
+    exchanges: &[Exchange],
+) -> String {
     let c = &record.capture;
     let v = &record.verdict;
     let mut out = String::new();
@@ -340,6 +370,111 @@ pub fn show_text(record: &CaptureRecord, dup_of: Option<CaptureId>) -> String {
     out.push_str(&shape_text(&envelope::shape_report(
         &c.method, &c.headers, &c.body,
     )));
+    if !exchanges.is_empty() {
+        let _ = writeln!(out, "\nforwards and replays ({})", exchanges.len());
+        for e in exchanges {
+            for l in exchange_text(e).lines() {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+    }
+    out
+}
+
+/// One forward or replay in full: request, answer and the integrity proof (received vs sent).
+pub fn exchange_text(e: &Exchange) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}  {} {}",
+        e.kind.name(),
+        rfc3339(e.at_ms),
+        escape_line(e.method.as_bytes()),
+        escape_line(e.url.as_bytes())
+    );
+    let ms = e.latency_us as f64 / 1000.0;
+    let how = [
+        (e.resigned, "re-signed"),
+        (e.edited, "body edited"),
+        (e.relayed, "relayed to the provider"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, what)| *what)
+    .collect::<Vec<_>>()
+    .join(", ");
+    let how = if how.is_empty() {
+        String::new()
+    } else {
+        format!("  ({how})")
+    };
+    match (&e.response, &e.error) {
+        (Some(r), _) => {
+            let _ = writeln!(
+                out,
+                "  answer    {} {} in {ms:.1}ms{how}",
+                r.status,
+                escape_line(r.reason.as_bytes())
+            );
+        }
+        (None, error) => {
+            let _ = writeln!(
+                out,
+                "  failed    {} after {ms:.1}ms; the provider would get {}{how}",
+                escape_line(error.as_deref().unwrap_or("no answer").as_bytes()),
+                e.status
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  received  {:>10}  sha256 {}",
+        size(e.received.len),
+        e.received.sha256
+    );
+    let _ = writeln!(
+        out,
+        "  sent      {:>10}  sha256 {}",
+        size(e.sent.len),
+        e.sent.sha256
+    );
+    if e.integrity.is_empty() {
+        out.push_str("  ✓ same body bytes, same Content-Length, Content-Encoding and Content-Type\n");
+    }
+    for flag in &e.integrity {
+        let _ = writeln!(out, "  ⚠ {}", escape_line(flag.as_bytes()));
+    }
+    let _ = writeln!(out, "  request headers ({})", e.request_headers.len());
+    for h in &e.request_headers {
+        let _ = writeln!(
+            out,
+            "    {}: {}",
+            escape_line(h.name.as_bytes()),
+            escape_line(&h.value)
+        );
+    }
+    if let Some(r) = &e.response {
+        let _ = writeln!(out, "  response headers ({})", r.headers.len());
+        for h in &r.headers {
+            let _ = writeln!(
+                out,
+                "    {}: {}",
+                escape_line(h.name.as_bytes()),
+                escape_line(&h.value)
+            );
+        }
+        let kept = if r.body_cut() {
+            format!(", the first {} kept", size(r.body.len() as u64))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  response body ({} bytes{kept})", r.body_len);
+        if !r.body.is_empty() {
+            for l in render_body(&r.body).lines() {
+                let _ = writeln!(out, "    {l}");
+            }
+        }
+    }
     out
 }
 

@@ -1,21 +1,27 @@
-//! `hooklens replay`: send stored captures again, exactly or re-signed.
+//! `hooklens replay`: send stored captures again, exactly, re-signed, or edited.
 //!
 //! Each replay goes out like a forward (see `forward.rs`: exact header case and order, proxy
 //! rules) plus `X-Hooklens-Replay: <original id>` unless `--no-replay-header`. With `--resign`
 //! the signature header is recomputed with the current time ([`resign`]); without it the
 //! capture's bytes go out as captured, so an old timestamp is expected to be refused by a
-//! receiver that checks the tolerance, and the output says so.
+//! receiver that checks the tolerance, and the output says so. `--edit` opens the body in
+//! `$VISUAL`/`$EDITOR` first and re-signs the edited body (the old signature cannot match it);
+//! `Content-Length` follows the new body.
 //!
-//! On this branch replays are reported on stdout only; they are not yet written to the log.
+//! Every replay becomes a `replay` record in the log the captures came from (`--store`),
+//! linked to the original capture. A log given with `--from` (fixtures) is only read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
 
-use crate::capture::{Capture, CaptureId, Header};
+use crate::capture::{Capture, CaptureId, Header, now_ms};
 use crate::client::{Client, Target};
+use crate::exchange::{Exchange, ExchangeKind, Prepared};
 use crate::filter::Filter;
 use crate::forward::{self, PathMode};
 use crate::sanitize::escape_line;
@@ -34,16 +40,35 @@ pub struct ReplayOptions {
     pub all: bool,
     /// Filter for `--all`.
     pub filter: Filter,
-    /// Receiver.
-    pub to: Target,
+    /// Receiver; None means the `--forward-to` the listener recorded in the log.
+    pub to: Option<Target>,
     /// Re-sign with this secret.
     pub resign: Option<Secret>,
+    /// Open each body in the editor first (needs `resign`).
+    pub edit: bool,
     /// Add `X-Hooklens-Replay`.
     pub replay_header: bool,
     /// Statuses that count as success (default: any 2xx).
     pub expect: Vec<u16>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Replays in flight at once (1 = in order).
+    pub concurrency: usize,
+    /// Write `replay` records to the log read from.
+    pub record: bool,
+    /// Extra CA certificates for https receivers.
+    pub cacert: Vec<PathBuf>,
+}
+
+/// How one replay changes the capture before it goes out.
+#[derive(Clone, Default)]
+pub struct Changes {
+    /// Re-sign with this secret (now as the timestamp).
+    pub resign: Option<Secret>,
+    /// Send this body instead of the captured one (re-signed: needs `resign`).
+    pub body: Option<Bytes>,
+    /// Add `X-Hooklens-Replay: <id>`.
+    pub replay_header: bool,
 }
 
 /// The headers with the signature replaced by a fresh one over `body` at `now` (unix s).
@@ -87,14 +112,136 @@ pub fn resign(
 }
 
 fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    now_ms().div_euclid(1000)
 }
 
-/// Runs the replays in order; the exit code is 1 when any answer was not expected.
-pub async fn run(store: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
-    let log = Store::open_readonly(store)?;
+/// Sends one capture again with `changes` and returns the record of what happened (the caller
+/// stores it). Errors only when the request cannot be prepared (re-signing failed).
+pub async fn send_one(
+    client: &Client,
+    target: &Target,
+    mode: PathMode,
+    capture: &Capture,
+    changes: &Changes,
+    timeout: Duration,
+) -> Result<Exchange> {
+    let body = changes.body.clone().unwrap_or_else(|| capture.body.clone());
+    let edited = body != capture.body;
+    let mut prepared = capture.clone();
+    match &changes.resign {
+        Some(secret) => {
+            prepared.headers = resign(capture, &body, secret, now_secs())
+                .map_err(|e| anyhow::anyhow!("re-signing {}: {e}", capture.id))?;
+        }
+        None if edited => bail!(
+            "{}: an edited body needs a fresh signature: give --secret (the old one cannot match)",
+            capture.id
+        ),
+        None => {}
+    }
+    if changes.replay_header {
+        prepared
+            .headers
+            .push(Header::new(REPLAY_HEADER, capture.id.0.to_string()));
+    }
+    let path = forward::outbound_path(&prepared, target, mode);
+    let mut headers = forward::outbound_headers(&prepared, target);
+    if edited {
+        for h in headers
+            .iter_mut()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+        {
+            h.value = Bytes::from(body.len().to_string());
+        }
+    }
+    let at_ms = now_ms();
+    let sent =
+        forward::send_prepared(client, target, &prepared, path, headers, &body, timeout).await;
+    Ok(Exchange::from_sent(
+        ExchangeKind::Replay,
+        capture.id,
+        at_ms,
+        &capture.method,
+        target,
+        &capture.body,
+        &body,
+        &sent,
+        Prepared {
+            resigned: changes.resign.is_some(),
+            edited,
+            relayed: false,
+        },
+    ))
+}
+
+/// Opens `body` in `$VISUAL` / `$EDITOR` (else `vi`) and returns what was saved. The file is
+/// private (0600) and removed afterwards. A non-zero editor exit means "do not send".
+pub fn edit_body(id: CaptureId, body: &[u8]) -> Result<Bytes> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    let dir = tempfile::Builder::new()
+        .prefix("hooklens-edit-")
+        .tempdir()
+        .context("creating a file to edit")?;
+    let ext = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        "json"
+    } else {
+        "txt"
+    };
+    let path = dir.path().join(format!("capture-{}.{ext}", id.0));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(body))
+        .with_context(|| format!("writing {}", path.display()))?;
+    // Through the shell, so EDITOR="code --wait" works as it does for git.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("hooklens-edit")
+        .arg(&path)
+        .status()
+        .with_context(|| format!("starting the editor ({editor})"))?;
+    if !status.success() {
+        bail!("the editor ({editor}) exited with {status}; {id} not sent");
+    }
+    let edited = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Bytes::from(edited))
+}
+
+/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
+fn resolve_target(
+    to: Option<&Target>,
+    log: &crate::store::ReadOnlyLog,
+    path: &Path,
+) -> Result<(Target, PathMode)> {
+    if let Some(t) = to {
+        return Ok((t.clone(), PathMode::Keep));
+    }
+    match log.index().forward_to() {
+        Some(fwd) => Ok((
+            Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?,
+            fwd.path,
+        )),
+        None => bail!(
+            "no receiver: give --to URL ({} records no listener started with --forward-to)",
+            path.display()
+        ),
+    }
+}
+
+/// Runs the replays; the exit code is 1 when any answer was not expected.
+pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
+    let log = Store::open_readonly(log_path)?;
+    let (target, mode) = resolve_target(opts.to.as_ref(), &log, log_path)?;
     let ids: Vec<CaptureId> = if opts.all {
         log.index()
             .rows()
@@ -106,42 +253,69 @@ pub async fn run(store: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
         opts.ids.clone()
     };
     if ids.is_empty() {
-        bail!("nothing to replay (give capture ids, or --all)");
+        bail!("nothing to replay (give capture ids, or --all; the filter matched none)");
     }
-    let client = Client::new(crate::client::tls_config(&[])?);
-    let mut failures = 0;
+    // Read (and edit) everything first: an unknown id or a corrupt line stops the run before
+    // anything is sent.
+    let mut work = Vec::with_capacity(ids.len());
     for id in ids {
         let record = log.load(id)?;
-        let mut capture = record.capture;
-        if let Some(secret) = &opts.resign {
-            capture.headers = resign(&capture, &capture.body, secret, now_secs())
-                .map_err(|e| anyhow::anyhow!("re-signing {}: {e}", capture.id))?;
-        }
-        if opts.replay_header {
-            capture
-                .headers
-                .push(Header::new(REPLAY_HEADER, id.0.to_string()));
-        }
-        let sent =
-            forward::forward(&client, &opts.to, PathMode::Keep, &capture, opts.timeout).await;
-        let ok = match &sent.result {
-            Ok(r) if opts.expect.is_empty() => (200..300).contains(&r.status),
-            Ok(r) => opts.expect.contains(&r.status),
-            Err(_) => false,
+        let body = if opts.edit {
+            Some(edit_body(id, &record.capture.body)?)
+        } else {
+            None
         };
-        let mut line = forward::outcome_line(id, &opts.to, &sent);
-        if opts.resign.is_some() {
-            line.push_str(" [re-signed]");
-        } else if record
-            .verdict
-            .timestamp
-            .is_some_and(|t| (now_secs() - t).abs() > 300)
-        {
+        work.push((record, body));
+    }
+    let client = Client::new(crate::client::tls_config(&opts.cacert)?);
+    let target = Arc::new(target);
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, (record, body)) in work.into_iter().enumerate() {
+        let permit = limit.clone().acquire_owned().await?;
+        let (client, target) = (client.clone(), target.clone());
+        let changes = Changes {
+            resign: opts.resign.clone(),
+            body,
+            replay_header: opts.replay_header,
+        };
+        let timeout = opts.timeout;
+        tasks.spawn(async move {
+            let result = send_one(&client, &target, mode, &record.capture, &changes, timeout).await;
+            drop(permit);
+            (n, record.verdict.timestamp, result)
+        });
+    }
+    let mut done = Vec::new();
+    let mut failures = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (n, signed_at, result) = joined.context("a replay task failed")?;
+        let exchange = result?;
+        let ok = match exchange.receiver_status() {
+            Some(s) if opts.expect.is_empty() => (200..300).contains(&s),
+            Some(s) => opts.expect.contains(&s),
+            None => false,
+        };
+        let mut line = exchange.line();
+        if !exchange.resigned && signed_at.is_some_and(|t| (now_secs() - t).abs() > 300) {
             line.push_str(" [original signature; its timestamp is older than 5 minutes, so a receiver checking the tolerance refuses it: use --resign]");
         }
-        println!("{}", escape_line(line.as_bytes()));
         if !ok {
             failures += 1;
+            line.push_str(if opts.expect.is_empty() {
+                " [not 2xx]"
+            } else {
+                " [unexpected]"
+            });
+        }
+        println!("{}", escape_line(line.as_bytes()));
+        done.push((n, exchange));
+    }
+    if opts.record {
+        done.sort_by_key(|(n, _)| *n);
+        let records: Vec<Exchange> = done.into_iter().map(|(_, e)| e).collect();
+        if let Err(e) = crate::store::append_exchanges_to(log_path, &records) {
+            eprintln!("hooklens: replays not recorded in the log: {e:#}");
         }
     }
     Ok(if failures == 0 {

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use bytes::{Bytes, BytesMut};
@@ -22,7 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo};
+use crate::capture::{now_ms, Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo};
 use crate::envelope;
 use crate::rawhead::{Recorded, SharedRecorder};
 use crate::store::{CaptureRecord, Store};
@@ -216,11 +216,6 @@ pub async fn serve_connection<S>(
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// Header list for a request: the recorded original-case head when it matches, else hyper's.
 fn headers_of(
@@ -393,11 +388,10 @@ async fn handle(
             return reply(500, "hooklens could not store this request\n", false);
         }
     };
-    if let (Some(fwd), Some(capture)) = (&state.config.forward, to_forward) {
+    if let (Some(fwd), Some(mut capture)) = (&state.config.forward, to_forward) {
         let relay = state.config.respond == Respond::Relay;
-        if let Some(resp) =
-            crate::forward::after_capture(fwd, relay, stored.summary.id, capture, &state.store)
-                .await
+        capture.id = stored.summary.id;
+        if let Some(resp) = crate::forward::after_capture(fwd, relay, capture, &state.store).await
         {
             return resp;
         }

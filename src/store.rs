@@ -24,7 +24,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::capture::{Capture, CaptureId, TlsInfo};
+use crate::capture::{now_ms, Capture, CaptureId, TlsInfo};
+use crate::exchange::{Exchange, ExchangeKind};
+use crate::forward::{PathMode, RecordedTarget};
 use crate::verify::{Outcome, Verdict};
 
 /// Version written on every line.
@@ -84,6 +86,22 @@ struct LineSummary<'a> {
     truncated: bool,
     #[serde(default)]
     response_status: u16,
+    // Exchange (`forward` / `replay`) lines.
+    capture: Option<u64>,
+    latency_us: Option<u64>,
+    status: Option<u16>,
+    #[serde(default)]
+    relayed: bool,
+    response: Option<ResponseSummary>,
+    // Session lines.
+    #[serde(borrow)]
+    forward_to: Option<std::borrow::Cow<'a, str>>,
+    forward_path: Option<PathMode>,
+}
+
+#[derive(Deserialize)]
+struct ResponseSummary {
+    status: u16,
 }
 
 #[derive(Deserialize)]
@@ -119,8 +137,33 @@ pub struct Summary {
     pub body_len: u64,
     /// Body was cut at the size limit.
     pub truncated: bool,
-    /// Status hooklens answered with.
+    /// Status the provider got (with `--respond relay`, the relayed one).
     pub response_status: u16,
+    /// The latest forward or replay of this capture.
+    pub exchange: Option<Box<ExchangeBrief>>,
+}
+
+/// The latest forward or replay of a capture, as the list and the inspector show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeBrief {
+    /// Forward or replay.
+    pub kind: ExchangeKind,
+    /// The receiver's status; None when it did not answer.
+    pub receiver_status: Option<u16>,
+    /// Round trip in microseconds.
+    pub latency_us: u64,
+    /// How many forwards and replays this capture has.
+    pub count: u32,
+}
+
+impl ExchangeBrief {
+    /// `→ 204 3.1ms`, or `→ failed`.
+    pub fn label(&self) -> String {
+        match self.receiver_status {
+            Some(s) => format!("→ {s} {:.1}ms", self.latency_us as f64 / 1000.0),
+            None => "→ failed".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -138,6 +181,13 @@ enum Location {
 /// With `--no-store`, how many full records stay in memory (the index keeps every row).
 pub const MEMORY_KEEP: usize = 10_000;
 
+/// Where an exchange record is.
+#[derive(Clone, Debug)]
+enum ExchangeAt {
+    File { offset: u64, len: u32 },
+    Memory(Arc<Exchange>),
+}
+
 /// Everything known about the log, in id order.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -147,6 +197,10 @@ pub struct Index {
     interned: HashSet<Arc<str>>,
     last_interned: [Arc<str>; 4],
     next_id: u64,
+    /// Forward and replay records per capture, oldest first.
+    exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
+    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target).
+    forward_to: Option<RecordedTarget>,
 }
 
 impl Index {
@@ -182,6 +236,31 @@ impl Index {
             .filter(|r| r.idempotency_key.as_deref() == Some(key))
             .map(|r| r.id)
             .collect()
+    }
+
+    /// The newest `--forward-to` URL a listener recorded in this log.
+    pub fn forward_to(&self) -> Option<&RecordedTarget> {
+        self.forward_to.as_ref()
+    }
+
+    /// Links an exchange to its capture's row. With `relayed`, the provider got `status`.
+    fn link(&mut self, id: CaptureId, brief: LinkedBrief, at: ExchangeAt) -> bool {
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        let row = &mut self.rows[pos];
+        let count = row.exchange.as_ref().map_or(0, |b| b.count) + 1;
+        row.exchange = Some(Box::new(ExchangeBrief {
+            kind: brief.kind,
+            receiver_status: brief.receiver_status,
+            latency_us: brief.latency_us,
+            count,
+        }));
+        if brief.relayed {
+            row.response_status = brief.status;
+        }
+        self.exchanges.entry(id).or_default().push(at);
+        true
     }
 
     fn intern(&mut self, s: &str) -> Arc<str> {
@@ -229,16 +308,8 @@ pub enum Event {
     Captured(Arc<Stored>),
     /// Something the user should see (a warning, a connection error), one line.
     Notice(String),
-    /// A capture was forwarded (or replayed): its status (None when it failed) and one line.
-    /// Not yet a record in the log; front ends keep it in memory.
-    Forwarded {
-        /// The capture.
-        id: CaptureId,
-        /// Receiver's status, or None when forwarding failed.
-        status: Option<u16>,
-        /// One line for humans (`#12 → 204 3.1ms (http://…)`).
-        line: String,
-    },
+    /// A capture was forwarded or replayed; the record is in the log.
+    Forwarded(Arc<Exchange>),
 }
 
 /// A capture as announced to front ends.
@@ -265,10 +336,47 @@ pub struct Recovery {
     pub skipped_lines: usize,
 }
 
+/// What a log line holds.
+#[derive(Clone, Debug)]
+enum Entry {
+    Capture(Arc<CaptureRecord>),
+    Exchange(Arc<Exchange>),
+    /// A listener started (its forward target, for `replay`'s default).
+    Session(Option<RecordedTarget>),
+}
+
+/// What a committed entry produced.
+enum Committed {
+    Capture(Arc<Stored>),
+    Other,
+}
+
+/// The fields of an exchange that its capture's row needs.
+struct LinkedBrief {
+    kind: ExchangeKind,
+    receiver_status: Option<u16>,
+    latency_us: u64,
+    relayed: bool,
+    status: u16,
+}
+
+impl LinkedBrief {
+    fn of(e: &Exchange) -> LinkedBrief {
+        LinkedBrief {
+            kind: e.kind,
+            receiver_status: e.receiver_status(),
+            latency_us: e.latency_us,
+            relayed: e.relayed,
+            status: e.status,
+        }
+    }
+}
+
 struct Job {
-    record: Arc<CaptureRecord>,
+    entry: Entry,
+    /// The encoded line without its head (see [`line_from_tail`]).
     tail: Vec<u8>,
-    reply: oneshot::Sender<Result<Arc<Stored>, String>>,
+    reply: oneshot::Sender<Result<Committed, String>>,
 }
 
 /// Shared handle to the capture log. Cloning is cheap.
@@ -291,10 +399,6 @@ impl Notifier {
         let _ = self.0.send(Event::Notice(message.into()));
     }
 
-    /// Publishes a forward outcome.
-    pub fn forwarded(&self, id: CaptureId, status: Option<u16>, line: String) {
-        let _ = self.0.send(Event::Forwarded { id, status, line });
-    }
 }
 
 /// Where appends go: the sync lanes (file), or straight into memory (`--no-store`, where
@@ -344,7 +448,6 @@ impl Store {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
         let mut writer = Writer {
-            end: 0,
             seq: 0,
             index: index.clone(),
             buf: Vec::new(),
@@ -352,7 +455,6 @@ impl Store {
         };
         let (sink, threads) = match writer.file.as_mut() {
             Some(f) => {
-                writer.end = f.seek(SeekFrom::End(0))?;
                 let sync_fds = (0..SYNC_LANES)
                     .map(|_| f.try_clone())
                     .collect::<std::io::Result<Vec<File>>>()
@@ -408,36 +510,64 @@ impl Store {
 
     /// Appends a capture and resolves once it is durable. The record's id is assigned here.
     pub async fn append(&self, record: CaptureRecord) -> Result<Arc<Stored>> {
+        // Encoded here, on the request's task, so a lane only concatenates.
+        let tail = match self.sink {
+            Sink::Lanes(_) => encode_tail(&record)?,
+            Sink::Inline(..) => Vec::new(),
+        };
+        match self.commit(Entry::Capture(Arc::new(record)), tail).await? {
+            Committed::Capture(stored) => Ok(stored),
+            Committed::Other => bail!("writing capture log: the capture was not committed"),
+        }
+    }
+
+    /// Appends a forward or replay record linked to its capture; resolves once it is durable
+    /// and front ends have heard of it ([`Event::Forwarded`]).
+    pub async fn append_exchange(&self, exchange: Exchange) -> Result<()> {
+        let tail = encode_plain_tail(&exchange)?;
+        self.commit(Entry::Exchange(Arc::new(exchange)), tail)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records that a listener started on this log, with its `--forward-to` target (the
+    /// default target of a later `hooklens replay`).
+    pub async fn append_session(&self, forward_to: Option<RecordedTarget>) -> Result<()> {
+        let tail = encode_plain_tail(&SessionLine {
+            kind: "session",
+            started_at_ms: now_ms(),
+            forward_to: forward_to.as_ref().map(|f| f.url.as_str()),
+            forward_path: forward_to.as_ref().map(|f| f.path),
+        })?;
+        self.commit(Entry::Session(forward_to), tail)
+            .await
+            .map(|_| ())
+    }
+
+    async fn commit(&self, entry: Entry, tail: Vec<u8>) -> Result<Committed> {
         let tx = match &self.sink {
             Sink::Lanes(tx) => tx,
             Sink::Inline(writer, events) => {
                 // Memory only: nothing to sync, so stage and publish at once, in order.
                 let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-                let batch = [(Arc::new(record), Vec::new())];
+                let batch = [(entry, Vec::new())];
                 let mut results = match writer.stage(&batch) {
                     Ok(st) => publish(&self.index, events, &batch, st.rows),
                     Err(e) => vec![Err(e)],
                 };
                 return match results.pop() {
-                    Some(Ok(stored)) => Ok(stored),
-                    Some(Err(e)) => bail!("storing capture: {e}"),
-                    None => bail!("storing capture: nothing committed"),
+                    Some(Ok(committed)) => Ok(committed),
+                    Some(Err(e)) => bail!("writing capture log: {e}"),
+                    None => bail!("writing capture log: nothing committed"),
                 };
             }
         };
-        // Encoded here, on the request's task, so a lane only concatenates.
-        let tail = encode_tail(&record)?;
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            record: Arc::new(record),
-            tail,
-            reply,
-        };
-        if tx.send(job).await.is_err() {
+        if tx.send(Job { entry, tail, reply }).await.is_err() {
             bail!("the capture log writer has stopped");
         }
         match answer.await {
-            Ok(Ok(stored)) => Ok(stored),
+            Ok(Ok(committed)) => Ok(committed),
             Ok(Err(e)) => bail!("writing capture log: {e}"),
             Err(_) => bail!("the capture log writer has stopped"),
         }
@@ -492,7 +622,72 @@ impl Store {
             ),
         }
     }
+
+    /// The forwards and replays of a capture, oldest first.
+    pub fn exchanges(&self, id: CaptureId) -> Result<Vec<Exchange>> {
+        let places = self.index().exchanges.get(&id).cloned().unwrap_or_default();
+        load_exchanges(self.reader.as_deref(), &places)
+    }
 }
+
+fn load_exchanges(file: Option<&File>, places: &[ExchangeAt]) -> Result<Vec<Exchange>> {
+    places
+        .iter()
+        .map(|at| match at {
+            ExchangeAt::Memory(e) => Ok((**e).clone()),
+            ExchangeAt::File { offset, len } => {
+                let file = file.context("capture log is not open")?;
+                let mut line = vec![0u8; *len as usize];
+                file.read_exact_at(&mut line, *offset)
+                    .context("reading a forward record from the log")?;
+                decode_exchange(&line)
+            }
+        })
+        .collect()
+}
+
+/// Parses one `forward` or `replay` line (without the newline).
+pub fn decode_exchange(line: &[u8]) -> Result<Exchange> {
+    #[derive(Deserialize)]
+    struct Out {
+        v: u32,
+        #[serde(flatten)]
+        exchange: Exchange,
+    }
+    let out: Out = serde_json::from_slice(line).context("corrupt forward record")?;
+    if out.v > FORMAT_VERSION {
+        bail!("unsupported forward record (v {})", out.v);
+    }
+    Ok(out.exchange)
+}
+
+/// Appends forward or replay records to a log another process may be writing (`hooklens
+/// replay`): whole lines with `O_APPEND`, then a sync. A listener on the same file keeps its
+/// own records' positions (it learns where its writes landed), and a later scan finds these.
+pub fn append_exchanges_to(path: &Path, exchanges: &[Exchange]) -> Result<()> {
+    let mut buf = Vec::new();
+    for e in exchanges {
+        buf.extend_from_slice(format!("{{\"v\":{FORMAT_VERSION},").as_bytes());
+        buf.extend_from_slice(&encode_plain_tail(e)?);
+        buf.push(b'\n');
+    }
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening capture log {}", path.display()))?;
+    file.write_all(&buf)
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("writing capture log {}", path.display()))
+}
+
+#[derive(Serialize)]
+struct SessionLine<'a> {
+    kind: &'static str,
+    started_at_ms: i64,
+    forward_to: Option<&'a str>,
+    forward_path: Option<PathMode>,
+}
+
 
 /// A log opened for reading by `list`, `show` and other offline commands.
 pub struct ReadOnlyLog {
@@ -518,6 +713,12 @@ impl ReadOnlyLog {
             Location::File { offset, len } => read_record(&self.file, *offset, *len),
             Location::Memory(_) | Location::Evicted => bail!("capture {id} is not in the log file"),
         }
+    }
+
+    /// The forwards and replays of a capture, oldest first.
+    pub fn exchanges(&self, id: CaptureId) -> Result<Vec<Exchange>> {
+        let places = self.index.exchanges.get(&id).map_or(&[][..], Vec::as_slice);
+        load_exchanges(Some(&self.file), places)
     }
 }
 
@@ -560,6 +761,14 @@ fn encode_tail(record: &CaptureRecord) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Serializes a record that has a `kind` field, without its leading `{` (the writer prepends
+/// `{"v":1,`).
+fn encode_plain_tail<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(value).context("encoding log record")?;
+    bytes.remove(0);
+    Ok(bytes)
+}
+
 /// The full line for a record with an id (used by the writer and by tests).
 pub fn encode_line(id: CaptureId, record: &CaptureRecord) -> Result<Vec<u8>> {
     let tail = encode_tail(record)?;
@@ -568,16 +777,27 @@ pub fn encode_line(id: CaptureId, record: &CaptureRecord) -> Result<Vec<u8>> {
 
 fn line_from_tail(id: CaptureId, tail: &[u8]) -> Vec<u8> {
     let mut line = Vec::with_capacity(tail.len() + 40);
-    line.extend_from_slice(
-        format!(
-            "{{\"v\":{FORMAT_VERSION},\"kind\":\"capture\",\"id\":{},",
-            id.0
-        )
-        .as_bytes(),
-    );
-    line.extend_from_slice(tail);
-    line.push(b'\n');
+    push_line(&mut line, Some(id), tail);
     line
+}
+
+/// Appends one whole line: the head (`{"v":1,` plus, for a capture, its kind and id), the
+/// encoded tail and the newline.
+fn push_line(buf: &mut Vec<u8>, capture_id: Option<CaptureId>, tail: &[u8]) {
+    match capture_id {
+        Some(id) => {
+            let _ = write!(
+                buf,
+                "{{\"v\":{FORMAT_VERSION},\"kind\":\"capture\",\"id\":{},",
+                id.0
+            );
+        }
+        None => {
+            let _ = write!(buf, "{{\"v\":{FORMAT_VERSION},");
+        }
+    }
+    buf.extend_from_slice(tail);
+    buf.push(b'\n');
 }
 
 impl Summary {
@@ -613,6 +833,7 @@ fn summary_with(
         body_len: c.body.len() as u64,
         truncated: c.truncated,
         response_status: record.response_status,
+        exchange: None,
     }
 }
 
@@ -620,21 +841,26 @@ fn summary_with(
 /// Only the thread holding it assigns ids and writes, so ids and lines cannot interleave.
 struct Writer {
     file: Option<File>,
-    /// File length after the last write.
-    end: u64,
     /// Sequence number of the next staged batch (publication follows it).
     seq: u64,
     index: Arc<RwLock<Index>>,
     buf: Vec<u8>,
 }
 
-/// One record waiting to be committed: the record and its encoded line tail (file mode only).
-type Pending = (Arc<CaptureRecord>, Vec<u8>);
+/// One entry waiting to be committed, with its encoded line tail (file mode only).
+type Pending = (Entry, Vec<u8>);
 
-/// A batch that is written (not yet synced): its rows, in id order, and its sequence number.
+/// What publishing an entry adds to the index.
+enum StagedRow {
+    Capture(Summary, Location),
+    Exchange(ExchangeAt),
+    Session,
+}
+
+/// A batch that is written (not yet synced): its rows, in order, and its sequence number.
 struct Staged {
     seq: u64,
-    rows: Vec<(Summary, Location)>,
+    rows: Vec<StagedRow>,
 }
 
 impl Writer {
@@ -644,35 +870,68 @@ impl Writer {
     fn stage(&mut self, batch: &[Pending]) -> Result<Staged, String> {
         self.buf.clear();
         let mut rows = Vec::with_capacity(batch.len());
+        let to_file = self.file.is_some();
         {
             let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
-            for (record, tail) in batch {
-                let id = CaptureId(idx.next_id);
-                idx.next_id += 1;
-                let row = summary_of(&mut idx, id, record);
-                if let Some(k) = &row.idempotency_key {
-                    idx.first_by_key.entry(k.clone()).or_insert(id);
-                }
-                let location = if self.file.is_some() {
-                    let start = self.buf.len() as u64;
-                    self.buf.extend_from_slice(&line_from_tail(id, tail));
-                    Location::File {
-                        offset: self.end + start,
-                        len: (self.buf.len() as u64 - start - 1) as u32,
+            for (entry, tail) in batch {
+                // Offsets are relative to the batch until the write says where it landed.
+                let start = self.buf.len() as u64;
+                let id = match entry {
+                    Entry::Capture(_) => {
+                        let id = CaptureId(idx.next_id);
+                        idx.next_id += 1;
+                        Some(id)
                     }
-                } else {
-                    Location::Memory(record.clone())
+                    Entry::Exchange(_) | Entry::Session(_) => None,
                 };
-                rows.push((row, location));
+                if to_file {
+                    push_line(&mut self.buf, id, tail);
+                }
+                let len = (self.buf.len() as u64).saturating_sub(start + 1) as u32;
+                rows.push(match entry {
+                    Entry::Capture(record) => {
+                        let id = id.unwrap_or_default();
+                        let row = summary_of(&mut idx, id, record);
+                        if let Some(k) = &row.idempotency_key {
+                            idx.first_by_key.entry(k.clone()).or_insert(id);
+                        }
+                        let location = if to_file {
+                            Location::File { offset: start, len }
+                        } else {
+                            Location::Memory(record.clone())
+                        };
+                        StagedRow::Capture(row, location)
+                    }
+                    Entry::Exchange(e) => StagedRow::Exchange(if to_file {
+                        ExchangeAt::File { offset: start, len }
+                    } else {
+                        ExchangeAt::Memory(e.clone())
+                    }),
+                    Entry::Session(_) => StagedRow::Session,
+                });
             }
         }
         if let Some(f) = self.file.as_mut() {
-            if let Err(e) = f.write_all(&self.buf) {
-                // Cut any partial write so the next batch does not follow half a line.
-                let _ = f.set_len(self.end);
-                return Err(e.to_string());
+            // The file is opened with O_APPEND, so the write lands at the end even when
+            // another process (`hooklens replay`) appended since; the position afterwards says
+            // where.
+            let written = f.write_all(&self.buf).and_then(|()| f.stream_position());
+            let base = match written {
+                Ok(end) => end - self.buf.len() as u64,
+                Err(e) => {
+                    // End any partial line, so the next batch does not follow half a line
+                    // (the partial one is then skipped as corrupt on the next scan).
+                    let _ = f.write_all(b"\n");
+                    return Err(e.to_string());
+                }
+            };
+            for row in &mut rows {
+                match row {
+                    StagedRow::Capture(_, Location::File { offset, .. })
+                    | StagedRow::Exchange(ExchangeAt::File { offset, .. }) => *offset += base,
+                    _ => {}
+                }
             }
-            self.end += self.buf.len() as u64;
         }
         self.seq += 1;
         Ok(Staged {
@@ -682,30 +941,48 @@ impl Writer {
     }
 }
 
-/// Makes durable batches visible in id order: rows join the index, front ends hear of them,
-/// and only then is each request answered.
+/// Makes durable batches visible in order: rows join the index, front ends hear of them, and
+/// only then is each request answered.
 fn publish(
     index: &RwLock<Index>,
     events: &broadcast::Sender<Event>,
     batch: &[Pending],
-    rows: Vec<(Summary, Location)>,
-) -> Vec<Result<Arc<Stored>, String>> {
+    rows: Vec<StagedRow>,
+) -> Vec<Result<Committed, String>> {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
     let mut results = Vec::with_capacity(batch.len());
-    for ((record, _), (row, location)) in batch.iter().zip(rows) {
-        let stored = Arc::new(Stored {
-            summary: row.clone(),
-            verdict: record.verdict.clone(),
-            tls: record.capture.tls.clone(),
-        });
-        let in_memory = matches!(location, Location::Memory(_));
-        idx.push(row, location);
-        if in_memory && idx.locations.len() > MEMORY_KEEP {
-            let oldest = idx.locations.len() - MEMORY_KEEP - 1;
-            idx.locations[oldest] = Location::Evicted;
+    for ((entry, _), row) in batch.iter().zip(rows) {
+        match (entry, row) {
+            (Entry::Capture(record), StagedRow::Capture(row, location)) => {
+                let stored = Arc::new(Stored {
+                    summary: row.clone(),
+                    verdict: record.verdict.clone(),
+                    tls: record.capture.tls.clone(),
+                });
+                let in_memory = matches!(location, Location::Memory(_));
+                idx.push(row, location);
+                if in_memory && idx.locations.len() > MEMORY_KEEP {
+                    let oldest = idx.locations.len() - MEMORY_KEEP - 1;
+                    idx.locations[oldest] = Location::Evicted;
+                    let evicted = idx.rows[oldest].id;
+                    idx.exchanges.remove(&evicted);
+                }
+                let _ = events.send(Event::Captured(stored.clone()));
+                results.push(Ok(Committed::Capture(stored)));
+            }
+            (Entry::Exchange(e), StagedRow::Exchange(at)) => {
+                idx.link(e.capture, LinkedBrief::of(e), at);
+                let _ = events.send(Event::Forwarded(e.clone()));
+                results.push(Ok(Committed::Other));
+            }
+            (Entry::Session(forward_to), _) => {
+                if forward_to.is_some() {
+                    idx.forward_to = forward_to.clone();
+                }
+                results.push(Ok(Committed::Other));
+            }
+            _ => results.push(Err("internal: staged row does not match its entry".into())),
         }
-        let _ = events.send(Event::Captured(stored.clone()));
-        results.push(Ok(stored));
     }
     results
 }
@@ -746,12 +1023,12 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
             }
             let batch: Vec<Pending> = jobs
                 .iter_mut()
-                .map(|j| (j.record.clone(), std::mem::take(&mut j.tail)))
+                .map(|j| (j.entry.clone(), std::mem::take(&mut j.tail)))
                 .collect();
             (writer.stage(&batch), batch)
         };
         let (staged, batch) = staged;
-        let fail = |e: String| -> Vec<Result<Arc<Stored>, String>> {
+        let fail = |e: String| -> Vec<Result<Committed, String>> {
             let _ = lanes
                 .events
                 .send(Event::Notice(format!("capture log write failed: {e}")));
@@ -820,19 +1097,55 @@ struct Scanned {
     /// Only whitespace.
     blank: bool,
     /// `Ok(None)`: a record hooklens skips (another kind, a newer version).
-    parsed: Result<Option<Parsed>, ()>,
+    parsed: Result<Option<ParsedLine>, ()>,
 }
 
-/// Parses the index fields of one line; `Ok(None)` for a record that is not a capture.
-fn parse_line(content: &[u8]) -> Result<Option<Parsed>, ()> {
+/// A line's index fields, by kind.
+enum ParsedLine {
+    Capture(Parsed),
+    Exchange(CaptureId, LinkedBrief),
+    Session(Option<RecordedTarget>),
+}
+
+/// Parses the index fields of one line; `Ok(None)` for a record hooklens does not know.
+fn parse_line(content: &[u8]) -> Result<Option<ParsedLine>, ()> {
     let s: LineSummary = serde_json::from_slice(content).map_err(|_| ())?;
-    if s.v > FORMAT_VERSION || s.kind != "capture" {
+    if s.v > FORMAT_VERSION {
         return Ok(None);
+    }
+    let kind = match &*s.kind {
+        "capture" => None,
+        "forward" => Some(ExchangeKind::Forward),
+        "replay" => Some(ExchangeKind::Replay),
+        "session" => {
+            return Ok(Some(ParsedLine::Session(s.forward_to.map(|url| {
+                RecordedTarget {
+                    url: url.into_owned(),
+                    path: s.forward_path.unwrap_or_default(),
+                }
+            }))));
+        }
+        _ => return Ok(None),
+    };
+    if let Some(kind) = kind {
+        let (Some(capture), Some(status)) = (s.capture, s.status) else {
+            return Err(());
+        };
+        return Ok(Some(ParsedLine::Exchange(
+            CaptureId(capture),
+            LinkedBrief {
+                kind,
+                receiver_status: s.response.map(|r| r.status),
+                latency_us: s.latency_us.unwrap_or(0),
+                relayed: s.relayed,
+                status,
+            },
+        )));
     }
     let (Some(id), Some(verdict)) = (s.id, s.verdict) else {
         return Err(());
     };
-    Ok(Some(Parsed {
+    Ok(Some(ParsedLine::Capture(Parsed {
         id,
         received_at_ms: s.received_at_ms.unwrap_or(0),
         method: s.method.map(|m| m.into_owned()).unwrap_or_default(),
@@ -845,7 +1158,7 @@ fn parse_line(content: &[u8]) -> Result<Option<Parsed>, ()> {
         body_len: s.body_len.unwrap_or(0),
         truncated: s.truncated,
         response_status: s.response_status,
-    }))
+    })))
 }
 
 /// Scans the lines that start in `[start, end)` (`start` is at a line start).
@@ -956,7 +1269,28 @@ fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
         end = line.offset + line.size;
         let content_len = line.size - u64::from(line.complete);
         match line.parsed {
-            Ok(Some(p)) => {
+            Ok(Some(ParsedLine::Exchange(capture, brief))) => {
+                let at = ExchangeAt::File {
+                    offset: line.offset,
+                    len: content_len as u32,
+                };
+                if !index.link(capture, brief, at) {
+                    // A forward record follows its capture; one that links nowhere is corrupt.
+                    recovery.corrupt_lines += 1;
+                }
+                if !line.complete {
+                    torn_at = Some((end, true));
+                }
+            }
+            Ok(Some(ParsedLine::Session(forward_to))) => {
+                if forward_to.is_some() {
+                    index.forward_to = forward_to;
+                }
+                if !line.complete {
+                    torn_at = Some((end, true));
+                }
+            }
+            Ok(Some(ParsedLine::Capture(p))) => {
                 let id = CaptureId(p.id);
                 if index.rows.last().is_some_and(|r| r.id >= id) {
                     // Ids only grow in a log hooklens wrote; anything else is corruption.
@@ -977,6 +1311,7 @@ fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
                     body_len: p.body_len,
                     truncated: p.truncated,
                     response_status: p.response_status,
+                    exchange: None,
                 };
                 index.push(
                     row,

@@ -9,7 +9,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, Mou
 use super::keys::{Command, command_for};
 use crate::capture::CaptureId;
 use crate::filter::Filter;
-use crate::store::{CaptureRecord, Event, Summary};
+use crate::exchange::Exchange;
+use crate::store::{CaptureRecord, Event, ExchangeBrief, Summary};
 use crate::verify::Outcome;
 
 /// Detail tabs, in key order (1-5).
@@ -52,6 +53,8 @@ pub enum Action {
     Diff(CaptureId, CaptureId),
     /// Replay this capture to the forward target (re-signed when true).
     Replay(CaptureId, bool),
+    /// Edit this capture's body in the editor, then replay it re-signed.
+    EditReplay(CaptureId),
 }
 
 /// A full-screen text overlay (diff, copied curl command).
@@ -107,8 +110,8 @@ pub struct App {
     pub color: bool,
     /// The selected body, rendered once per selection (pretty JSON, text or hex dump).
     pub body_lines: Vec<String>,
-    /// Forward outcomes seen this session: status (None = failed) and the outcome line.
-    pub forwards: std::collections::HashMap<CaptureId, (Option<u16>, String)>,
+    /// Forwards and replays of the selected capture, oldest first.
+    pub exchanges: Vec<Arc<Exchange>>,
 }
 
 impl App {
@@ -137,7 +140,7 @@ impl App {
             now_ms,
             color: true,
             body_lines: Vec::new(),
-            forwards: std::collections::HashMap::new(),
+            exchanges: Vec::new(),
         }
     }
 
@@ -228,6 +231,7 @@ impl App {
         if before != after || (after.is_some() && self.detail.is_none()) {
             self.scroll = 0;
             self.detail = None;
+            self.exchanges.clear();
             after.map(Action::Load)
         } else {
             None
@@ -235,8 +239,9 @@ impl App {
     }
 
     /// Installs a loaded capture if it is still the selected one.
-    pub fn set_detail(&mut self, record: Arc<CaptureRecord>) {
+    pub fn set_detail(&mut self, record: Arc<CaptureRecord>, exchanges: Vec<Arc<Exchange>>) {
         if self.selected_row().map(|r| r.id) == Some(record.capture.id) {
+            self.exchanges = exchanges;
             self.body_lines = crate::output::render_body(&record.capture.body)
                 .lines()
                 .map(str::to_owned)
@@ -265,11 +270,26 @@ impl App {
                 }
                 None
             }
-            Event::Forwarded { id, status, line } => {
-                self.forwards.insert(
-                    *id,
-                    (*status, crate::sanitize::escape_line(line.as_bytes())),
-                );
+            Event::Forwarded(exchange) => {
+                let id = exchange.capture;
+                if let Ok(pos) = self.rows.binary_search_by_key(&id, |r| r.id) {
+                    let row = &mut self.rows[pos];
+                    row.exchange = Some(Box::new(ExchangeBrief {
+                        kind: exchange.kind,
+                        receiver_status: exchange.receiver_status(),
+                        latency_us: exchange.latency_us,
+                        count: row.exchange.as_ref().map_or(0, |b| b.count) + 1,
+                    }));
+                    if exchange.relayed {
+                        row.response_status = exchange.status;
+                    }
+                }
+                if self.detail.as_ref().is_some_and(|d| d.capture.id == id) {
+                    self.exchanges.push(exchange.clone());
+                }
+                if exchange.kind == crate::exchange::ExchangeKind::Replay || !exchange.succeeded() {
+                    self.status = Some(crate::sanitize::escape_line(exchange.line().as_bytes()));
+                }
                 None
             }
             Event::Notice(text) => {
@@ -435,11 +455,14 @@ impl App {
                 _ => self.status = Some("mark a capture with m first".into()),
             },
             Command::Help => self.help = true,
-            Command::Replay | Command::ReplayResigned => {
+            Command::Replay | Command::ReplayResigned | Command::EditReplay => {
                 if self.header.forward.is_none() {
                     self.status = Some("replay needs a target: start with --forward-to URL".into());
                 } else if let Some(row) = self.selected_row() {
-                    return Some(Action::Replay(row.id, command == Command::ReplayResigned));
+                    return Some(match command {
+                        Command::EditReplay => Action::EditReplay(row.id),
+                        c => Action::Replay(row.id, c == Command::ReplayResigned),
+                    });
                 }
             }
         }
@@ -468,6 +491,7 @@ pub(crate) mod tests {
             body_len: 169,
             truncated: false,
             response_status: if outcome.is_rejected() { 401 } else { 204 },
+            exchange: None,
         }
     }
 

@@ -45,6 +45,8 @@ pub enum Command {
     Replay,
     /// Replay it re-signed with a fresh timestamp (first configured secret).
     ReplayResigned,
+    /// Edit the body in $EDITOR, then replay it re-signed.
+    EditReplay,
 }
 
 /// One row of the key table.
@@ -59,7 +61,7 @@ pub struct Binding {
     pub command: Command,
 }
 
-/// Every key binding. `e` (edit, then replay) is reserved.
+/// Every key binding.
 pub const KEYS: &[Binding] = &[
     Binding {
         keys: "j/k ↓/↑",
@@ -128,8 +130,8 @@ pub const KEYS: &[Binding] = &[
         command: Command::ClearView,
     },
     Binding {
-        keys: "r / R",
-        help: "replay to the forward target: as captured / re-signed now",
+        keys: "r / R / e",
+        help: "replay: as captured / re-signed / edited in $EDITOR",
         footer: false,
         command: Command::Replay,
     },
@@ -172,6 +174,7 @@ pub fn command_for(key: KeyEvent) -> Option<Command> {
         KeyCode::Char('?') => Command::Help,
         KeyCode::Char('r') => Command::Replay,
         KeyCode::Char('R') => Command::ReplayResigned,
+        KeyCode::Char('e') => Command::EditReplay,
         _ => return None,
     })
 }

@@ -11,7 +11,7 @@ pub mod ui;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -20,16 +20,12 @@ use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, K
 use ratatui::crossterm::execute;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::capture::now_ms;
 use crate::capture::CaptureId;
 use crate::sanitize::escape_text;
 use crate::store::{CaptureRecord, Event, Store};
 pub use app::{Action, App, HeaderInfo, Overlay};
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// Owns the terminal: raw mode, alternate screen and mouse capture on; restored on drop, so
 /// every way out (quit, error, SIGTERM, panic via ratatui's hook) leaves the terminal usable.
@@ -44,6 +40,81 @@ impl TerminalGuard {
         let terminal = ratatui::try_init().context("opening the terminal")?;
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
         Ok(TerminalGuard { terminal })
+    }
+}
+
+impl TerminalGuard {
+    /// Hands the terminal to another program (the editor) and takes it back afterwards. The
+    /// input reader is paused first, so it does not steal the editor's keys.
+    fn lend<T>(&mut self, input: &InputReader, f: impl FnOnce() -> T) -> Result<T> {
+        input.pause();
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+        let out = tokio::task::block_in_place(f);
+        self.terminal = ratatui::try_init().context("reopening the terminal")?;
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+        let _ = self.terminal.clear();
+        input.resume();
+        Ok(out)
+    }
+}
+
+/// The keyboard and mouse reader thread. It polls in short slices so it can be paused (while
+/// the editor owns the terminal) without a key being read by the wrong program.
+struct InputReader {
+    paused: Arc<std::sync::atomic::AtomicBool>,
+    idle: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl InputReader {
+    fn start(tx: mpsc::UnboundedSender<event::Event>) -> Result<InputReader> {
+        use std::sync::atomic::Ordering;
+        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let idle = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, i) = (paused.clone(), idle.clone());
+        std::thread::Builder::new()
+            .name("hooklens-input".into())
+            .spawn(move || {
+                loop {
+                    if p.load(Ordering::Acquire) {
+                        i.store(true, Ordering::Release);
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    i.store(false, Ordering::Release);
+                    match event::poll(Duration::from_millis(50)) {
+                        Ok(true) => match event::read() {
+                            Ok(ev) => {
+                                if tx.send(ev).is_err() {
+                                    break;
+                                }
+                            }
+                            Err(_) => break,
+                        },
+                        Ok(false) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+            .context("starting the input reader")?;
+        Ok(InputReader { paused, idle })
+    }
+
+    /// Stops reading and waits until the thread is out of its poll.
+    fn pause(&self) {
+        use std::sync::atomic::Ordering;
+        self.paused.store(true, Ordering::Release);
+        for _ in 0..100 {
+            if self.idle.load(Ordering::Acquire) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn resume(&self) {
+        self.paused
+            .store(false, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -106,47 +177,70 @@ pub struct ReplayTarget {
     pub secret: Option<crate::secret::Secret>,
 }
 
-/// Sends a stored capture again in the background; the outcome arrives as a `Forwarded` event.
-fn replay(store: &Store, target: &ReplayTarget, id: CaptureId, resign: bool) -> Result<()> {
-    let mut capture = store.load(id)?.capture;
-    if resign {
-        let secret = target
-            .secret
-            .as_ref()
-            .context("R re-signs with the first --secret, and none is configured")?;
-        let now = now_ms().div_euclid(1000);
-        capture.headers = crate::replay::resign(&capture, &capture.body, secret, now)
-            .map_err(|e| anyhow::anyhow!("re-signing {id}: {e}"))?;
-    }
-    capture.headers.push(crate::capture::Header::new(
-        crate::replay::REPLAY_HEADER,
-        id.0.to_string(),
-    ));
+/// Sends a stored capture again in the background; the outcome becomes a `replay` record and
+/// arrives as a `Forwarded` event.
+fn replay(
+    store: &Store,
+    target: &ReplayTarget,
+    capture: crate::capture::Capture,
+    resign: bool,
+    body: Option<bytes::Bytes>,
+) -> Result<()> {
+    let id = capture.id;
+    let resign = match (resign, &target.secret) {
+        (false, _) => None,
+        (true, Some(secret)) => Some(secret.clone()),
+        (true, None) => anyhow::bail!("re-signing needs a secret: start with --secret"),
+    };
+    let changes = crate::replay::Changes {
+        resign,
+        body,
+        replay_header: true,
+    };
     let fwd = target.forward.clone();
-    let notifier = store.notifier();
+    let store = store.clone();
     tokio::spawn(async move {
-        let sent =
-            crate::forward::forward(&fwd.client, &fwd.target, fwd.mode, &capture, fwd.timeout)
-                .await;
-        let status = sent.result.as_ref().ok().map(|r| r.status);
-        let line = crate::forward::outcome_line(id, &fwd.target, &sent);
-        let how = if resign {
-            "replay (re-signed)"
-        } else {
-            "replay"
+        let sent = crate::replay::send_one(
+            &fwd.client,
+            &fwd.target,
+            fwd.mode,
+            &capture,
+            &changes,
+            fwd.timeout,
+        )
+        .await;
+        let result = match sent {
+            Ok(exchange) => store.append_exchange(exchange).await,
+            Err(e) => Err(e),
         };
-        notifier.forwarded(id, status, format!("{how} {line}"));
+        if let Err(e) = result {
+            store.notice(format!("replay of {id}: {e:#}"));
+        }
     });
     Ok(())
 }
 
-fn perform(app: &mut App, store: &Store, action: Action, replays: Option<&ReplayTarget>) -> bool {
+/// The terminal and its reader, for actions that hand the terminal to another program.
+struct Terminal {
+    guard: TerminalGuard,
+    input: InputReader,
+}
+
+fn perform(
+    app: &mut App,
+    store: &Store,
+    action: Action,
+    replays: Option<&ReplayTarget>,
+    term: &mut Terminal,
+) -> bool {
     let load = |id: CaptureId| store.load(id).map(Arc::new);
     match action {
         Action::Quit => return false,
-        Action::Load(id) => match load(id) {
-            Ok(record) => app.set_detail(record),
-            Err(e) => app.status = Some(format!("{e:#}")),
+        Action::Load(id) => match (load(id), store.exchanges(id)) {
+            (Ok(record), Ok(exchanges)) => {
+                app.set_detail(record, exchanges.into_iter().map(Arc::new).collect())
+            }
+            (Err(e), _) | (_, Err(e)) => app.status = Some(format!("{e:#}")),
         },
         Action::CopyCurl(id) => match load(id) {
             Ok(record) => {
@@ -171,11 +265,33 @@ fn perform(app: &mut App, store: &Store, action: Action, replays: Option<&Replay
             }
             (Err(e), _) | (_, Err(e)) => app.status = Some(format!("{e:#}")),
         },
-        Action::Replay(id, resign) => match replays.map(|t| replay(store, t, id, resign)) {
-            Some(Ok(())) => app.status = Some(format!("replaying {id}…")),
-            Some(Err(e)) => app.status = Some(format!("{e:#}")),
-            None => app.status = Some("replay needs --forward-to".into()),
-        },
+        Action::Replay(id, resign) => {
+            let started = replays
+                .context("replay needs --forward-to")
+                .and_then(|t| replay(store, t, store.load(id)?.capture, resign, None));
+            app.status = Some(match started {
+                Ok(()) => format!("replaying {id}…"),
+                Err(e) => format!("{e:#}"),
+            });
+        }
+        Action::EditReplay(id) => {
+            let started = replays
+                .context("replay needs --forward-to")
+                .and_then(|t| {
+                    if t.secret.is_none() {
+                        anyhow::bail!("an edited body must be re-signed: start with --secret");
+                    }
+                    let capture = store.load(id)?.capture;
+                    let body = term.guard.lend(&term.input, || {
+                        crate::replay::edit_body(id, &capture.body)
+                    })??;
+                    replay(store, t, capture, true, Some(body))
+                });
+            app.status = Some(match started {
+                Ok(()) => format!("replaying {id} (edited, re-signed)…"),
+                Err(e) => format!("{e:#}"),
+            });
+        }
     }
     true
 }
@@ -189,31 +305,25 @@ pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>
     app.color = std::env::var_os("NO_COLOR").is_none();
     let initial = app.load_rows(store.index().rows().to_vec());
 
-    let mut guard = TerminalGuard::new()?;
+    let guard = TerminalGuard::new()?;
     let (input_tx, mut input) = mpsc::unbounded_channel();
     // crossterm's reader blocks; give it a thread so the async loop never waits on it.
-    std::thread::Builder::new()
-        .name("hooklens-input".into())
-        .spawn(move || {
-            while let Ok(ev) = event::read() {
-                if input_tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        })
-        .context("starting the input reader")?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    let mut term = Terminal {
+        guard,
+        input: InputReader::start(input_tx)?,
+    };
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     if let Some(action) = initial {
-        perform(&mut app, &store, action, replays.as_ref());
+        perform(&mut app, &store, action, replays.as_ref(), &mut term);
     }
     let mut dirty = true;
     loop {
         if dirty {
-            guard
+            term.guard
                 .terminal
                 .draw(|frame| ui::render(&app, frame))
                 .context("drawing")?;
@@ -263,14 +373,14 @@ pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>
                 }
                 dirty = true;
             }
-            _ = term.recv() => break,
+            _ = sigterm.recv() => break,
             _ = tick.tick() => {
                 app.now_ms = now_ms();
                 dirty = app.detail.is_some();
             }
         }
         for action in actions {
-            if !perform(&mut app, &store, action, replays.as_ref()) {
+            if !perform(&mut app, &store, action, replays.as_ref(), &mut term) {
                 return Ok(());
             }
         }

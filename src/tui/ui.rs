@@ -108,6 +108,37 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
 }
 
+/// The Forward tab: every forward and replay of the selected capture, newest first.
+fn forward_tab(app: &App) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for e in app.exchanges.iter().rev() {
+        let good = e.succeeded() && e.integrity.is_empty();
+        for (n, l) in crate::output::exchange_text(e).lines().enumerate() {
+            lines.push(match n {
+                0 => Line::styled(
+                    l.to_string(),
+                    fg(app, if good { Color::Green } else { Color::Red }),
+                ),
+                _ if l.trim_start().starts_with('⚠') => {
+                    Line::styled(l.to_string(), fg(app, Color::Red))
+                }
+                _ => Line::raw(l.to_string()),
+            });
+        }
+        lines.push(Line::raw(""));
+    }
+    match (&app.header.forward, lines.is_empty()) {
+        (Some(target), true) => lines.push(Line::raw(format!(
+            "not forwarded yet (target {target}); r replays, R re-signs, e edits then replays"
+        ))),
+        (None, true) => lines.push(Line::raw(
+            "not forwarded (start with --forward-to URL to forward deliveries)",
+        )),
+        _ => {}
+    }
+    lines
+}
+
 fn short_type(t: Option<&str>) -> String {
     match t {
         Some(t) => escape_line(t.strip_prefix("video.generation.").unwrap_or(t).as_bytes()),
@@ -138,19 +169,19 @@ fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
         ),
     ];
     if forwarding {
-        cells.push(match app.forwards.get(&r.id) {
-            Some((Some(status), _)) => Span::styled(
+        cells.push(match r.exchange.as_ref().map(|e| e.receiver_status) {
+            Some(Some(status)) => Span::styled(
                 status.to_string(),
                 fg(
                     app,
-                    if *status < 300 {
+                    if status < 300 {
                         Color::Green
                     } else {
                         Color::Red
                     },
                 ),
             ),
-            Some((None, _)) => Span::styled("err", fg(app, Color::Red)),
+            Some(None) => Span::styled("err", fg(app, Color::Red)),
             None => Span::raw("-"),
         });
     }
@@ -336,29 +367,7 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
             );
             lines
         }
-        _ => match (&app.header.forward, app.forwards.get(&row.id)) {
-            (_, Some((status, line))) => vec![
-                Line::styled(
-                    line.clone(),
-                    fg(
-                        app,
-                        if status.is_some_and(|s| s < 300) {
-                            Color::Green
-                        } else {
-                            Color::Red
-                        },
-                    ),
-                ),
-                Line::raw(""),
-                Line::raw("(kept for this session; forward records in the log are not stored yet)"),
-            ],
-            (Some(target), None) => vec![Line::raw(format!(
-                "not forwarded yet in this session (target {target}); outcomes appear here and in the status line"
-            ))],
-            (None, None) => vec![Line::raw(
-                "not forwarded (start with --forward-to URL to forward deliveries)",
-            )],
-        },
+        _ => forward_tab(app),
     };
     frame.render_widget(
         Paragraph::new(Text::from(lines))
@@ -682,7 +691,7 @@ mod tests {
         app.color = false;
         app.load_rows(records.iter().map(summary).collect());
         if let Some(last) = records.last() {
-            app.set_detail(Arc::new(last.clone()));
+            app.set_detail(Arc::new(last.clone()), Vec::new());
         }
         app
     }
@@ -762,15 +771,40 @@ mod tests {
     fn forward_outcomes_show_in_the_list_and_the_forward_tab() {
         let mut app = app_with(vec![record(1, BODY, valid()), record(2, BODY, valid())]);
         app.header.forward = Some("http://127.0.0.1:3000/app".into());
-        app.apply(&crate::store::Event::Forwarded {
-            id: CaptureId(2),
-            status: Some(204),
-            line: "#2 → 204 3.1ms (http://127.0.0.1:3000)".into(),
-        });
+        let target = crate::client::Target::parse("http://127.0.0.1:3000/app").unwrap();
+        let sent = crate::forward::Sent {
+            headers: vec![crate::capture::Header::new("Host", "127.0.0.1:3000")],
+            path: "/app/modelgates/video-webhook".into(),
+            result: Ok(crate::client::Reply {
+                status: 204,
+                reason: "No Content".into(),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+            }),
+            latency_us: 3_100,
+            flags: Vec::new(),
+        };
+        let exchange = crate::exchange::Exchange::from_sent(
+            crate::exchange::ExchangeKind::Forward,
+            CaptureId(2),
+            NOW_MS,
+            "POST",
+            &target,
+            BODY,
+            BODY,
+            &sent,
+            crate::exchange::Prepared::default(),
+        );
+        app.apply(&crate::store::Event::Forwarded(Arc::new(exchange)));
         app.tab = 4;
         let text = screen(&app, 100, 30);
         assert!(text.contains("fwd"), "{text}");
-        assert!(text.contains("#2 → 204 3.1ms"), "{text}");
+        assert!(
+            text.contains("forward ") && text.contains("POST http://127.0.0.1:3000/app/modelgates/video-webhook"),
+            "{text}"
+        );
+        assert!(text.contains("answer    204 No Content in 3.1ms"), "{text}");
+        assert!(text.contains("✓ same body bytes"), "{text}");
         let second = text
             .lines()
             .find(|l| l.contains("#2 ") && l.contains("POST"))

@@ -1,0 +1,303 @@
+//! What happened when a capture was sent on: a forward (`listen --forward-to`) or a replay.
+//!
+//! Each one is its own line in the capture log (`"kind":"forward"` or `"kind":"replay"`),
+//! linked to its capture by `capture` (the id), written after the capture line. It keeps the
+//! request as sent (URL, method, headers), the integrity proof (SHA-256 and length of the body
+//! received and of the body sent, plus any difference in the headers that describe the body),
+//! and the receiver's answer (status, headers, the first [`RESPONSE_BODY_KEEP`] bytes of the
+//! body) or the error. Pure data: the store writes it, front ends render it.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::capture::{CaptureId, Header};
+use crate::client::{Reply, Target};
+use crate::forward::{Sent, failure_status};
+
+/// How much of a receiver's answer body is kept in the log (the rest is counted, not kept):
+/// a receiver's 5 MB error page should not swell the capture log.
+pub const RESPONSE_BODY_KEEP: usize = 64 * 1024;
+
+/// Forward (the listener passed a delivery on) or replay (sent again later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExchangeKind {
+    /// `listen --forward-to`.
+    Forward,
+    /// `hooklens replay`, or `r`/`R`/`e` in the inspector.
+    Replay,
+}
+
+impl ExchangeKind {
+    /// `forward` or `replay`, as in the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExchangeKind::Forward => "forward",
+            ExchangeKind::Replay => "replay",
+        }
+    }
+}
+
+/// SHA-256 (hex) and length of a body: one leg of the integrity proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyDigest {
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl BodyDigest {
+    /// Digest of `body`.
+    pub fn of(body: &[u8]) -> BodyDigest {
+        BodyDigest {
+            sha256: hex::encode(Sha256::digest(body)),
+            len: body.len() as u64,
+        }
+    }
+}
+
+/// The receiver's answer as kept in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeResponse {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase as sent.
+    pub reason: String,
+    /// Headers in order, as sent.
+    pub headers: Vec<Header>,
+    /// The first [`RESPONSE_BODY_KEEP`] bytes of the body.
+    #[serde(with = "crate::capture::b64_bytes", rename = "body_b64")]
+    pub body: Bytes,
+    /// Length of the whole body.
+    pub body_len: u64,
+}
+
+impl ExchangeResponse {
+    /// True when the body in the log is shorter than the answer was.
+    pub fn body_cut(&self) -> bool {
+        (self.body.len() as u64) < self.body_len
+    }
+
+    fn of(reply: &Reply) -> ExchangeResponse {
+        ExchangeResponse {
+            status: reply.status,
+            reason: reply.reason.clone(),
+            headers: reply.headers.clone(),
+            body: reply
+                .body
+                .slice(..reply.body.len().min(RESPONSE_BODY_KEEP)),
+            body_len: reply.body.len() as u64,
+        }
+    }
+}
+
+/// One forward or replay of a capture and its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Forward or replay.
+    pub kind: ExchangeKind,
+    /// The capture it sent.
+    pub capture: CaptureId,
+    /// Unix ms when it was sent.
+    pub at_ms: i64,
+    /// Full URL sent to (target origin + path and query).
+    pub url: String,
+    /// Method sent.
+    pub method: String,
+    /// Headers sent, in order.
+    pub request_headers: Vec<Header>,
+    /// The body as captured.
+    pub received: BodyDigest,
+    /// The body as sent.
+    pub sent: BodyDigest,
+    /// Differences between the two legs (body, Content-Length/-Encoding/-Type). Empty when
+    /// the receiver got the captured body described the same way.
+    #[serde(default)]
+    pub integrity: Vec<String>,
+    /// Re-signed with a fresh timestamp before sending.
+    #[serde(default)]
+    pub resigned: bool,
+    /// The body was edited before sending (`replay --edit`).
+    #[serde(default)]
+    pub edited: bool,
+    /// `--respond relay`: the provider got this answer (or the 502/504 when it failed).
+    #[serde(default)]
+    pub relayed: bool,
+    /// Round trip in microseconds.
+    pub latency_us: u64,
+    /// The receiver's answer, when there was one.
+    pub response: Option<ExchangeResponse>,
+    /// Why there was no answer.
+    pub error: Option<String>,
+    /// Status hooklens would give (relay): the receiver's, or 502/504 on failure.
+    pub status: u16,
+}
+
+/// How the request was prepared, beyond what [`Sent`] records.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prepared {
+    /// Re-signed before sending.
+    pub resigned: bool,
+    /// Body edited before sending.
+    pub edited: bool,
+    /// The provider gets this answer.
+    pub relayed: bool,
+}
+
+impl Exchange {
+    /// The record for one forward or replay, from what the client did.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_sent(
+        kind: ExchangeKind,
+        capture: CaptureId,
+        at_ms: i64,
+        method: &str,
+        target: &Target,
+        received_body: &[u8],
+        sent_body: &[u8],
+        sent: &Sent,
+        how: Prepared,
+    ) -> Exchange {
+        let (response, error, status) = match &sent.result {
+            Ok(reply) => (Some(ExchangeResponse::of(reply)), None, reply.status),
+            Err(e) => (None, Some(e.to_string()), failure_status(e)),
+        };
+        Exchange {
+            kind,
+            capture,
+            at_ms,
+            url: format!("{}{}", target.origin(), sent.path),
+            method: method.to_owned(),
+            request_headers: sent.headers.clone(),
+            received: BodyDigest::of(received_body),
+            sent: BodyDigest::of(sent_body),
+            integrity: sent.flags.clone(),
+            resigned: how.resigned,
+            edited: how.edited,
+            relayed: how.relayed,
+            latency_us: sent.latency_us,
+            response,
+            error,
+            status,
+        }
+    }
+
+    /// True when the receiver answered 2xx.
+    pub fn succeeded(&self) -> bool {
+        self.response
+            .as_ref()
+            .is_some_and(|r| (200..300).contains(&r.status))
+    }
+
+    /// The receiver's status, or None when there was no answer.
+    pub fn receiver_status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.status)
+    }
+
+    /// The short outcome shown after a capture: `→ 204 3.1ms`, `→ failed (502): …`.
+    pub fn brief(&self) -> String {
+        let ms = self.latency_us as f64 / 1000.0;
+        match (&self.response, &self.error) {
+            (Some(r), _) => format!("→ {} {ms:.1}ms", r.status),
+            (None, Some(e)) => format!("→ failed ({}): {e}", self.status),
+            (None, None) => format!("→ {}", self.status),
+        }
+    }
+
+    /// One line for humans: `#12 forward → 204 3.1ms http://…/path [re-signed]`, plus any
+    /// integrity flag.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} {} {} {}",
+            self.capture,
+            self.kind.name(),
+            self.brief(),
+            self.url
+        );
+        if self.resigned {
+            line.push_str(" [re-signed]");
+        }
+        if self.edited {
+            line.push_str(" [edited]");
+        }
+        for flag in &self.integrity {
+            line.push_str("; integrity: ");
+            line.push_str(flag);
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientError;
+
+    fn sent(result: Result<Reply, ClientError>) -> Sent {
+        Sent {
+            headers: vec![Header::new("Host", "127.0.0.1:3000")],
+            path: "/hook?x=1".into(),
+            result,
+            latency_us: 3_100,
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_big_answer_keeps_its_length_but_not_all_its_bytes() {
+        let reply = Reply {
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![Header::new("Content-Type", "text/html")],
+            body: Bytes::from(vec![b'x'; RESPONSE_BODY_KEEP + 10]),
+        };
+        let t = Target::parse("http://127.0.0.1:3000").unwrap();
+        let ex = Exchange::from_sent(
+            ExchangeKind::Forward,
+            CaptureId(4),
+            0,
+            "POST",
+            &t,
+            b"{}",
+            b"{}",
+            &sent(Ok(reply)),
+            Prepared::default(),
+        );
+        let r = ex.response.as_ref().unwrap();
+        assert_eq!(r.body.len(), RESPONSE_BODY_KEEP);
+        assert_eq!(r.body_len, RESPONSE_BODY_KEEP as u64 + 10);
+        assert!(r.body_cut());
+        assert_eq!(ex.url, "http://127.0.0.1:3000/hook?x=1");
+        assert_eq!(ex.received, ex.sent);
+        assert_eq!(ex.line(), "#4 forward → 200 3.1ms http://127.0.0.1:3000/hook?x=1");
+        let json = serde_json::to_string(&ex).unwrap();
+        let back: Exchange = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ex);
+    }
+
+    #[test]
+    fn a_failed_forward_records_the_error_and_the_gateway_status() {
+        let t = Target::parse("http://127.0.0.1:9").unwrap();
+        let ex = Exchange::from_sent(
+            ExchangeKind::Replay,
+            CaptureId(7),
+            0,
+            "POST",
+            &t,
+            b"a",
+            b"b",
+            &sent(Err(ClientError::Timeout(std::time::Duration::from_secs(2)))),
+            Prepared {
+                resigned: true,
+                ..Prepared::default()
+            },
+        );
+        assert_eq!(ex.status, 504);
+        assert!(!ex.succeeded());
+        assert_ne!(ex.received.sha256, ex.sent.sha256);
+        assert!(ex.line().starts_with("#7 replay → failed (504): no answer within 2s"));
+        assert!(ex.line().ends_with("[re-signed]"));
+    }
+}
