@@ -85,9 +85,7 @@ impl ExchangeResponse {
             status: reply.status,
             reason: reply.reason.clone(),
             headers: reply.headers.clone(),
-            body: reply
-                .body
-                .slice(..reply.body.len().min(RESPONSE_BODY_KEEP)),
+            body: reply.body.slice(..reply.body.len().min(RESPONSE_BODY_KEEP)),
             body_len: reply.body.len() as u64,
         }
     }
@@ -271,7 +269,10 @@ mod tests {
         assert!(r.body_cut());
         assert_eq!(ex.url, "http://127.0.0.1:3000/hook?x=1");
         assert_eq!(ex.received, ex.sent);
-        assert_eq!(ex.line(), "#4 forward → 200 3.1ms http://127.0.0.1:3000/hook?x=1");
+        assert_eq!(
+            ex.line(),
+            "#4 forward → 200 3.1ms http://127.0.0.1:3000/hook?x=1"
+        );
         let json = serde_json::to_string(&ex).unwrap();
         let back: Exchange = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ex);
@@ -297,7 +298,10 @@ mod tests {
         assert_eq!(ex.status, 504);
         assert!(!ex.succeeded());
         assert_ne!(ex.received.sha256, ex.sent.sha256);
-        assert!(ex.line().starts_with("#7 replay → failed (504): no answer within 2s"));
+        assert!(
+            ex.line()
+                .starts_with("#7 replay → failed (504): no answer within 2s")
+        );
         assert!(ex.line().ends_with("[re-signed]"));
     }
 }

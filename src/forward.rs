@@ -28,7 +28,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the captured path combines with the target URL's path.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum PathMode {

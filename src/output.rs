@@ -439,7 +439,9 @@ pub fn exchange_text(e: &Exchange) -> String {
         e.sent.sha256
     );
     if e.integrity.is_empty() {
-        out.push_str("  ✓ same body bytes, same Content-Length, Content-Encoding and Content-Type\n");
+        out.push_str(
+            "  ✓ same body bytes, same Content-Length, Content-Encoding and Content-Type\n",
+        );
     }
     for flag in &e.integrity {
         let _ = writeln!(out, "  ⚠ {}", escape_line(flag.as_bytes()));

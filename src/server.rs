@@ -22,7 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::capture::{now_ms, Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo};
+use crate::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::envelope;
 use crate::rawhead::{Recorded, SharedRecorder};
 use crate::store::{CaptureRecord, Store};
@@ -216,7 +216,6 @@ pub async fn serve_connection<S>(
     }
 }
 
-
 /// Header list for a request: the recorded original-case head when it matches, else hyper's.
 fn headers_of(
     parts: &http::request::Parts,
@@ -391,8 +390,7 @@ async fn handle(
     if let (Some(fwd), Some(mut capture)) = (&state.config.forward, to_forward) {
         let relay = state.config.respond == Respond::Relay;
         capture.id = stored.summary.id;
-        if let Some(resp) = crate::forward::after_capture(fwd, relay, capture, &state.store).await
-        {
+        if let Some(resp) = crate::forward::after_capture(fwd, relay, capture, &state.store).await {
             return resp;
         }
     }

@@ -24,7 +24,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::capture::{now_ms, Capture, CaptureId, TlsInfo};
+use crate::capture::{Capture, CaptureId, TlsInfo, now_ms};
 use crate::exchange::{Exchange, ExchangeKind};
 use crate::forward::{PathMode, RecordedTarget};
 use crate::verify::{Outcome, Verdict};
@@ -398,7 +398,6 @@ impl Notifier {
     pub fn notice(&self, message: impl Into<String>) {
         let _ = self.0.send(Event::Notice(message.into()));
     }
-
 }
 
 /// Where appends go: the sync lanes (file), or straight into memory (`--no-store`, where
@@ -687,7 +686,6 @@ struct SessionLine<'a> {
     forward_to: Option<&'a str>,
     forward_path: Option<PathMode>,
 }
-
 
 /// A log opened for reading by `list`, `show` and other offline commands.
 pub struct ReadOnlyLog {
@@ -1494,5 +1492,140 @@ mod tests {
             }
         );
         assert_eq!(ro.load(CaptureId(3)).unwrap().capture.body.as_ref(), b"c");
+    }
+
+    fn exchange(capture: u64, status: Option<u16>, relayed: bool) -> Exchange {
+        let target = crate::client::Target::parse("http://127.0.0.1:3000").unwrap();
+        let sent = crate::forward::Sent {
+            headers: Vec::new(),
+            path: "/hook".into(),
+            result: match status {
+                Some(status) => Ok(crate::client::Reply {
+                    status,
+                    reason: "Whatever".into(),
+                    headers: Vec::new(),
+                    body: bytes::Bytes::from_static(b"ok"),
+                }),
+                None => Err(crate::client::ClientError::Protocol("reset".into())),
+            },
+            latency_us: 1_500,
+            flags: Vec::new(),
+        };
+        Exchange::from_sent(
+            ExchangeKind::Forward,
+            CaptureId(capture),
+            0,
+            "POST",
+            &target,
+            b"a",
+            b"a",
+            &sent,
+            crate::exchange::Prepared {
+                relayed,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn exchanges_link_to_their_capture_live_and_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        {
+            let (store, writer, _) = Store::open(Some(&path)).unwrap();
+            let target = RecordedTarget {
+                url: "http://127.0.0.1:3000/app".into(),
+                path: PathMode::Replace,
+            };
+            store.append_session(Some(target.clone())).await.unwrap();
+            assert_eq!(store.index().forward_to(), Some(&target));
+            let mut events = store.subscribe();
+            store.append(record(b"a", None)).await.unwrap();
+            store.append(record(b"b", None)).await.unwrap();
+            store
+                .append_exchange(exchange(1, Some(500), true))
+                .await
+                .unwrap();
+            store
+                .append_exchange(exchange(1, None, false))
+                .await
+                .unwrap();
+            let _ = events.recv().await; // the captures
+            let _ = events.recv().await;
+            assert!(
+                matches!(events.recv().await, Ok(Event::Forwarded(e)) if e.capture == CaptureId(1))
+            );
+            let row = store.index().get(CaptureId(1)).unwrap().clone();
+            assert_eq!(
+                row.response_status, 500,
+                "relayed status replaces the verdict's"
+            );
+            let brief = row.exchange.unwrap();
+            assert_eq!((brief.receiver_status, brief.count), (None, 2));
+            assert_eq!(store.exchanges(CaptureId(1)).unwrap().len(), 2);
+            assert!(store.exchanges(CaptureId(2)).unwrap().is_empty());
+            drop(store);
+            writer.join().await;
+        }
+        // A crash in the middle of a forward record is cut like a torn capture.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"v\":1,\"kind\":\"forward\",\"capture\":2,\"at")
+            .unwrap();
+        drop(f);
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        assert_eq!(recovery.captures, 2);
+        assert!(recovery.torn_bytes > 0);
+        assert_eq!(recovery.corrupt_lines, 0);
+        assert_eq!(
+            store.index().get(CaptureId(1)).unwrap().response_status,
+            500
+        );
+        assert_eq!(
+            store.index().forward_to().map(|t| t.path),
+            Some(PathMode::Replace)
+        );
+        let again = store.exchanges(CaptureId(1)).unwrap();
+        assert_eq!(again[0], exchange(1, Some(500), true));
+        assert_eq!(again[1].error.as_deref(), Some("reset"));
+        assert!(store.exchanges(CaptureId(2)).unwrap().is_empty());
+        drop(store);
+        writer.join().await;
+    }
+
+    #[tokio::test]
+    async fn another_process_appending_does_not_confuse_the_listeners_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (store, writer, _) = Store::open(Some(&path)).unwrap();
+        store.append(record(b"first", None)).await.unwrap();
+        // `hooklens replay` appends from another process while the listener runs.
+        append_exchanges_to(&path, &[exchange(1, Some(204), false)]).unwrap();
+        store.append(record(b"second", None)).await.unwrap();
+        assert_eq!(
+            store.load(CaptureId(2)).unwrap().capture.body.as_ref(),
+            b"second"
+        );
+        drop(store);
+        writer.join().await;
+        let ro = Store::open_readonly(&path).unwrap();
+        assert_eq!(ro.recovery.corrupt_lines, 0);
+        assert_eq!(ro.exchanges(CaptureId(1)).unwrap().len(), 1);
+        assert_eq!(
+            ro.load(CaptureId(2)).unwrap().capture.body.as_ref(),
+            b"second"
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_mode_keeps_exchanges_too() {
+        let (store, writer, _) = Store::open(None).unwrap();
+        store.append(record(b"a", None)).await.unwrap();
+        store
+            .append_exchange(exchange(1, Some(204), false))
+            .await
+            .unwrap();
+        assert_eq!(store.exchanges(CaptureId(1)).unwrap().len(), 1);
+        drop(store);
+        writer.join().await;
     }
 }

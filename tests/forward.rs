@@ -401,6 +401,49 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     assert!(resp.ends_with("queued"));
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
     assert_eq!(log.index().len(), 1, "the capture is on disk");
+
+    // The forward is its own record, linked to the capture, durable before the answer.
+    let row = &log.index().rows()[0];
+    assert_eq!(
+        row.response_status, 202,
+        "the provider got the relayed status"
+    );
+    let brief = row.exchange.as_ref().expect("forward linked to its row");
+    assert_eq!(brief.receiver_status, Some(202));
+    let exchanges = log.exchanges(row.id).unwrap();
+    assert_eq!(exchanges.len(), 1);
+    let e = &exchanges[0];
+    assert_eq!(e.kind, hooklens::exchange::ExchangeKind::Forward);
+    assert!(e.relayed);
+    assert_eq!(e.received, e.sent, "integrity: same body both legs");
+    assert_eq!(
+        e.received,
+        hooklens::exchange::BodyDigest::of(b"{\"type\":\"video.generation.completed\"}")
+    );
+    assert!(e.integrity.is_empty(), "{:?}", e.integrity);
+    let r = e.response.as_ref().unwrap();
+    assert_eq!((r.status, r.body.as_ref()), (202, &b"queued"[..]));
+    assert!(
+        r.headers.iter().any(|h| h.name == "X-Receiver"),
+        "receiver headers kept in their case"
+    );
+
+    // Every front end shows it: the list line, show, and the HAR response.
+    let line = hooklens::output::list_line(row);
+    assert!(line.contains("→ 202  forward → 202 "), "{line}");
+    let record = log.load(row.id).unwrap();
+    let shown = hooklens::output::show_text(&record, None, &exchanges);
+    assert!(shown.contains("answer    202 Accepted in "), "{shown}");
+    assert!(shown.contains("relayed to the provider"), "{shown}");
+    assert!(shown.contains("✓ same body bytes"), "{shown}");
+    let har = serde_json::to_value(hooklens::har::to_har([(
+        &record,
+        hooklens::har::shown_exchange(&exchanges),
+    )]))
+    .unwrap();
+    let resp = &har["log"]["entries"][0]["response"];
+    assert_eq!(resp["status"], 202);
+    assert_eq!(resp["content"]["text"], "queued");
 }
 
 #[tokio::test]
@@ -421,13 +464,22 @@ async fn listener_answers_502_and_504_and_stays_up() {
     assert!(resp.contains("forwarding failed: cannot connect"), "{resp}");
     // Still up: a second delivery is captured and answered the same way.
     assert!(deliver(addr, b"{}").await.starts_with("HTTP/1.1 502"));
-    assert_eq!(
-        hooklens::store::Store::open_readonly(&path)
-            .unwrap()
-            .index()
-            .len(),
-        2
-    );
+    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 2);
+    for row in log.index().rows() {
+        assert_eq!(
+            row.response_status, 502,
+            "the relayed failure is the answer"
+        );
+        let e = &log.exchanges(row.id).unwrap()[0];
+        assert_eq!(e.status, 502);
+        assert!(e.response.is_none());
+        assert!(
+            e.error.as_deref().unwrap_or("").contains("cannot connect"),
+            "{:?}",
+            e.error
+        );
+    }
 
     let (silent, _) = receiver(|_, _, s| async move {
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -435,7 +487,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     })
     .await;
     let dir2 = tempfile::tempdir().unwrap();
-    let (addr2, _) = listener(
+    let (addr2, path2) = listener(
         silent,
         hooklens::server::Respond::Relay,
         Duration::from_millis(300),
@@ -444,6 +496,15 @@ async fn listener_answers_502_and_504_and_stays_up() {
     .await;
     let resp = deliver(addr2, b"{}").await;
     assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
+    let log = hooklens::store::Store::open_readonly(&path2).unwrap();
+    let e = &log.exchanges(hooklens::capture::CaptureId(1)).unwrap()[0];
+    assert_eq!(e.status, 504);
+    assert!(
+        e.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no answer within")
+    );
 }
 
 #[tokio::test]
@@ -461,7 +522,7 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _) = listener(
+    let (addr, path) = listener(
         target,
         hooklens::server::Respond::Mimic,
         Duration::from_secs(10),
@@ -474,4 +535,21 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
         "no secret configured: unverified → 204: {resp}"
     );
     assert_eq!(rx.recv().await.unwrap(), b"{\"a\":1}");
+    // The background forward is recorded too; the provider's answer stays the mimicked one.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = hooklens::store::Store::open_readonly(&path).unwrap();
+        let row = log.index().rows()[0].clone();
+        if let Some(brief) = &row.exchange {
+            assert_eq!(brief.receiver_status, Some(500));
+            assert_eq!(row.response_status, 204);
+            assert!(!log.exchanges(row.id).unwrap()[0].relayed);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "forward never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

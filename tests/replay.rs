@@ -9,11 +9,14 @@ use sha2::Sha256;
 
 const SECRET: &str = "whsec_replay_test_secret_value";
 
-/// A blocking receiver: 204 when the guide's check passes, 401 otherwise; records heads.
-fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+/// A blocking receiver: 204 when the guide's check passes, 401 otherwise; records each
+/// request's head and body.
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn receiver() -> (String, Seen) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
-    let heads = Arc::new(Mutex::new(Vec::new()));
+    let heads: Seen = Arc::new(Mutex::new(Vec::new()));
     let log = heads.clone();
     std::thread::spawn(move || {
         for s in l.incoming() {
@@ -50,7 +53,7 @@ fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
                     let body = buf[end + 4..end + 4 + len].to_vec();
                     buf.drain(..end + 4 + len);
                     let ok = verifies(&head, &body);
-                    log.lock().unwrap().push(head);
+                    log.lock().unwrap().push((head, body));
                     let status = if ok {
                         "204 No Content"
                     } else {
@@ -105,7 +108,15 @@ fn verifies(head: &str, body: &[u8]) -> bool {
 /// A log with one capture signed an hour ago (stale now).
 fn stale_log(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("fixtures.jsonl");
-    let body = br#"{"type":"video.generation.completed","data":{"id":"job_1"}}"#;
+    std::fs::write(&path, capture_line(1)).unwrap();
+    path
+}
+
+/// One capture line (id `n`, job `job_n`), signed long ago.
+fn capture_line(n: u64) -> Vec<u8> {
+    let body = format!(r#"{{"type":"video.generation.completed","data":{{"id":"job_{n}"}}}}"#);
+    let body = body.as_bytes();
+    let len = body.len().to_string();
     let old = 1_700_000_000;
     let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), old, body);
     let mut capture = hooklens::capture::Capture::fixture(
@@ -113,10 +124,10 @@ fn stale_log(dir: &std::path::Path) -> std::path::PathBuf {
         &[
             ("Host", "x"),
             ("X-ModelGates-Signature", sig.as_str()),
-            ("Content-Length", "59"),
+            ("Content-Length", len.as_str()),
         ],
     );
-    capture.id = hooklens::capture::CaptureId(1);
+    capture.id = hooklens::capture::CaptureId(n);
     let mut verdict =
         hooklens::verify::Verdict::new(Some("modelgates"), hooklens::verify::Outcome::Stale, "old");
     verdict.timestamp = Some(old);
@@ -128,12 +139,7 @@ fn stale_log(dir: &std::path::Path) -> std::path::PathBuf {
         idempotency_key: None,
         response_status: 401,
     };
-    std::fs::write(
-        &path,
-        hooklens::store::encode_line(hooklens::capture::CaptureId(1), &record).unwrap(),
-    )
-    .unwrap();
-    path
+    hooklens::store::encode_line(hooklens::capture::CaptureId(n), &record).unwrap()
 }
 
 fn hooklens() -> assert_cmd::Command {
@@ -154,7 +160,8 @@ fn stale_replay_is_refused_resigned_replay_passes() {
         .assert()
         .code(1)
         .stdout(
-            predicates::str::contains("#1 → 401").and(predicates::str::contains("use --resign")),
+            predicates::str::contains("#1 replay → 401")
+                .and(predicates::str::contains("use --resign")),
         );
     hooklens()
         .args([
@@ -163,7 +170,10 @@ fn stale_replay_is_refused_resigned_replay_passes() {
         .arg(&log)
         .assert()
         .success()
-        .stdout(predicates::str::contains("#1 → 204").and(predicates::str::contains("re-signed")));
+        .stdout(
+            predicates::str::contains("#1 replay → 204")
+                .and(predicates::str::contains("re-signed")),
+        );
     // --expect turns the refused replay into the expected answer.
     hooklens()
         .args([
@@ -182,11 +192,11 @@ fn stale_replay_is_refused_resigned_replay_passes() {
     let heads = heads.lock().unwrap();
     assert_eq!(heads.len(), 3);
     assert!(
-        heads[0].contains("\r\nX-Hooklens-Replay: 1"),
+        heads[0].0.contains("\r\nX-Hooklens-Replay: 1"),
         "{}",
-        heads[0]
+        heads[0].0
     );
-    assert!(!heads[2].contains("X-Hooklens-Replay"));
+    assert!(!heads[2].0.contains("X-Hooklens-Replay"));
 }
 
 #[test]
@@ -199,6 +209,207 @@ fn unknown_id_is_one_clear_error() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("no capture #7"));
+}
+
+#[test]
+fn replays_are_recorded_linked_to_their_capture_and_fixtures_stay_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = stale_log(dir.path());
+    let (url, _) = receiver();
+    // --from: a fixtures log is only read.
+    let before = std::fs::read(&log).unwrap();
+    hooklens()
+        .args([
+            "replay", "1", "--resign", "--secret", SECRET, "--to", &url, "--from",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+    // --store: the listener's log gets a replay record per replay.
+    for _ in 0..2 {
+        hooklens()
+            .args([
+                "replay", "1", "--resign", "--secret", SECRET, "--to", &url, "--store",
+            ])
+            .arg(&log)
+            .assert()
+            .success();
+    }
+    hooklens()
+        .args(["replay", "1", "--to", &url, "--store"])
+        .arg(&log)
+        .assert()
+        .code(1);
+    let out = hooklens()
+        .args(["show", "1", "--json", "--store"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exchanges = shown["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), 3, "{shown}");
+    assert_eq!(exchanges[0]["kind"], "replay");
+    assert_eq!(exchanges[0]["capture"], 1);
+    assert_eq!(exchanges[0]["resigned"], true);
+    assert_eq!(exchanges[0]["response"]["status"], 204);
+    assert_eq!(exchanges[2]["response"]["status"], 401);
+    assert_eq!(exchanges[2]["received"], exchanges[2]["sent"]);
+    let list = hooklens()
+        .args(["list", "--store"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.contains("replay → 401"),
+        "latest replay in the list: {list}"
+    );
+    let text = hooklens()
+        .args(["show", "1", "--store"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("forwards and replays (3)"), "{text}");
+    assert!(text.contains("X-Hooklens-Replay: 1"), "{text}");
+}
+
+#[test]
+fn edit_opens_the_editor_and_resigns_the_new_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = stale_log(dir.path());
+    let (url, seen) = receiver();
+    hooklens()
+        .args([
+            "replay", "1", "--edit", "--secret", SECRET, "--to", &url, "--store",
+        ])
+        .arg(&log)
+        .env("VISUAL", "")
+        .env("EDITOR", "sed -i s/job_1/job_1234/")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("[edited]"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let (head, body) = &seen[0];
+    assert_eq!(
+        body.as_slice(),
+        br#"{"type":"video.generation.completed","data":{"id":"job_1234"}}"#
+    );
+    assert!(
+        head.contains(&format!("Content-Length: {}", body.len())),
+        "length follows the edit: {head}"
+    );
+    drop(seen);
+    let out = hooklens()
+        .args(["show", "1", "--json", "--store"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &shown["exchanges"][0];
+    assert_eq!(e["edited"], true);
+    assert_ne!(e["received"]["sha256"], e["sent"]["sha256"]);
+}
+
+#[test]
+fn a_failing_editor_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = stale_log(dir.path());
+    let (url, seen) = receiver();
+    hooklens()
+        .args([
+            "replay", "1", "--edit", "--secret", SECRET, "--to", &url, "--store",
+        ])
+        .arg(&log)
+        .env("VISUAL", "false")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("the editor (false) exited"));
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_bulk_replay_sends_every_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.jsonl");
+    let lines: Vec<u8> = (1..=12).flat_map(capture_line).collect();
+    std::fs::write(&path, lines).unwrap();
+    let (url, seen) = receiver();
+    hooklens()
+        .args([
+            "replay",
+            "--all",
+            "--concurrency",
+            "4",
+            "--resign",
+            "--secret",
+            SECRET,
+            "--to",
+            &url,
+            "--store",
+        ])
+        .arg(&path)
+        .assert()
+        .success();
+    let mut ids: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "each capture once: {ids:?}");
+    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    for row in log.index().rows() {
+        assert_eq!(log.exchanges(row.id).unwrap().len(), 1, "{}", row.id);
+    }
+}
+
+#[test]
+fn the_default_target_is_the_listeners_forward_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = stale_log(dir.path());
+    hooklens()
+        .args(["replay", "1", "--store"])
+        .arg(&log)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no receiver: give --to URL"));
+    // A listener started with --forward-to records its target in the log.
+    let (url, seen) = receiver();
+    let mut listener = std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"))
+        .args([
+            "listen",
+            "--no-tui",
+            "--port",
+            "0",
+            "--forward-to",
+            &url,
+            "--store",
+        ])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(listener.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert!(ready.starts_with("Listening on "), "{ready}");
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+    hooklens()
+        .args(["replay", "1", "--resign", "--secret", SECRET, "--store"])
+        .arg(&log)
+        .assert()
+        .success();
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 use predicates::prelude::PredicateBooleanExt;

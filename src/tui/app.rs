@@ -8,8 +8,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, Mou
 
 use super::keys::{Command, command_for};
 use crate::capture::CaptureId;
-use crate::filter::Filter;
 use crate::exchange::Exchange;
+use crate::filter::Filter;
 use crate::store::{CaptureRecord, Event, ExchangeBrief, Summary};
 use crate::verify::Outcome;
 

@@ -20,12 +20,11 @@ use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, K
 use ratatui::crossterm::execute;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::capture::now_ms;
 use crate::capture::CaptureId;
+use crate::capture::now_ms;
 use crate::sanitize::escape_text;
 use crate::store::{CaptureRecord, Event, Store};
 pub use app::{Action, App, HeaderInfo, Overlay};
-
 
 /// Owns the terminal: raw mode, alternate screen and mouse capture on; restored on drop, so
 /// every way out (quit, error, SIGTERM, panic via ratatui's hook) leaves the terminal usable.
@@ -275,18 +274,16 @@ fn perform(
             });
         }
         Action::EditReplay(id) => {
-            let started = replays
-                .context("replay needs --forward-to")
-                .and_then(|t| {
-                    if t.secret.is_none() {
-                        anyhow::bail!("an edited body must be re-signed: start with --secret");
-                    }
-                    let capture = store.load(id)?.capture;
-                    let body = term.guard.lend(&term.input, || {
-                        crate::replay::edit_body(id, &capture.body)
-                    })??;
-                    replay(store, t, capture, true, Some(body))
-                });
+            let started = replays.context("replay needs --forward-to").and_then(|t| {
+                if t.secret.is_none() {
+                    anyhow::bail!("an edited body must be re-signed: start with --secret");
+                }
+                let capture = store.load(id)?.capture;
+                let body = term
+                    .guard
+                    .lend(&term.input, || crate::replay::edit_body(id, &capture.body))??;
+                replay(store, t, capture, true, Some(body))
+            });
             app.status = Some(match started {
                 Ok(()) => format!("replaying {id} (edited, re-signed)…"),
                 Err(e) => format!("{e:#}"),

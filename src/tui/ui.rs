@@ -800,7 +800,8 @@ mod tests {
         let text = screen(&app, 100, 30);
         assert!(text.contains("fwd"), "{text}");
         assert!(
-            text.contains("forward ") && text.contains("POST http://127.0.0.1:3000/app/modelgates/video-webhook"),
+            text.contains("forward ")
+                && text.contains("POST http://127.0.0.1:3000/app/modelgates/video-webhook"),
             "{text}"
         );
         assert!(text.contains("answer    204 No Content in 3.1ms"), "{text}");
