@@ -864,4 +864,30 @@ mod tests {
         assert!(Target::parse("ftp://x").is_err());
         assert!(Target::parse("localhost:3000").is_err());
     }
+
+    #[test]
+    fn h2_head_lowercases_drops_connection_headers_and_moves_host_to_authority() {
+        let t = Target::parse("https://127.0.0.1:8443/").unwrap();
+        let head = b"POST /hook?x=1 HTTP/1.1\r\nHost: rcv.test:8443\r\n\
+X-ModelGates-Signature: t=1,v1=ab\r\nConnection: close, X-Private\r\nX-Private: 1\r\n\
+Keep-Alive: timeout=5\r\nTE: Trailers\r\nUpgrade: h2c\r\nTransfer-Encoding: chunked\r\n\
+Proxy-Connection: keep-alive\r\nAccept: a\r\nContent-Length: 2\r\naccept: b\r\n\r\n";
+        let h = H2Head::parse(&t, head).unwrap();
+        assert_eq!(h.method, http::Method::POST);
+        assert_eq!(h.uri, "https://rcv.test:8443/hook?x=1");
+        let names: Vec<&str> = h.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["x-modelgates-signature", "te", "accept", "content-length"]
+        );
+        assert_eq!(h.headers["x-modelgates-signature"], "t=1,v1=ab");
+        assert_eq!(h.headers["te"], "trailers");
+        let accept: Vec<_> = h.headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["a", "b"]);
+
+        // Without Host the target's authority is used; TE other than trailers is dropped.
+        let h = H2Head::parse(&t, b"GET / HTTP/1.1\r\nTE: gzip\r\n\r\n").unwrap();
+        assert_eq!(h.uri, "https://127.0.0.1:8443/");
+        assert!(h.headers.is_empty());
+    }
 }
