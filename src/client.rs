@@ -157,7 +157,7 @@ struct Conn {
 /// A new connection, by the protocol the receiver picked.
 enum Fresh {
     H1(Conn),
-    H2(tokio_rustls::client::TlsStream<TcpStream>),
+    H2(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// Pool key: (https, host, port).
@@ -427,7 +427,7 @@ impl Client {
             .await
             .map_err(|e| fail(format!("TLS handshake: {e}")))?;
         if self.h2.is_some() && tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-            return Ok(Fresh::H2(tls));
+            return Ok(Fresh::H2(Box::new(tls)));
         }
         Ok(Fresh::H1(Conn { io: Box::new(tls) }))
     }
@@ -551,7 +551,7 @@ impl H2Head {
 
 /// Opens HTTP/2 on a TLS stream that picked `h2`; the connection runs in its own task.
 async fn start_h2(
-    tls: tokio_rustls::client::TlsStream<TcpStream>,
+    tls: Box<tokio_rustls::client::TlsStream<TcpStream>>,
     target: &Target,
 ) -> Result<(u64, SendRequest<Full<Bytes>>), ClientError> {
     let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
