@@ -1,0 +1,679 @@
+//! Forwarding over HTTPS to real receivers on 127.0.0.1 that speak HTTP/2 (hyper's server over
+//! tokio-rustls, ALPN `h2` + `http/1.1`) or only HTTP/1.1, with a certificate made by rcgen and
+//! trusted the way `--cacert` trusts it.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use hooklens::capture::Capture;
+use hooklens::client::{Client, ClientError, HTTP_2, HTTP_11, Reply, Target};
+use hooklens::forward::{self, PathMode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+const SECRET: &str = "whsec_test_h2_forwarding_secret";
+/// A guard against hangs, not a timing assertion.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost; the PEM file doubles as the CA.
+struct Cert {
+    _dir: tempfile::TempDir,
+    ca: PathBuf,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+fn cert() -> Cert {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("receiver-ca.pem");
+    std::fs::write(&ca, cert.pem()).unwrap();
+    Cert {
+        _dir: dir,
+        ca,
+        chain: vec![cert.der().clone()],
+        key: key.serialize_der(),
+    }
+}
+
+impl Cert {
+    fn acceptor(&self, alpn: &[&[u8]]) -> TlsAcceptor {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.key.clone().into());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), key)
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        TlsAcceptor::from(Arc::new(config))
+    }
+
+    /// Trust as `--cacert` gives it (no hooklens data directory involved).
+    fn trust(&self) -> rustls::ClientConfig {
+        hooklens::tls::client_config_in(std::slice::from_ref(&self.ca), None).unwrap()
+    }
+}
+
+/// The guide's receiver check: t=/v1= from the signature header, |age| ≤ 300, HMAC-SHA256 of
+/// "<t>," ++ body.
+fn guide_verifies(signature: Option<&[u8]>, body: &[u8]) -> bool {
+    let Some(value) = signature.map(String::from_utf8_lossy) else {
+        return false;
+    };
+    let (mut t, mut v1) = (None, None);
+    for part in value.split(',').map(str::trim) {
+        if let Some(x) = part.strip_prefix("t=") {
+            t = x.parse::<i64>().ok();
+        } else if let Some(x) = part.strip_prefix("v1=") {
+            v1 = hex::decode(x).ok();
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    if (now() - t).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t},").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+fn signed(body: &[u8]) -> Capture {
+    let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), now(), body);
+    let len = body.len().to_string();
+    Capture::fixture(
+        body,
+        &[
+            ("Host", "hooklens.test:8787"),
+            ("User-Agent", "ModelGates-Webhooks/1.0"),
+            ("Content-Type", "application/json"),
+            ("X-ModelGates-Signature", sig.as_str()),
+            ("x-MODELGATES-idempotency-key", "job_1-completed"),
+            ("Content-Length", len.as_str()),
+            ("Connection", "keep-alive"),
+            ("TE", "gzip"),
+        ],
+    )
+}
+
+/// One request as the receiver saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    version: http::Version,
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+type Answer = Arc<dyn Fn(&Seen) -> http::Response<BoxBody<Bytes, Infallible>> + Send + Sync>;
+
+/// An HTTPS receiver built on hyper's auto (HTTP/1.1 + HTTP/2) server.
+struct Receiver {
+    target: Target,
+    accepts: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    most_in_flight: Arc<AtomicUsize>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Receiver {
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Ends every open connection (the TCP sockets close).
+    fn drop_connections(&self) {
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+fn full(status: u16, body: &'static str) -> http::Response<BoxBody<Bytes, Infallible>> {
+    http::Response::builder()
+        .status(status)
+        .header("X-Receiver", "h2-test")
+        .body(Full::new(Bytes::from_static(body.as_bytes())).boxed())
+        .unwrap()
+}
+
+/// 204 when the guide's check passes, else 401.
+fn verdict() -> Answer {
+    Arc::new(|seen: &Seen| {
+        let sig = seen
+            .headers
+            .get("x-modelgates-signature")
+            .map(|v| v.as_bytes());
+        if guide_verifies(sig, &seen.body) {
+            full(204, "")
+        } else {
+            full(401, "bad signature")
+        }
+    })
+}
+
+/// Starts a receiver offering `alpn`; each request waits `delay` before `answer` runs.
+async fn receiver(cert: &Cert, alpn: &[&[u8]], delay: Duration, answer: Answer) -> Receiver {
+    let acceptor = cert.acceptor(alpn);
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = Target::parse(&format!("https://{}", tcp.local_addr().unwrap())).unwrap();
+    let r = Receiver {
+        target,
+        accepts: Arc::default(),
+        seen: Arc::default(),
+        most_in_flight: Arc::default(),
+        connections: Arc::default(),
+    };
+    let (accepts, seen, most, connections) = (
+        r.accepts.clone(),
+        r.seen.clone(),
+        r.most_in_flight.clone(),
+        r.connections.clone(),
+    );
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = tcp.accept().await {
+            accepts.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, seen, most, in_flight, answer) = (
+                acceptor.clone(),
+                seen.clone(),
+                most.clone(),
+                in_flight.clone(),
+                answer.clone(),
+            );
+            let task = tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    let (seen, most, in_flight, answer) = (
+                        seen.clone(),
+                        most.clone(),
+                        in_flight.clone(),
+                        answer.clone(),
+                    );
+                    async move {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        tokio::time::sleep(delay).await;
+                        let request = Seen {
+                            version: parts.version,
+                            method: parts.method,
+                            uri: parts.uri,
+                            headers: parts.headers,
+                            body,
+                        };
+                        let resp = answer(&request);
+                        seen.lock().unwrap().push(request);
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<_, Infallible>(resp)
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+            connections.lock().unwrap().push(task);
+        }
+    });
+    r
+}
+
+async fn h2_receiver(cert: &Cert, delay: Duration, answer: Answer) -> Receiver {
+    receiver(cert, &[b"h2", b"http/1.1"], delay, answer).await
+}
+
+async fn forward_to(
+    client: &Client,
+    target: &Target,
+    capture: &Capture,
+) -> Result<Reply, ClientError> {
+    tokio::time::timeout(
+        PATIENCE,
+        forward::forward(
+            client,
+            target,
+            PathMode::Keep,
+            capture,
+            Duration::from_secs(10),
+        ),
+    )
+    .await
+    .expect("no hang")
+    .result
+}
+
+#[tokio::test]
+async fn h2_receiver_gets_http2_with_the_exact_body_and_signature() {
+    let cert = cert();
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let client = Client::new(cert.trust());
+    let body = b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_1\"}}\n\xff";
+    let capture = signed(body);
+    let reply = forward_to(&client, &r.target, &capture).await.unwrap();
+    assert_eq!(reply.status, 204, "the signature verifies at the receiver");
+    assert_eq!(reply.version, HTTP_2);
+    assert_eq!(reply.reason, "No Content");
+    assert_eq!(reply.headers[0].name, "x-receiver");
+    assert_eq!(reply.headers[0].value.as_ref(), b"h2-test");
+
+    let seen = r.seen();
+    let req = &seen[0];
+    assert_eq!(req.version, http::Version::HTTP_2);
+    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(req.uri.path(), "/modelgates/video-webhook");
+    assert_eq!(req.uri.authority().unwrap().as_str(), r.target.authority);
+    assert_eq!(req.body.as_ref(), body);
+    assert_eq!(
+        req.headers["x-modelgates-signature"].as_bytes(),
+        capture.header("X-ModelGates-Signature").unwrap()
+    );
+    assert_eq!(
+        req.headers["x-modelgates-idempotency-key"],
+        "job_1-completed"
+    );
+    for gone in ["connection", "te", "host"] {
+        assert!(
+            !req.headers.contains_key(gone),
+            "{gone} is not sent over h2"
+        );
+    }
+    let names: Vec<&str> = req.headers.keys().map(|n| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "user-agent",
+            "content-type",
+            "x-modelgates-signature",
+            "x-modelgates-idempotency-key",
+            "content-length",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+        ],
+        "provider order, lowercase"
+    );
+
+    // A tampered body fails the receiver's own check, on the same connection.
+    let mut tampered = signed(body);
+    tampered.body = Bytes::from_static(
+        b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_2\"}}\n\xff",
+    );
+    let reply = forward_to(&client, &r.target, &tampered).await.unwrap();
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body.as_ref(), b"bad signature");
+    assert_eq!(r.accepts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_one_h2_connection() {
+    let cert = cert();
+    let r = h2_receiver(&cert, Duration::from_millis(200), verdict()).await;
+    let client = Client::new(cert.trust());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (client, target) = (client.clone(), r.target.clone());
+        tasks.spawn(async move {
+            let capture = signed(format!("{{\"n\":{i}}}").as_bytes());
+            forward_to(&client, &target, &capture).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().unwrap().status, 204);
+    }
+    assert_eq!(r.seen().len(), 8);
+    assert_eq!(
+        r.accepts.load(Ordering::SeqCst),
+        1,
+        "one TLS connection for all"
+    );
+    assert!(
+        r.most_in_flight.load(Ordering::SeqCst) >= 2,
+        "requests were multiplexed, not queued one by one"
+    );
+    // Later requests keep using it.
+    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204);
+    assert_eq!(r.accepts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_closed_h2_connection_is_replaced() {
+    let cert = cert();
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let client = Client::new(cert.trust());
+    assert_eq!(
+        forward_to(&client, &r.target, &signed(b"{}"))
+            .await
+            .unwrap()
+            .status,
+        204
+    );
+    r.drop_connections();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+        .await
+        .unwrap();
+    assert_eq!((reply.status, reply.version), (204, HTTP_2));
+    assert_eq!(r.accepts.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn http1_only_client_speaks_http11_to_an_h2_receiver() {
+    let cert = cert();
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let client = Client::http1_only(cert.trust());
+    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+        .await
+        .unwrap();
+    assert_eq!((reply.status, reply.version), (204, HTTP_11));
+    assert_eq!(r.seen()[0].version, http::Version::HTTP_11);
+}
+
+/// Reads one request (head + Content-Length body).
+async fn read_request<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = buf[..end + 4].to_vec();
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let len: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn tls_receivers_without_h2_get_exact_case_http11() {
+    let cert = cert();
+    // ALPN offering only http/1.1, and no ALPN at all.
+    for alpn in [&[b"http/1.1".as_slice()][..], &[]] {
+        let acceptor = cert.acceptor(alpn);
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Target::parse(&format!("https://{}", tcp.local_addr().unwrap())).unwrap();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let accepts = Arc::new(AtomicUsize::new(0));
+        let (log, count) = (heads.clone(), accepts.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = tcp.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, log) = (acceptor.clone(), log.clone());
+                tokio::spawn(async move {
+                    let mut tls = acceptor.accept(stream).await.unwrap();
+                    while let Some((head, body)) = read_request(&mut tls).await {
+                        let sig = String::from_utf8_lossy(&head).lines().find_map(|l| {
+                            l.strip_prefix("X-ModelGates-Signature: ")
+                                .map(str::to_owned)
+                        });
+                        let status = if guide_verifies(sig.as_deref().map(str::as_bytes), &body) {
+                            "202 Accepted"
+                        } else {
+                            "401 Unauthorized"
+                        };
+                        log.lock().unwrap().push((head, body));
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\nX-Receiver: h1\r\nContent-Length: 2\r\n\r\nok"
+                        );
+                        if tls.write_all(resp.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let client = Client::new(cert.trust());
+        let body = b"{\"type\":\"video.generation.completed\"}";
+        let capture = signed(body);
+        for _ in 0..2 {
+            let reply = forward_to(&client, &target, &capture).await.unwrap();
+            assert_eq!(
+                (reply.status, reply.reason.as_str(), reply.version),
+                (202, "Accepted", HTTP_11)
+            );
+            assert_eq!(reply.headers[0].name, "X-Receiver");
+        }
+        assert_eq!(accepts.load(Ordering::SeqCst), 1, "keep-alive over TLS");
+        let (head, got) = heads.lock().unwrap()[0].clone();
+        assert_eq!(got, body);
+        let expected = format!(
+            "POST /modelgates/video-webhook HTTP/1.1\r\nHost: {}\r\nUser-Agent: ModelGates-Webhooks/1.0\r\nContent-Type: application/json\r\nX-ModelGates-Signature: {}\r\nx-MODELGATES-idempotency-key: job_1-completed\r\nContent-Length: {}\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
+            target.authority,
+            String::from_utf8_lossy(capture.header("X-ModelGates-Signature").unwrap()),
+            body.len()
+        );
+        assert_eq!(String::from_utf8_lossy(&head), expected, "ALPN {alpn:?}");
+    }
+}
+
+/// A response body of `chunks` MiB with no Content-Length (sent as DATA frames).
+struct Streamed {
+    chunks: usize,
+}
+
+impl Body for Streamed {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.chunks == 0 {
+            return Poll::Ready(None);
+        }
+        self.chunks -= 1;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1 << 20])))))
+    }
+}
+
+#[tokio::test]
+async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
+    let cert = cert();
+    let chunks = (hooklens::client::MAX_RESPONSE_BODY >> 20) + 1;
+    let streamed = h2_receiver(
+        &cert,
+        Duration::ZERO,
+        Arc::new(move |_: &Seen| http::Response::new(Streamed { chunks }.boxed())),
+    )
+    .await;
+    let declared = h2_receiver(
+        &cert,
+        Duration::ZERO,
+        Arc::new(|_: &Seen| {
+            let big = vec![b'x'; hooklens::client::MAX_RESPONSE_BODY + 1];
+            http::Response::new(Full::new(Bytes::from(big)).boxed())
+        }),
+    )
+    .await;
+    let client = Client::new(cert.trust());
+    for r in [&streamed, &declared] {
+        let e = forward_to(&client, &r.target, &signed(b"{}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+        assert!(e.to_string().contains("relay limit"), "{e}");
+        assert_eq!(forward::failure_status(&e), 502);
+        assert_eq!(r.seen()[0].version, http::Version::HTTP_2);
+    }
+    // Exactly at the limit is fine.
+    let at_limit = h2_receiver(
+        &cert,
+        Duration::ZERO,
+        Arc::new(move |_: &Seen| http::Response::new(Streamed { chunks: chunks - 1 }.boxed())),
+    )
+    .await;
+    let reply = forward_to(&client, &at_limit.target, &signed(b"{}"))
+        .await
+        .unwrap();
+    assert_eq!(reply.body.len(), hooklens::client::MAX_RESPONSE_BODY);
+}
+
+#[tokio::test]
+async fn silent_h2_receiver_times_out_and_an_untrusted_one_is_a_connect_error() {
+    let cert = cert();
+    let r = h2_receiver(&cert, Duration::from_secs(30), verdict()).await;
+    let client = Client::new(cert.trust());
+    let e = forward::forward(
+        &client,
+        &r.target,
+        PathMode::Keep,
+        &signed(b"{}"),
+        Duration::from_millis(300),
+    )
+    .await
+    .result
+    .unwrap_err();
+    assert!(matches!(e, ClientError::Timeout(_)), "{e}");
+    assert_eq!(forward::failure_status(&e), 504);
+    // A refused TLS connection (untrusted certificate) is a connect error.
+    let stranger = Client::new(hooklens::tls::client_config_in(&[], None).unwrap());
+    let e = forward_to(&stranger, &r.target, &signed(b"{}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Connect { .. }), "{e}");
+}
+
+// ---- the binary: `hooklens listen --forward-to https://… --cacert …` ----
+
+/// Kills the child on drop (a failed assertion must not leave it running).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn listen_forwards_to_an_h2_receiver_and_relays_its_status() {
+    use std::io::BufRead;
+    let cert = cert();
+    let r = h2_receiver(
+        &cert,
+        Duration::ZERO,
+        Arc::new(|seen: &Seen| {
+            let sig = seen
+                .headers
+                .get("x-modelgates-signature")
+                .map(|v| v.as_bytes());
+            if guide_verifies(sig, &seen.body) {
+                full(202, "queued")
+            } else {
+                full(401, "bad signature")
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOOKLENS_DATA_DIR", data.path())
+            .env("NO_COLOR", "1")
+            .args(["listen", "--port", "0", "--no-tui", "--no-store"])
+            .arg("--forward-to")
+            .arg(format!("https://{}", r.target.authority))
+            .arg("--cacert")
+            .arg(&cert.ca)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    });
+    let line = tokio::time::timeout(PATIENCE, ready)
+        .await
+        .expect("listen announces itself")
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("Listening on http://")
+        .unwrap_or_else(|| panic!("readiness line: {line:?}"))
+        .to_owned();
+
+    let body = b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_e2e\"}}";
+    let capture = signed(body);
+    let mut request = b"POST /modelgates/video-webhook HTTP/1.1\r\n".to_vec();
+    for h in capture.headers.iter().filter(|h| h.name != "Connection") {
+        request.extend_from_slice(format!("{}: ", h.name).as_bytes());
+        request.extend_from_slice(&h.value);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"Connection: close\r\n\r\n");
+    request.extend_from_slice(body);
+    let mut provider = tokio::net::TcpStream::connect(addr.as_str()).await.unwrap();
+    provider.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, provider.read_to_end(&mut answer))
+        .await
+        .expect("the provider gets an answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    assert!(answer.ends_with("queued"), "{answer}");
+
+    let seen = r.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].version, http::Version::HTTP_2);
+    assert_eq!(seen[0].body.as_ref(), body);
+    assert_eq!(
+        seen[0].headers["x-modelgates-signature"].as_bytes(),
+        capture.header("X-ModelGates-Signature").unwrap()
+    );
+}
