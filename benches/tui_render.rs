@@ -39,6 +39,7 @@ fn main() {
             body_len: 300,
             truncated: false,
             response_status: 204,
+            exchange: None,
         })
         .collect();
     let mut app = App::new(HeaderInfo::default(), 1_764_151_300_000);

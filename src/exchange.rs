@@ -61,6 +61,9 @@ impl BodyDigest {
 /// The receiver's answer as kept in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeResponse {
+    /// `HTTP/1.1` or `HTTP/2`.
+    #[serde(default = "http11")]
+    pub version: String,
     /// Status code.
     pub status: u16,
     /// Reason phrase as sent.
@@ -82,6 +85,7 @@ impl ExchangeResponse {
 
     fn of(reply: &Reply) -> ExchangeResponse {
         ExchangeResponse {
+            version: reply.version.to_owned(),
             status: reply.status,
             reason: reply.reason.clone(),
             headers: reply.headers.clone(),
@@ -89,6 +93,10 @@ impl ExchangeResponse {
             body_len: reply.body.len() as u64,
         }
     }
+}
+
+fn http11() -> String {
+    crate::client::HTTP_11.to_owned()
 }
 
 /// One forward or replay of a capture and its outcome.
@@ -246,6 +254,7 @@ mod tests {
     #[test]
     fn a_big_answer_keeps_its_length_but_not_all_its_bytes() {
         let reply = Reply {
+            version: crate::client::HTTP_11,
             status: 200,
             reason: "OK".into(),
             headers: vec![Header::new("Content-Type", "text/html")],

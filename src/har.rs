@@ -279,7 +279,7 @@ fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
     let response = Response {
         status: r.status,
         status_text: r.reason.clone(),
-        http_version: "HTTP/1.1".into(),
+        http_version: r.version.clone(),
         cookies: Vec::new(),
         headers: names_values(&r.headers),
         content: Content {

@@ -412,9 +412,10 @@ pub fn exchange_text(e: &Exchange) -> String {
         (Some(r), _) => {
             let _ = writeln!(
                 out,
-                "  answer    {} {} in {ms:.1}ms{how}",
+                "  answer    {} {} in {ms:.1}ms, {}{how}",
                 r.status,
-                escape_line(r.reason.as_bytes())
+                escape_line(r.reason.as_bytes()),
+                r.version
             );
         }
         (None, error) => {

@@ -1501,6 +1501,7 @@ mod tests {
             path: "/hook".into(),
             result: match status {
                 Some(status) => Ok(crate::client::Reply {
+                    version: crate::client::HTTP_11,
                     status,
                     reason: "Whatever".into(),
                     headers: Vec::new(),

@@ -776,6 +776,7 @@ mod tests {
             headers: vec![crate::capture::Header::new("Host", "127.0.0.1:3000")],
             path: "/app/modelgates/video-webhook".into(),
             result: Ok(crate::client::Reply {
+                version: crate::client::HTTP_11,
                 status: 204,
                 reason: "No Content".into(),
                 headers: Vec::new(),
