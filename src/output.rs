@@ -99,6 +99,8 @@ pub fn line(s: &Summary) -> String {
 /// The stable JSON object printed by `--json` (field names documented in the README).
 #[derive(Serialize)]
 pub struct JsonCapture<'a> {
+    /// Always `capture` (forward outcomes in the same stream say `forward`).
+    pub kind: &'static str,
     /// Capture id (number).
     pub id: u64,
     /// RFC 3339 arrival time.
@@ -157,6 +159,7 @@ pub struct JsonForward {
 /// Builds the `--json` object for a capture.
 pub fn json_capture<'a>(s: &'a Summary, v: &'a Verdict) -> JsonCapture<'a> {
     JsonCapture {
+        kind: "capture",
         id: s.id.0,
         received_at: rfc3339(s.received_at_ms),
         received_at_ms: s.received_at_ms,
