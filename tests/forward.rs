@@ -553,3 +553,78 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Runs the real binary with `--forward-to`, posts one delivery, returns its stdout lines
+/// (the capture, then the forward outcome).
+async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", target.authority);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hooklens"))
+        .args(["listen", "--port", "0", "--forward-to", &url, "--store"])
+        .arg(dir.path().join("log.jsonl"))
+        .args(extra)
+        .env_remove("MODELGATES_WEBHOOK_SECRET")
+        .env_remove("HOOKLENS_SECRET")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let json = extra.contains(&"--json");
+    // The readiness line is on stdout, or on stderr with --json (stdout stays pure JSON).
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut err = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = if json {
+        err.next_line().await.unwrap().unwrap()
+    } else {
+        out.next_line().await.unwrap().unwrap()
+    };
+    let addr: std::net::SocketAddr = ready
+        .strip_prefix("Listening on http://")
+        .unwrap_or_else(|| panic!("{ready}"))
+        .parse()
+        .unwrap();
+    assert!(
+        deliver(addr, b"{\"a\":1}")
+            .await
+            .starts_with("HTTP/1.1 202")
+    );
+    let mut lines = Vec::new();
+    while lines.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(20), out.next_line())
+            .await
+            .expect("the forward outcome is printed")
+            .unwrap()
+            .unwrap();
+        if !line.starts_with(' ') || lines.is_empty() || line.contains("forward") {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn listen_prints_each_forward_outcome_as_a_line_or_json() {
+    let (target, _) = receiver(|_, _, mut s| async move {
+        s.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .ok()?;
+        Some(s)
+    })
+    .await;
+    let lines = listen_output(&target, &["--no-tui"]).await;
+    assert!(lines[1].contains("#1 forward → 202 "), "{lines:?}");
+    let lines = listen_output(&target, &["--json"]).await;
+    let capture: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let forward: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(
+        (capture["kind"].as_str(), capture["id"].as_u64()),
+        (Some("capture"), Some(1))
+    );
+    assert_eq!(forward["kind"], "forward");
+    assert_eq!(forward["capture"], 1);
+    assert_eq!(forward["response"]["status"], 202);
+    assert_eq!(forward["relayed"], true);
+    assert_eq!(forward["received"], forward["sent"]);
+}
