@@ -706,7 +706,10 @@ impl ReadOnlyLog {
         let pos = self
             .index
             .position(id)
-            .with_context(|| format!("no capture {id} in the log"))?;
+            .with_context(|| match self.recovery.corrupt_lines {
+                0 => format!("no capture {id} in the log"),
+                n => format!("no capture {id} in the log ({n} unreadable lines were skipped)"),
+            })?;
         match &self.index.locations[pos] {
             Location::File { offset, len } => read_record(&self.file, *offset, *len),
             Location::Memory(_) | Location::Evicted => bail!("capture {id} is not in the log file"),

@@ -628,3 +628,90 @@ async fn listen_prints_each_forward_outcome_as_a_line_or_json() {
     assert_eq!(forward["relayed"], true);
     assert_eq!(forward["received"], forward["sent"]);
 }
+
+/// A receiver that answers every request with `answer` and then, with `reset`, resets the
+/// connection.
+async fn misbehaving(answer: Vec<u8>, reset: bool) -> Target {
+    let answer: &'static [u8] = Box::leak(answer.into_boxed_slice());
+    receiver(move |_, _, mut s| async move {
+        s.write_all(answer).await.ok()?;
+        if reset {
+            #[allow(deprecated)] // blocking on drop is what a reset needs here
+            let _ = s.set_linger(Some(Duration::ZERO));
+            return None;
+        }
+        Some(s)
+    })
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn through_the_listener_every_fault_is_answered_and_recorded() {
+    let mut big =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5242880\r\n\r\n".to_vec();
+    big.resize(big.len() + 5 * 1024 * 1024, b'x');
+    let cases: Vec<(&str, Target, u16, &str)> = vec![
+        (
+            "reset mid-response",
+            misbehaving(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial".to_vec(),
+                true,
+            )
+            .await,
+            502,
+            "",
+        ),
+        (
+            "invalid HTTP",
+            misbehaving(b"SMTP ready\r\n\r\n".to_vec(), false).await,
+            502,
+            "invalid HTTP response",
+        ),
+        ("a 5 MB answer", misbehaving(big, false).await, 200, ""),
+    ];
+    for (what, target, status, error) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, path) = listener(
+            target,
+            hooklens::server::Respond::Relay,
+            Duration::from_secs(10),
+            dir.path(),
+        )
+        .await;
+        let resp = deliver(addr, b"{}").await;
+        assert!(
+            resp.starts_with(&format!("HTTP/1.1 {status}")),
+            "{what}: {}",
+            &resp[..resp.len().min(200)]
+        );
+        // Still up, and the capture and the outcome are on disk.
+        assert!(
+            deliver(addr, b"{}")
+                .await
+                .starts_with(&format!("HTTP/1.1 {status}")),
+            "{what}"
+        );
+        let log = hooklens::store::Store::open_readonly(&path).unwrap();
+        assert_eq!(log.index().len(), 2, "{what}");
+        let e = &log.exchanges(hooklens::capture::CaptureId(1)).unwrap()[0];
+        assert_eq!(e.status, status, "{what}");
+        assert!(
+            e.error.as_deref().unwrap_or("").contains(error),
+            "{what}: {:?}",
+            e.error
+        );
+        if let Some(r) = &e.response {
+            assert_eq!(
+                r.body_len,
+                5 * 1024 * 1024,
+                "{what}: length of the whole answer"
+            );
+            assert_eq!(
+                r.body.len(),
+                hooklens::exchange::RESPONSE_BODY_KEEP,
+                "{what}: the log keeps the start"
+            );
+        }
+    }
+}

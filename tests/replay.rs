@@ -413,3 +413,29 @@ fn the_default_target_is_the_listeners_forward_to() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn a_corrupt_line_is_one_clear_error_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.jsonl");
+    let mut bytes = capture_line(1);
+    bytes.extend_from_slice(b"{\"v\":1,\"kind\":\"capture\",\"id\":2,\"received_at_ms\":\n");
+    std::fs::write(&path, bytes).unwrap();
+    let (url, seen) = receiver();
+    let out = hooklens()
+        .args(["replay", "1", "2", "--to", &url, "--from"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no capture #2 in the log (1 unreadable lines were skipped)"),
+        "{err}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "all ids are checked before sending"
+    );
+}
