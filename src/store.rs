@@ -708,6 +708,7 @@ impl ReadOnlyLog {
             .position(id)
             .with_context(|| match self.recovery.corrupt_lines {
                 0 => format!("no capture {id} in the log"),
+                1 => format!("no capture {id} in the log (1 unreadable line was skipped)"),
                 n => format!("no capture {id} in the log ({n} unreadable lines were skipped)"),
             })?;
         match &self.index.locations[pos] {
