@@ -2,6 +2,9 @@
 //! deliveries, against (a) a bare hyper server that reads the body and answers 204 (the floor)
 //! and (b) hooklens with verification and the durable log, plus (c) hooklens with `--no-store`
 //! to show what the rest of the path costs. One run, same machine, ratios printed.
+//! `HOOKLENS_BENCH_DETAIL=1` adds (d) bare hyper served the way hooklens serves, and (e) bare
+//! hyper that persists each body with a group-commit `fdatasync` before answering: the floor
+//! for any server that is durable before it answers.
 //!
 //! `cargo bench --bench capture` (env: HOOKLENS_BENCH_SECS=5, HOOKLENS_BENCH_CONNS=50).
 
@@ -58,6 +61,85 @@ async fn bare_hyper(tcp: TcpListener, like_hooklens: bool) {
                     .await;
             }
         });
+    }
+}
+
+/// A durable floor: bare hyper whose handler appends the body to a file and answers only after
+/// a group-commit `fdatasync`, with the same two-lane overlap hooklens uses (a lane takes
+/// everything pending and writes it with one `write`, then syncs while the other lane gathers
+/// the next batch). What any server that persists before answering pays on this machine;
+/// `HOOKLENS_BENCH_DETAIL=1` runs it as (e).
+async fn durable_hyper(tcp: TcpListener, path: std::path::PathBuf) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Pending>(4096);
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    let file = Arc::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap(),
+    );
+    for _ in 0..2 {
+        let (rx, file) = (rx.clone(), file.clone());
+        std::thread::spawn(move || durable_lane(&rx, &file));
+    }
+    loop {
+        let Ok((stream, _)) = tcp.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let tx = tx.clone();
+                async move {
+                    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                    let (ack, done) = tokio::sync::oneshot::channel();
+                    if let Ok(body) = body
+                        && tx.send((body, ack)).await.is_ok()
+                    {
+                        let _ = done.await;
+                    }
+                    let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                    *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+type Pending = (Bytes, tokio::sync::oneshot::Sender<()>);
+
+fn durable_lane(rx: &std::sync::Mutex<tokio::sync::mpsc::Receiver<Pending>>, file: &std::fs::File) {
+    use std::io::Write;
+    let mut batch = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        {
+            let mut rx = rx.lock().unwrap();
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            batch.push(first);
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            buf.clear();
+            for (body, _) in &batch {
+                buf.extend_from_slice(body);
+                buf.push(b'\n');
+            }
+            let mut f = file;
+            f.write_all(&buf).unwrap();
+        }
+        file.sync_data().unwrap();
+        for (_, ack) in batch.drain(..) {
+            let _ = ack.send(());
+        }
     }
 }
 
@@ -231,6 +313,11 @@ fn main() {
         servers.push((
             "(d) bare hyper via auto + head recorder",
             spawn_server(|tcp| bare_hyper(tcp, true)),
+        ));
+        let floor_log = dir.path().join("durable-floor.log");
+        servers.push((
+            "(e) bare hyper + group-commit fdatasync",
+            spawn_server(move |tcp| durable_hyper(tcp, floor_log)),
         ));
     }
 
