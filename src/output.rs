@@ -450,25 +450,9 @@ pub fn exchange_text(e: &Exchange) -> String {
     for flag in &e.integrity {
         let _ = writeln!(out, "  ⚠ {}", escape_line(flag.as_bytes()));
     }
-    let _ = writeln!(out, "  request headers ({})", e.request_headers.len());
-    for h in &e.request_headers {
-        let _ = writeln!(
-            out,
-            "    {}: {}",
-            escape_line(h.name.as_bytes()),
-            escape_line(&h.value)
-        );
-    }
+    push_headers(&mut out, "request", &e.request_headers);
     if let Some(r) = &e.response {
-        let _ = writeln!(out, "  response headers ({})", r.headers.len());
-        for h in &r.headers {
-            let _ = writeln!(
-                out,
-                "    {}: {}",
-                escape_line(h.name.as_bytes()),
-                escape_line(&h.value)
-            );
-        }
+        push_headers(&mut out, "response", &r.headers);
         let kept = if r.body_cut() {
             format!(", the first {} kept", size(r.body.len() as u64))
         } else {
@@ -482,6 +466,18 @@ pub fn exchange_text(e: &Exchange) -> String {
         }
     }
     out
+}
+
+fn push_headers(out: &mut String, which: &str, headers: &[crate::capture::Header]) {
+    let _ = writeln!(out, "  {which} headers ({})", headers.len());
+    for h in headers {
+        let _ = writeln!(
+            out,
+            "    {}: {}",
+            escape_line(h.name.as_bytes()),
+            escape_line(&h.value)
+        );
+    }
 }
 
 /// The shape report as indented text.

@@ -1,16 +1,18 @@
 //! Forwarding to real receivers on 127.0.0.1: exact bytes, the guide's signature check, and
 //! misbehaving receivers (refuse, reset, huge body, silence, garbage).
 
+mod common;
+
+use common::read_request;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use hooklens::capture::Capture;
 use hooklens::client::{Client, ClientError, Target, tls_config};
 use hooklens::forward::{self, PathMode};
-use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -44,35 +46,6 @@ fn signed(body: &[u8]) -> Capture {
     )
 }
 
-/// Reads one request (head + Content-Length body) from a stream.
-async fn read_request(s: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = buf[..end + 4].to_vec();
-            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-            let len: usize = text
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 /// A receiver that runs `answer` for each request on each accepted connection.
 async fn receiver<F, Fut>(answer: F) -> (Target, Arc<AtomicUsize>)
 where
@@ -100,37 +73,6 @@ where
     (target, accepts)
 }
 
-/// The guide's Express receiver logic: raw body, split on ",", trim, t=/v1=, |age| ≤ 300,
-/// HMAC-SHA256 over "<t>," ++ body, constant-time compare; 204 or 401.
-fn guide_verifies(head: &[u8], body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(head);
-    let Some(value) = text.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("x-modelgates-signature")
-            .then(|| v.trim().to_string())
-    }) else {
-        return false;
-    };
-    let (mut t, mut v1) = (None, None);
-    for part in value.split(',').map(str::trim) {
-        if let Some(x) = part.strip_prefix("t=") {
-            t = x.parse::<i64>().ok();
-        } else if let Some(x) = part.strip_prefix("v1=") {
-            v1 = hex::decode(x).ok();
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    if (now() - t).abs() > 300 {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{t},").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&v1).is_ok()
-}
-
 #[tokio::test]
 async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -138,7 +80,8 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let (target, accepts) = receiver(move |head, body, mut s| {
         let log = log.clone();
         async move {
-            let ok = guide_verifies(&head, &body);
+            let ok =
+                common::guide_verifies(SECRET, common::signature_in_head(&head).as_deref(), &body);
             log.lock().unwrap().push((head, body));
             let status = if ok {
                 "204 No Content"
@@ -370,11 +313,12 @@ async fn deliver(addr: std::net::SocketAddr, body: &[u8]) -> String {
 #[tokio::test]
 async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let (target, _) = receiver(|head, body, mut s| async move {
-        let (status, text) = if guide_verifies(&head, &body) {
-            ("202 Accepted", "queued")
-        } else {
-            ("401 Unauthorized", "bad signature")
-        };
+        let (status, text) =
+            if common::guide_verifies(SECRET, common::signature_in_head(&head).as_deref(), &body) {
+                ("202 Accepted", "queued")
+            } else {
+                ("401 Unauthorized", "bad signature")
+            };
         s.write_all(
             format!(
                 "HTTP/1.1 {status}\r\nContent-Length: {}\r\nX-Receiver: 1\r\n\r\n{text}",

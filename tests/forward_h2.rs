@@ -2,6 +2,10 @@
 //! tokio-rustls, ALPN `h2` + `http/1.1`) or only HTTP/1.1, with a certificate made by rcgen and
 //! trusted the way `--cacert` trusts it.
 
+mod common;
+
+use common::read_request;
+
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -11,7 +15,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use hooklens::capture::Capture;
 use hooklens::client::{Client, ClientError, HTTP_2, HTTP_11, Reply, Target};
 use hooklens::forward::{self, PathMode};
@@ -19,7 +22,6 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -77,32 +79,6 @@ impl Cert {
     fn trust(&self) -> rustls::ClientConfig {
         hooklens::tls::client_config_in(std::slice::from_ref(&self.ca), None).unwrap()
     }
-}
-
-/// The guide's receiver check: t=/v1= from the signature header, |age| ≤ 300, HMAC-SHA256 of
-/// "<t>," ++ body.
-fn guide_verifies(signature: Option<&[u8]>, body: &[u8]) -> bool {
-    let Some(value) = signature.map(String::from_utf8_lossy) else {
-        return false;
-    };
-    let (mut t, mut v1) = (None, None);
-    for part in value.split(',').map(str::trim) {
-        if let Some(x) = part.strip_prefix("t=") {
-            t = x.parse::<i64>().ok();
-        } else if let Some(x) = part.strip_prefix("v1=") {
-            v1 = hex::decode(x).ok();
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    if (now() - t).abs() > 300 {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{t},").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&v1).is_ok()
 }
 
 fn signed(body: &[u8]) -> Capture {
@@ -172,7 +148,7 @@ fn verdict() -> Answer {
             .headers
             .get("x-modelgates-signature")
             .map(|v| v.as_bytes());
-        if guide_verifies(sig, &seen.body) {
+        if common::guide_verifies(SECRET, sig, &seen.body) {
             full(204, "")
         } else {
             full(401, "bad signature")
@@ -401,35 +377,6 @@ async fn http1_only_client_speaks_http11_to_an_h2_receiver() {
     assert_eq!(r.seen()[0].version, http::Version::HTTP_11);
 }
 
-/// Reads one request (head + Content-Length body).
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = buf[..end + 4].to_vec();
-            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-            let len: usize = text
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 #[tokio::test]
 async fn tls_receivers_without_h2_get_exact_case_http11() {
     let cert = cert();
@@ -452,7 +399,11 @@ async fn tls_receivers_without_h2_get_exact_case_http11() {
                             l.strip_prefix("X-ModelGates-Signature: ")
                                 .map(str::to_owned)
                         });
-                        let status = if guide_verifies(sig.as_deref().map(str::as_bytes), &body) {
+                        let status = if common::guide_verifies(
+                            SECRET,
+                            sig.as_deref().map(str::as_bytes),
+                            &body,
+                        ) {
                             "202 Accepted"
                         } else {
                             "401 Unauthorized"
@@ -604,7 +555,7 @@ async fn listen_forwards_to_an_h2_receiver_and_relays_its_status() {
                 .headers
                 .get("x-modelgates-signature")
                 .map(|v| v.as_bytes());
-            if guide_verifies(sig, &seen.body) {
+            if common::guide_verifies(SECRET, sig, &seen.body) {
                 full(202, "queued")
             } else {
                 full(401, "bad signature")

@@ -1,11 +1,10 @@
 //! `hooklens replay` (the real binary) against a receiver running the guide's check.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 const SECRET: &str = "whsec_replay_test_secret_value";
 
@@ -52,7 +51,11 @@ fn receiver() -> (String, Seen) {
                     }
                     let body = buf[end + 4..end + 4 + len].to_vec();
                     buf.drain(..end + 4 + len);
-                    let ok = verifies(&head, &body);
+                    let ok = common::guide_verifies(
+                        SECRET,
+                        common::signature_in_head(head.as_bytes()).as_deref(),
+                        &body,
+                    );
                     log.lock().unwrap().push((head, body));
                     let status = if ok {
                         "204 No Content"
@@ -71,38 +74,6 @@ fn receiver() -> (String, Seen) {
         }
     });
     (url, heads)
-}
-
-fn verifies(head: &str, body: &[u8]) -> bool {
-    let Some(value) = head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("x-modelgates-signature")
-            .then(|| v.trim().to_string())
-    }) else {
-        return false;
-    };
-    let (mut t, mut v1) = (None, None);
-    for part in value.split(',').map(str::trim) {
-        if let Some(x) = part.strip_prefix("t=") {
-            t = x.parse::<i64>().ok();
-        } else if let Some(x) = part.strip_prefix("v1=") {
-            v1 = hex::decode(x).ok();
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    if (now - t).abs() > 300 {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{t},").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&v1).is_ok()
 }
 
 /// A log with one capture signed an hour ago (stale now).
@@ -140,6 +111,16 @@ fn capture_line(n: u64) -> Vec<u8> {
         response_status: 401,
     };
     hooklens::store::encode_line(hooklens::capture::CaptureId(n), &record).unwrap()
+}
+
+/// `hooklens show 1 --json` of a log.
+fn show_json(log: &std::path::Path) -> serde_json::Value {
+    let out = hooklens()
+        .args(["show", "1", "--json", "--store"])
+        .arg(log)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn hooklens() -> assert_cmd::Command {
@@ -241,12 +222,7 @@ fn replays_are_recorded_linked_to_their_capture_and_fixtures_stay_untouched() {
         .arg(&log)
         .assert()
         .code(1);
-    let out = hooklens()
-        .args(["show", "1", "--json", "--store"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = show_json(&log);
     let exchanges = shown["exchanges"].as_array().unwrap();
     assert_eq!(exchanges.len(), 3, "{shown}");
     assert_eq!(exchanges[0]["kind"], "replay");
@@ -302,12 +278,7 @@ fn edit_opens_the_editor_and_resigns_the_new_body() {
         "length follows the edit: {head}"
     );
     drop(seen);
-    let out = hooklens()
-        .args(["show", "1", "--json", "--store"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = show_json(&log);
     let e = &shown["exchanges"][0];
     assert_eq!(e["edited"], true);
     assert_ne!(e["received"]["sha256"], e["sent"]["sha256"]);

@@ -41,6 +41,33 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Starts `cmd` in a 120×40 session and waits for the inspector's header bar; returns the
+    /// session and the URL of the listener's webhook path.
+    fn start(name: &str, cmd: &str) -> (Tmux, String) {
+        let tmux = Tmux {
+            socket: format!("hooklens-test-{name}-{}", std::process::id()),
+        };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "hl",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            cmd,
+        ]);
+        let screen = tmux.wait_for("the header bar", |s| s.contains("Waiting for webhooks"));
+        let url = format!(
+            "http://127.0.0.1:{}/modelgates/video-webhook",
+            port_on(&screen)
+        );
+        (tmux, url)
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -141,30 +168,12 @@ fn e_edits_the_body_in_the_editor_and_replays_it_re_signed() {
     let log = dir.path().join("c.jsonl");
     let bin = env!("CARGO_BIN_EXE_hooklens");
     let (receiver_port, bodies) = checking_receiver();
-    let tmux = Tmux {
-        socket: format!("hooklens-test-e-{}", std::process::id()),
-    };
     // The "editor" rewrites the job id in place, as a person would.
     let cmd = format!(
         "env -u MODELGATES_WEBHOOK_SECRET -u HOOKLENS_SECRET -u VISUAL NO_COLOR=1 EDITOR='sed -i s/job_test/job_edited/' {bin} --port 0 --secret dev_secret --forward-to http://127.0.0.1:{receiver_port} --store {}; echo EXITED $?; sleep 30",
         log.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "hl",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    let screen = tmux.wait_for("the header bar", |s| s.contains("Waiting for webhooks"));
-    let url = format!(
-        "http://127.0.0.1:{}/modelgates/video-webhook",
-        port_on(&screen)
-    );
+    let (tmux, url) = Tmux::start("e", &cmd);
     let body = common::guide_body("2026-11-26T10:00:00.000Z");
     let t = common::now_secs();
     let sig = format!(
@@ -205,30 +214,14 @@ fn verdicts_appear_live_and_q_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("c.jsonl");
     let bin = env!("CARGO_BIN_EXE_hooklens");
-    let tmux = Tmux {
-        socket: format!("hooklens-test-{}", std::process::id()),
-    };
     // `; echo EXITED` shows when the inspector has returned the terminal to the shell.
     let cmd = format!(
         "env -u MODELGATES_WEBHOOK_SECRET -u HOOKLENS_SECRET NO_COLOR=1 {bin} --port 0 --secret dev_secret --store {}; echo EXITED $?; sleep 30",
         log.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "hl",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    let screen = tmux.wait_for("the header bar", |s| s.contains("Waiting for webhooks"));
-    let port = port_on(&screen);
+    let (tmux, url) = Tmux::start("live", &cmd);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let url = format!("http://127.0.0.1:{port}/modelgates/video-webhook");
     let body = common::guide_body("2026-11-26T10:00:00.000Z");
     let t = common::now_secs();
     let good = format!(

@@ -123,3 +123,71 @@ pub async fn post_signed(url: &str, signature: &str, body: Vec<u8>) -> u16 {
     .await
     .0
 }
+
+/// Reads one HTTP/1.1 request (head + Content-Length body) from a stream, as a test receiver.
+pub async fn read_request<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = buf[..end + 4].to_vec();
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let len: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The guide's receiver check, written as the guide's Express receiver does it: split the
+/// signature header on ",", trim, take `t=` and `v1=`, refuse |now − t| > 300, then compare
+/// HMAC-SHA256(secret, "<t>," ++ raw body) in constant time.
+pub fn guide_verifies(secret: &str, signature: Option<&[u8]>, body: &[u8]) -> bool {
+    let Some(value) = signature.map(String::from_utf8_lossy) else {
+        return false;
+    };
+    let (mut t, mut v1) = (None, None);
+    for part in value.split(',').map(str::trim) {
+        if let Some(x) = part.strip_prefix("t=") {
+            t = x.parse::<i64>().ok();
+        } else if let Some(x) = part.strip_prefix("v1=") {
+            v1 = hex::decode(x).ok();
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    if (now_secs() - t).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t},").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+/// The `X-ModelGates-Signature` value in a raw HTTP/1 request head.
+pub fn signature_in_head(head: &[u8]) -> Option<Vec<u8>> {
+    String::from_utf8_lossy(head).lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case("x-modelgates-signature")
+            .then(|| v.trim().as_bytes().to_vec())
+    })
+}
