@@ -593,4 +593,64 @@ mod tests {
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+
+    fn exchange(kind: ExchangeKind, result: Result<crate::client::Reply, &str>) -> Exchange {
+        let target = crate::client::Target::parse("http://127.0.0.1:3000").unwrap();
+        let sent = crate::forward::Sent {
+            headers: Vec::new(),
+            path: "/hook".into(),
+            result: result.map_err(|e| crate::client::ClientError::Protocol(e.into())),
+            latency_us: 2_500,
+            flags: Vec::new(),
+        };
+        Exchange::from_sent(
+            kind,
+            crate::capture::CaptureId(1),
+            0,
+            "POST",
+            &target,
+            b"{}",
+            b"{}",
+            &sent,
+            crate::exchange::Prepared::default(),
+        )
+    }
+
+    #[test]
+    fn forwarded_entries_carry_the_receivers_answer() {
+        let reply = |body: &'static [u8]| crate::client::Reply {
+            version: crate::client::HTTP_2,
+            status: 201,
+            reason: "Created".into(),
+            headers: vec![crate::capture::Header::new("Content-Type", "text/plain")],
+            body: bytes::Bytes::from_static(body),
+        };
+        let forward = exchange(ExchangeKind::Forward, Ok(reply(b"made")));
+        let replay = exchange(ExchangeKind::Replay, Ok(reply(b"\xff\xfe")));
+        let failed = exchange(ExchangeKind::Forward, Err("connection reset"));
+        // The forward is shown even when a replay came later; else the latest replay.
+        let both = [forward.clone(), replay.clone()];
+        assert_eq!(shown_exchange(&both), Some(&forward));
+        assert_eq!(shown_exchange(&[replay.clone()]), Some(&replay));
+        let r = record(b"{}", "/hook");
+        let doc = serde_json::to_value(to_har([
+            (&r, Some(&forward)),
+            (&r, Some(&replay)),
+            (&r, Some(&failed)),
+        ]))
+        .unwrap();
+        validate_har(&doc);
+        let e = &doc["log"]["entries"];
+        assert_eq!(e[0]["response"]["status"], 201);
+        assert_eq!(e[0]["response"]["statusText"], "Created");
+        assert_eq!(e[0]["response"]["httpVersion"], "HTTP/2");
+        assert_eq!(e[0]["response"]["content"]["text"], "made");
+        assert_eq!(e[0]["response"]["content"]["mimeType"], "text/plain");
+        assert_eq!(e[0]["timings"]["wait"], 2.5);
+        assert_eq!(e[0]["time"], 2.5);
+        assert_eq!(e[1]["response"]["content"]["encoding"], "base64");
+        assert_eq!(e[1]["response"]["content"]["text"], "//4=");
+        assert_eq!(e[2]["response"]["status"], 0, "no answer: the placeholder");
+        assert_eq!(e[2]["response"]["content"]["comment"], "connection reset");
+    }
 }
