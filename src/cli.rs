@@ -208,8 +208,13 @@ struct ReplayArgs {
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     all: bool,
-    /// With --all: only matching captures (same syntax as the TUI filter).
-    #[arg(long, value_name = "FILTER", default_value = "", requires = "all")]
+    /// Every matching capture (same syntax as the TUI filter; implies --all).
+    #[arg(
+        long,
+        value_name = "FILTER",
+        default_value = "",
+        conflicts_with = "ids"
+    )]
     filter: String,
     /// Replace the timestamp with now and sign again (needs --secret).
     #[arg(long, requires = "secret")]
@@ -612,8 +617,9 @@ async fn wait(args: WaitArgs) -> Result<ExitCode> {
 }
 
 async fn replay(args: ReplayArgs) -> Result<ExitCode> {
-    if args.ids.is_empty() && !args.all {
-        usage_error("give capture ids to replay, or --all");
+    let all = args.all || !args.filter.is_empty();
+    if args.ids.is_empty() && !all {
+        usage_error("give capture ids to replay, or --all / --filter FILTER");
     }
     let secret = match ((args.resign || args.edit), args.secret) {
         (true, Some(s)) => Some(Secret::new(s).unwrap_or_else(|e| usage_error(e))),
@@ -621,7 +627,7 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     };
     let opts = crate::replay::ReplayOptions {
         ids: args.ids,
-        all: args.all,
+        all,
         filter: crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e)),
         to: args.to,
         resign: secret,

@@ -410,3 +410,23 @@ fn a_corrupt_line_is_one_clear_error_and_nothing_is_sent() {
         "all ids are checked before sending"
     );
 }
+
+#[test]
+fn a_filter_alone_selects_the_matching_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three.jsonl");
+    let lines: Vec<u8> = (1..=3).flat_map(capture_line).collect();
+    std::fs::write(&path, lines).unwrap();
+    let (url, seen) = receiver();
+    hooklens()
+        .args([
+            "replay", "--filter", "#2", "--resign", "--secret", SECRET, "--to", &url, "--from",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("#2 replay → 204"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(String::from_utf8_lossy(&seen[0].1).contains("job_2"));
+}
