@@ -631,7 +631,7 @@ mod tests {
         // The forward is shown even when a replay came later; else the latest replay.
         let both = [forward.clone(), replay.clone()];
         assert_eq!(shown_exchange(&both), Some(&forward));
-        assert_eq!(shown_exchange(&[replay.clone()]), Some(&replay));
+        assert_eq!(shown_exchange(std::slice::from_ref(&replay)), Some(&replay));
         let r = record(b"{}", "/hook");
         let doc = serde_json::to_value(to_har([
             (&r, Some(&forward)),
