@@ -1,6 +1,6 @@
 //! Forwarding overhead: p50/p99 of N sequential signed POSTs straight to a receiver, and the
 //! same POSTs through an in-process `hooklens listen --forward-to` (relay, in-memory log).
-//! Run: `cargo bench --bench forward`.
+//! Run: `cargo bench --bench forward` (`HOOKLENS_BENCH_DURABLE=1`: with a durable log).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,7 +92,12 @@ fn main() {
         let receiver = receiver().await;
         let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
         let via = Target::parse(&format!("http://{}", tcp.local_addr().unwrap())).unwrap();
-        let (store, _writer, _) = Store::open(None).unwrap();
+        // HOOKLENS_BENCH_DURABLE=1: the listener keeps a durable log, so each relayed delivery
+        // also waits for two fdatasyncs (the capture, then its forward record).
+        let dir = tempfile::tempdir().unwrap();
+        let durable = std::env::var("HOOKLENS_BENCH_DURABLE").is_ok();
+        let log = durable.then(|| dir.path().join("forward.jsonl"));
+        let (store, _writer, _) = Store::open(log.as_deref()).unwrap();
         let config = ListenConfig {
             respond: Respond::Relay,
             forward: Some(forward::ForwardConfig {
@@ -124,9 +129,10 @@ fn main() {
         println!("direct to receiver : p50 {:>6} µs  p99 {:>6} µs", direct.0, direct.1);
         println!("through hooklens   : p50 {:>6} µs  p99 {:>6} µs", through.0, through.1);
         println!(
-            "added by forwarding: p50 {:>6} µs  p99 {:>6} µs  (target p50 ≤ 150 µs; in-memory log)",
+            "added by forwarding: p50 {:>6} µs  p99 {:>6} µs  (target p50 ≤ 150 µs; {} log)",
             through.0 as i64 - direct.0 as i64,
-            through.1 as i64 - direct.1 as i64
+            through.1 as i64 - direct.1 as i64,
+            if durable { "durable" } else { "in-memory" }
         );
     });
 }
