@@ -86,14 +86,21 @@ struct LineSummary<'a> {
     truncated: bool,
     #[serde(default)]
     response_status: u16,
-    // Exchange (`forward` / `replay`) lines.
+}
+
+/// The index fields of a `forward`, `replay` or `session` line (kept apart from
+/// [`LineSummary`] so the million-line capture scan matches fewer field names).
+#[derive(Deserialize)]
+struct OtherSummary<'a> {
+    v: u32,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
     capture: Option<u64>,
     latency_us: Option<u64>,
     status: Option<u16>,
     #[serde(default)]
     relayed: bool,
     response: Option<ResponseSummary>,
-    // Session lines.
     #[serde(borrow)]
     forward_to: Option<std::borrow::Cow<'a, str>>,
     forward_path: Option<PathMode>,
@@ -1111,25 +1118,28 @@ enum ParsedLine {
 
 /// Parses the index fields of one line; `Ok(None)` for a record hooklens does not know.
 fn parse_line(content: &[u8]) -> Result<Option<ParsedLine>, ()> {
-    let s: LineSummary = serde_json::from_slice(content).map_err(|_| ())?;
-    if s.v > FORMAT_VERSION {
-        return Ok(None);
-    }
-    let kind = match &*s.kind {
-        "capture" => None,
-        "forward" => Some(ExchangeKind::Forward),
-        "replay" => Some(ExchangeKind::Replay),
-        "session" => {
-            return Ok(Some(ParsedLine::Session(s.forward_to.map(|url| {
-                RecordedTarget {
-                    url: url.into_owned(),
-                    path: s.forward_path.unwrap_or_default(),
-                }
-            }))));
+    // Every capture line hooklens writes starts like this: parse it with the capture fields
+    // only. Anything else (other kinds, hand-edited lines) takes the general route.
+    const CAPTURE_HEAD: &[u8] = b"{\"v\":1,\"kind\":\"capture\",";
+    if !content.starts_with(CAPTURE_HEAD) {
+        let s: OtherSummary = serde_json::from_slice(content).map_err(|_| ())?;
+        if s.v > FORMAT_VERSION {
+            return Ok(None);
         }
-        _ => return Ok(None),
-    };
-    if let Some(kind) = kind {
+        let kind = match &*s.kind {
+            "capture" => return parse_capture(content),
+            "forward" => ExchangeKind::Forward,
+            "replay" => ExchangeKind::Replay,
+            "session" => {
+                return Ok(Some(ParsedLine::Session(s.forward_to.map(|url| {
+                    RecordedTarget {
+                        url: url.into_owned(),
+                        path: s.forward_path.unwrap_or_default(),
+                    }
+                }))));
+            }
+            _ => return Ok(None),
+        };
         let (Some(capture), Some(status)) = (s.capture, s.status) else {
             return Err(());
         };
@@ -1143,6 +1153,14 @@ fn parse_line(content: &[u8]) -> Result<Option<ParsedLine>, ()> {
                 status,
             },
         )));
+    }
+    parse_capture(content)
+}
+
+fn parse_capture(content: &[u8]) -> Result<Option<ParsedLine>, ()> {
+    let s: LineSummary = serde_json::from_slice(content).map_err(|_| ())?;
+    if s.v > FORMAT_VERSION || s.kind != "capture" {
+        return Ok(None);
     }
     let (Some(id), Some(verdict)) = (s.id, s.verdict) else {
         return Err(());
