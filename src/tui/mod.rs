@@ -40,9 +40,7 @@ impl TerminalGuard {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
         Ok(TerminalGuard { terminal })
     }
-}
 
-impl TerminalGuard {
     /// Hands the terminal to another program (the editor) and takes it back afterwards. The
     /// input reader is paused first, so it does not steal the editor's keys.
     fn lend<T>(&mut self, input: &InputReader, f: impl FnOnce() -> T) -> Result<T> {
