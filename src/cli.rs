@@ -254,6 +254,9 @@ struct ReplayArgs {
     /// Extra CA certificate (PEM) to trust for https receivers; repeatable.
     #[arg(long, value_name = "FILE")]
     cacert: Vec<PathBuf>,
+    /// One JSON object per replay (the log's replay record) instead of a line.
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_respond(s: &str) -> Result<Respond, String> {
@@ -638,6 +641,7 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         concurrency: usize::from(args.concurrency),
         record: !args.no_record && args.from.is_none(),
         cacert: args.cacert,
+        json: args.json,
     };
     let log = args.from.unwrap_or(args.store);
     crate::replay::run(&log, &opts).await

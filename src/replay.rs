@@ -58,6 +58,8 @@ pub struct ReplayOptions {
     pub record: bool,
     /// Extra CA certificates for https receivers.
     pub cacert: Vec<PathBuf>,
+    /// Print each outcome as the log's JSON record instead of a line.
+    pub json: bool,
 }
 
 /// How one replay changes the capture before it goes out.
@@ -290,25 +292,42 @@ pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
     let mut failures = 0;
     while let Some(joined) = tasks.join_next().await {
         let (n, signed_at, result) = joined.context("a replay task failed")?;
-        let exchange = result?;
+        let exchange = match result {
+            Ok(exchange) => exchange,
+            Err(e) => {
+                // Could not be prepared (re-signing failed): say so, go on with the rest.
+                eprintln!("hooklens: {}", escape_line(format!("{e:#}").as_bytes()));
+                failures += 1;
+                continue;
+            }
+        };
         let ok = match exchange.receiver_status() {
             Some(s) if opts.expect.is_empty() => (200..300).contains(&s),
             Some(s) => opts.expect.contains(&s),
             None => false,
         };
-        let mut line = exchange.line();
+        let mut notes = String::new();
         if !exchange.resigned && signed_at.is_some_and(|t| (now_secs() - t).abs() > 300) {
-            line.push_str(" [original signature; its timestamp is older than 5 minutes, so a receiver checking the tolerance refuses it: use --resign]");
+            notes.push_str(" [original signature; its timestamp is older than 5 minutes, so a receiver checking the tolerance refuses it: use --resign]");
         }
         if !ok {
             failures += 1;
-            line.push_str(if opts.expect.is_empty() {
+            notes.push_str(if opts.expect.is_empty() {
                 " [not 2xx]"
             } else {
                 " [unexpected]"
             });
         }
-        println!("{}", escape_line(line.as_bytes()));
+        if opts.json {
+            // stdout stays pure JSON Lines; the notes go to stderr.
+            println!("{}", crate::output::to_json_line(&exchange));
+            if !notes.is_empty() {
+                eprintln!("hooklens: {}{notes}", exchange.capture);
+            }
+        } else {
+            let line = exchange.line() + &notes;
+            println!("{}", escape_line(line.as_bytes()));
+        }
         done.push((n, exchange));
     }
     if opts.record {

@@ -429,4 +429,18 @@ fn a_filter_alone_selects_the_matching_captures() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     assert!(String::from_utf8_lossy(&seen[0].1).contains("job_2"));
+    drop(seen);
+    // --json: one replay record per line, for scripts.
+    let out = hooklens()
+        .args(["replay", "--filter", "#3", "--json", "--to", &url, "--from"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "stale signature refused");
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["kind"], "replay");
+    assert_eq!(record["capture"], 3);
+    assert_eq!(record["response"]["status"], 401);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("#3 [original signature"), "{err}");
 }
