@@ -422,11 +422,15 @@ pub fn exchange_text(e: &Exchange) -> String {
             );
         }
         (None, error) => {
+            let relayed = if e.relayed {
+                format!("; the provider got {}", e.status)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  failed    {} after {ms:.1}ms; the provider would get {}{how}",
+                "  failed    {} after {ms:.1}ms{relayed}{how}",
                 escape_line(error.as_deref().unwrap_or("no answer").as_bytes()),
-                e.status
             );
         }
     }
@@ -526,5 +530,47 @@ mod tests {
         );
         assert_eq!(render_body(b"x\x1b[2J"), "x\\e[2J");
         assert!(render_body(b"\x00\x01\x02").starts_with("00000000  00 01 02"));
+    }
+
+    #[test]
+    fn a_failed_exchange_says_what_the_provider_got_only_when_it_was_relayed() {
+        let target = crate::client::Target::parse("http://127.0.0.1:9").unwrap();
+        let failed = |kind, relayed| {
+            let sent = crate::forward::Sent {
+                headers: vec![crate::capture::Header::new("X-Evil", "\x1b]0;pwned\x07")],
+                path: "/hook".into(),
+                result: Err(crate::client::ClientError::Protocol("reset \x1b[2J".into())),
+                latency_us: 300,
+                flags: Vec::new(),
+            };
+            let how = crate::exchange::Prepared {
+                relayed,
+                ..Default::default()
+            };
+            let e = Exchange::from_sent(
+                kind,
+                CaptureId(3),
+                0,
+                "POST",
+                &target,
+                b"{}",
+                b"{}",
+                &sent,
+                how,
+            );
+            exchange_text(&e)
+        };
+        let relayed = failed(crate::exchange::ExchangeKind::Forward, true);
+        assert!(
+            relayed.contains("failed    reset \\e[2J after 0.3ms; the provider got 502  (relayed to the provider)"),
+            "{relayed}"
+        );
+        let replay = failed(crate::exchange::ExchangeKind::Replay, false);
+        assert!(!replay.contains("provider"), "{replay}");
+        // Bytes from the receiver or the request never reach the terminal raw.
+        assert!(
+            !replay.contains('\x1b') && replay.contains("X-Evil: \\e]0;pwned\\x07"),
+            "{replay}"
+        );
     }
 }
