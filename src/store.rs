@@ -673,9 +673,7 @@ pub fn decode_exchange(line: &[u8]) -> Result<Exchange> {
 pub fn append_exchanges_to(path: &Path, exchanges: &[Exchange]) -> Result<()> {
     let mut buf = Vec::new();
     for e in exchanges {
-        buf.extend_from_slice(format!("{{\"v\":{FORMAT_VERSION},").as_bytes());
-        buf.extend_from_slice(&encode_plain_tail(e)?);
-        buf.push(b'\n');
+        push_line(&mut buf, None, &encode_plain_tail(e)?);
     }
     let mut file = OpenOptions::new()
         .append(true)
