@@ -136,7 +136,7 @@ pub struct Summary {
     /// Signed skew in seconds.
     pub skew_secs: Option<i64>,
     /// Idempotency key.
-    pub idempotency_key: Option<Box<str>>,
+    pub idempotency_key: Option<Arc<str>>,
     /// Envelope `data.id` (the job), for the per-job timeline.
     pub data_id: Option<Box<str>>,
     /// The first capture with the same idempotency key, when this one repeats it.
@@ -201,7 +201,8 @@ enum ExchangeAt {
 pub struct Index {
     rows: Vec<Summary>,
     locations: Vec<Location>,
-    first_by_key: HashMap<Box<str>, CaptureId>,
+    /// The first capture of each idempotency key (the key shared with its row).
+    first_by_key: HashMap<Arc<str>, CaptureId>,
     interned: HashSet<Arc<str>>,
     last_interned: [Arc<str>; 4],
     next_id: u64,
@@ -295,14 +296,20 @@ impl Index {
         arc
     }
 
-    fn dup_of(&self, key: Option<&str>) -> Option<CaptureId> {
-        key.and_then(|k| self.first_by_key.get(k).copied())
+    /// The capture that first used `key`, or None after recording `id` as that first one.
+    /// One hash lookup; the map shares the row's key.
+    fn claim_key(&mut self, key: Option<&Arc<str>>, id: CaptureId) -> Option<CaptureId> {
+        use std::collections::hash_map::Entry as Slot;
+        match self.first_by_key.entry(key?.clone()) {
+            Slot::Occupied(first) => Some(*first.get()),
+            Slot::Vacant(slot) => {
+                slot.insert(id);
+                None
+            }
+        }
     }
 
     fn push(&mut self, row: Summary, location: Location) {
-        if let Some(k) = &row.idempotency_key {
-            self.first_by_key.entry(k.clone()).or_insert(row.id);
-        }
         self.next_id = self.next_id.max(row.id.0 + 1);
         self.rows.push(row);
         self.locations.push(location);
@@ -815,9 +822,11 @@ impl Summary {
     }
 }
 
+/// The row for a new capture; claims its idempotency key in the index.
 fn summary_of(index: &mut Index, id: CaptureId, record: &CaptureRecord) -> Summary {
-    let dup_of = index.dup_of(record.idempotency_key.as_deref());
-    summary_with(id, record, dup_of, &mut |s| index.intern(s))
+    let mut row = summary_with(id, record, None, &mut |s| index.intern(s));
+    row.dup_of = index.claim_key(row.idempotency_key.as_ref(), id);
+    row
 }
 
 fn summary_with(
@@ -835,7 +844,7 @@ fn summary_with(
         event_type: record.event_type.as_deref().map(&mut *intern),
         outcome: record.verdict.outcome,
         skew_secs: record.verdict.skew_secs,
-        idempotency_key: record.idempotency_key.as_deref().map(Box::from),
+        idempotency_key: record.idempotency_key.as_deref().map(Arc::from),
         data_id: record.data_id.as_deref().map(Box::from),
         dup_of,
         body_len: c.body.len() as u64,
@@ -900,9 +909,6 @@ impl Writer {
                     Entry::Capture(record) => {
                         let id = id.unwrap_or_default();
                         let row = summary_of(&mut idx, id, record);
-                        if let Some(k) = &row.idempotency_key {
-                            idx.first_by_key.entry(k.clone()).or_insert(id);
-                        }
                         let location = if to_file {
                             Location::File { offset: start, len }
                         } else {
@@ -1086,7 +1092,7 @@ struct Parsed {
     method: Arc<str>,
     target: Arc<str>,
     event_type: Option<Arc<str>>,
-    idempotency_key: Option<Box<str>>,
+    idempotency_key: Option<Arc<str>>,
     data_id: Option<Box<str>>,
     outcome: Outcome,
     skew_secs: Option<i64>,
@@ -1198,7 +1204,7 @@ fn parse_capture(content: &[u8], intern: &mut LocalIntern) -> Result<Option<Pars
         method: intern.get(s.method.as_deref().unwrap_or_default()),
         target: intern.get(s.target.as_deref().unwrap_or_default()),
         event_type: s.event_type.as_deref().map(|t| intern.get(t)),
-        idempotency_key: s.idempotency_key.map(String::into_boxed_str),
+        idempotency_key: s.idempotency_key.as_deref().map(Arc::from),
         data_id: s.data_id.map(String::into_boxed_str),
         outcome: verdict.outcome,
         skew_secs: verdict.skew_secs,
@@ -1360,7 +1366,7 @@ fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
                     event_type: p.event_type.as_deref().map(|t| index.intern(t)),
                     outcome: p.outcome,
                     skew_secs: p.skew_secs,
-                    dup_of: index.dup_of(p.idempotency_key.as_deref()),
+                    dup_of: index.claim_key(p.idempotency_key.as_ref(), id),
                     idempotency_key: p.idempotency_key,
                     data_id: p.data_id,
                     body_len: p.body_len,

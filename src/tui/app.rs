@@ -195,11 +195,12 @@ impl App {
     /// Captures sharing this one's idempotency key or job (`data.id`), oldest first: the
     /// per-job timeline (e.g. retries of one event, then the job's terminal event).
     pub fn same_job(&self, row: &Summary) -> Vec<&Summary> {
-        let same = |a: &Option<Box<str>>, b: &Option<Box<str>>| a.is_some() && a == b;
+        let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;
         self.rows
             .iter()
             .filter(|r| {
-                same(&r.idempotency_key, &row.idempotency_key) || same(&r.data_id, &row.data_id)
+                same(r.idempotency_key.as_deref(), row.idempotency_key.as_deref())
+                    || same(r.data_id.as_deref(), row.data_id.as_deref())
             })
             .collect()
     }
@@ -485,7 +486,7 @@ pub(crate) mod tests {
             event_type: Some(Arc::from("video.generation.completed")),
             outcome,
             skew_secs: Some(-1),
-            idempotency_key: key.map(Box::from),
+            idempotency_key: key.map(Arc::from),
             data_id: None,
             dup_of: None,
             body_len: 169,
