@@ -18,32 +18,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 const SECRET: &str = "whsec_test_forwarding_secret";
 
+fn signed(body: &[u8]) -> Capture {
+    common::provider_capture(SECRET, body, &[])
+}
+
 fn client() -> Client {
     Client::new(tls_config(&[]).unwrap())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn signed(body: &[u8]) -> Capture {
-    let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), now(), body);
-    let len = body.len().to_string();
-    Capture::fixture(
-        body,
-        &[
-            ("Host", "hooklens.test:8787"),
-            ("User-Agent", "ModelGates-Webhooks/1.0"),
-            ("Content-Type", "application/json"),
-            ("X-ModelGates-Signature", sig.as_str()),
-            ("x-MODELGATES-idempotency-key", "job_1-completed"),
-            ("Content-Length", len.as_str()),
-            ("Connection", "keep-alive"),
-        ],
-    )
 }
 
 /// A receiver that runs `answer` for each request on each accepted connection.

@@ -27,15 +27,13 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 const SECRET: &str = "whsec_test_h2_forwarding_secret";
+
+/// A provider delivery, plus `TE: gzip` (a connection header HTTP/2 forbids).
+fn signed(body: &[u8]) -> Capture {
+    common::provider_capture(SECRET, body, &[("TE", "gzip")])
+}
 /// A guard against hangs, not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// A self-signed certificate for 127.0.0.1 and localhost; the PEM file doubles as the CA.
 struct Cert {
@@ -79,24 +77,6 @@ impl Cert {
     fn trust(&self) -> rustls::ClientConfig {
         hooklens::tls::client_config_in(std::slice::from_ref(&self.ca), None).unwrap()
     }
-}
-
-fn signed(body: &[u8]) -> Capture {
-    let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), now(), body);
-    let len = body.len().to_string();
-    Capture::fixture(
-        body,
-        &[
-            ("Host", "hooklens.test:8787"),
-            ("User-Agent", "ModelGates-Webhooks/1.0"),
-            ("Content-Type", "application/json"),
-            ("X-ModelGates-Signature", sig.as_str()),
-            ("x-MODELGATES-idempotency-key", "job_1-completed"),
-            ("Content-Length", len.as_str()),
-            ("Connection", "keep-alive"),
-            ("TE", "gzip"),
-        ],
-    )
 }
 
 /// One request as the receiver saw it.

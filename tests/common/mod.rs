@@ -191,3 +191,25 @@ pub fn signature_in_head(head: &[u8]) -> Option<Vec<u8>> {
             .then(|| v.trim().as_bytes().to_vec())
     })
 }
+
+/// A capture as the provider would deliver it: signed now with `secret`, the provider's
+/// headers in mixed case (plus `extra` at the end), ready to forward.
+pub fn provider_capture(
+    secret: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> hooklens::capture::Capture {
+    let sig = hooklens::verify::modelgates::signature_header(secret.as_bytes(), now_secs(), body);
+    let len = body.len().to_string();
+    let mut headers = vec![
+        ("Host", "hooklens.test:8787"),
+        ("User-Agent", "ModelGates-Webhooks/1.0"),
+        ("Content-Type", "application/json"),
+        ("X-ModelGates-Signature", sig.as_str()),
+        ("x-MODELGATES-idempotency-key", "job_1-completed"),
+        ("Content-Length", len.as_str()),
+        ("Connection", "keep-alive"),
+    ];
+    headers.extend_from_slice(extra);
+    hooklens::capture::Capture::fixture(body, &headers)
+}
