@@ -257,17 +257,7 @@ impl Index {
         let Some(pos) = self.position(id) else {
             return false;
         };
-        let row = &mut self.rows[pos];
-        let count = row.exchange.as_ref().map_or(0, |b| b.count) + 1;
-        row.exchange = Some(Box::new(ExchangeBrief {
-            kind: brief.kind,
-            receiver_status: brief.receiver_status,
-            latency_us: brief.latency_us,
-            count,
-        }));
-        if brief.relayed {
-            row.response_status = brief.status;
-        }
+        self.rows[pos].apply_link(&brief);
         self.exchanges.entry(id).or_default().push(at);
         true
     }
@@ -402,17 +392,6 @@ pub struct Store {
     reader: Option<Arc<File>>,
     events: broadcast::Sender<Event>,
     path: Option<PathBuf>,
-}
-
-/// Publishes one-line notices to front ends (see [`Store::notifier`]).
-#[derive(Clone, Debug)]
-pub struct Notifier(broadcast::Sender<Event>);
-
-impl Notifier {
-    /// Publishes a one-line notice.
-    pub fn notice(&self, message: impl Into<String>) {
-        let _ = self.0.send(Event::Notice(message.into()));
-    }
 }
 
 /// Where appends go: the sync lanes (file), or straight into memory (`--no-store`, where
@@ -595,11 +574,6 @@ impl Store {
     /// Publishes a one-line notice to front ends.
     pub fn notice(&self, message: impl Into<String>) {
         let _ = self.events.send(Event::Notice(message.into()));
-    }
-
-    /// A handle that publishes notices without keeping the writer alive (background tasks).
-    pub fn notifier(&self) -> Notifier {
-        Notifier(self.events.clone())
     }
 
     /// Read access to the index.
@@ -816,6 +790,25 @@ fn push_line(buf: &mut Vec<u8>, capture_id: Option<CaptureId>, tail: &[u8]) {
 }
 
 impl Summary {
+    /// Takes in a forward or replay of this capture (front ends that keep their own rows).
+    pub fn note_exchange(&mut self, e: &Exchange) {
+        self.apply_link(&LinkedBrief::of(e));
+    }
+
+    /// The latest exchange becomes the brief; a relayed one sets the status the provider got.
+    fn apply_link(&mut self, brief: &LinkedBrief) {
+        let count = self.exchange.as_ref().map_or(0, |b| b.count) + 1;
+        self.exchange = Some(Box::new(ExchangeBrief {
+            kind: brief.kind,
+            receiver_status: brief.receiver_status,
+            latency_us: brief.latency_us,
+            count,
+        }));
+        if brief.relayed {
+            self.response_status = brief.status;
+        }
+    }
+
     /// The row for a record outside any index (no shared strings, no `dup_of`).
     pub fn of(record: &CaptureRecord) -> Summary {
         summary_with(record.capture.id, record, None, &mut |s| Arc::from(s))

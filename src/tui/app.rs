@@ -10,7 +10,7 @@ use super::keys::{Command, command_for};
 use crate::capture::CaptureId;
 use crate::exchange::Exchange;
 use crate::filter::Filter;
-use crate::store::{CaptureRecord, Event, ExchangeBrief, Summary};
+use crate::store::{CaptureRecord, Event, Summary};
 use crate::verify::Outcome;
 
 /// Detail tabs, in key order (1-5).
@@ -274,16 +274,7 @@ impl App {
             Event::Forwarded(exchange) => {
                 let id = exchange.capture;
                 if let Ok(pos) = self.rows.binary_search_by_key(&id, |r| r.id) {
-                    let row = &mut self.rows[pos];
-                    row.exchange = Some(Box::new(ExchangeBrief {
-                        kind: exchange.kind,
-                        receiver_status: exchange.receiver_status(),
-                        latency_us: exchange.latency_us,
-                        count: row.exchange.as_ref().map_or(0, |b| b.count) + 1,
-                    }));
-                    if exchange.relayed {
-                        row.response_status = exchange.status;
-                    }
+                    self.rows[pos].note_exchange(exchange);
                 }
                 if self.detail.as_ref().is_some_and(|d| d.capture.id == id) {
                     self.exchanges.push(exchange.clone());
