@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hooklens::secret::Secret;
-use hooklens::server::{self, ListenConfig, Listener};
+use hooklens::model::secret::Secret;
+use hooklens::net::server::{self, ListenConfig, Listener};
 use hooklens::store::Store;
 use hooklens::verify::{VerifyConfig, modelgates};
 use http_body_util::{BodyExt, Full};
@@ -49,7 +49,7 @@ async fn bare_hyper(tcp: TcpListener, like_hooklens: bool) {
                 Ok::<_, Infallible>(resp)
             });
             if like_hooklens {
-                let (io, _rec) = hooklens::rawhead::Recorded::new(stream);
+                let (io, _rec) = hooklens::net::rawhead::Recorded::new(stream);
                 let _ = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 )

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hooklens::capture::Capture;
-use hooklens::client::{Client, Target, tls_config};
-use hooklens::forward::{self, PathMode};
-use hooklens::server::{self, ListenConfig, Listener, Respond};
+use hooklens::model::capture::Capture;
+use hooklens::model::exchange::PathMode;
+use hooklens::net::client::{Client, Target, tls_config};
+use hooklens::net::forward;
+use hooklens::net::server::{self, ListenConfig, Listener, Respond};
 use hooklens::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -6,8 +6,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use hooklens::capture::{Capture, CaptureId};
-use hooklens::store::{CaptureRecord, Store, encode_line};
+use hooklens::model::capture::{Capture, CaptureId};
+use hooklens::model::record::CaptureRecord;
+use hooklens::store::{Store, encode_line};
 use hooklens::verify::{Outcome, Verdict};
 
 fn main() {

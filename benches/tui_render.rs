@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hooklens::capture::CaptureId;
-use hooklens::store::Summary;
-use hooklens::tui::{App, HeaderInfo};
+use hooklens::front::tui::{App, HeaderInfo};
+use hooklens::model::capture::CaptureId;
+use hooklens::model::record::Summary;
 use hooklens::verify::Outcome;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -72,7 +72,7 @@ fn main() {
         app.handle_key(KeyEvent::from(key));
         let t = Instant::now();
         terminal
-            .draw(|f| hooklens::tui::ui::render(&app, f))
+            .draw(|f| hooklens::front::tui::ui::render(&app, f))
             .unwrap();
         frames.push(t.elapsed().as_micros() as u64);
     }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::capture::{Header, header_value};
+use crate::model::capture::{Header, header_value};
 use crate::verify::modelgates::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 /// Event types the provider documents.

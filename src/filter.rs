@@ -14,8 +14,8 @@
 //! | `dup` | captures whose idempotency key repeats an earlier one |
 //! | anything else | case-insensitive substring of path, type, key or (when available) body |
 
-use crate::capture::CaptureId;
-use crate::store::Summary;
+use crate::model::capture::CaptureId;
+use crate::model::record::Summary;
 use crate::verify::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hooklens::cli::{self, Cli};
+use hooklens::cmd::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return cli::report_clap_error(e),
+        Err(e) => return cmd::report_clap_error(e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("hooklens: error: {e:#}");

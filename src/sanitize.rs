@@ -6,6 +6,8 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
+
 /// Escapes everything that is not printable, including newlines: for one-line displays.
 pub fn escape_line(bytes: &[u8]) -> String {
     escape(bytes, false)
@@ -91,6 +93,29 @@ pub fn hex_dump(bytes: &[u8]) -> String {
             }
         }));
         out.push('\n');
+    }
+    out
+}
+
+/// Serializes to one JSON line that is safe to print on a terminal.
+pub fn to_json_line<T: Serialize>(value: &T) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    terminal_safe_json(&text)
+}
+
+/// Escapes (as `\uXXXX`, still valid JSON) the characters serde_json leaves raw that a
+/// terminal could act on: DEL, C1 controls, bidi and zero-width controls.
+pub fn terminal_safe_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{7f}'
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
     }
     out
 }

@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
-use hooklens::capture::CaptureId;
-use hooklens::server::ListenConfig;
+use hooklens::model::capture::CaptureId;
+use hooklens::net::server::ListenConfig;
 
 fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok()
@@ -79,7 +79,7 @@ fn curl_command_reproduces_the_request_byte_for_byte() {
         let b = target.store.load(CaptureId(replayed)).unwrap().capture;
         assert_eq!(b.body, a.body, "body of #{from}");
         assert_eq!((&b.method, &b.target), (&a.method, &a.target));
-        let names = |c: &hooklens::capture::Capture| -> Vec<(String, Vec<u8>)> {
+        let names = |c: &hooklens::model::capture::Capture| -> Vec<(String, Vec<u8>)> {
             c.headers
                 .iter()
                 .filter(|h| {

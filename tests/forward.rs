@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hooklens::capture::Capture;
-use hooklens::client::{Client, ClientError, Target, tls_config};
-use hooklens::forward::{self, PathMode};
+use hooklens::model::capture::Capture;
+use hooklens::model::exchange::PathMode;
+use hooklens::net::client::{Client, ClientError, Target, tls_config};
+use hooklens::net::forward;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -131,7 +132,7 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
 async fn fault(
     answer: &'static [u8],
     close_after: bool,
-) -> Result<hooklens::client::Reply, ClientError> {
+) -> Result<hooklens::net::client::Reply, ClientError> {
     let (target, _) = receiver(move |_, _, mut s| async move {
         s.write_all(answer).await.ok()?;
         if close_after {
@@ -170,7 +171,7 @@ async fn refused_connection_is_a_502_connect_error() {
     .result
     .unwrap_err();
     assert!(matches!(e, ClientError::Connect { .. }), "{e}");
-    assert_eq!(forward::failure_status(&e), 502);
+    assert_eq!(e.provider_status(), 502);
 }
 
 #[tokio::test]
@@ -182,7 +183,7 @@ async fn reset_mid_response_is_a_502_protocol_error() {
     .await
     .unwrap_err();
     assert!(matches!(e, ClientError::Protocol(_)), "{e}");
-    assert_eq!(forward::failure_status(&e), 502);
+    assert_eq!(e.provider_status(), 502);
 }
 
 #[tokio::test]
@@ -209,7 +210,7 @@ async fn never_answering_times_out_as_504() {
     .result
     .unwrap_err();
     assert!(matches!(e, ClientError::Timeout(_)));
-    assert_eq!(forward::failure_status(&e), 504);
+    assert_eq!(e.provider_status(), 504);
 }
 
 #[tokio::test]
@@ -246,11 +247,11 @@ async fn five_megabyte_answer_is_relayed_whole() {
 /// Starts a listener forwarding to `target`; returns its address and the log path.
 async fn listener(
     target: Target,
-    respond: hooklens::server::Respond,
+    respond: hooklens::net::server::Respond,
     timeout: Duration,
     dir: &std::path::Path,
 ) -> (std::net::SocketAddr, std::path::PathBuf) {
-    use hooklens::server::{self, ListenConfig, Listener};
+    use hooklens::net::server::{self, ListenConfig, Listener};
     let path = dir.join("log.jsonl");
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
     let addr = tcp.local_addr().unwrap();
@@ -314,7 +315,7 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let dir = tempfile::tempdir().unwrap();
     let (addr, path) = listener(
         target,
-        hooklens::server::Respond::Relay,
+        hooklens::net::server::Respond::Relay,
         Duration::from_secs(10),
         dir.path(),
     )
@@ -337,12 +338,12 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let exchanges = log.exchanges(row.id).unwrap();
     assert_eq!(exchanges.len(), 1);
     let e = &exchanges[0];
-    assert_eq!(e.kind, hooklens::exchange::ExchangeKind::Forward);
+    assert_eq!(e.kind, hooklens::model::exchange::ExchangeKind::Forward);
     assert!(e.relayed);
     assert_eq!(e.received, e.sent, "integrity: same body both legs");
     assert_eq!(
         e.received,
-        hooklens::exchange::BodyDigest::of(b"{\"type\":\"video.generation.completed\"}")
+        hooklens::model::exchange::BodyDigest::of(b"{\"type\":\"video.generation.completed\"}")
     );
     assert!(e.integrity.is_empty(), "{:?}", e.integrity);
     let r = e.response.as_ref().unwrap();
@@ -353,16 +354,16 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     );
 
     // Every front end shows it: the list line, show, and the HAR response.
-    let line = hooklens::output::list_line(row);
+    let line = hooklens::front::printer::list_line(row);
     assert!(line.contains("→ 202  forward → 202 "), "{line}");
     let record = log.load(row.id).unwrap();
-    let shown = hooklens::output::show_text(&record, None, &exchanges);
+    let shown = hooklens::front::printer::show_text(&record, None, &exchanges);
     assert!(shown.contains("answer    202 Accepted in "), "{shown}");
     assert!(shown.contains("relayed to the provider"), "{shown}");
     assert!(shown.contains("✓ same body bytes"), "{shown}");
-    let har = serde_json::to_value(hooklens::har::to_har([(
+    let har = serde_json::to_value(hooklens::export::har::to_har([(
         &record,
-        hooklens::har::shown_exchange(&exchanges),
+        hooklens::export::har::shown_exchange(&exchanges),
     )]))
     .unwrap();
     let resp = &har["log"]["entries"][0]["response"];
@@ -378,7 +379,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     drop(l);
     let (addr, path) = listener(
         dead,
-        hooklens::server::Respond::Relay,
+        hooklens::net::server::Respond::Relay,
         Duration::from_secs(10),
         dir.path(),
     )
@@ -413,7 +414,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     let dir2 = tempfile::tempdir().unwrap();
     let (addr2, path2) = listener(
         silent,
-        hooklens::server::Respond::Relay,
+        hooklens::net::server::Respond::Relay,
         Duration::from_millis(300),
         dir2.path(),
     )
@@ -421,7 +422,9 @@ async fn listener_answers_502_and_504_and_stays_up() {
     let resp = deliver(addr2, b"{}").await;
     assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
     let log = hooklens::store::Store::open_readonly(&path2).unwrap();
-    let e = &log.exchanges(hooklens::capture::CaptureId(1)).unwrap()[0];
+    let e = &log
+        .exchanges(hooklens::model::capture::CaptureId(1))
+        .unwrap()[0];
     assert_eq!(e.status, 504);
     assert!(
         e.error
@@ -448,7 +451,7 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let (addr, path) = listener(
         target,
-        hooklens::server::Respond::Mimic,
+        hooklens::net::server::Respond::Mimic,
         Duration::from_secs(10),
         dir.path(),
     )
@@ -598,7 +601,7 @@ async fn through_the_listener_every_fault_is_answered_and_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let (addr, path) = listener(
             target,
-            hooklens::server::Respond::Relay,
+            hooklens::net::server::Respond::Relay,
             Duration::from_secs(10),
             dir.path(),
         )
@@ -618,7 +621,9 @@ async fn through_the_listener_every_fault_is_answered_and_recorded() {
         );
         let log = hooklens::store::Store::open_readonly(&path).unwrap();
         assert_eq!(log.index().len(), 2, "{what}");
-        let e = &log.exchanges(hooklens::capture::CaptureId(1)).unwrap()[0];
+        let e = &log
+            .exchanges(hooklens::model::capture::CaptureId(1))
+            .unwrap()[0];
         assert_eq!(e.status, status, "{what}");
         assert!(
             e.error.as_deref().unwrap_or("").contains(error),
@@ -633,7 +638,7 @@ async fn through_the_listener_every_fault_is_answered_and_recorded() {
             );
             assert_eq!(
                 r.body.len(),
-                hooklens::exchange::RESPONSE_BODY_KEEP,
+                hooklens::model::exchange::RESPONSE_BODY_KEEP,
                 "{what}: the log keeps the start"
             );
         }

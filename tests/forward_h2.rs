@@ -15,9 +15,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hooklens::capture::Capture;
-use hooklens::client::{Client, ClientError, HTTP_2, HTTP_11, Reply, Target};
-use hooklens::forward::{self, PathMode};
+use hooklens::model::capture::Capture;
+use hooklens::model::exchange::PathMode;
+use hooklens::model::exchange::{HTTP_2, HTTP_11};
+use hooklens::net::client::{Client, ClientError, Reply, Target};
+use hooklens::net::forward;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
@@ -75,7 +77,7 @@ impl Cert {
 
     /// Trust as `--cacert` gives it (no hooklens data directory involved).
     fn trust(&self) -> rustls::ClientConfig {
-        hooklens::tls::client_config_in(std::slice::from_ref(&self.ca), None).unwrap()
+        hooklens::net::tls::client_config_in(std::slice::from_ref(&self.ca), None).unwrap()
     }
 }
 
@@ -447,7 +449,7 @@ impl Body for Streamed {
 #[tokio::test]
 async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
     let cert = cert();
-    let chunks = (hooklens::client::MAX_RESPONSE_BODY >> 20) + 1;
+    let chunks = (hooklens::net::client::MAX_RESPONSE_BODY >> 20) + 1;
     let streamed = h2_receiver(
         &cert,
         Duration::ZERO,
@@ -458,7 +460,7 @@ async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
         &cert,
         Duration::ZERO,
         Arc::new(|_: &Seen| {
-            let big = vec![b'x'; hooklens::client::MAX_RESPONSE_BODY + 1];
+            let big = vec![b'x'; hooklens::net::client::MAX_RESPONSE_BODY + 1];
             http::Response::new(Full::new(Bytes::from(big)).boxed())
         }),
     )
@@ -470,7 +472,7 @@ async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
             .unwrap_err();
         assert!(matches!(e, ClientError::Protocol(_)), "{e}");
         assert!(e.to_string().contains("relay limit"), "{e}");
-        assert_eq!(forward::failure_status(&e), 502);
+        assert_eq!(e.provider_status(), 502);
         assert_eq!(r.seen()[0].version, http::Version::HTTP_2);
     }
     // Exactly at the limit is fine.
@@ -483,7 +485,7 @@ async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
     let reply = forward_to(&client, &at_limit.target, &signed(b"{}"))
         .await
         .unwrap();
-    assert_eq!(reply.body.len(), hooklens::client::MAX_RESPONSE_BODY);
+    assert_eq!(reply.body.len(), hooklens::net::client::MAX_RESPONSE_BODY);
 }
 
 #[tokio::test]
@@ -502,9 +504,9 @@ async fn silent_h2_receiver_times_out_and_an_untrusted_one_is_a_connect_error() 
     .result
     .unwrap_err();
     assert!(matches!(e, ClientError::Timeout(_)), "{e}");
-    assert_eq!(forward::failure_status(&e), 504);
+    assert_eq!(e.provider_status(), 504);
     // A refused TLS connection (untrusted certificate) is a connect error.
-    let stranger = Client::new(hooklens::tls::client_config_in(&[], None).unwrap());
+    let stranger = Client::new(hooklens::net::tls::client_config_in(&[], None).unwrap());
     let e = forward_to(&stranger, &r.target, &signed(b"{}"))
         .await
         .unwrap_err();

@@ -7,9 +7,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
-use hooklens::capture::{CaptureId, HeaderCase};
-use hooklens::secret::Secret;
-use hooklens::server::{ListenConfig, Respond};
+use hooklens::model::capture::{CaptureId, HeaderCase};
+use hooklens::model::secret::Secret;
+use hooklens::net::server::{ListenConfig, Respond};
 use hooklens::store::Store;
 use hooklens::verify::{Outcome, VerifyConfig};
 use rstest::rstest;
@@ -159,8 +159,8 @@ async fn hostile_bytes_round_trip_and_print_escaped() {
         body.as_slice(),
         "body not byte for byte"
     );
-    let shown = hooklens::output::show_text(&rec, None, &[]);
-    let line = hooklens::output::line(&ro.index().rows()[0]);
+    let shown = hooklens::front::printer::show_text(&rec, None, &[]);
+    let line = hooklens::front::printer::line(&ro.index().rows()[0]);
     for text in [&shown, &line] {
         assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\0'));
     }
@@ -224,7 +224,10 @@ async fn h2c_prior_knowledge_is_captured_and_verified() {
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.status(), 204);
     let rec = l.store.load(CaptureId(1)).unwrap();
-    assert_eq!(rec.capture.version, hooklens::capture::HttpVersion::H2);
+    assert_eq!(
+        rec.capture.version,
+        hooklens::model::capture::HttpVersion::H2
+    );
     assert_eq!(rec.capture.header_case, HeaderCase::Lowercase);
     assert_eq!(rec.verdict.outcome, Outcome::Valid);
     l.stop().await;

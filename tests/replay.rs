@@ -90,7 +90,7 @@ fn capture_line(n: u64) -> Vec<u8> {
     let len = body.len().to_string();
     let old = 1_700_000_000;
     let sig = hooklens::verify::modelgates::signature_header(SECRET.as_bytes(), old, body);
-    let mut capture = hooklens::capture::Capture::fixture(
+    let mut capture = hooklens::model::capture::Capture::fixture(
         body,
         &[
             ("Host", "x"),
@@ -98,11 +98,11 @@ fn capture_line(n: u64) -> Vec<u8> {
             ("Content-Length", len.as_str()),
         ],
     );
-    capture.id = hooklens::capture::CaptureId(n);
+    capture.id = hooklens::model::capture::CaptureId(n);
     let mut verdict =
         hooklens::verify::Verdict::new(Some("modelgates"), hooklens::verify::Outcome::Stale, "old");
     verdict.timestamp = Some(old);
-    let record = hooklens::store::CaptureRecord {
+    let record = hooklens::model::record::CaptureRecord {
         capture,
         verdict,
         event_type: Some("video.generation.completed".into()),
@@ -110,7 +110,7 @@ fn capture_line(n: u64) -> Vec<u8> {
         idempotency_key: None,
         response_status: 401,
     };
-    hooklens::store::encode_line(hooklens::capture::CaptureId(n), &record).unwrap()
+    hooklens::store::encode_line(hooklens::model::capture::CaptureId(n), &record).unwrap()
 }
 
 /// `hooklens show 1 --json` of a log.

@@ -5,9 +5,9 @@ mod common;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
-use hooklens::capture::CaptureId;
-use hooklens::secret::Secret;
-use hooklens::server::ListenConfig;
+use hooklens::model::capture::CaptureId;
+use hooklens::model::secret::Secret;
+use hooklens::net::server::ListenConfig;
 use hooklens::verify::{Outcome, SchemeChoice, VerifyConfig};
 use predicates::prelude::*;
 

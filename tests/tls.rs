@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hooklens::capture::TlsInfo;
-use hooklens::secret::Secret;
-use hooklens::server::{Endpoint, ListenConfig, Listener, serve_endpoints};
-use hooklens::store::{Event, Store};
-use hooklens::tls::{self, Identity, TlsError, local};
+use hooklens::model::capture::TlsInfo;
+use hooklens::model::record::Event;
+use hooklens::model::secret::Secret;
+use hooklens::net::server::{Endpoint, ListenConfig, Listener, serve_endpoints};
+use hooklens::net::tls::{self, Identity, TlsError, local};
+use hooklens::store::Store;
 use hooklens::verify::{VerifyConfig, modelgates};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -232,16 +233,16 @@ async fn signed_delivery_over_https_http1_and_h2_records_tls_details() {
         .store
         .load(server.store.index().rows()[0].id)
         .unwrap();
-    let text = hooklens::output::show_text(&record, None, &[]);
+    let text = hooklens::front::printer::show_text(&record, None, &[]);
     assert!(
         text.contains("tls       TLSv1.3 TLS13_") && text.contains("alpn=- sni=localhost"),
         "{text}"
     );
     let summary = server.store.index().rows()[0].clone();
-    let mut j = hooklens::output::json_capture(&summary, &record.verdict);
+    let mut j = hooklens::front::printer::json_capture(&summary, &record.verdict);
     j.tls = record.capture.tls.as_ref();
     let json: serde_json::Value =
-        serde_json::from_str(&hooklens::output::to_json_line(&j)).unwrap();
+        serde_json::from_str(&hooklens::sanitize::to_json_line(&j)).unwrap();
     assert_eq!(json["tls"]["version"], "TLSv1.3");
     assert_eq!(json["tls"]["alpn"], serde_json::Value::Null);
     assert!(

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hooklens::filter::Filter;
-use hooklens::server::{self, ListenConfig, Listener};
+use hooklens::net::server::{self, ListenConfig, Listener};
 use hooklens::store::Store;
-use hooklens::wait::{WaitFor, Waiter, wait_for};
+use hooklens::store::tail::{WaitFor, Waiter, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn post(addr: std::net::SocketAddr, key: &str, body: &str) {

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::recipe::{Part, Recipe, parse_template, template_text};
 use super::{Hint, Outcome, Verdict, VerifyConfig};
-use crate::capture::{Header, header_value};
-use crate::secret::Secret;
+use crate::model::capture::{Header, header_value};
+use crate::model::secret::Secret;
 
 fn hint(code: &str, message: String) -> Vec<Hint> {
     vec![Hint {

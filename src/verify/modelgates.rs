@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{Outcome, Verdict, VerifyConfig};
-use crate::capture::{Header, header_value};
+use crate::model::capture::{Header, header_value};
 
 /// Scheme name in verdicts.
 pub const NAME: &str = "modelgates";
@@ -116,8 +116,8 @@ fn matches(secret: &[u8], timestamp: i64, body: &[u8], candidate: &str) -> bool 
 /// Verifies a ModelGates delivery.
 ///
 /// ```
-/// use hooklens::capture::Header;
-/// use hooklens::secret::Secret;
+/// use hooklens::model::capture::Header;
+/// use hooklens::model::secret::Secret;
 /// use hooklens::verify::{Outcome, VerifyConfig, modelgates};
 /// let cfg = VerifyConfig { secrets: vec![Secret::new("dev_secret").unwrap()], ..Default::default() };
 /// let body = br#"{"type":"video.generation.completed"}"#;
@@ -161,23 +161,20 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
             .iter()
             .any(|sig| matches(secret.expose(), parsed.timestamp, body, sig))
     });
-    super::conclude(&mut verdict, matched, fresh, cfg, &describe_skew(skew));
+    super::conclude(
+        &mut verdict,
+        matched,
+        fresh,
+        cfg,
+        &super::describe_skew(skew),
+    );
     verdict
-}
-
-/// `12 s old`, `5 s in the future`, `current`.
-pub fn describe_skew(skew: i64) -> String {
-    match skew {
-        0 => "current".into(),
-        s if s < 0 => format!("{} s old", s.unsigned_abs()),
-        s => format!("{s} s in the future"),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::model::secret::Secret;
     use proptest::prelude::*;
     use rstest::rstest;
 

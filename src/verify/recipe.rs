@@ -25,9 +25,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 
 use super::{Outcome, Verdict, VerifyConfig};
-use crate::capture::{Header, header_value};
+use crate::model::capture::{Header, header_value};
+use crate::model::secret::Secret;
 use crate::sanitize::escape_line;
-use crate::secret::Secret;
 
 /// How the signature header is laid out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -618,7 +618,7 @@ impl Recipe {
                 }
             });
         let age = match verdict.skew_secs {
-            Some(s) => super::modelgates::describe_skew(s),
+            Some(s) => super::describe_skew(s),
             None => "no timestamp".into(),
         };
         let tol = cfg.tolerance_secs.unsigned_abs();

@@ -14,8 +14,8 @@ pub fn recipe() -> Recipe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Header;
-    use crate::secret::Secret;
+    use crate::model::capture::Header;
+    use crate::model::secret::Secret;
     use crate::verify::{Outcome, VerifyConfig};
 
     #[test]

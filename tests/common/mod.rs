@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use hooklens::server::{self, ListenConfig, Listener};
+use hooklens::net::server::{self, ListenConfig, Listener};
 use hooklens::store::{Store, WriterHandle};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -198,7 +198,7 @@ pub fn provider_capture(
     secret: &str,
     body: &[u8],
     extra: &[(&str, &str)],
-) -> hooklens::capture::Capture {
+) -> hooklens::model::capture::Capture {
     let sig = hooklens::verify::modelgates::signature_header(secret.as_bytes(), now_secs(), body);
     let len = body.len().to_string();
     let mut headers = vec![
@@ -211,5 +211,5 @@ pub fn provider_capture(
         ("Connection", "keep-alive"),
     ];
     headers.extend_from_slice(extra);
-    hooklens::capture::Capture::fixture(body, &headers)
+    hooklens::model::capture::Capture::fixture(body, &headers)
 }

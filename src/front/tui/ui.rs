@@ -10,11 +10,12 @@ use sha2::{Digest, Sha256};
 
 use super::app::{App, Focus, TABS};
 use super::keys::KEYS;
-use crate::output::{clock, rfc3339, size, skew};
+use crate::fmt::{clock, rfc3339, size, skew};
+use crate::model::record::Summary;
 use crate::sanitize::escape_line;
-use crate::store::Summary;
 use crate::verify::Outcome;
-use crate::verify::modelgates::{SIGNATURE_HEADER, describe_skew};
+use crate::verify::describe_skew;
+use crate::verify::modelgates::SIGNATURE_HEADER;
 
 fn fg(app: &App, color: Color) -> Style {
     if app.color {
@@ -113,7 +114,7 @@ fn forward_tab(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for e in app.exchanges.iter().rev() {
         let good = e.succeeded() && e.integrity.is_empty();
-        for (n, l) in crate::output::exchange_text(e).lines().enumerate() {
+        for (n, l) in crate::front::printer::exchange_text(e).lines().enumerate() {
             lines.push(match n {
                 0 => Line::styled(
                     l.to_string(),
@@ -316,8 +317,8 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
         1 => {
             let c = &record.capture;
             let case = match c.header_case {
-                crate::capture::HeaderCase::Original => "original case",
-                crate::capture::HeaderCase::Lowercase => "lowercase",
+                crate::model::capture::HeaderCase::Original => "original case",
+                crate::model::capture::HeaderCase::Lowercase => "lowercase",
             };
             let mut lines = vec![Line::styled(
                 format!(
@@ -361,7 +362,7 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
                 lines.push(Line::styled("✓ no inconsistencies", fg(app, Color::Green)));
             }
             lines.extend(
-                crate::output::shape_text(&report)
+                crate::front::printer::shape_text(&report)
                     .lines()
                     .map(|l| Line::raw(l.to_string())),
             );
@@ -377,7 +378,11 @@ fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
-fn overview<'a>(app: &App, row: &Summary, record: &crate::store::CaptureRecord) -> Vec<Line<'a>> {
+fn overview<'a>(
+    app: &App,
+    row: &Summary,
+    record: &crate::model::record::CaptureRecord,
+) -> Vec<Line<'a>> {
     let v = &record.verdict;
     let c = &record.capture;
     let (label, color) = badge(v.outcome);
@@ -603,9 +608,9 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::capture::{Capture, CaptureId};
-    use crate::store::CaptureRecord;
-    use crate::tui::app::{App, HeaderInfo};
+    use crate::front::tui::app::{App, HeaderInfo};
+    use crate::model::capture::{Capture, CaptureId};
+    use crate::model::record::CaptureRecord;
     use crate::verify::{Hint, MatchedSecret, Verdict};
 
     const NOW_MS: i64 = 1_700_000_010_000;
@@ -771,12 +776,12 @@ mod tests {
     fn forward_outcomes_show_in_the_list_and_the_forward_tab() {
         let mut app = app_with(vec![record(1, BODY, valid()), record(2, BODY, valid())]);
         app.header.forward = Some("http://127.0.0.1:3000/app".into());
-        let target = crate::client::Target::parse("http://127.0.0.1:3000/app").unwrap();
-        let sent = crate::forward::Sent {
-            headers: vec![crate::capture::Header::new("Host", "127.0.0.1:3000")],
+        let target = crate::net::client::Target::parse("http://127.0.0.1:3000/app").unwrap();
+        let sent = crate::net::forward::Sent {
+            headers: vec![crate::model::capture::Header::new("Host", "127.0.0.1:3000")],
             path: "/app/modelgates/video-webhook".into(),
-            result: Ok(crate::client::Reply {
-                version: crate::client::HTTP_11,
+            result: Ok(crate::net::client::Reply {
+                version: crate::model::exchange::HTTP_11,
                 status: 204,
                 reason: "No Content".into(),
                 headers: Vec::new(),
@@ -785,18 +790,17 @@ mod tests {
             latency_us: 3_100,
             flags: Vec::new(),
         };
-        let exchange = crate::exchange::Exchange::from_sent(
-            crate::exchange::ExchangeKind::Forward,
+        let exchange = sent.record(
+            crate::model::exchange::ExchangeKind::Forward,
             CaptureId(2),
             NOW_MS,
             "POST",
             &target,
             BODY,
             BODY,
-            &sent,
-            crate::exchange::Prepared::default(),
+            crate::model::exchange::Prepared::default(),
         );
-        app.apply(&crate::store::Event::Forwarded(Arc::new(exchange)));
+        app.apply(&crate::model::record::Event::Forwarded(Arc::new(exchange)));
         app.tab = 4;
         let text = screen(&app, 100, 30);
         assert!(text.contains("fwd"), "{text}");

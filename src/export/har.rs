@@ -25,11 +25,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
-use crate::capture::Capture;
-use crate::exchange::{Exchange, ExchangeKind};
 use crate::filter::Filter;
-use crate::output::rfc3339;
-use crate::store::{CaptureRecord, Store};
+use crate::fmt::rfc3339;
+use crate::model::capture::Capture;
+use crate::model::exchange::{Exchange, ExchangeKind};
+use crate::model::record::CaptureRecord;
+use crate::store::Store;
 
 /// The top-level HAR document.
 #[derive(Debug, Serialize)]
@@ -228,7 +229,7 @@ fn head_size(c: &Capture) -> i64 {
     (line + headers + 2) as i64
 }
 
-fn names_values(headers: &[crate::capture::Header]) -> Vec<NameValue> {
+fn names_values(headers: &[crate::model::capture::Header]) -> Vec<NameValue> {
     headers
         .iter()
         .map(|h| NameValue {
@@ -266,7 +267,7 @@ fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
         return (placeholder, timings, 0.0);
     };
     let header = |name: &str| {
-        crate::capture::header_value(&r.headers, name)
+        crate::model::capture::header_value(&r.headers, name)
             .map(|v| String::from_utf8_lossy(v).into_owned())
             .unwrap_or_default()
     };
@@ -594,35 +595,37 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    fn exchange(kind: ExchangeKind, result: Result<crate::client::Reply, &str>) -> Exchange {
-        let target = crate::client::Target::parse("http://127.0.0.1:3000").unwrap();
-        let sent = crate::forward::Sent {
+    fn exchange(kind: ExchangeKind, result: Result<crate::net::client::Reply, &str>) -> Exchange {
+        let target = crate::net::client::Target::parse("http://127.0.0.1:3000").unwrap();
+        let sent = crate::net::forward::Sent {
             headers: Vec::new(),
             path: "/hook".into(),
-            result: result.map_err(|e| crate::client::ClientError::Protocol(e.into())),
+            result: result.map_err(|e| crate::net::client::ClientError::Protocol(e.into())),
             latency_us: 2_500,
             flags: Vec::new(),
         };
-        Exchange::from_sent(
+        sent.record(
             kind,
-            crate::capture::CaptureId(1),
+            crate::model::capture::CaptureId(1),
             0,
             "POST",
             &target,
             b"{}",
             b"{}",
-            &sent,
-            crate::exchange::Prepared::default(),
+            crate::model::exchange::Prepared::default(),
         )
     }
 
     #[test]
     fn forwarded_entries_carry_the_receivers_answer() {
-        let reply = |body: &'static [u8]| crate::client::Reply {
-            version: crate::client::HTTP_2,
+        let reply = |body: &'static [u8]| crate::net::client::Reply {
+            version: crate::model::exchange::HTTP_2,
             status: 201,
             reason: "Created".into(),
-            headers: vec![crate::capture::Header::new("Content-Type", "text/plain")],
+            headers: vec![crate::model::capture::Header::new(
+                "Content-Type",
+                "text/plain",
+            )],
             body: bytes::Bytes::from_static(body),
         };
         let forward = exchange(ExchangeKind::Forward, Ok(reply(b"made")));

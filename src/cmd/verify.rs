@@ -12,10 +12,11 @@ use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
 
-use crate::capture::{CaptureId, Header};
-use crate::cli::usage_error;
-use crate::output::{skew, to_json_line};
+use crate::cmd::usage_error;
+use crate::fmt::skew;
+use crate::model::capture::{CaptureId, Header};
 use crate::sanitize::escape_line;
+use crate::sanitize::to_json_line;
 use crate::store::{self, Store};
 use crate::verify::recipe::Recipe;
 use crate::verify::{Hint, MatchedSecret, Outcome, SchemeChoice, VerifyConfig, verify};
@@ -45,10 +46,10 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub scheme: SchemeChoice,
     /// Custom scheme recipe (file or inline).
-    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cli::parse_recipe)]
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cmd::parse_recipe)]
     pub recipe: Option<Arc<Recipe>>,
     /// Allowed timestamp skew.
-    #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
+    #[arg(long, default_value = "300s", value_parser = crate::cmd::args::parse)]
     pub tolerance: Duration,
     /// One JSON object instead of text.
     #[arg(long)]
@@ -78,7 +79,7 @@ fn parse_header(text: &str) -> Header {
 
 /// Runs `hooklens verify`.
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let secrets = crate::cli::secrets_from(&args.secrets);
+    let secrets = crate::cmd::secrets_from(&args.secrets);
     if secrets.is_empty() {
         usage_error("verify needs --secret (or MODELGATES_WEBHOOK_SECRET)");
     }

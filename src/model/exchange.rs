@@ -11,9 +11,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::capture::{CaptureId, Header};
-use crate::client::{Reply, Target};
-use crate::forward::{Sent, failure_status};
+use super::capture::{CaptureId, Header};
 
 /// How much of a receiver's answer body is kept in the log (the rest is counted, not kept):
 /// a receiver's 5 MB error page should not swell the capture log.
@@ -71,7 +69,7 @@ pub struct ExchangeResponse {
     /// Headers in order, as sent.
     pub headers: Vec<Header>,
     /// The first [`RESPONSE_BODY_KEEP`] bytes of the body.
-    #[serde(with = "crate::capture::b64_bytes", rename = "body_b64")]
+    #[serde(with = "super::capture::b64_bytes", rename = "body_b64")]
     pub body: Bytes,
     /// Length of the whole body.
     pub body_len: u64,
@@ -82,21 +80,17 @@ impl ExchangeResponse {
     pub fn body_cut(&self) -> bool {
         (self.body.len() as u64) < self.body_len
     }
-
-    fn of(reply: &Reply) -> ExchangeResponse {
-        ExchangeResponse {
-            version: reply.version.to_owned(),
-            status: reply.status,
-            reason: reply.reason.clone(),
-            headers: reply.headers.clone(),
-            body: reply.body.slice(..reply.body.len().min(RESPONSE_BODY_KEEP)),
-            body_len: reply.body.len() as u64,
-        }
-    }
 }
 
+/// [`ExchangeResponse::version`] (and the client's `Reply::version`) of an HTTP/1.1 answer.
+pub const HTTP_11: &str = "HTTP/1.1";
+/// The same for an HTTP/1.0 answer.
+pub const HTTP_10: &str = "HTTP/1.0";
+/// The same for an HTTP/2 answer.
+pub const HTTP_2: &str = "HTTP/2";
+
 fn http11() -> String {
-    crate::client::HTTP_11.to_owned()
+    HTTP_11.to_owned()
 }
 
 /// One forward or replay of a capture and its outcome.
@@ -153,43 +147,6 @@ pub struct Prepared {
 }
 
 impl Exchange {
-    /// The record for one forward or replay, from what the client did.
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_sent(
-        kind: ExchangeKind,
-        capture: CaptureId,
-        at_ms: i64,
-        method: &str,
-        target: &Target,
-        received_body: &[u8],
-        sent_body: &[u8],
-        sent: &Sent,
-        how: Prepared,
-    ) -> Exchange {
-        let (response, error, status) = match &sent.result {
-            Ok(reply) => (Some(ExchangeResponse::of(reply)), None, reply.status),
-            Err(e) => (None, Some(e.to_string()), failure_status(e)),
-        };
-        Exchange {
-            kind,
-            capture,
-            at_ms,
-            url: format!("{}{}", target.origin(), sent.path),
-            method: method.to_owned(),
-            request_headers: sent.headers.clone(),
-            received: BodyDigest::of(received_body),
-            sent: BodyDigest::of(sent_body),
-            integrity: sent.flags.clone(),
-            resigned: how.resigned,
-            edited: how.edited,
-            relayed: how.relayed,
-            latency_us: sent.latency_us,
-            response,
-            error,
-            status,
-        }
-    }
-
     /// True when the receiver answered 2xx.
     pub fn succeeded(&self) -> bool {
         self.response
@@ -236,81 +193,33 @@ impl Exchange {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client::ClientError;
+/// How the captured path combines with the target URL's path.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PathMode {
+    /// Target path + captured path and query.
+    #[default]
+    Keep,
+    /// The target URL's path (and query) only.
+    Replace,
+}
 
-    fn sent(result: Result<Reply, ClientError>) -> Sent {
-        Sent {
-            headers: vec![Header::new("Host", "127.0.0.1:3000")],
-            path: "/hook?x=1".into(),
-            result,
-            latency_us: 3_100,
-            flags: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_big_answer_keeps_its_length_but_not_all_its_bytes() {
-        let reply = Reply {
-            version: crate::client::HTTP_11,
-            status: 200,
-            reason: "OK".into(),
-            headers: vec![Header::new("Content-Type", "text/html")],
-            body: Bytes::from(vec![b'x'; RESPONSE_BODY_KEEP + 10]),
-        };
-        let t = Target::parse("http://127.0.0.1:3000").unwrap();
-        let ex = Exchange::from_sent(
-            ExchangeKind::Forward,
-            CaptureId(4),
-            0,
-            "POST",
-            &t,
-            b"{}",
-            b"{}",
-            &sent(Ok(reply)),
-            Prepared::default(),
-        );
-        let r = ex.response.as_ref().unwrap();
-        assert_eq!(r.body.len(), RESPONSE_BODY_KEEP);
-        assert_eq!(r.body_len, RESPONSE_BODY_KEEP as u64 + 10);
-        assert!(r.body_cut());
-        assert_eq!(ex.url, "http://127.0.0.1:3000/hook?x=1");
-        assert_eq!(ex.received, ex.sent);
-        assert_eq!(
-            ex.line(),
-            "#4 forward → 200 3.1ms http://127.0.0.1:3000/hook?x=1"
-        );
-        let json = serde_json::to_string(&ex).unwrap();
-        let back: Exchange = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, ex);
-    }
-
-    #[test]
-    fn a_failed_forward_records_the_error_and_the_gateway_status() {
-        let t = Target::parse("http://127.0.0.1:9").unwrap();
-        let ex = Exchange::from_sent(
-            ExchangeKind::Replay,
-            CaptureId(7),
-            0,
-            "POST",
-            &t,
-            b"a",
-            b"b",
-            &sent(Err(ClientError::Timeout(std::time::Duration::from_secs(2)))),
-            Prepared {
-                resigned: true,
-                ..Prepared::default()
-            },
-        );
-        assert_eq!(ex.status, 504);
-        assert!(!ex.succeeded());
-        assert_ne!(ex.received.sha256, ex.sent.sha256);
-        assert!(
-            ex.line()
-                .starts_with("#7 replay → failed (504): no answer within 2s")
-        );
-        assert!(ex.line().ends_with("[re-signed]"));
-    }
+/// A listener's `--forward-to` and `--forward-path`, as recorded in the log (the default target
+/// of `hooklens replay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedTarget {
+    /// The URL as given.
+    pub url: String,
+    /// How paths combine.
+    pub path: PathMode,
 }

@@ -20,10 +20,11 @@ use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, K
 use ratatui::crossterm::execute;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::capture::CaptureId;
-use crate::capture::now_ms;
+use crate::model::capture::CaptureId;
+use crate::model::capture::now_ms;
+use crate::model::record::{CaptureRecord, Event};
 use crate::sanitize::escape_text;
-use crate::store::{CaptureRecord, Event, Store};
+use crate::store::Store;
 pub use app::{Action, App, HeaderInfo, Overlay};
 
 /// Owns the terminal: raw mode, alternate screen and mouse capture on; restored on drop, so
@@ -134,7 +135,7 @@ pub fn diff_text(a: &CaptureRecord, b: &CaptureRecord) -> String {
             ));
         }
         text.push('\n');
-        text.push_str(&crate::output::render_body(&r.capture.body));
+        text.push_str(&crate::front::printer::render_body(&r.capture.body));
         text.push('\n');
         escape_text(text.as_bytes())
     };
@@ -169,9 +170,9 @@ fn osc52(text: &str) {
 #[derive(Clone)]
 pub struct ReplayTarget {
     /// The listener's forward configuration.
-    pub forward: crate::forward::ForwardConfig,
+    pub forward: crate::net::forward::ForwardConfig,
     /// First configured secret, for `R`.
-    pub secret: Option<crate::secret::Secret>,
+    pub secret: Option<crate::model::secret::Secret>,
 }
 
 /// Sends a stored capture again in the background; the outcome becomes a `replay` record and
@@ -179,7 +180,7 @@ pub struct ReplayTarget {
 fn replay(
     store: &Store,
     target: &ReplayTarget,
-    capture: crate::capture::Capture,
+    capture: crate::model::capture::Capture,
     resign: bool,
     body: Option<bytes::Bytes>,
 ) -> Result<()> {
@@ -189,7 +190,7 @@ fn replay(
         (true, Some(secret)) => Some(secret.clone()),
         (true, None) => anyhow::bail!("re-signing needs a secret: start with --secret"),
     };
-    let changes = crate::replay::Changes {
+    let changes = crate::net::replay::Changes {
         resign,
         body,
         replay_header: true,
@@ -197,7 +198,7 @@ fn replay(
     let fwd = target.forward.clone();
     let store = store.clone();
     tokio::spawn(async move {
-        let sent = crate::replay::send_one(
+        let sent = crate::net::replay::send_one(
             &fwd.client,
             &fwd.target,
             fwd.mode,
@@ -241,7 +242,7 @@ fn perform(
         },
         Action::CopyCurl(id) => match load(id) {
             Ok(record) => {
-                let cmd = crate::export::curl(&record.capture, None);
+                let cmd = crate::export::curl::command(&record.capture, None);
                 osc52(&cmd);
                 app.status = Some(format!("copied {id} as curl (OSC 52)"));
                 app.overlay = Some(Overlay {
@@ -277,9 +278,9 @@ fn perform(
                     anyhow::bail!("an edited body must be re-signed: start with --secret");
                 }
                 let capture = store.load(id)?.capture;
-                let body = term
-                    .guard
-                    .lend(&term.input, || crate::replay::edit_body(id, &capture.body))??;
+                let body = term.guard.lend(&term.input, || {
+                    crate::net::replay::edit_body(id, &capture.body)
+                })??;
                 replay(store, t, capture, true, Some(body))
             });
             app.status = Some(match started {

@@ -19,43 +19,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::capture::{Capture, Header};
-use crate::client::{Client, ClientError, Reply, Target};
-use crate::exchange::{Exchange, ExchangeKind, Prepared};
+use crate::model::capture::{Capture, CaptureId, Header};
+use crate::model::exchange::{BodyDigest, Exchange, ExchangeKind, PathMode, Prepared};
+use crate::net::client::{Client, ClientError, Reply, Target};
 
 /// Default `--forward-timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How the captured path combines with the target URL's path.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum PathMode {
-    /// Target path + captured path and query.
-    #[default]
-    Keep,
-    /// The target URL's path (and query) only.
-    Replace,
-}
-
-/// A listener's `--forward-to` and `--forward-path`, as recorded in the log (the default target
-/// of `hooklens replay`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedTarget {
-    /// The URL as given.
-    pub url: String,
-    /// How paths combine.
-    pub path: PathMode,
-}
 
 /// The URL of a target, as the user would write it.
 pub fn target_url(t: &Target) -> String {
@@ -200,7 +169,7 @@ pub fn integrity_flags(capture: &Capture, sent: &[Header], sent_body: &[u8]) -> 
     }
     for name in ["Content-Length", "Content-Encoding", "Content-Type"] {
         let before = capture.header(name);
-        let after = crate::capture::header_value(sent, name);
+        let after = crate::model::capture::header_value(sent, name);
         if before != after {
             // A chunked delivery gains a Content-Length; say so rather than hide it.
             flags.push(format!(
@@ -226,6 +195,46 @@ pub struct Sent {
     pub latency_us: u64,
     /// Integrity differences (see [`integrity_flags`]).
     pub flags: Vec<String>,
+}
+
+impl Sent {
+    /// The record for one forward or replay, from what the client did.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &self,
+        kind: ExchangeKind,
+        capture: CaptureId,
+        at_ms: i64,
+        method: &str,
+        target: &Target,
+        received_body: &[u8],
+        sent_body: &[u8],
+        how: Prepared,
+    ) -> Exchange {
+        let sent = self;
+        let (response, error, status) = match &sent.result {
+            Ok(reply) => (Some(reply.kept()), None, reply.status),
+            Err(e) => (None, Some(e.to_string()), e.provider_status()),
+        };
+        Exchange {
+            kind,
+            capture,
+            at_ms,
+            url: format!("{}{}", target.origin(), sent.path),
+            method: method.to_owned(),
+            request_headers: sent.headers.clone(),
+            received: BodyDigest::of(received_body),
+            sent: BodyDigest::of(sent_body),
+            integrity: sent.flags.clone(),
+            resigned: how.resigned,
+            edited: how.edited,
+            relayed: how.relayed,
+            latency_us: sent.latency_us,
+            response,
+            error,
+            status,
+        }
+    }
 }
 
 /// Sends `capture` (with `headers` and `body` as prepared by the caller) to `target`.
@@ -273,14 +282,6 @@ pub async fn forward(
         timeout,
     )
     .await
-}
-
-/// The status the provider gets when the forward failed: 504 on timeout, else 502.
-pub fn failure_status(e: &ClientError) -> u16 {
-    match e {
-        ClientError::Timeout(_) => 504,
-        _ => 502,
-    }
 }
 
 /// The listener's forwarding setup (`--forward-to` and friends).
@@ -332,7 +333,7 @@ pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<
     let text = format!("hooklens: forwarding failed: {e}\n");
     let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
     *resp.status_mut() =
-        http::StatusCode::from_u16(failure_status(e)).unwrap_or(http::StatusCode::BAD_GATEWAY);
+        http::StatusCode::from_u16(e.provider_status()).unwrap_or(http::StatusCode::BAD_GATEWAY);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -353,7 +354,7 @@ pub async fn after_capture(
     let config = config.clone();
     let store = store.clone();
     let run = async move {
-        let at_ms = crate::capture::now_ms();
+        let at_ms = crate::model::capture::now_ms();
         let sent = forward(
             &config.client,
             &config.target,
@@ -362,7 +363,7 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        let exchange = Exchange::from_sent(
+        let exchange = sent.record(
             ExchangeKind::Forward,
             capture.id,
             at_ms,
@@ -370,7 +371,6 @@ pub async fn after_capture(
             &config.target,
             &capture.body,
             &capture.body,
-            &sent,
             Prepared {
                 relayed: relay,
                 ..Prepared::default()
@@ -458,5 +458,85 @@ mod tests {
             outbound_head("POST", "/x", &h[..1]),
             b"POST /x HTTP/1.1\r\nHost: h:1\r\n\r\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+    use crate::model::capture::{CaptureId, Header};
+    use crate::model::exchange::RESPONSE_BODY_KEEP;
+    use crate::net::client::ClientError;
+    use bytes::Bytes;
+
+    fn sent(result: Result<Reply, ClientError>) -> Sent {
+        Sent {
+            headers: vec![Header::new("Host", "127.0.0.1:3000")],
+            path: "/hook?x=1".into(),
+            result,
+            latency_us: 3_100,
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_big_answer_keeps_its_length_but_not_all_its_bytes() {
+        let reply = Reply {
+            version: crate::model::exchange::HTTP_11,
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![Header::new("Content-Type", "text/html")],
+            body: Bytes::from(vec![b'x'; RESPONSE_BODY_KEEP + 10]),
+        };
+        let t = Target::parse("http://127.0.0.1:3000").unwrap();
+        let ex = (sent(Ok(reply))).record(
+            ExchangeKind::Forward,
+            CaptureId(4),
+            0,
+            "POST",
+            &t,
+            b"{}",
+            b"{}",
+            Prepared::default(),
+        );
+        let r = ex.response.as_ref().unwrap();
+        assert_eq!(r.body.len(), RESPONSE_BODY_KEEP);
+        assert_eq!(r.body_len, RESPONSE_BODY_KEEP as u64 + 10);
+        assert!(r.body_cut());
+        assert_eq!(ex.url, "http://127.0.0.1:3000/hook?x=1");
+        assert_eq!(ex.received, ex.sent);
+        assert_eq!(
+            ex.line(),
+            "#4 forward → 200 3.1ms http://127.0.0.1:3000/hook?x=1"
+        );
+        let json = serde_json::to_string(&ex).unwrap();
+        let back: Exchange = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ex);
+    }
+
+    #[test]
+    fn a_failed_forward_records_the_error_and_the_gateway_status() {
+        let t = Target::parse("http://127.0.0.1:9").unwrap();
+        let ex = (sent(Err(ClientError::Timeout(std::time::Duration::from_secs(2))))).record(
+            ExchangeKind::Replay,
+            CaptureId(7),
+            0,
+            "POST",
+            &t,
+            b"a",
+            b"b",
+            Prepared {
+                resigned: true,
+                ..Prepared::default()
+            },
+        );
+        assert_eq!(ex.status, 504);
+        assert!(!ex.succeeded());
+        assert_ne!(ex.received.sha256, ex.sent.sha256);
+        assert!(
+            ex.line()
+                .starts_with("#7 replay → failed (504): no answer within 2s")
+        );
+        assert!(ex.line().ends_with("[re-signed]"));
     }
 }

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::capture::TlsInfo;
+use crate::model::capture::TlsInfo;
 
 pub use der::CertFields;
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use base64::Engine;
 
-use crate::capture::Capture;
+use crate::model::capture::Capture;
 
 /// Quotes bytes for a POSIX shell (bash/zsh for the `$'…'` form).
 pub fn shell_quote(bytes: &[u8]) -> String {
@@ -42,7 +42,7 @@ const CURL_DEFAULTS: [&str; 3] = ["user-agent", "accept", "content-type"];
 
 /// A curl command reproducing the request: method, URL, every header in order and case, body.
 /// With `body_file`, the body is read from that file (`--data-binary @file`).
-pub fn curl(capture: &Capture, body_file: Option<&Path>) -> String {
+pub fn command(capture: &Capture, body_file: Option<&Path>) -> String {
     let host = capture
         .header("host")
         .map(|h| String::from_utf8_lossy(h).into_owned())
@@ -135,13 +135,13 @@ mod tests {
             ],
         );
         assert_eq!(
-            curl(&c, None),
+            command(&c, None),
             "curl -sS -X 'POST' 'http://127.0.0.1:9/modelgates/video-webhook' -H 'X-ModelGates-Signature: t=1,v1=ab' -H 'Content-Type: application/json' -H 'User-Agent:' -H 'Accept:' --data-binary '{}'"
         );
         let nul = Capture::fixture(b"a\x00b", &[("Host", "h")]);
-        assert!(curl(&nul, None).ends_with("--data-binary @<(printf %s 'YQBi' | base64 -d)"));
+        assert!(command(&nul, None).ends_with("--data-binary @<(printf %s 'YQBi' | base64 -d)"));
         assert!(
-            curl(&nul, Some(Path::new("/tmp/body.bin")))
+            command(&nul, Some(Path::new("/tmp/body.bin")))
                 .ends_with("--data-binary '@/tmp/body.bin'")
         );
     }

@@ -3,6 +3,11 @@
 //! `hooklens` with no subcommand is `hooklens listen`. Errors reach the user as one line
 //! (`hooklens: error: …`); bad flags exit with 2, failures with 1.
 
+pub mod args;
+pub mod cert;
+pub mod send;
+pub mod verify;
+
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -13,10 +18,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand, error::ErrorKind};
 
-use crate::capture::CaptureId;
-use crate::output;
-use crate::secret::Secret;
-use crate::server::{self, ListenConfig, Listener, Respond};
+use crate::front::printer;
+use crate::model::capture::CaptureId;
+use crate::model::secret::Secret;
+use crate::net::server::{self, ListenConfig, Listener, Respond};
 use crate::store::{self, Store};
 use crate::verify::recipe::Recipe;
 use crate::verify::{SchemeChoice, VerifyConfig};
@@ -40,9 +45,9 @@ enum Command {
     /// Full detail of one capture: headers, verdict, body, shape report.
     Show(ShowArgs),
     /// Check a signature offline (exit 0 valid, 1 invalid, 2 usage error).
-    Verify(crate::verify_cmd::VerifyArgs),
+    Verify(crate::cmd::verify::VerifyArgs),
     /// Sign and post a provider-shaped test event (valid, or broken with --break).
-    Send(crate::send::SendArgs),
+    Send(crate::cmd::send::SendArgs),
     /// Export captures: HAR 1.2 (--har FILE) or a byte-exact curl command (--curl ID).
     Export(ExportArgs),
     /// Block until a matching capture arrives in the log (exit 0), or time out (exit 1).
@@ -50,7 +55,7 @@ enum Command {
     /// Send stored captures again (exactly, or re-signed with --resign).
     Replay(ReplayArgs),
     /// Show, regenerate or export the local HTTPS certificate and its CA.
-    Cert(crate::cert_cmd::CertArgs),
+    Cert(crate::cmd::cert::CertArgs),
 }
 
 /// Flags of `hooklens listen`.
@@ -66,7 +71,7 @@ pub struct ListenArgs {
     #[arg(long = "secret", short = 's', value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
-    #[arg(long, default_value = "300s", value_parser = crate::duration::parse)]
+    #[arg(long, default_value = "300s", value_parser = crate::cmd::args::parse)]
     pub tolerance: Duration,
     /// Signature scheme; auto picks it from the headers present.
     #[arg(long, value_enum, default_value = "auto")]
@@ -79,19 +84,19 @@ pub struct ListenArgs {
     #[arg(long, value_name = "STATUS|mimic|relay", value_parser = parse_respond)]
     pub respond: Option<Respond>,
     /// Send every capture on to this receiver (http:// or https://) once it is stored.
-    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
-    pub forward_to: Option<crate::client::Target>,
+    #[arg(long, value_name = "URL", value_parser = crate::net::client::Target::parse)]
+    pub forward_to: Option<crate::net::client::Target>,
     /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
     #[arg(long, value_enum, default_value = "keep")]
-    pub forward_path: crate::forward::PathMode,
+    pub forward_path: crate::model::exchange::PathMode,
     /// Give up on the receiver after this long (the provider gets 504 with relay).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::cmd::args::parse)]
     pub forward_timeout: Duration,
     /// Extra CA certificate (PEM) to trust for an https receiver; repeatable.
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
     /// Wait this long before answering (e.g. 2s), to exercise a sender's timeouts and retries.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::cmd::args::parse)]
     pub respond_delay: Duration,
     /// Largest body kept (e.g. 10MiB, 512KiB, 1000000); larger requests get 413.
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
@@ -110,7 +115,7 @@ pub struct ListenArgs {
     pub no_tui: bool,
     /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
     #[command(flatten)]
-    pub tls: crate::cert_cmd::TlsFlags,
+    pub tls: crate::cmd::cert::TlsFlags,
 }
 
 #[derive(Debug, Args)]
@@ -190,7 +195,7 @@ struct WaitArgs {
     #[arg(long)]
     include_existing: bool,
     /// Give up after this long (exit 1).
-    #[arg(long, default_value = "60s", value_parser = crate::duration::parse)]
+    #[arg(long, default_value = "60s", value_parser = crate::cmd::args::parse)]
     timeout: Duration,
     /// Print the capture as one JSON object.
     #[arg(long)]
@@ -203,8 +208,8 @@ struct ReplayArgs {
     ids: Vec<CaptureId>,
     /// Receiver URL (the captured path and query are appended to its path). Default: the
     /// --forward-to of the listener that wrote the log.
-    #[arg(long, value_name = "URL", value_parser = crate::client::Target::parse)]
-    to: Option<crate::client::Target>,
+    #[arg(long, value_name = "URL", value_parser = crate::net::client::Target::parse)]
+    to: Option<crate::net::client::Target>,
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     all: bool,
@@ -246,7 +251,7 @@ struct ReplayArgs {
     #[arg(long)]
     no_replay_header: bool,
     /// Per-request timeout.
-    #[arg(long, default_value = "10s", value_parser = crate::duration::parse)]
+    #[arg(long, default_value = "10s", value_parser = crate::cmd::args::parse)]
     timeout: Duration,
     /// Replays in flight at once (default 1: one after another, in id order).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -335,10 +340,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Listen(args)) => listen(args).await,
         Some(Command::List(args)) => list(args),
         Some(Command::Show(args)) => show(args),
-        Some(Command::Verify(args)) => crate::verify_cmd::run(args),
-        Some(Command::Send(args)) => crate::send::run(args).await,
+        Some(Command::Verify(args)) => crate::cmd::verify::run(args),
+        Some(Command::Send(args)) => crate::cmd::send::run(args).await,
         Some(Command::Export(args)) => export(args),
-        Some(Command::Cert(args)) => crate::cert_cmd::run(args),
+        Some(Command::Cert(args)) => crate::cmd::cert::run(args),
         Some(Command::Wait(args)) => wait(args).await,
         Some(Command::Replay(args)) => replay(args).await,
     }
@@ -396,8 +401,10 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         respond_delay: args.respond_delay,
         max_body: args.max_body,
         forward: match args.forward_to.clone() {
-            Some(target) => Some(crate::forward::ForwardConfig {
-                client: crate::client::Client::new(crate::client::tls_config(&args.cacert)?),
+            Some(target) => Some(crate::net::forward::ForwardConfig {
+                client: crate::net::client::Client::new(crate::net::client::tls_config(
+                    &args.cacert,
+                )?),
                 target,
                 mode: args.forward_path,
                 timeout: args.forward_timeout,
@@ -406,7 +413,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         },
     };
 
-    let tls = crate::cert_cmd::listen_setup(&args.tls)?;
+    let tls = crate::cmd::cert::listen_setup(&args.tls)?;
     let tcp = server::bind(args.bind, args.port).await?;
     let addr = tcp.local_addr().context("reading the bound address")?;
     let tls_tcp = match args.tls.tls_port {
@@ -418,8 +425,8 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     if let Some(target) = &args.forward_to {
         // So a later `hooklens replay` knows where this listener forwarded.
         store
-            .append_session(Some(crate::forward::RecordedTarget {
-                url: crate::forward::target_url(target),
+            .append_session(Some(crate::model::exchange::RecordedTarget {
+                url: crate::net::forward::target_url(target),
                 path: args.forward_path,
             }))
             .await?;
@@ -463,13 +470,16 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    let header = crate::tui::HeaderInfo {
+    let header = crate::front::tui::HeaderInfo {
         addresses: ready
             .lines()
             .filter_map(|l| l.strip_prefix("Listening on "))
             .map(str::to_owned)
             .collect(),
-        forward: args.forward_to.as_ref().map(crate::forward::target_url),
+        forward: args
+            .forward_to
+            .as_ref()
+            .map(crate::net::forward::target_url),
         secrets: config
             .verify
             .secrets
@@ -480,7 +490,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
         tolerance_secs: config.verify.tolerance_secs,
     };
     let printer =
-        (!interactive).then(|| tokio::spawn(output::print_events(store.subscribe(), args.json)));
+        (!interactive).then(|| tokio::spawn(printer::print_events(store.subscribe(), args.json)));
     let tui_store = store.clone();
     let state = Arc::new(Listener { config, store });
     let acceptor = tls.map(|t| t.acceptor);
@@ -501,11 +511,11 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
             .config
             .forward
             .clone()
-            .map(|forward| crate::tui::ReplayTarget {
+            .map(|forward| crate::front::tui::ReplayTarget {
                 forward,
                 secret: state.config.verify.secrets.first().cloned(),
             });
-        let ui = crate::tui::run(tui_store, header, replays).await;
+        let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
         server.await.context("listener task")??;
         ui?;
@@ -537,11 +547,11 @@ fn list(args: ListArgs) -> Result<ExitCode> {
     for row in log.index().rows() {
         if args.json {
             let record = log.load(row.id)?;
-            let mut j = output::json_capture(row, &record.verdict);
+            let mut j = printer::json_capture(row, &record.verdict);
             j.tls = record.capture.tls.as_ref();
-            out.push_str(&output::to_json_line(&j));
+            out.push_str(&crate::sanitize::to_json_line(&j));
         } else {
-            out.push_str(&output::list_line(row));
+            out.push_str(&printer::list_line(row));
         }
         out.push('\n');
     }
@@ -557,7 +567,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 fn export(args: ExportArgs) -> Result<ExitCode> {
     if let Some(har) = &args.har {
         let filter = crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e));
-        let n = crate::har::export_har(&args.store, &filter, har)?;
+        let n = crate::export::har::export_har(&args.store, &filter, har)?;
         eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
     if let Some(id) = args.curl {
@@ -569,7 +579,7 @@ fn export(args: ExportArgs) -> Result<ExitCode> {
         }
         println!(
             "{}",
-            crate::export::curl(&record.capture, args.body_file.as_deref())
+            crate::export::curl::command(&record.capture, args.body_file.as_deref())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -585,16 +595,16 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         let line = store::encode_line(args.id, &record)?;
         let mut value: serde_json::Value = serde_json::from_slice(&line)?;
         value["exchanges"] = serde_json::to_value(&exchanges)?;
-        println!("{}", output::to_json_line(&value));
+        println!("{}", crate::sanitize::to_json_line(&value));
     } else if args.shape {
         let report = crate::envelope::shape_report(
             &record.capture.method,
             &record.capture.headers,
             &record.capture.body,
         );
-        println!("{}", output::to_json_line(&report));
+        println!("{}", crate::sanitize::to_json_line(&report));
     } else {
-        print!("{}", output::show_text(&record, dup_of, &exchanges));
+        print!("{}", printer::show_text(&record, dup_of, &exchanges));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -605,13 +615,13 @@ async fn wait(args: WaitArgs) -> Result<ExitCode> {
         text = format!("verdict:{v} {text}");
     }
     let filter = crate::filter::Filter::parse(&text).unwrap_or_else(|e| usage_error(e));
-    let what = crate::wait::WaitFor {
+    let what = crate::store::tail::WaitFor {
         event_type: args.event_type,
         idempotency_key: args.idempotency_key,
         filter,
         include_existing: args.include_existing,
     };
-    let found = crate::wait::run(&args.store, &what, args.timeout, args.json).await?;
+    let found = crate::store::tail::run(&args.store, &what, args.timeout, args.json).await?;
     Ok(if found {
         ExitCode::SUCCESS
     } else {
@@ -628,7 +638,7 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         (true, Some(s)) => Some(Secret::new(s).unwrap_or_else(|e| usage_error(e))),
         _ => None,
     };
-    let opts = crate::replay::ReplayOptions {
+    let opts = crate::net::replay::ReplayOptions {
         ids: args.ids,
         all,
         filter: crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e)),
@@ -644,7 +654,7 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         json: args.json,
     };
     let log = args.from.unwrap_or(args.store);
-    crate::replay::run(&log, &opts).await
+    crate::net::replay::run(&log, &opts).await
 }
 
 #[cfg(test)]

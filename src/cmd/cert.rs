@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::{self, local};
+use crate::net::tls::{self, local};
 
 /// HTTPS flags of `hooklens listen`.
 #[derive(Debug, Args, Clone, Default)]
@@ -77,7 +77,7 @@ impl TlsSetup {
 pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
     if !flags.enabled() {
         if flags.cert.is_some() || !flags.tls_names.is_empty() {
-            crate::cli::usage_error(
+            crate::cmd::usage_error(
                 "--cert/--key and --tls-name need --tls (HTTPS on the listen port) or --tls-port N",
             );
         }
@@ -104,7 +104,7 @@ pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
             ca: None,
         }));
     }
-    let names = local::leaf_names(&flags.tls_names).unwrap_or_else(|e| crate::cli::usage_error(e));
+    let names = local::leaf_names(&flags.tls_names).unwrap_or_else(|e| crate::cmd::usage_error(e));
     let dir = local::data_dir()?;
     let local = local::ensure(&dir, &names, false)?;
     let mut notes = Vec::new();
@@ -167,7 +167,7 @@ fn names_text(fields: &tls::CertFields) -> String {
 
 /// `hooklens cert`: shows (creating if needed), regenerates or exports the local certificate.
 pub fn run(args: CertArgs) -> Result<ExitCode> {
-    let names = local::leaf_names(&args.tls_names).unwrap_or_else(|e| crate::cli::usage_error(e));
+    let names = local::leaf_names(&args.tls_names).unwrap_or_else(|e| crate::cmd::usage_error(e));
     let dir = local::data_dir()?;
     let local = local::ensure(&dir, &names, args.regenerate)?;
     let mut out = String::new();

@@ -22,10 +22,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::envelope;
-use crate::rawhead::{Recorded, SharedRecorder};
-use crate::store::{CaptureRecord, Store};
+use crate::model::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
+use crate::model::record::CaptureRecord;
+use crate::net::rawhead::{Recorded, SharedRecorder};
+use crate::store::Store;
 use crate::verify::{self, VerifyConfig};
 
 /// Default port, as in `hooklens listen`.
@@ -61,7 +62,7 @@ pub struct ListenConfig {
     /// Largest body kept; larger ones get 413 and are stored truncated.
     pub max_body: usize,
     /// `--forward-to` and friends, when forwarding.
-    pub forward: Option<crate::forward::ForwardConfig>,
+    pub forward: Option<crate::net::forward::ForwardConfig>,
 }
 
 impl Default for ListenConfig {
@@ -154,7 +155,7 @@ pub async fn serve_endpoints(
                             return serve_connection(stream, peer, None, state, watcher).await;
                         };
                         tokio::select! {
-                            done = crate::tls::handshake(&acceptor, stream, peer) => match done {
+                            done = crate::net::tls::handshake(&acceptor, stream, peer) => match done {
                                 Ok((stream, info)) => {
                                     serve_connection(stream, peer, Some(info), state, watcher).await;
                                 }
@@ -390,7 +391,9 @@ async fn handle(
     if let (Some(fwd), Some(mut capture)) = (&state.config.forward, to_forward) {
         let relay = state.config.respond == Respond::Relay;
         capture.id = stored.summary.id;
-        if let Some(resp) = crate::forward::after_capture(fwd, relay, capture, &state.store).await {
+        if let Some(resp) =
+            crate::net::forward::after_capture(fwd, relay, capture, &state.store).await
+        {
             return resp;
         }
     }

@@ -13,6 +13,8 @@
 //!
 //! The format is versioned (`"v": 1` on every line) and documented in the README.
 
+pub mod tail;
+
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -24,10 +26,11 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::capture::{Capture, CaptureId, TlsInfo, now_ms};
-use crate::exchange::{Exchange, ExchangeKind};
-use crate::forward::{PathMode, RecordedTarget};
-use crate::verify::{Outcome, Verdict};
+use crate::model::capture::{CaptureId, now_ms};
+use crate::model::exchange::{Exchange, ExchangeKind};
+use crate::model::exchange::{PathMode, RecordedTarget};
+use crate::model::record::{CaptureRecord, Event, LinkedBrief, Stored, Summary};
+use crate::verify::Outcome;
 
 /// Version written on every line.
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,24 +38,6 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const DEFAULT_PATH: &str = "hooklens-captures.jsonl";
 const MAX_BATCH: usize = 1024;
 const EVENT_CAPACITY: usize = 4096;
-
-/// A capture with everything derived from it at arrival; one `capture` line of the log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CaptureRecord {
-    /// The request as received.
-    #[serde(flatten)]
-    pub capture: Capture,
-    /// Verification result at arrival.
-    pub verdict: Verdict,
-    /// Envelope `type`, when the body is the provider's JSON.
-    pub event_type: Option<String>,
-    /// Envelope `data.id`.
-    pub data_id: Option<String>,
-    /// `X-ModelGates-Idempotency-Key`, when present and UTF-8.
-    pub idempotency_key: Option<String>,
-    /// Status hooklens answered with.
-    pub response_status: u16,
-}
 
 /// The line as read back: the header fields plus the record.
 #[derive(Deserialize)]
@@ -116,62 +101,6 @@ struct ResponseSummary {
 struct VerdictSummary {
     outcome: Outcome,
     skew_secs: Option<i64>,
-}
-
-/// The compact index row for one capture.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Summary {
-    /// Capture id.
-    pub id: CaptureId,
-    /// Unix ms of arrival.
-    pub received_at_ms: i64,
-    /// Method.
-    pub method: Arc<str>,
-    /// Path and query.
-    pub target: Arc<str>,
-    /// Envelope type.
-    pub event_type: Option<Arc<str>>,
-    /// Verification outcome.
-    pub outcome: Outcome,
-    /// Signed skew in seconds.
-    pub skew_secs: Option<i64>,
-    /// Idempotency key.
-    pub idempotency_key: Option<Arc<str>>,
-    /// Envelope `data.id` (the job), for the per-job timeline.
-    pub data_id: Option<Box<str>>,
-    /// The first capture with the same idempotency key, when this one repeats it.
-    pub dup_of: Option<CaptureId>,
-    /// Body length in bytes (as kept).
-    pub body_len: u64,
-    /// Body was cut at the size limit.
-    pub truncated: bool,
-    /// Status the provider got (with `--respond relay`, the relayed one).
-    pub response_status: u16,
-    /// The latest forward or replay of this capture.
-    pub exchange: Option<Box<ExchangeBrief>>,
-}
-
-/// The latest forward or replay of a capture, as the list and the inspector show it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExchangeBrief {
-    /// Forward or replay.
-    pub kind: ExchangeKind,
-    /// The receiver's status; None when it did not answer.
-    pub receiver_status: Option<u16>,
-    /// Round trip in microseconds.
-    pub latency_us: u64,
-    /// How many forwards and replays this capture has.
-    pub count: u32,
-}
-
-impl ExchangeBrief {
-    /// `→ 204 3.1ms`, or `→ failed`.
-    pub fn label(&self) -> String {
-        match self.receiver_status {
-            Some(s) => format!("→ {s} {:.1}ms", self.latency_us as f64 / 1000.0),
-            None => "→ failed".into(),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -306,28 +235,6 @@ impl Index {
     }
 }
 
-/// Published to front ends after a record is durable.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// A new capture is on disk.
-    Captured(Arc<Stored>),
-    /// Something the user should see (a warning, a connection error), one line.
-    Notice(String),
-    /// A capture was forwarded or replayed; the record is in the log.
-    Forwarded(Arc<Exchange>),
-}
-
-/// A capture as announced to front ends.
-#[derive(Clone, Debug)]
-pub struct Stored {
-    /// Index row.
-    pub summary: Summary,
-    /// Full verdict (reason, hints, matched secret).
-    pub verdict: Verdict,
-    /// TLS details when the capture arrived over HTTPS.
-    pub tls: Option<TlsInfo>,
-}
-
 /// What recovery found when opening the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -354,27 +261,6 @@ enum Entry {
 enum Committed {
     Capture(Arc<Stored>),
     Other,
-}
-
-/// The fields of an exchange that its capture's row needs.
-struct LinkedBrief {
-    kind: ExchangeKind,
-    receiver_status: Option<u16>,
-    latency_us: u64,
-    relayed: bool,
-    status: u16,
-}
-
-impl LinkedBrief {
-    fn of(e: &Exchange) -> LinkedBrief {
-        LinkedBrief {
-            kind: e.kind,
-            receiver_status: e.receiver_status(),
-            latency_us: e.latency_us,
-            relayed: e.relayed,
-            status: e.status,
-        }
-    }
 }
 
 struct Job {
@@ -789,62 +675,11 @@ fn push_line(buf: &mut Vec<u8>, capture_id: Option<CaptureId>, tail: &[u8]) {
     buf.push(b'\n');
 }
 
-impl Summary {
-    /// Takes in a forward or replay of this capture (front ends that keep their own rows).
-    pub fn note_exchange(&mut self, e: &Exchange) {
-        self.apply_link(&LinkedBrief::of(e));
-    }
-
-    /// The latest exchange becomes the brief; a relayed one sets the status the provider got.
-    fn apply_link(&mut self, brief: &LinkedBrief) {
-        let count = self.exchange.as_ref().map_or(0, |b| b.count) + 1;
-        self.exchange = Some(Box::new(ExchangeBrief {
-            kind: brief.kind,
-            receiver_status: brief.receiver_status,
-            latency_us: brief.latency_us,
-            count,
-        }));
-        if brief.relayed {
-            self.response_status = brief.status;
-        }
-    }
-
-    /// The row for a record outside any index (no shared strings, no `dup_of`).
-    pub fn of(record: &CaptureRecord) -> Summary {
-        summary_with(record.capture.id, record, None, &mut |s| Arc::from(s))
-    }
-}
-
 /// The row for a new capture; claims its idempotency key in the index.
 fn summary_of(index: &mut Index, id: CaptureId, record: &CaptureRecord) -> Summary {
-    let mut row = summary_with(id, record, None, &mut |s| index.intern(s));
+    let mut row = Summary::build(id, record, &mut |s| index.intern(s));
     row.dup_of = index.claim_key(row.idempotency_key.as_ref(), id);
     row
-}
-
-fn summary_with(
-    id: CaptureId,
-    record: &CaptureRecord,
-    dup_of: Option<CaptureId>,
-    intern: &mut dyn FnMut(&str) -> Arc<str>,
-) -> Summary {
-    let c = &record.capture;
-    Summary {
-        id,
-        received_at_ms: c.received_at_ms,
-        method: intern(&c.method),
-        target: intern(&c.target),
-        event_type: record.event_type.as_deref().map(&mut *intern),
-        outcome: record.verdict.outcome,
-        skew_secs: record.verdict.skew_secs,
-        idempotency_key: record.idempotency_key.as_deref().map(Arc::from),
-        data_id: record.data_id.as_deref().map(Box::from),
-        dup_of,
-        body_len: c.body.len() as u64,
-        truncated: c.truncated,
-        response_status: record.response_status,
-        exchange: None,
-    }
 }
 
 /// The single appender of the log file (or, with `--no-store`, of the in-memory records).
@@ -1406,6 +1241,7 @@ fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::capture::Capture;
     use crate::verify::Verdict;
 
     fn record(body: &[u8], key: Option<&str>) -> CaptureRecord {
@@ -1551,24 +1387,24 @@ mod tests {
     }
 
     fn exchange(capture: u64, status: Option<u16>, relayed: bool) -> Exchange {
-        let target = crate::client::Target::parse("http://127.0.0.1:3000").unwrap();
-        let sent = crate::forward::Sent {
+        let target = crate::net::client::Target::parse("http://127.0.0.1:3000").unwrap();
+        let sent = crate::net::forward::Sent {
             headers: Vec::new(),
             path: "/hook".into(),
             result: match status {
-                Some(status) => Ok(crate::client::Reply {
-                    version: crate::client::HTTP_11,
+                Some(status) => Ok(crate::net::client::Reply {
+                    version: crate::model::exchange::HTTP_11,
                     status,
                     reason: "Whatever".into(),
                     headers: Vec::new(),
                     body: bytes::Bytes::from_static(b"ok"),
                 }),
-                None => Err(crate::client::ClientError::Protocol("reset".into())),
+                None => Err(crate::net::client::ClientError::Protocol("reset".into())),
             },
             latency_us: 1_500,
             flags: Vec::new(),
         };
-        Exchange::from_sent(
+        sent.record(
             ExchangeKind::Forward,
             CaptureId(capture),
             0,
@@ -1576,8 +1412,7 @@ mod tests {
             &target,
             b"a",
             b"a",
-            &sent,
-            crate::exchange::Prepared {
+            crate::model::exchange::Prepared {
                 relayed,
                 ..Default::default()
             },

@@ -4,7 +4,7 @@
 //! Why HTTP/1.1 is written by hand: hyper 1.x cannot send original-case header names through
 //! its public API, and a forwarder must deliver the provider's headers exactly (names, case,
 //! order, values) so the receiver sees what the provider sent. So the request head is written
-//! by hand ([`crate::forward::outbound_head`] builds it) and the response is read with
+//! by hand ([`crate::net::forward::outbound_head`] builds it) and the response is read with
 //! `httparse` plus a Content-Length / chunked / read-to-close body reader with a size cap.
 //!
 //! HTTP/1.1 connections are pooled per origin (keep-alive): an idle connection is reused when
@@ -39,19 +39,13 @@ use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::capture::Header;
+use crate::model::capture::Header;
+use crate::model::exchange::{ExchangeResponse, HTTP_2, HTTP_10, HTTP_11, RESPONSE_BODY_KEEP};
 
 /// Largest response body relayed back; bigger answers are an error (the provider gets 502).
 pub const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const MAX_IDLE_PER_ORIGIN: usize = 8;
-
-/// [`Reply::version`] for an HTTP/1.1 answer.
-pub const HTTP_11: &str = "HTTP/1.1";
-/// [`Reply::version`] for an HTTP/1.0 answer.
-pub const HTTP_10: &str = "HTTP/1.0";
-/// [`Reply::version`] for an HTTP/2 answer.
-pub const HTTP_2: &str = "HTTP/2";
 
 /// Why a request did not produce a response; the caller maps it to 502/504.
 #[derive(Debug, Error)]
@@ -70,6 +64,16 @@ pub enum ClientError {
     /// The connection broke or the answer was not valid HTTP.
     #[error("{0}")]
     Protocol(String),
+}
+
+impl ClientError {
+    /// The status the provider gets when the forward failed: 504 on timeout, else 502.
+    pub fn provider_status(&self) -> u16 {
+        match self {
+            ClientError::Timeout(_) => 504,
+            _ => 502,
+        }
+    }
 }
 
 /// A parsed forward target (`--forward-to`, `--to`).
@@ -147,6 +151,21 @@ pub struct Reply {
     pub version: &'static str,
 }
 
+impl Reply {
+    /// The answer as the log keeps it: the first [`RESPONSE_BODY_KEEP`] bytes of the body and
+    /// the whole length.
+    pub fn kept(&self) -> ExchangeResponse {
+        ExchangeResponse {
+            version: self.version.to_owned(),
+            status: self.status,
+            reason: self.reason.clone(),
+            headers: self.headers.clone(),
+            body: self.body.slice(..self.body.len().min(RESPONSE_BODY_KEEP)),
+            body_len: self.body.len() as u64,
+        }
+    }
+}
+
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
@@ -206,7 +225,7 @@ const ALPN_H2: [&[u8]; 2] = [b"h2", b"http/1.1"];
 pub fn tls_config(extra_ca: &[PathBuf]) -> Result<rustls::ClientConfig> {
     // One trust policy for every outbound leg: system roots, --cacert files, and the hooklens
     // local CA for loopback names (see `tls::client_config`).
-    let mut config = crate::tls::client_config(extra_ca)?;
+    let mut config = crate::net::tls::client_config(extra_ca)?;
     config.alpn_protocols = ALPN_H2.iter().map(|p| p.to_vec()).collect();
     Ok(config)
 }
@@ -724,7 +743,7 @@ async fn exchange(
             }
         }
     };
-    let get = |name: &str| crate::capture::header_value(&headers, name);
+    let get = |name: &str| crate::model::capture::header_value(&headers, name);
     let closes = get("connection").is_some_and(|v| {
         String::from_utf8_lossy(v)
             .to_ascii_lowercase()

@@ -11,19 +11,25 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use http_body_util::{BodyExt, Full};
 
-use crate::capture::Header;
+use crate::model::capture::Header;
+use crate::model::secret::Secret;
 use crate::sanitize::escape_text;
-use crate::secret::Secret;
 use crate::verify::recipe::Recipe;
 use crate::verify::{SchemeChoice, modelgates};
 
 /// Built-in events (compact JSON as `JSON.stringify` writes it); `{{job_id}}` and
 /// `{{created_at}}` are filled in at send time.
 const EVENTS: [(&str, &str); 4] = [
-    ("completed", include_str!("../assets/events/completed.json")),
-    ("failed", include_str!("../assets/events/failed.json")),
-    ("cancelled", include_str!("../assets/events/cancelled.json")),
-    ("expired", include_str!("../assets/events/expired.json")),
+    (
+        "completed",
+        include_str!("../../assets/events/completed.json"),
+    ),
+    ("failed", include_str!("../../assets/events/failed.json")),
+    (
+        "cancelled",
+        include_str!("../../assets/events/cancelled.json"),
+    ),
+    ("expired", include_str!("../../assets/events/expired.json")),
 ];
 
 /// Ways to break a delivery so a receiver's 401 path can be exercised.
@@ -60,7 +66,7 @@ pub struct SendArgs {
     #[arg(long, value_enum, default_value = "modelgates")]
     pub scheme: SchemeChoice,
     /// Custom scheme recipe (file or inline), for `--scheme custom`.
-    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cli::parse_recipe)]
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cmd::parse_recipe)]
     pub recipe: Option<Arc<Recipe>>,
     /// Break the delivery on purpose; a correct receiver answers 401.
     #[arg(long = "break", value_enum, value_name = "HOW")]
@@ -78,7 +84,7 @@ pub struct SendArgs {
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
     /// Give up on a response after this long.
-    #[arg(long, default_value = "10s", value_parser = crate::duration::parse)]
+    #[arg(long, default_value = "10s", value_parser = crate::cmd::args::parse)]
     pub timeout: Duration,
 }
 
@@ -164,7 +170,7 @@ type Client = hyper_util::client::legacy::Client<
 /// The one outbound client `send` uses: http and https (system roots, `--cacert`, and the
 /// hooklens local CA for loopback names).
 fn client(cacert: &[PathBuf]) -> Result<Client> {
-    let tls = crate::tls::client_config(cacert)?;
+    let tls = crate::net::tls::client_config(cacert)?;
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
@@ -244,24 +250,24 @@ pub async fn run(args: SendArgs) -> Result<ExitCode> {
         .or_else(|| std::env::var("MODELGATES_WEBHOOK_SECRET").ok())
         .or_else(|| std::env::var("HOOKLENS_SECRET").ok())
         .unwrap_or_else(|| {
-            crate::cli::usage_error("send needs --secret (or MODELGATES_WEBHOOK_SECRET)")
+            crate::cmd::usage_error("send needs --secret (or MODELGATES_WEBHOOK_SECRET)")
         });
-    let secret = Secret::new(secret).unwrap_or_else(|e| crate::cli::usage_error(e));
+    let secret = Secret::new(secret).unwrap_or_else(|e| crate::cmd::usage_error(e));
     let recipe = match args.scheme {
         SchemeChoice::Auto | SchemeChoice::Modelgates => None,
         SchemeChoice::Custom => Some(
             args.recipe
                 .as_deref()
                 .cloned()
-                .unwrap_or_else(|| crate::cli::usage_error("--scheme custom needs --recipe")),
+                .unwrap_or_else(|| crate::cmd::usage_error("--scheme custom needs --recipe")),
         ),
         other => crate::verify::built_in(&format!("{other:?}").to_lowercase()),
     };
     if args.count == 0 || args.concurrency == 0 {
-        crate::cli::usage_error("--count and --concurrency must be at least 1");
+        crate::cmd::usage_error("--count and --concurrency must be at least 1");
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-    let created_at = crate::output::rfc3339(now * 1000);
+    let created_at = crate::fmt::rfc3339(now * 1000);
     let body = event_body(&args.event, &args.id, &created_at)?;
     let delivery = build(recipe.as_ref(), &secret, body, now, args.break_)?;
     let client = client(&args.cacert)?;
@@ -411,7 +417,7 @@ mod tests {
         );
         let valid = d(None);
         assert_eq!(
-            crate::capture::header_value(&valid.headers, modelgates::IDEMPOTENCY_HEADER),
+            crate::model::capture::header_value(&valid.headers, modelgates::IDEMPOTENCY_HEADER),
             Some(&b"job_1-completed"[..])
         );
     }

@@ -11,46 +11,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
-use crate::capture::{CaptureId, TlsInfo};
 use crate::envelope;
-use crate::exchange::Exchange;
+use crate::fmt::{clock, rfc3339, size, skew};
+use crate::model::capture::{CaptureId, TlsInfo};
+use crate::model::exchange::Exchange;
+use crate::model::record::{CaptureRecord, Event, Stored, Summary};
+use crate::sanitize::to_json_line;
 use crate::sanitize::{escape_line, escape_text, hex_dump, looks_binary};
-use crate::store::{CaptureRecord, Event, Stored, Summary};
-use crate::verify::{MatchedSecret, Verdict, modelgates::describe_skew};
-
-/// `HH:MM:SS` (UTC) of a unix-ms time.
-pub fn clock(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// RFC 3339 UTC time with milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&fmt).unwrap_or_default()
-}
-
-/// Body size for humans: `312 B`, `4.1 KiB`, `10.0 MiB`.
-pub fn size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-    }
-}
-
-/// Signed skew for humans: `-3s`, `+400s`, `0s`.
-pub fn skew(skew: Option<i64>) -> String {
-    match skew {
-        Some(s) if s > 0 => format!("+{s}s"),
-        Some(s) => format!("{s}s"),
-        None => "-".into(),
-    }
-}
+use crate::verify::{MatchedSecret, Verdict, describe_skew};
 
 /// `list` format: the line starts with the id, so `cut -d' ' -f1` gives ids.
 pub fn list_line(s: &Summary) -> String {
@@ -188,29 +156,6 @@ pub fn json_capture<'a>(s: &'a Summary, v: &'a Verdict) -> JsonCapture<'a> {
     }
 }
 
-/// Serializes to one JSON line that is safe to print on a terminal.
-pub fn to_json_line<T: Serialize>(value: &T) -> String {
-    let text = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    terminal_safe_json(&text)
-}
-
-/// Escapes (as `\uXXXX`, still valid JSON) the characters serde_json leaves raw that a
-/// terminal could act on: DEL, C1 controls, bidi and zero-width controls.
-pub fn terminal_safe_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\u{7f}'
-            || ('\u{80}'..='\u{9f}').contains(&c)
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-        {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Prints each event as it arrives until the channel closes.
 pub async fn print_events(mut rx: broadcast::Receiver<Event>, json: bool) {
     loop {
@@ -343,8 +288,8 @@ pub fn show_text(
     }
     let _ = writeln!(out, "response  {}", record.response_status);
     let case = match c.header_case {
-        crate::capture::HeaderCase::Original => "original case",
-        crate::capture::HeaderCase::Lowercase => "lowercase",
+        crate::model::capture::HeaderCase::Original => "original case",
+        crate::model::capture::HeaderCase::Lowercase => "lowercase",
     };
     let _ = writeln!(
         out,
@@ -472,7 +417,7 @@ pub fn exchange_text(e: &Exchange) -> String {
     out
 }
 
-fn push_headers(out: &mut String, which: &str, headers: &[crate::capture::Header]) {
+fn push_headers(out: &mut String, which: &str, headers: &[crate::model::capture::Header]) {
     let _ = writeln!(out, "  {which} headers ({})", headers.len());
     for h in headers {
         let _ = writeln!(
@@ -534,38 +479,33 @@ mod tests {
 
     #[test]
     fn a_failed_exchange_says_what_the_provider_got_only_when_it_was_relayed() {
-        let target = crate::client::Target::parse("http://127.0.0.1:9").unwrap();
+        let target = crate::net::client::Target::parse("http://127.0.0.1:9").unwrap();
         let failed = |kind, relayed| {
-            let sent = crate::forward::Sent {
-                headers: vec![crate::capture::Header::new("X-Evil", "\x1b]0;pwned\x07")],
+            let sent = crate::net::forward::Sent {
+                headers: vec![crate::model::capture::Header::new(
+                    "X-Evil",
+                    "\x1b]0;pwned\x07",
+                )],
                 path: "/hook".into(),
-                result: Err(crate::client::ClientError::Protocol("reset \x1b[2J".into())),
+                result: Err(crate::net::client::ClientError::Protocol(
+                    "reset \x1b[2J".into(),
+                )),
                 latency_us: 300,
                 flags: Vec::new(),
             };
-            let how = crate::exchange::Prepared {
+            let how = crate::model::exchange::Prepared {
                 relayed,
                 ..Default::default()
             };
-            let e = Exchange::from_sent(
-                kind,
-                CaptureId(3),
-                0,
-                "POST",
-                &target,
-                b"{}",
-                b"{}",
-                &sent,
-                how,
-            );
+            let e = sent.record(kind, CaptureId(3), 0, "POST", &target, b"{}", b"{}", how);
             exchange_text(&e)
         };
-        let relayed = failed(crate::exchange::ExchangeKind::Forward, true);
+        let relayed = failed(crate::model::exchange::ExchangeKind::Forward, true);
         assert!(
             relayed.contains("failed    reset \\e[2J after 0.3ms; the provider got 502  (relayed to the provider)"),
             "{relayed}"
         );
-        let replay = failed(crate::exchange::ExchangeKind::Replay, false);
+        let replay = failed(crate::model::exchange::ExchangeKind::Replay, false);
         assert!(!replay.contains("provider"), "{replay}");
         // Bytes from the receiver or the request never reach the terminal raw.
         assert!(

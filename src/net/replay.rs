@@ -19,13 +19,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 
-use crate::capture::{Capture, CaptureId, Header, now_ms};
-use crate::client::{Client, Target};
-use crate::exchange::{Exchange, ExchangeKind, Prepared};
 use crate::filter::Filter;
-use crate::forward::{self, PathMode};
+use crate::model::capture::{Capture, CaptureId, Header, now_ms};
+use crate::model::exchange::PathMode;
+use crate::model::exchange::{Exchange, ExchangeKind, Prepared};
+use crate::model::secret::Secret;
+use crate::net::client::{Client, Target};
+use crate::net::forward;
 use crate::sanitize::escape_line;
-use crate::secret::Secret;
 use crate::store::Store;
 use crate::verify::modelgates;
 
@@ -159,7 +160,7 @@ pub async fn send_one(
     let at_ms = now_ms();
     let sent =
         forward::send_prepared(client, target, &prepared, path, headers, &body, timeout).await;
-    Ok(Exchange::from_sent(
+    Ok(sent.record(
         ExchangeKind::Replay,
         capture.id,
         at_ms,
@@ -167,7 +168,6 @@ pub async fn send_one(
         target,
         &capture.body,
         &body,
-        &sent,
         Prepared {
             resigned: changes.resign.is_some(),
             edited,
@@ -269,7 +269,7 @@ pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
         };
         work.push((record, body));
     }
-    let client = Client::new(crate::client::tls_config(&opts.cacert)?);
+    let client = Client::new(crate::net::client::tls_config(&opts.cacert)?);
     let target = Arc::new(target);
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -320,7 +320,7 @@ pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
         }
         if opts.json {
             // stdout stays pure JSON Lines; the notes go to stderr.
-            println!("{}", crate::output::to_json_line(&exchange));
+            println!("{}", crate::sanitize::to_json_line(&exchange));
             if !notes.is_empty() {
                 eprintln!("hooklens: {}{notes}", exchange.capture);
             }

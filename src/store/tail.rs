@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::filter::Filter;
-use crate::store::{self, CaptureRecord, Summary};
+use crate::model::record::{CaptureRecord, Summary};
+use crate::store;
 
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
@@ -163,9 +164,12 @@ pub async fn run(path: &Path, what: &WaitFor, timeout: Duration, json: bool) -> 
         Some(record) => {
             let row = Summary::of(&record);
             let text = if json {
-                crate::output::to_json_line(&crate::output::json_capture(&row, &record.verdict))
+                crate::sanitize::to_json_line(&crate::front::printer::json_capture(
+                    &row,
+                    &record.verdict,
+                ))
             } else {
-                crate::output::line(&row)
+                crate::front::printer::line(&row)
             };
             println!("{text}");
             Ok(true)

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::capture::Header;
+use crate::model::capture::Header;
 
 /// Largest head we buffer while waiting for its end (hyper's default limit is similar).
 const MAX_HEAD_BYTES: usize = 64 * 1024;

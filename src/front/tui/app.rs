@@ -7,10 +7,10 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::keys::{Command, command_for};
-use crate::capture::CaptureId;
-use crate::exchange::Exchange;
 use crate::filter::Filter;
-use crate::store::{CaptureRecord, Event, Summary};
+use crate::model::capture::CaptureId;
+use crate::model::exchange::Exchange;
+use crate::model::record::{CaptureRecord, Event, Summary};
 use crate::verify::Outcome;
 
 /// Detail tabs, in key order (1-5).
@@ -243,7 +243,7 @@ impl App {
     pub fn set_detail(&mut self, record: Arc<CaptureRecord>, exchanges: Vec<Arc<Exchange>>) {
         if self.selected_row().map(|r| r.id) == Some(record.capture.id) {
             self.exchanges = exchanges;
-            self.body_lines = crate::output::render_body(&record.capture.body)
+            self.body_lines = crate::front::printer::render_body(&record.capture.body)
                 .lines()
                 .map(str::to_owned)
                 .collect();
@@ -279,7 +279,9 @@ impl App {
                 if self.detail.as_ref().is_some_and(|d| d.capture.id == id) {
                     self.exchanges.push(exchange.clone());
                 }
-                if exchange.kind == crate::exchange::ExchangeKind::Replay || !exchange.succeeded() {
+                if exchange.kind == crate::model::exchange::ExchangeKind::Replay
+                    || !exchange.succeeded()
+                {
                     self.status = Some(crate::sanitize::escape_line(exchange.line().as_bytes()));
                 }
                 None
@@ -465,7 +467,7 @@ impl App {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::Stored;
+    use crate::model::record::Stored;
     use ratatui::crossterm::event::KeyEventKind;
 
     pub fn row(id: u64, outcome: Outcome, key: Option<&str>) -> Summary {

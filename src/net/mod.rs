@@ -1,0 +1,10 @@
+//! Everything that opens a socket: the listener ([`server`], with the header-case recorder
+//! [`rawhead`] and [`tls`]), the outbound [`client`], and the ways a capture or event goes
+//! out: [`forward`] (behind the listener) and [`replay`].
+
+pub mod client;
+pub mod forward;
+pub mod rawhead;
+pub mod replay;
+pub mod server;
+pub mod tls;
