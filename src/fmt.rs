@@ -34,3 +34,19 @@ pub fn skew(skew: Option<i64>) -> String {
         None => "-".into(),
     }
 }
+
+/// An error and its causes, `: `-separated; a cause whose text the message already holds is
+/// not repeated.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}

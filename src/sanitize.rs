@@ -120,8 +120,51 @@ pub fn terminal_safe_json(text: &str) -> String {
     out
 }
 
+/// Quotes bytes for a POSIX shell (bash/zsh for the `$'…'` form).
+pub fn shell_quote(bytes: &[u8]) -> String {
+    let plain = bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\'');
+    if plain {
+        return format!("'{}'", String::from_utf8_lossy(bytes));
+    }
+    let mut out = String::from("$'");
+    for &b in bytes {
+        match b {
+            b'\'' => out.push_str("\\'"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A word for a POSIX shell: as is when it needs no quoting (paths, names), else
+/// [`shell_quote`]d.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        shell_quote(s.as_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/home/a/ca.pem"), "/home/a/ca.pem");
+        assert_eq!(shell_word("/home/a b/ca.pem"), "'/home/a b/ca.pem'");
+        assert_eq!(shell_word("/x/it's"), r"$'/x/it\'s'");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -130,7 +130,7 @@ pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
 
 /// The CA path, fingerprint and one-line ways to trust it (for `port` when known).
 pub fn trust_lines(ca: &Path, sha256: &str, port: Option<u16>) -> Vec<String> {
-    let ca = shell_quote(&ca.display().to_string());
+    let ca = crate::sanitize::shell_word(&ca.display().to_string());
     let port = port.map_or_else(|| "PORT".to_owned(), |p| p.to_string());
     vec![
         format!("  CA       {ca}"),
@@ -141,17 +141,6 @@ pub fn trust_lines(ca: &Path, sha256: &str, port: Option<u16>) -> Vec<String> {
             "  OpenSSL-based tools (Python, Ruby, Go, …): SSL_CERT_FILE={ca} … (replaces the system bundle for that command)"
         ),
     ]
-}
-
-/// Quotes a path for copy-paste into a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 fn names_text(fields: &tls::CertFields) -> String {
@@ -228,16 +217,4 @@ pub fn run(args: CertArgs) -> Result<ExitCode> {
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("/home/a/ca.pem"), "/home/a/ca.pem");
-        assert_eq!(shell_quote("/home/a b/ca.pem"), "'/home/a b/ca.pem'");
-        assert_eq!(shell_quote("/x/it's"), r"'/x/it'\''s'");
-    }
 }

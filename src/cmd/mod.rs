@@ -8,8 +8,9 @@ pub mod cert;
 pub mod send;
 pub mod verify;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -567,7 +568,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 fn export(args: ExportArgs) -> Result<ExitCode> {
     if let Some(har) = &args.har {
         let filter = crate::filter::Filter::parse(&args.filter).unwrap_or_else(|e| usage_error(e));
-        let n = crate::export::har::export_har(&args.store, &filter, har)?;
+        let n = export_har(&args.store, &filter, har)?;
         eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
     if let Some(id) = args.curl {
@@ -621,7 +622,7 @@ async fn wait(args: WaitArgs) -> Result<ExitCode> {
         filter,
         include_existing: args.include_existing,
     };
-    let found = crate::store::tail::run(&args.store, &what, args.timeout, args.json).await?;
+    let found = wait_and_print(&args.store, &what, args.timeout, args.json).await?;
     Ok(if found {
         ExitCode::SUCCESS
     } else {
@@ -655,6 +656,81 @@ async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     };
     let log = args.from.unwrap_or(args.store);
     crate::net::replay::run(&log, &opts).await
+}
+
+/// Runs `hooklens wait`; returns whether a capture was found (printed to stdout).
+async fn wait_and_print(
+    path: &std::path::Path,
+    what: &crate::store::tail::WaitFor,
+    timeout: Duration,
+    json: bool,
+) -> Result<bool> {
+    match crate::store::tail::wait_for(path, what, timeout).await? {
+        Some(record) => {
+            let row = crate::model::record::Summary::of(&record);
+            let text = if json {
+                crate::sanitize::to_json_line(&printer::json_capture(&row, &record.verdict))
+            } else {
+                printer::line(&row)
+            };
+            println!("{text}");
+            Ok(true)
+        }
+        None => {
+            eprintln!(
+                "hooklens: no matching capture in {} within {:?}",
+                path.display(),
+                timeout
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Runs `hooklens export --har FILE`: writes the captures of `store` that match `filter`.
+/// Returns how many were written.
+pub(crate) fn export_har(
+    store: &std::path::Path,
+    filter: &crate::filter::Filter,
+    out: &std::path::Path,
+) -> Result<usize> {
+    let log = Store::open_readonly(store)?;
+    let mut records = Vec::new();
+    for row in log.index().rows() {
+        if filter.is_empty() || !filter.wants_body() {
+            if !filter.matches(row, None) {
+                continue;
+            }
+            records.push(log.load(row.id)?);
+        } else {
+            let record = log.load(row.id)?;
+            if filter.matches(row, Some(&record.capture.body)) {
+                records.push(record);
+            }
+        }
+    }
+    let exchanges = records
+        .iter()
+        .map(|r| log.exchanges(r.capture.id))
+        .collect::<Result<Vec<_>>>()?;
+    let har = crate::export::har::to_har(
+        records
+            .iter()
+            .zip(&exchanges)
+            .map(|(r, e)| (r, crate::export::har::shown_exchange(e))),
+    );
+    let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    file.write_all(&json)
+        .and_then(|()| file.write_all(b"\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(records.len())
 }
 
 #[cfg(test)]

@@ -215,23 +215,12 @@ async fn post(client: &Client, url: &str, d: &Delivery, timeout: Duration) -> Re
     let (status, body) = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| anyhow::anyhow!("{url} did not answer within {timeout:?}"))?
-        .map_err(|e| anyhow::anyhow!("posting to {url}: {}", error_chain(&*e)))?;
+        .map_err(|e| anyhow::anyhow!("posting to {url}: {}", crate::fmt::error_chain(&*e)))?;
     Ok(Answer {
         status,
         body,
         latency: started.elapsed(),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn expected(args: &SendArgs, status: u16) -> bool {

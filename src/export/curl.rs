@@ -5,35 +5,12 @@
 //! command is terminal-safe and nothing is lost. Bodies containing NUL (which no shell argument
 //! can hold) are piped through `base64 -d`.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine;
 
 use crate::model::capture::Capture;
-
-/// Quotes bytes for a POSIX shell (bash/zsh for the `$'…'` form).
-pub fn shell_quote(bytes: &[u8]) -> String {
-    let plain = bytes
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\'');
-    if plain {
-        return format!("'{}'", String::from_utf8_lossy(bytes));
-    }
-    let mut out = String::from("$'");
-    for &b in bytes {
-        match b {
-            b'\'' => out.push_str("\\'"),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
-    out.push('\'');
-    out
-}
+use crate::sanitize::shell_quote;
 
 /// Headers curl computes itself from the body (sending ours too would duplicate them).
 const CURL_COMPUTES: [&str; 3] = ["content-length", "transfer-encoding", "expect"];

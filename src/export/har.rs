@@ -16,21 +16,14 @@
 //!   trip as `wait`. A capture never sent on gets HAR's "no response" placeholder (status 0),
 //!   which devtools show as a request without an answer.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-
-use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
-use crate::filter::Filter;
 use crate::fmt::rfc3339;
 use crate::model::capture::Capture;
 use crate::model::exchange::{Exchange, ExchangeKind};
 use crate::model::record::CaptureRecord;
-use crate::store::Store;
 
 /// The top-level HAR document.
 #[derive(Debug, Serialize)]
@@ -380,48 +373,6 @@ pub fn to_har<'a>(
     }
 }
 
-/// Runs `hooklens export --har FILE`: writes the captures of `store` that match `filter`.
-/// Returns how many were written.
-pub fn export_har(store: &Path, filter: &Filter, out: &Path) -> Result<usize> {
-    let log = Store::open_readonly(store)?;
-    let mut records = Vec::new();
-    for row in log.index().rows() {
-        if filter.is_empty() || !filter.wants_body() {
-            if !filter.matches(row, None) {
-                continue;
-            }
-            records.push(log.load(row.id)?);
-        } else {
-            let record = log.load(row.id)?;
-            if filter.matches(row, Some(&record.capture.body)) {
-                records.push(record);
-            }
-        }
-    }
-    let exchanges = records
-        .iter()
-        .map(|r| log.exchanges(r.capture.id))
-        .collect::<Result<Vec<_>>>()?;
-    let har = to_har(
-        records
-            .iter()
-            .zip(&exchanges)
-            .map(|(r, e)| (r, shown_exchange(e))),
-    );
-    let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(out)
-        .with_context(|| format!("creating {}", out.display()))?;
-    file.write_all(&json)
-        .and_then(|()| file.write_all(b"\n"))
-        .with_context(|| format!("writing {}", out.display()))?;
-    Ok(records.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,7 +524,7 @@ mod tests {
     async fn export_writes_filtered_captures_from_a_log() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
-        let (store, writer, _) = Store::open(Some(&path)).unwrap();
+        let (store, writer, _) = crate::store::Store::open(Some(&path)).unwrap();
         store.append(record(b"{}", "/keep")).await.unwrap();
         let mut stale = record(b"{}", "/other");
         stale.verdict.outcome = Outcome::Stale;
@@ -582,7 +533,9 @@ mod tests {
         writer.join().await;
 
         let out = dir.path().join("out.har");
-        let n = export_har(&path, &Filter::parse("valid").unwrap(), &out).unwrap();
+        let n =
+            crate::cmd::export_har(&path, &crate::filter::Filter::parse("valid").unwrap(), &out)
+                .unwrap();
         assert_eq!(n, 1);
         let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         validate_har(&doc);

@@ -463,21 +463,6 @@ fn closed_without_answer() -> ClientError {
     ClientError::Protocol("the receiver closed the connection without answering".into())
 }
 
-/// An error and its causes, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
-
 // ---- HTTP/2 ----
 
 /// The HTTP/1.1 head translated for HTTP/2.
@@ -576,7 +561,12 @@ async fn start_h2(
     let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .handshake::<_, Full<Bytes>>(TokioIo::new(tls))
         .await
-        .map_err(|e| connect_error(target, format!("HTTP/2 handshake: {}", chain(&e))))?;
+        .map_err(|e| {
+            connect_error(
+                target,
+                format!("HTTP/2 handshake: {}", crate::fmt::error_chain(&e)),
+            )
+        })?;
     tokio::spawn(async move {
         // Ends when the receiver or every `SendRequest` goes away; errors surface per request.
         let _ = conn.await;
@@ -619,7 +609,7 @@ async fn h2_exchange(
             }
             return Err(fail(format!(
                 "HTTP/2 request to the receiver failed: {}",
-                chain(&e.into_error())
+                crate::fmt::error_chain(&e.into_error())
             )));
         }
     };
@@ -643,7 +633,7 @@ async fn h2_exchange(
         let frame = frame.map_err(|e| {
             fail(format!(
                 "reading the receiver's HTTP/2 response: {}",
-                chain(&e)
+                crate::fmt::error_chain(&e)
             ))
         })?;
         if let Ok(data) = frame.into_data() {

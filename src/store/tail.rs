@@ -158,33 +158,6 @@ impl Tail {
     }
 }
 
-/// Runs `hooklens wait`; returns whether a capture was found (printed to stdout).
-pub async fn run(path: &Path, what: &WaitFor, timeout: Duration, json: bool) -> Result<bool> {
-    match wait_for(path, what, timeout).await? {
-        Some(record) => {
-            let row = Summary::of(&record);
-            let text = if json {
-                crate::sanitize::to_json_line(&crate::front::printer::json_capture(
-                    &row,
-                    &record.verdict,
-                ))
-            } else {
-                crate::front::printer::line(&row)
-            };
-            println!("{text}");
-            Ok(true)
-        }
-        None => {
-            eprintln!(
-                "hooklens: no matching capture in {} within {:?}",
-                path.display(),
-                timeout
-            );
-            Ok(false)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
