@@ -1,30 +1,51 @@
-//! The `hooklens` binary: parse, run, map errors to exit codes. Everything else is the library.
+//! The `hooklens` binary: parse, run, print what went wrong, map the result to the exit code.
+//! Everything else is the library.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use hooklens::cmd::args::{Exit, UsageError};
 use hooklens::cmd::{self, Cli};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return cmd::report_clap_error(e),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hooklens: error: starting the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(cmd::run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("hooklens: error: {e:#}");
-            ExitCode::from(1)
-        }
+    let result = Cli::try_parse()
+        .map_err(anyhow::Error::from)
+        .and_then(|cli| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?
+                .block_on(cmd::run(cli))
+        });
+    if let Err(e) = &result {
+        report(e);
+    }
+    ExitCode::from(exit_code(&result))
+}
+
+/// The one exit-code rule: 0 done (and `--help`, `--version`); 1 a negative answer (invalid
+/// signature, wait timed out, a receiver answered wrongly) or a failure; 2 a command line that
+/// cannot be acted on (clap's errors and ours).
+fn exit_code(result: &anyhow::Result<Exit>) -> u8 {
+    match result {
+        Ok(Exit::Success) => 0,
+        Ok(Exit::Negative) => 1,
+        Err(e) => match e.downcast_ref::<clap::Error>() {
+            Some(clap) => u8::try_from(clap.exit_code()).unwrap_or(2),
+            None if e.downcast_ref::<UsageError>().is_some() => 2,
+            None => 1,
+        },
+    }
+}
+
+/// Usage errors as clap renders them (the message, the usage line, tips); anything else as
+/// one line `hooklens: error: …` with its causes.
+fn report(e: &anyhow::Error) {
+    if let Some(clap) = e.downcast_ref::<clap::Error>() {
+        let _ = clap.print();
+    } else if let Some(usage) = e.downcast_ref::<UsageError>() {
+        let _ = usage.to_clap(Cli::command()).print();
+    } else {
+        eprintln!("hooklens: error: {e:#}");
     }
 }

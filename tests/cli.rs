@@ -1,4 +1,5 @@
-//! The CLI contract on the real binary: readiness line, exit codes, one-line errors, list/show.
+//! The CLI contract on the real binary: readiness line, exit codes, errors (usage errors as
+//! clap renders them, failures as one line), list/show.
 
 mod common;
 
@@ -50,6 +51,59 @@ fn bad_flags_exit_2_with_a_clear_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a capture id"));
+}
+
+#[test]
+fn a_missing_argument_is_named_with_the_usage_line() {
+    let out = hooklens().arg("show").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the following required arguments were not provided"),
+        "{err}"
+    );
+    assert!(err.contains("<ID>"), "names the missing argument: {err}");
+    assert!(err.contains("Usage: hooklens show <ID>"), "{err}");
+}
+
+#[test]
+fn a_mistyped_flag_gets_the_tip() {
+    let out = hooklens().args(["listen", "--prot", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected argument '--prot'"), "{err}");
+    assert!(
+        err.contains("tip: a similar argument exists: '--port'"),
+        "{err}"
+    );
+    assert!(err.contains("Usage: hooklens listen"), "{err}");
+}
+
+#[test]
+fn our_usage_errors_look_like_claps_for_their_subcommand() {
+    let out = hooklens()
+        .args(["replay", "--store", "x.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: give capture ids to replay"),
+        "{err}"
+    );
+    assert!(err.contains("Usage: hooklens replay"), "{err}");
+    // Every command reads its secret the same way: --secret, then the environment.
+    hooklens()
+        .args(["send", "--to", "http://127.0.0.1:9/"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("send needs --secret"));
+    hooklens()
+        .args(["replay", "1", "--resign", "--to", "http://127.0.0.1:9/"])
+        .env("HOOKLENS_SECRET", "")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("secret 0: empty secret refused"));
 }
 
 #[test]

@@ -1,9 +1,66 @@
-//! Human durations for flags: `300`, `300s`, `2s`, `500ms`, `1m`, `1h`.
+//! What the subcommands share: value parsers for flags (durations, sizes, statuses, `--respond`,
+//! `--recipe`), the secrets lookup, [`UsageError`] and [`Exit`].
+//!
+//! A leaf: every subcommand file imports it, it imports none of them (nor `cmd/mod.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Parses `300` (seconds), `300s`, `500ms`, `2m`, `1h`.
-pub fn parse(text: &str) -> Result<Duration, String> {
+use crate::model::secret::{self, Secret};
+use crate::net::server::Respond;
+use crate::verify::recipe::Recipe;
+
+/// What a command concluded when it ran to the end (errors are the `Err` side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Done, or the answer is yes (exit code 0).
+    Success,
+    /// The answer is no: the signature is not valid, nothing arrived in time, the receiver
+    /// answered wrongly (exit code 1).
+    Negative,
+}
+
+/// A command line hooklens cannot act on (exit code 2), shown like clap's own errors with the
+/// usage line of `command`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// The subcommand the message is about (`listen`, `replay`, …).
+    pub command: &'static str,
+    /// What is wrong, e.g. `--scheme custom needs --recipe`.
+    pub message: String,
+}
+
+impl UsageError {
+    /// The error as clap renders a bad value: message, `command`'s usage line, the `--help`
+    /// pointer. `root` is the whole command line's definition (`Cli::command()`).
+    pub fn to_clap(&self, mut root: clap::Command) -> clap::Error {
+        root.build();
+        let kind = clap::error::ErrorKind::ValueValidation;
+        match root.find_subcommand_mut(self.command) {
+            Some(sub) => sub.error(kind, &self.message),
+            None => root.error(kind, &self.message),
+        }
+    }
+}
+
+/// A [`UsageError`] about `command`, as the `anyhow::Error` the runners return.
+pub fn usage(command: &'static str, message: impl std::fmt::Display) -> anyhow::Error {
+    UsageError {
+        command,
+        message: message.to_string(),
+    }
+    .into()
+}
+
+/// The secrets for `command`: its `--secret` values, else the environment (see
+/// [`secret::from_sources`]); an empty one is a usage error.
+pub fn secrets(command: &'static str, flags: &[String]) -> anyhow::Result<Vec<Secret>> {
+    secret::from_sources(flags, |name| std::env::var(name).ok()).map_err(|e| usage(command, e))
+}
+
+/// Parses a duration: `300` (seconds), `300s`, `500ms`, `2m`, `1h`.
+pub fn duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => t.split_at(i),
@@ -25,17 +82,98 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a size: `10MiB`, `512KiB`, `1MB`, `64k`, `1000`.
+pub fn size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (try 10MiB or 1000000)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1024,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => return Err(format!("unknown size unit in {s:?} (use KiB, MiB, kB, MB)")),
+    };
+    n.checked_mul(mult)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("size {s:?} is out of range"))
+}
+
+/// Parses an HTTP status (100-599).
+pub fn status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(n) if (100..=599).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not an HTTP status (100-599)")),
+    }
+}
+
+/// Parses `--respond`: `relay`, `mimic`, or a status.
+pub fn respond(s: &str) -> Result<Respond, String> {
+    match s {
+        "relay" => Ok(Respond::Relay),
+        "mimic" => Ok(Respond::Mimic),
+        _ => status(s).map(Respond::Status),
+    }
+}
+
+/// Parses `--recipe`: reads the file when there is one, else parses the text as an inline
+/// recipe (the file is read here, so `verify` stays free of I/O).
+pub fn recipe(s: &str) -> Result<Arc<Recipe>, String> {
+    let text = match std::fs::read_to_string(s) {
+        Ok(text) => text,
+        Err(_) if s.contains('=') => s.to_string(),
+        Err(e) => return Err(format!("reading recipe {s}: {e}")),
+    };
+    Recipe::parse(&text).map(Arc::new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_common_forms() {
-        assert_eq!(parse("300").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse("300s").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse("2m").unwrap(), Duration::from_secs(120));
-        assert!(parse("soon").is_err());
-        assert!(parse("5d").is_err());
+    fn durations_parse() {
+        assert_eq!(duration("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(duration("300s").unwrap(), Duration::from_secs(300));
+        assert_eq!(duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(duration("soon").is_err());
+        assert!(duration("5d").is_err());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(size("10MiB").unwrap(), 10 * 1024 * 1024);
+        assert_eq!(size("1000").unwrap(), 1000);
+        assert_eq!(size("64k").unwrap(), 64_000);
+        assert!(size("lots").is_err());
+        assert!(size("0").is_err());
+    }
+
+    #[test]
+    fn statuses_and_respond_parse() {
+        assert_eq!(status("204"), Ok(204));
+        assert!(status("99").is_err() && status("600").is_err() && status("ok").is_err());
+        assert!(matches!(respond("relay"), Ok(Respond::Relay)));
+        assert!(matches!(respond("mimic"), Ok(Respond::Mimic)));
+        assert!(matches!(respond("418"), Ok(Respond::Status(418))));
+    }
+
+    #[test]
+    fn usage_errors_render_for_their_subcommand() {
+        let root = clap::Command::new("hooklens").subcommand(clap::Command::new("replay"));
+        let e = UsageError {
+            command: "replay",
+            message: "give capture ids".into(),
+        };
+        let text = e.to_clap(root).render().to_string();
+        assert!(text.contains("give capture ids"), "{text}");
+        assert!(text.contains("Usage: hooklens replay"), "{text}");
     }
 }

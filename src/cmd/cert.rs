@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use tokio_rustls::TlsAcceptor;
 
+use crate::cmd::args::{Exit, usage};
 use crate::net::tls::{self, local};
 
 /// HTTPS flags of `hooklens listen`.
@@ -77,9 +77,10 @@ impl TlsSetup {
 pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
     if !flags.enabled() {
         if flags.cert.is_some() || !flags.tls_names.is_empty() {
-            crate::cmd::usage_error(
+            return Err(usage(
+                "listen",
                 "--cert/--key and --tls-name need --tls (HTTPS on the listen port) or --tls-port N",
-            );
+            ));
         }
         return Ok(None);
     }
@@ -104,7 +105,7 @@ pub fn listen_setup(flags: &TlsFlags) -> Result<Option<TlsSetup>> {
             ca: None,
         }));
     }
-    let names = local::leaf_names(&flags.tls_names).unwrap_or_else(|e| crate::cmd::usage_error(e));
+    let names = local::leaf_names(&flags.tls_names).map_err(|e| usage("listen", e))?;
     let dir = local::data_dir()?;
     let local = local::ensure(&dir, &names, false)?;
     let mut notes = Vec::new();
@@ -155,8 +156,8 @@ fn names_text(fields: &tls::CertFields) -> String {
 }
 
 /// `hooklens cert`: shows (creating if needed), regenerates or exports the local certificate.
-pub fn run(args: CertArgs) -> Result<ExitCode> {
-    let names = local::leaf_names(&args.tls_names).unwrap_or_else(|e| crate::cmd::usage_error(e));
+pub fn run(args: CertArgs) -> Result<Exit> {
+    let names = local::leaf_names(&args.tls_names).map_err(|e| usage("cert", e))?;
     let dir = local::data_dir()?;
     let local = local::ensure(&dir, &names, args.regenerate)?;
     let mut out = String::new();
@@ -216,5 +217,5 @@ pub fn run(args: CertArgs) -> Result<ExitCode> {
         let _ = writeln!(out, "\nExported the CA certificate to {}", path.display());
     }
     print!("{out}");
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

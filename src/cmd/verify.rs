@@ -3,7 +3,6 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +11,7 @@ use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cmd::usage_error;
+use crate::cmd::args::{self, Exit, usage};
 use crate::fmt::skew;
 use crate::model::capture::{CaptureId, Header};
 use crate::sanitize::escape_line;
@@ -46,10 +45,10 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub scheme: SchemeChoice,
     /// Custom scheme recipe (file or inline).
-    #[arg(long, value_name = "FILE|RECIPE", value_parser = crate::cmd::parse_recipe)]
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
     pub recipe: Option<Arc<Recipe>>,
     /// Allowed timestamp skew.
-    #[arg(long, default_value = "300s", value_parser = crate::cmd::args::parse)]
+    #[arg(long, default_value = "300s", value_parser = args::duration)]
     pub tolerance: Duration,
     /// One JSON object instead of text.
     #[arg(long)]
@@ -68,20 +67,29 @@ struct Report<'a> {
     hints: &'a [Hint],
 }
 
-fn parse_header(text: &str) -> Header {
+const NAME: &str = "verify";
+
+fn parse_header(text: &str) -> Result<Header> {
     match text.split_once(':') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Header::new(name.trim(), Bytes::copy_from_slice(value.trim().as_bytes()))
-        }
-        _ => usage_error(format!("--header {text:?} is not \"Name: value\"")),
+        Some((name, value)) if !name.trim().is_empty() => Ok(Header::new(
+            name.trim(),
+            Bytes::copy_from_slice(value.trim().as_bytes()),
+        )),
+        _ => Err(usage(
+            NAME,
+            format!("--header {text:?} is not \"Name: value\""),
+        )),
     }
 }
 
-/// Runs `hooklens verify`.
-pub fn run(args: VerifyArgs) -> Result<ExitCode> {
-    let secrets = crate::cmd::secrets_from(&args.secrets);
+/// Runs `hooklens verify`: negative when the signature is not valid.
+pub fn run(args: VerifyArgs) -> Result<Exit> {
+    let secrets = args::secrets(NAME, &args.secrets)?;
     if secrets.is_empty() {
-        usage_error("verify needs --secret (or MODELGATES_WEBHOOK_SECRET)");
+        return Err(usage(
+            NAME,
+            "verify needs --secret (or MODELGATES_WEBHOOK_SECRET)",
+        ));
     }
     let (headers, body, arrived) = match args.capture {
         Some(id) => {
@@ -96,7 +104,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         }
         None => {
             let Some(path) = &args.body else {
-                usage_error("verify needs --capture ID, or --header … and --body FILE");
+                return Err(usage(
+                    NAME,
+                    "verify needs --capture ID, or --header … and --body FILE",
+                ));
             };
             let body = if path.as_os_str() == "-" {
                 let mut buf = Vec::new();
@@ -107,7 +118,11 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             } else {
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
             };
-            let headers: Vec<Header> = args.headers.iter().map(|h| parse_header(h)).collect();
+            let headers = args
+                .headers
+                .iter()
+                .map(|h| parse_header(h))
+                .collect::<Result<Vec<Header>>>()?;
             (headers, body, None)
         }
     };
@@ -158,8 +173,8 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         }
     }
     Ok(if v.outcome == Outcome::Valid {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(1)
+        Exit::Negative
     })
 }

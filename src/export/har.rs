@@ -374,12 +374,13 @@ pub fn to_har<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::verify::{Outcome, Verdict};
     use serde_json::Value;
 
-    fn record(body: &[u8], target: &str) -> CaptureRecord {
+    /// A valid ModelGates-looking capture record (also used by `cmd/export.rs`).
+    pub(crate) fn record(body: &[u8], target: &str) -> CaptureRecord {
         let mut capture = Capture::fixture(
             body,
             &[
@@ -411,7 +412,7 @@ mod tests {
     }
 
     /// Checks a document against the HAR 1.2 required fields and their JSON types.
-    fn validate_har(doc: &Value) {
+    pub(crate) fn validate_har(doc: &Value) {
         let s = Value::is_string as fn(&Value) -> bool;
         let n = Value::is_number as fn(&Value) -> bool;
         let a = Value::is_array as fn(&Value) -> bool;
@@ -518,34 +519,6 @@ mod tests {
             .unwrap();
         assert_eq!(back, b"\xff\x00\x1b");
         assert_eq!(e1["bodySize"], 3);
-    }
-
-    #[tokio::test]
-    async fn export_writes_filtered_captures_from_a_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.jsonl");
-        let (store, writer, _) = crate::store::Store::open(Some(&path)).unwrap();
-        store.append(record(b"{}", "/keep")).await.unwrap();
-        let mut stale = record(b"{}", "/other");
-        stale.verdict.outcome = Outcome::Stale;
-        store.append(stale).await.unwrap();
-        drop(store);
-        writer.join().await;
-
-        let out = dir.path().join("out.har");
-        let n =
-            crate::cmd::export_har(&path, &crate::filter::Filter::parse("valid").unwrap(), &out)
-                .unwrap();
-        assert_eq!(n, 1);
-        let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        validate_har(&doc);
-        let entries = doc["log"]["entries"].as_array().unwrap();
-        assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0]["request"]["url"], "http://127.0.0.1:8787/keep");
-        assert!(entries[0]["comment"].as_str().unwrap().contains("#1"));
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
     }
 
     fn exchange(kind: ExchangeKind, result: Result<crate::net::client::Reply, &str>) -> Exchange {

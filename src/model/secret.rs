@@ -2,6 +2,7 @@
 //!
 //! `Debug` and `Display` are redacted; the only way to the bytes is [`Secret::expose`], used by
 //! the HMAC code. Fingerprints (first 8 hex of SHA-256) identify a secret without revealing it.
+//! [`from_sources`] is the one rule for where a command's secrets come from.
 
 use std::fmt;
 
@@ -17,6 +18,37 @@ pub enum SecretError {
     /// An empty HMAC key lets anyone forge signatures.
     #[error("empty secret refused: an HMAC with an empty key can be forged by anyone")]
     Empty,
+    /// The secret at this position (counted from 0) of several is empty.
+    #[error("secret {index}: {empty}", empty = SecretError::Empty)]
+    EmptyAt {
+        /// Its position among the given secrets.
+        index: usize,
+    },
+}
+
+/// Environment variables that give the secret when no `--secret` is given; the first set wins.
+pub const SECRET_ENV: [&str; 2] = ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"];
+
+/// The secrets to use: the `--secret` values when there are any, else the first variable of
+/// [`SECRET_ENV`] that `env` knows (none: no secrets). An empty one is refused.
+pub fn from_sources(
+    flags: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Secret>, SecretError> {
+    let values: Vec<String> = if flags.is_empty() {
+        SECRET_ENV
+            .iter()
+            .find_map(|var| env(var))
+            .into_iter()
+            .collect()
+    } else {
+        flags.to_vec()
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(index, v)| Secret::new(v).map_err(|_| SecretError::EmptyAt { index }))
+        .collect()
 }
 
 impl Secret {
@@ -128,6 +160,37 @@ mod tests {
                 .unwrap()
                 .hygiene_warnings()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_in_order() {
+        let env = |name: &str| match name {
+            "MODELGATES_WEBHOOK_SECRET" => Some("from_mg".to_string()),
+            "HOOKLENS_SECRET" => Some("from_hl".to_string()),
+            _ => None,
+        };
+        let names = |v: Vec<Secret>| {
+            v.iter()
+                .map(|s| s.expose_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let flags = ["a".to_string(), "b".to_string()];
+        assert_eq!(names(from_sources(&flags, env).unwrap()), ["a", "b"]);
+        assert_eq!(names(from_sources(&[], env).unwrap()), ["from_mg"]);
+        let only_hl = |name: &str| (name == "HOOKLENS_SECRET").then(|| "from_hl".to_string());
+        assert_eq!(names(from_sources(&[], only_hl).unwrap()), ["from_hl"]);
+        assert!(from_sources(&[], |_| None).unwrap().is_empty());
+        let err = from_sources(&["a".into(), String::new()], env).unwrap_err();
+        assert_eq!(err, SecretError::EmptyAt { index: 1 });
+        assert!(
+            err.to_string()
+                .starts_with("secret 1: empty secret refused"),
+            "{err}"
+        );
+        assert_eq!(
+            from_sources(&[], |_| Some(String::new())),
+            Err(SecretError::EmptyAt { index: 0 })
         );
     }
 }

@@ -1,10 +1,11 @@
 //! Everything that opens a socket: the listener ([`server`], with the header-case recorder
 //! [`rawhead`] and [`tls`]), the outbound [`client`], and the ways a capture or event goes
-//! out: [`forward`] (behind the listener) and [`replay`].
+//! out: [`forward`] (behind the listener), [`replay`] and [`send`] (a signed test event).
 
 pub mod client;
 pub mod forward;
 pub mod rawhead;
 pub mod replay;
+pub mod send;
 pub mod server;
 pub mod tls;

@@ -1,67 +1,32 @@
-//! `hooklens replay`: send stored captures again, exactly, re-signed, or edited.
+//! Replaying: send a stored capture again, exactly, re-signed, or edited ([`send_one`]; the
+//! run over many, printing and recording, is `cmd/replay.rs`, and the inspector replays too).
 //!
 //! Each replay goes out like a forward (see `forward.rs`: exact header case and order, proxy
 //! rules) plus `X-Hooklens-Replay: <original id>` unless `--no-replay-header`. With `--resign`
 //! the signature header is recomputed with the current time ([`resign`]); without it the
 //! capture's bytes go out as captured, so an old timestamp is expected to be refused by a
-//! receiver that checks the tolerance, and the output says so. `--edit` opens the body in
+//! receiver that checks the tolerance (`hooklens replay` says so). `--edit` opens the body in
 //! `$VISUAL`/`$EDITOR` first and re-signs the edited body (the old signature cannot match it);
 //! `Content-Length` follows the new body.
 //!
-//! Every replay becomes a `replay` record in the log the captures came from (`--store`),
-//! linked to the original capture. A log given with `--from` (fixtures) is only read.
+//! [`send_one`] returns the `replay` record of what happened, linked to the original capture;
+//! the caller stores it in the log the capture came from.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 
-use crate::filter::Filter;
 use crate::model::capture::{Capture, CaptureId, Header, now_ms};
 use crate::model::exchange::PathMode;
 use crate::model::exchange::{Exchange, ExchangeKind, Prepared};
 use crate::model::secret::Secret;
 use crate::net::client::{Client, Target};
 use crate::net::forward;
-use crate::sanitize::escape_line;
-use crate::store::Store;
 use crate::verify::modelgates;
 
 /// The replay header name.
 pub const REPLAY_HEADER: &str = "X-Hooklens-Replay";
-
-/// What to replay and how.
-pub struct ReplayOptions {
-    /// Explicit ids.
-    pub ids: Vec<CaptureId>,
-    /// Every capture (narrowed by `filter`).
-    pub all: bool,
-    /// Filter for `--all`.
-    pub filter: Filter,
-    /// Receiver; None means the `--forward-to` the listener recorded in the log.
-    pub to: Option<Target>,
-    /// Re-sign with this secret.
-    pub resign: Option<Secret>,
-    /// Open each body in the editor first (needs `resign`).
-    pub edit: bool,
-    /// Add `X-Hooklens-Replay`.
-    pub replay_header: bool,
-    /// Statuses that count as success (default: any 2xx).
-    pub expect: Vec<u16>,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Replays in flight at once (1 = in order).
-    pub concurrency: usize,
-    /// Write `replay` records to the log read from.
-    pub record: bool,
-    /// Extra CA certificates for https receivers.
-    pub cacert: Vec<PathBuf>,
-    /// Print each outcome as the log's JSON record instead of a line.
-    pub json: bool,
-}
 
 /// How one replay changes the capture before it goes out.
 #[derive(Clone, Default)]
@@ -217,131 +182,6 @@ pub fn edit_body(id: CaptureId, body: &[u8]) -> Result<Bytes> {
     }
     let edited = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(Bytes::from(edited))
-}
-
-/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
-fn resolve_target(
-    to: Option<&Target>,
-    log: &crate::store::ReadOnlyLog,
-    path: &Path,
-) -> Result<(Target, PathMode)> {
-    if let Some(t) = to {
-        return Ok((t.clone(), PathMode::Keep));
-    }
-    match log.index().forward_to() {
-        Some(fwd) => Ok((
-            Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?,
-            fwd.path,
-        )),
-        None => bail!(
-            "no receiver: give --to URL ({} records no listener started with --forward-to)",
-            path.display()
-        ),
-    }
-}
-
-/// Runs the replays; the exit code is 1 when any answer was not expected.
-pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
-    let log = Store::open_readonly(log_path)?;
-    let (target, mode) = resolve_target(opts.to.as_ref(), &log, log_path)?;
-    let ids: Vec<CaptureId> = if opts.all {
-        log.index()
-            .rows()
-            .iter()
-            .filter(|r| opts.filter.matches(r, None))
-            .map(|r| r.id)
-            .collect()
-    } else {
-        opts.ids.clone()
-    };
-    if ids.is_empty() {
-        bail!("nothing to replay (give capture ids, or --all; the filter matched none)");
-    }
-    // Read (and edit) everything first: an unknown id or a corrupt line stops the run before
-    // anything is sent.
-    let mut work = Vec::with_capacity(ids.len());
-    for id in ids {
-        let record = log.load(id)?;
-        let body = if opts.edit {
-            Some(edit_body(id, &record.capture.body)?)
-        } else {
-            None
-        };
-        work.push((record, body));
-    }
-    let client = Client::new(crate::net::client::tls_config(&opts.cacert)?);
-    let target = Arc::new(target);
-    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (n, (record, body)) in work.into_iter().enumerate() {
-        let permit = limit.clone().acquire_owned().await?;
-        let (client, target) = (client.clone(), target.clone());
-        let changes = Changes {
-            resign: opts.resign.clone(),
-            body,
-            replay_header: opts.replay_header,
-        };
-        let timeout = opts.timeout;
-        tasks.spawn(async move {
-            let result = send_one(&client, &target, mode, &record.capture, &changes, timeout).await;
-            drop(permit);
-            (n, record.verdict.timestamp, result)
-        });
-    }
-    let mut done = Vec::new();
-    let mut failures = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (n, signed_at, result) = joined.context("a replay task failed")?;
-        let exchange = match result {
-            Ok(exchange) => exchange,
-            Err(e) => {
-                // Could not be prepared (re-signing failed): say so, go on with the rest.
-                eprintln!("hooklens: {}", escape_line(format!("{e:#}").as_bytes()));
-                failures += 1;
-                continue;
-            }
-        };
-        let ok = match exchange.receiver_status() {
-            Some(s) if opts.expect.is_empty() => (200..300).contains(&s),
-            Some(s) => opts.expect.contains(&s),
-            None => false,
-        };
-        let mut notes = String::new();
-        if !exchange.resigned && signed_at.is_some_and(|t| (now_secs() - t).abs() > 300) {
-            notes.push_str(" [original signature; its timestamp is older than 5 minutes, so a receiver checking the tolerance refuses it: use --resign]");
-        }
-        if !ok {
-            failures += 1;
-            notes.push_str(if opts.expect.is_empty() {
-                " [not 2xx]"
-            } else {
-                " [unexpected]"
-            });
-        }
-        if opts.json {
-            // stdout stays pure JSON Lines; the notes go to stderr.
-            println!("{}", crate::sanitize::to_json_line(&exchange));
-            if !notes.is_empty() {
-                eprintln!("hooklens: {}{notes}", exchange.capture);
-            }
-        } else {
-            let line = exchange.line() + &notes;
-            println!("{}", escape_line(line.as_bytes()));
-        }
-        done.push((n, exchange));
-    }
-    if opts.record {
-        done.sort_by_key(|(n, _)| *n);
-        let records: Vec<Exchange> = done.into_iter().map(|(_, e)| e).collect();
-        if let Err(e) = crate::store::append_exchanges_to(log_path, &records) {
-            eprintln!("hooklens: replays not recorded in the log: {e:#}");
-        }
-    }
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,139 @@
+//! `hooklens export`: captures as an HTTP Archive (`--har FILE`, written 0600) or one capture
+//! as a byte-exact curl command (`--curl ID`). The formats are in `export/`.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::cmd::args::{Exit, usage};
+use crate::model::capture::CaptureId;
+use crate::store::{self, Store};
+
+const NAME: &str = "export";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).args(["har", "curl"])))]
+/// Flags of `hooklens export`.
+pub struct ExportArgs {
+    /// Write an HTTP Archive (HAR 1.2) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+    /// With --har: only captures matching this filter (same syntax as the TUI filter).
+    #[arg(long, value_name = "FILTER", default_value = "")]
+    pub filter: String,
+    /// Print a curl command for this capture.
+    #[arg(long, value_name = "ID")]
+    pub curl: Option<CaptureId>,
+    /// Write the body to this file and have curl read it (`--data-binary @FILE`); without it
+    /// the body is quoted inline.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+}
+
+/// Runs `hooklens export`.
+pub fn run(args: ExportArgs) -> Result<Exit> {
+    if let Some(har) = &args.har {
+        let filter = crate::filter::Filter::parse(&args.filter).map_err(|e| usage(NAME, e))?;
+        let n = export_har(&args.store, &filter, har)?;
+        eprintln!("hooklens: wrote {n} captures to {}", har.display());
+    }
+    if let Some(id) = args.curl {
+        let log = Store::open_readonly(&args.store)?;
+        let record = log.load(id)?;
+        if let Some(path) = &args.body_file {
+            std::fs::write(path, &record.capture.body)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        println!(
+            "{}",
+            crate::export::curl::command(&record.capture, args.body_file.as_deref())
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// Writes (`hooklens export --har FILE`) the captures of `store` that match `filter`.
+/// Returns how many were written.
+pub fn export_har(
+    store: &std::path::Path,
+    filter: &crate::filter::Filter,
+    out: &std::path::Path,
+) -> Result<usize> {
+    let log = Store::open_readonly(store)?;
+    let mut records = Vec::new();
+    for row in log.index().rows() {
+        if filter.is_empty() || !filter.wants_body() {
+            if !filter.matches(row, None) {
+                continue;
+            }
+            records.push(log.load(row.id)?);
+        } else {
+            let record = log.load(row.id)?;
+            if filter.matches(row, Some(&record.capture.body)) {
+                records.push(record);
+            }
+        }
+    }
+    let exchanges = records
+        .iter()
+        .map(|r| log.exchanges(r.capture.id))
+        .collect::<Result<Vec<_>>>()?;
+    let har = crate::export::har::to_har(
+        records
+            .iter()
+            .zip(&exchanges)
+            .map(|(r, e)| (r, crate::export::har::shown_exchange(e))),
+    );
+    let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    file.write_all(&json)
+        .and_then(|()| file.write_all(b"\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(records.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::har::tests::{record, validate_har};
+    use crate::verify::Outcome;
+    use serde_json::Value;
+
+    #[tokio::test]
+    async fn export_writes_filtered_captures_from_a_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (store, writer, _) = crate::store::Store::open(Some(&path)).unwrap();
+        store.append(record(b"{}", "/keep")).await.unwrap();
+        let mut stale = record(b"{}", "/other");
+        stale.verdict.outcome = Outcome::Stale;
+        store.append(stale).await.unwrap();
+        drop(store);
+        writer.join().await;
+
+        let out = dir.path().join("out.har");
+        let n = export_har(&path, &crate::filter::Filter::parse("valid").unwrap(), &out).unwrap();
+        assert_eq!(n, 1);
+        let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        validate_har(&doc);
+        let entries = doc["log"]["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["request"]["url"], "http://127.0.0.1:8787/keep");
+        assert!(entries[0]["comment"].as_str().unwrap().contains("#1"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,45 @@
+//! `hooklens list`: one line (or JSON object) per stored capture.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::cmd::args::Exit;
+use crate::front::printer;
+use crate::store::{self, Store};
+
+#[derive(Debug, Args)]
+/// Flags of `hooklens list`.
+pub struct ListArgs {
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `hooklens list`.
+pub fn run(args: ListArgs) -> Result<Exit> {
+    let log = Store::open_readonly(&args.store)?;
+    let mut out = String::new();
+    for row in log.index().rows() {
+        if args.json {
+            let record = log.load(row.id)?;
+            let mut j = printer::json_capture(row, &record.verdict);
+            j.tls = record.capture.tls.as_ref();
+            out.push_str(&crate::sanitize::to_json_line(&j));
+        } else {
+            out.push_str(&printer::list_line(row));
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+    if log.recovery.torn_bytes > 0 {
+        eprintln!(
+            "hooklens: the last line of the log is incomplete (a write in progress, or a crash)"
+        );
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,258 @@
+//! `hooklens listen` (also `hooklens` alone): capture, verify, store and show incoming webhooks,
+//! optionally forwarding each one to a receiver.
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::cmd::args::{self, Exit, usage};
+use crate::front::printer;
+use crate::net::server::{self, ListenConfig, Listener, Respond};
+use crate::store::{self, Store};
+use crate::verify::recipe::Recipe;
+use crate::verify::{SchemeChoice, VerifyConfig};
+
+const NAME: &str = "listen";
+
+/// Flags of `hooklens listen`.
+#[derive(Debug, Args, Clone)]
+pub struct ListenArgs {
+    /// Address to bind (loopback by default; 0.0.0.0 exposes hooklens to your network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free port and prints it.
+    #[arg(long, short, default_value_t = server::DEFAULT_PORT)]
+    pub port: u16,
+    /// Signing secret; repeat for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
+    #[arg(long = "secret", short = 's', value_name = "SECRET")]
+    pub secrets: Vec<String>,
+    /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
+    #[arg(long, default_value = "300s", value_parser = args::duration)]
+    pub tolerance: Duration,
+    /// Signature scheme; auto picks it from the headers present.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub scheme: SchemeChoice,
+    /// A custom scheme: a recipe file, or inline `header=X-Sig;split=bare;template={body}`.
+    #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
+    pub recipe: Option<Arc<Recipe>>,
+    /// How to answer: a status for every request, `mimic` (204/401 by verdict), or `relay`
+    /// (the receiver's answer; the default with --forward-to).
+    #[arg(long, value_name = "STATUS|mimic|relay", value_parser = args::respond)]
+    pub respond: Option<Respond>,
+    /// Send every capture on to this receiver (http:// or https://) once it is stored.
+    #[arg(long, value_name = "URL", value_parser = crate::net::client::Target::parse)]
+    pub forward_to: Option<crate::net::client::Target>,
+    /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub forward_path: crate::model::exchange::PathMode,
+    /// Give up on the receiver after this long (the provider gets 504 with relay).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
+    pub forward_timeout: Duration,
+    /// Extra CA certificate (PEM) to trust for an https receiver; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+    /// Wait this long before answering (e.g. 2s), to exercise a sender's timeouts and retries.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = args::duration)]
+    pub respond_delay: Duration,
+    /// Largest body kept (e.g. 10MiB, 512KiB, 1000000); larger requests get 413.
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = args::size)]
+    pub max_body: usize,
+    /// Capture log file (JSON Lines).
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+    /// Keep captures in memory only.
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
+    /// Print one JSON object per capture instead of a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Print lines instead of opening the terminal inspector.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
+    #[command(flatten)]
+    pub tls: crate::cmd::cert::TlsFlags,
+}
+
+/// Runs `hooklens listen` until Ctrl-C, SIGTERM, or the user quits the inspector.
+pub async fn run(args: ListenArgs) -> Result<Exit> {
+    let secrets = args::secrets(NAME, &args.secrets)?;
+    for (i, s) in secrets.iter().enumerate() {
+        for w in s.hygiene_warnings() {
+            eprintln!(
+                "hooklens: warning: secret {i} ({s}, fingerprint {}) {w}",
+                s.fingerprint()
+            );
+        }
+    }
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "hooklens: warning: listening on {}, reachable from other machines; use --bind 127.0.0.1 to keep it local",
+            args.bind
+        );
+    }
+    let config = ListenConfig {
+        verify: VerifyConfig {
+            secrets,
+            tolerance_secs: args.tolerance.as_secs() as i64,
+            scheme: args.scheme,
+            custom: args.recipe.clone(),
+        },
+        respond: match (args.respond, &args.forward_to) {
+            (Some(Respond::Relay | Respond::Mimic), None) => {
+                return Err(usage(
+                    NAME,
+                    "--respond relay and mimic need --forward-to URL",
+                ));
+            }
+            (Some(r), _) => r,
+            (None, Some(_)) => Respond::Relay,
+            (None, None) => Respond::Verdict,
+        },
+        respond_delay: args.respond_delay,
+        max_body: args.max_body,
+        forward: match args.forward_to.clone() {
+            Some(target) => Some(crate::net::forward::ForwardConfig {
+                client: crate::net::client::Client::new(crate::net::client::tls_config(
+                    &args.cacert,
+                )?),
+                target,
+                mode: args.forward_path,
+                timeout: args.forward_timeout,
+            }),
+            None => None,
+        },
+    };
+
+    let tls = crate::cmd::cert::listen_setup(&args.tls)?;
+    let tcp = server::bind(args.bind, args.port).await?;
+    let addr = tcp.local_addr().context("reading the bound address")?;
+    let tls_tcp = match args.tls.tls_port {
+        Some(port) => Some(server::bind(args.bind, port).await?),
+        None => None,
+    };
+    let store_path = (!args.no_store).then_some(args.store.as_path());
+    let (store, writer, recovery) = Store::open(store_path)?;
+    if let Some(target) = &args.forward_to {
+        // So a later `hooklens replay` knows where this listener forwarded.
+        store
+            .append_session(Some(crate::model::exchange::RecordedTarget {
+                url: crate::net::forward::target_url(target),
+                path: args.forward_path,
+            }))
+            .await?;
+    }
+    if recovery.torn_bytes > 0 {
+        eprintln!(
+            "hooklens: capture log: cut a torn last line ({} bytes) left by an interrupted write; earlier captures are intact",
+            recovery.torn_bytes
+        );
+    }
+    if recovery.corrupt_lines > 0 {
+        eprintln!(
+            "hooklens: capture log: skipped {} unreadable lines (left in the file)",
+            recovery.corrupt_lines
+        );
+    }
+
+    let scheme = if args.tls.tls { "https" } else { "http" };
+    let mut ready = format!("Listening on {scheme}://{addr}");
+    let mut https_port = addr.port();
+    if let Some(t) = &tls_tcp {
+        let tls_addr = t.local_addr().context("reading the bound address")?;
+        https_port = tls_addr.port();
+        ready.push_str(&format!("\nListening on https://{tls_addr}"));
+    }
+    if args.json {
+        eprintln!("{ready}");
+    } else {
+        println!("{ready}");
+    }
+    for line in tls.iter().flat_map(|t| t.banner(https_port)) {
+        eprintln!("{line}");
+    }
+    let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
+    if let Some(path) = store.path()
+        && recovery.captures > 0
+    {
+        eprintln!(
+            "hooklens: {} earlier captures in {}",
+            recovery.captures,
+            path.display()
+        );
+    }
+    let header = crate::front::tui::HeaderInfo {
+        addresses: ready
+            .lines()
+            .filter_map(|l| l.strip_prefix("Listening on "))
+            .map(str::to_owned)
+            .collect(),
+        forward: args
+            .forward_to
+            .as_ref()
+            .map(crate::net::forward::target_url),
+        secrets: config
+            .verify
+            .secrets
+            .iter()
+            .map(|s| format!("{s} {}", s.fingerprint()))
+            .collect(),
+        scheme: format!("{:?}", config.verify.scheme).to_lowercase(),
+        tolerance_secs: config.verify.tolerance_secs,
+    };
+    let printer =
+        (!interactive).then(|| tokio::spawn(printer::print_events(store.subscribe(), args.json)));
+    let tui_store = store.clone();
+    let state = Arc::new(Listener { config, store });
+    let acceptor = tls.map(|t| t.acceptor);
+    let mut endpoints = vec![server::Endpoint {
+        tcp,
+        tls: acceptor.clone().filter(|_| args.tls.tls),
+    }];
+    if let Some(tcp) = tls_tcp {
+        endpoints.push(server::Endpoint { tcp, tls: acceptor });
+    }
+    if interactive {
+        // The inspector owns the terminal; the server runs beside it until the user quits.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve_endpoints(endpoints, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let replays = state
+            .config
+            .forward
+            .clone()
+            .map(|forward| crate::front::tui::ReplayTarget {
+                forward,
+                secret: state.config.verify.secrets.first().cloned(),
+            });
+        let ui = crate::front::tui::run(tui_store, header, replays).await;
+        let _ = stop.send(());
+        server.await.context("listener task")??;
+        ui?;
+    } else {
+        drop(tui_store);
+        server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
+    }
+    drop(state);
+    writer.join().await;
+    if let Some(printer) = printer {
+        let _ = printer.await;
+    }
+    Ok(Exit::Success)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+}

@@ -1,0 +1,53 @@
+//! `hooklens show`: one capture in full (headers, verdict, body, exchanges), its log record as
+//! JSON, or its delivery shape report.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::cmd::args::Exit;
+use crate::front::printer;
+use crate::model::capture::CaptureId;
+use crate::store::{self, Store};
+
+#[derive(Debug, Args)]
+/// Flags of `hooklens show`.
+pub struct ShowArgs {
+    /// Capture id, e.g. 12 or #12.
+    pub id: CaptureId,
+    /// Capture log file.
+    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    pub store: PathBuf,
+    /// The full record as JSON (as stored, body base64).
+    #[arg(long, conflicts_with = "shape")]
+    pub json: bool,
+    /// Only the delivery shape report.
+    #[arg(long)]
+    pub shape: bool,
+}
+
+/// Runs `hooklens show`.
+pub fn run(args: ShowArgs) -> Result<Exit> {
+    let log = Store::open_readonly(&args.store)?;
+    let record = log.load(args.id)?;
+    let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
+    let exchanges = log.exchanges(args.id)?;
+    if args.json {
+        // The capture's log line, plus its forward and replay records.
+        let line = store::encode_line(args.id, &record)?;
+        let mut value: serde_json::Value = serde_json::from_slice(&line)?;
+        value["exchanges"] = serde_json::to_value(&exchanges)?;
+        println!("{}", crate::sanitize::to_json_line(&value));
+    } else if args.shape {
+        let report = crate::envelope::shape_report(
+            &record.capture.method,
+            &record.capture.headers,
+            &record.capture.body,
+        );
+        println!("{}", crate::sanitize::to_json_line(&report));
+    } else {
+        print!("{}", printer::show_text(&record, dup_of, &exchanges));
+    }
+    Ok(Exit::Success)
+}
