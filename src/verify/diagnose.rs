@@ -2,6 +2,11 @@
 //! mistake applied; a hint is emitted only when that recomputation matches the signature that
 //! arrived (or, for length changes, when the bytes prove it). Never a guess presented as fact.
 //! Runs only on a failed verdict, so a valid delivery pays nothing for it.
+//!
+//! The hint codes, in the order they are tried: `timestamp_milliseconds` (stale), then for an
+//! invalid signature `body_length_changed`, `secret_whitespace`, `whsec_key_handling`,
+//! `uppercase_hex`, `body_reserialized`, `signed_string_layout`, `timestamp_milliseconds`,
+//! `body_compressed`. (`older_secret`, on a valid delivery, is added by `verify` itself.)
 
 use serde_json::Value;
 
@@ -425,5 +430,34 @@ mod tests {
             BODY,
         );
         assert!(codes(&h, BODY, &cfg("dev_secret")).is_empty());
+    }
+
+    #[test]
+    fn the_module_doc_names_every_code_emitted() {
+        let source = include_str!("diagnose.rs");
+        let doc: String = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .collect();
+        let mut emitted = Vec::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("return hint(") {
+            rest = &rest[at + 12..];
+            if let Some(code) = rest.trim_start().strip_prefix('"')
+                && let Some(end) = code.find('"')
+                && code[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                emitted.push(&code[..end]);
+            }
+        }
+        assert!(emitted.len() >= 8, "{emitted:?}");
+        for code in emitted {
+            assert!(
+                doc.contains(&format!("`{code}`")),
+                "{code} is not in the module doc"
+            );
+        }
     }
 }
