@@ -4,9 +4,10 @@
 //! the network or the disk; callers pass `now` in. Secrets are only ever reported by index and
 //! fingerprint.
 //!
-//! This file only dispatches ([`resolve`], [`built_in`], [`verify`]). What the schemes share
-//! lives in leaf files they import directly: `config` ([`VerifyConfig`]), `wording` (how a
-//! verdict is worded) and [`mac`] (the one MAC computation and constant-time comparison).
+//! This file only dispatches ([`resolve`], [`built_in`], [`verify`], which also attaches the
+//! diagnosis and the rotation hint). What the schemes share lives in leaf files they import
+//! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
+//! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
 
 mod check;
 mod config;
