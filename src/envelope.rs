@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::capture::{Header, header_value};
+use crate::sanitize::escape_line;
 use crate::verify::modelgates::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 
 /// Event types the provider documents.
@@ -121,14 +122,33 @@ pub struct ShapeReport {
     pub issues: Vec<String>,
 }
 
-/// Replaces each value in a `k=v,k=v` header with a placeholder naming its kind.
-fn redact_signature(value: &str) -> String {
+/// What [`redact_signature`] puts in place of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placeholder {
+    /// The value's kind: `t=<timestamp>,v1=<hex>` (the shape report).
+    Kind,
+    /// The timestamp as sent, other values by length: `t=1700000000,v1=<64 chars>` (the
+    /// inspector).
+    Length,
+}
+
+/// The one signature-header redactor: each value of a `k=v,k=v` header replaced by a
+/// placeholder, keys kept (terminal-safe). A part without `=` becomes `<value>` (`Kind`) or
+/// `<?>` (`Length`).
+pub fn redact_signature(value: &str, placeholder: Placeholder) -> String {
     value
         .split(',')
         .map(|part| {
             let part = part.trim();
-            match part.split_once('=') {
-                Some((k, v)) => {
+            let Some((k, v)) = part.split_once('=') else {
+                return match placeholder {
+                    Placeholder::Kind => "<value>",
+                    Placeholder::Length => "<?>",
+                }
+                .to_string();
+            };
+            let shown = match placeholder {
+                Placeholder::Kind => {
                     let kind = if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() {
                         if k == "t" { "timestamp" } else { "number" }
                     } else if !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -136,10 +156,12 @@ fn redact_signature(value: &str) -> String {
                     } else {
                         "value"
                     };
-                    format!("{}=<{kind}>", crate::sanitize::escape_line(k.as_bytes()))
+                    format!("<{kind}>")
                 }
-                None => "<value>".to_string(),
-            }
+                Placeholder::Length if k == "t" => escape_line(v.as_bytes()),
+                Placeholder::Length => format!("<{} chars>", v.len()),
+            };
+            format!("{}={shown}", escape_line(k.as_bytes()))
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -166,7 +188,7 @@ pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeRepor
         SignatureShape {
             has_timestamp: parts.iter().any(|p| p.starts_with("t=")),
             has_v1: parts.iter().any(|p| p.starts_with("v1=")),
-            redacted_format: redact_signature(&s),
+            redacted_format: redact_signature(&s, Placeholder::Kind),
         }
     });
     let key = header_value(headers, IDEMPOTENCY_HEADER).map(text);
@@ -180,7 +202,7 @@ pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeRepor
         issues.push(match &content_type {
             Some(ct) => format!(
                 "Content-Type is {:?}, the provider sends application/json",
-                crate::sanitize::escape_line(ct.as_bytes())
+                escape_line(ct.as_bytes())
             ),
             None => "no Content-Type header (the provider sends application/json)".into(),
         });
@@ -216,7 +238,7 @@ pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeRepor
                 None => issues.push("no string \"type\" in the envelope".into()),
                 Some(t) if !KNOWN_TYPES.contains(&t) => issues.push(format!(
                     "unknown event type {:?}",
-                    crate::sanitize::escape_line(t.as_bytes())
+                    escape_line(t.as_bytes())
                 )),
                 Some(t) => {
                     let suffix = t.rsplit('.').next().unwrap_or(t);
@@ -287,6 +309,7 @@ pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeRepor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
 
     fn headers(key: &str) -> Vec<Header> {
         vec![
@@ -296,25 +319,56 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn flags_status_type_mismatch_unknown_type_and_missing_id() {
-        let body = br#"{"type":"video.generation.completed","created_at":"x","data":{"id":"j","status":"failed"}}"#;
-        let r = shape_report("POST", &headers("j-completed"), body);
-        assert!(
-            r.issues
-                .iter()
-                .any(|i| i.contains("\"failed\" but the type says \"completed\"")),
-            "{:?}",
-            r.issues
-        );
+    #[rstest]
+    #[case::status_type_mismatch(
+        r#"{"type":"video.generation.completed","created_at":"x","data":{"id":"j","status":"failed"}}"#,
+        "j-completed",
+        "\"failed\" but the type says \"completed\""
+    )]
+    #[case::unknown_type(
+        r#"{"type":"video.generation.exploded","data":{"id":"j","status":"exploded"}}"#,
+        "j-exploded",
+        "unknown event type"
+    )]
+    #[case::missing_id(
+        r#"{"type":"video.generation.failed","data":{"status":"failed"}}"#,
+        "x-failed",
+        "no data.id"
+    )]
+    fn flags_an_inconsistent_envelope(#[case] body: &str, #[case] key: &str, #[case] says: &str) {
+        let r = shape_report("POST", &headers(key), body.as_bytes());
+        assert!(r.issues.iter().any(|i| i.contains(says)), "{:?}", r.issues);
+    }
 
-        let body = br#"{"type":"video.generation.exploded","data":{"id":"j","status":"exploded"}}"#;
-        let r = shape_report("POST", &headers("j-exploded"), body);
-        assert!(r.issues.iter().any(|i| i.contains("unknown event type")));
-
-        let body = br#"{"type":"video.generation.failed","data":{"status":"failed"}}"#;
-        let r = shape_report("POST", &headers("x-failed"), body);
-        assert!(r.issues.iter().any(|i| i.contains("no data.id")));
+    #[rstest]
+    #[case::modelgates(
+        "t=1700000000,v1=abcdef0123",
+        "t=<timestamp>,v1=<hex>",
+        "t=1700000000,v1=<10 chars>"
+    )]
+    #[case::spaces_and_two_v1(
+        "t=1, v1=ab,v1=cd",
+        "t=<timestamp>,v1=<hex>,v1=<hex>",
+        "t=1,v1=<2 chars>,v1=<2 chars>"
+    )]
+    #[case::other_kinds(
+        "n=12,s=xyz,e=",
+        "n=<number>,s=<value>,e=<value>",
+        "n=<2 chars>,s=<3 chars>,e=<0 chars>"
+    )]
+    #[case::no_equals("garbage", "<value>", "<?>")]
+    #[case::escapes_keys_and_timestamp(
+        "\u{1b}k=1,t=\u{1b}",
+        "\\ek=<number>,t=<value>",
+        "\\ek=<1 chars>,t=\\e"
+    )]
+    fn one_redactor_two_placeholders(
+        #[case] header: &str,
+        #[case] by_kind: &str,
+        #[case] by_length: &str,
+    ) {
+        assert_eq!(redact_signature(header, Placeholder::Kind), by_kind);
+        assert_eq!(redact_signature(header, Placeholder::Length), by_length);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::model::capture::CaptureId;
 use crate::model::record::Summary;
-use crate::verify::Outcome;
+use crate::model::verdict::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Term {
@@ -160,6 +160,7 @@ fn term_matches(term: &Term, row: &Summary, body: Option<&[u8]>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
     use std::sync::Arc;
 
     fn row(id: u64, outcome: Outcome, kind: &str, dup: bool) -> Summary {
@@ -181,18 +182,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn verdict_type_and_negation() {
+    #[rstest]
+    #[case::rejected("invalid", false, true)]
+    #[case::event_type("type:completed", true, false)]
+    #[case::negation_and_status("-dup status:204", true, false)]
+    #[case::id("#2", false, true)]
+    #[case::empty("", true, true)]
+    fn verdict_type_and_negation(
+        #[case] text: &str,
+        #[case] matches_valid: bool,
+        #[case] matches_stale: bool,
+    ) {
         let valid = row(1, Outcome::Valid, "video.generation.completed", false);
         let stale = row(2, Outcome::Stale, "video.generation.failed", true);
-        let f = Filter::parse("invalid").unwrap();
-        assert!(!f.matches(&valid, None) && f.matches(&stale, None));
-        let f = Filter::parse("type:completed").unwrap();
-        assert!(f.matches(&valid, None) && !f.matches(&stale, None));
-        let f = Filter::parse("-dup status:204").unwrap();
-        assert!(f.matches(&valid, None) && !f.matches(&stale, None));
-        assert!(Filter::parse("#2").unwrap().matches(&stale, None));
-        assert!(Filter::parse("").unwrap().matches(&stale, None));
+        let f = Filter::parse(text).unwrap();
+        assert_eq!(f.matches(&valid, None), matches_valid, "valid");
+        assert_eq!(f.matches(&stale, None), matches_stale, "stale");
     }
 
     #[test]
@@ -201,7 +206,13 @@ mod tests {
         let f = Filter::parse("needle").unwrap();
         assert!(!f.matches(&r, None));
         assert!(f.matches(&r, Some(b"{\"x\":\"NEEDLE\"}")));
-        assert!(Filter::parse("verdict:nope").is_err());
-        assert!(Filter::parse("status:abc").is_err());
+    }
+
+    #[rstest]
+    #[case::unknown_verdict("verdict:nope")]
+    #[case::bad_status("status:abc")]
+    #[case::bad_id("#x")]
+    fn bad_filters_are_errors(#[case] text: &str) {
+        assert!(Filter::parse(text).is_err());
     }
 }

@@ -50,8 +50,9 @@ fn push_char(out: &mut String, c: char, keep_layout: bool) {
     }
 }
 
-/// Characters a terminal might act on or that reorder text: C0/C1 controls, DEL, bidi controls,
-/// zero-width and line/paragraph separators.
+/// The one set of characters a terminal might act on or that reorder text: C0/C1 controls,
+/// DEL, bidi controls, zero-width and line/paragraph separators. Both the terminal escaper
+/// ([`escape_line`], [`escape_text`]) and the JSON escaper ([`terminal_safe_json`]) use it.
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -103,15 +104,14 @@ pub fn to_json_line<T: Serialize>(value: &T) -> String {
     terminal_safe_json(&text)
 }
 
-/// Escapes (as `\uXXXX`, still valid JSON) the characters serde_json leaves raw that a
-/// terminal could act on: DEL, C1 controls, bidi and zero-width controls.
+/// Escapes (as `\uXXXX`, still valid JSON) the characters a terminal could act on that
+/// serde_json leaves raw: DEL, C1 controls, bidi and zero-width controls (the same set as the
+/// terminal escaper; serde_json already escapes C0 controls). `text` is compact JSON as
+/// serde_json writes it, so a raw control character can only be inside a string.
 pub fn terminal_safe_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c == '\u{7f}'
-            || ('\u{80}'..='\u{9f}').contains(&c)
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-        {
+        if is_unsafe(c) {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);
@@ -158,29 +158,70 @@ pub fn shell_word(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn paths_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("/home/a/ca.pem"), "/home/a/ca.pem");
-        assert_eq!(shell_word("/home/a b/ca.pem"), "'/home/a b/ca.pem'");
-        assert_eq!(shell_word("/x/it's"), r"$'/x/it\'s'");
-    }
-
     use super::*;
     use proptest::prelude::*;
+    use rstest::rstest;
 
-    #[test]
-    fn escape_sequences_become_visible() {
-        assert_eq!(escape_line(b"\x1b[31mred\x1b[0m"), "\\e[31mred\\e[0m");
-        assert_eq!(escape_line(b"a\nb\r\x07"), "a\\nb\\r\\x07");
-        assert_eq!(escape_text(b"a\nb\tc\x1b]0;t\x07"), "a\nb\tc\\e]0;t\\x07");
-        assert_eq!(escape_line("\u{9b}31m".as_bytes()), "\\x9b31m");
-        assert_eq!(escape_line("x\u{202e}y".as_bytes()), "x\\u{202e}y");
+    #[rstest]
+    #[case::plain("/home/a/ca.pem", "/home/a/ca.pem")]
+    #[case::space("/home/a b/ca.pem", "'/home/a b/ca.pem'")]
+    #[case::quote("/x/it's", r"$'/x/it\'s'")]
+    fn paths_are_quoted_only_when_needed(#[case] word: &str, #[case] expected: &str) {
+        assert_eq!(shell_word(word), expected);
+    }
+
+    #[rstest]
+    #[case::plain(&b"plain text"[..], "'plain text'")]
+    #[case::quote(b"it's", r"$'it\'s'")]
+    #[case::escape(b"\x1b[31m", r"$'\x1b[31m'")]
+    #[case::backslash_newline(b"a\\b\n", r"$'a\\b\x0a'")]
+    #[case::non_ascii("é".as_bytes(), r"$'\xc3\xa9'")]
+    #[case::invalid_utf8(b"\xff", r"$'\xff'")]
+    fn shell_quoting(#[case] input: &[u8], #[case] expected: &str) {
+        assert_eq!(shell_quote(input), expected);
+    }
+
+    #[rstest]
+    #[case::csi_line(b"\x1b[31mred\x1b[0m", false, "\\e[31mred\\e[0m")]
+    #[case::c0_line(b"a\nb\r\x07", false, "a\\nb\\r\\x07")]
+    #[case::osc_text(b"a\nb\tc\x1b]0;t\x07", true, "a\nb\tc\\e]0;t\\x07")]
+    #[case::c1_csi("\u{9b}31m".as_bytes(), false, "\\x9b31m")]
+    #[case::bidi_override("x\u{202e}y".as_bytes(), false, "x\\u{202e}y")]
+    #[case::invalid_utf8(b"ok\xff\xfe", false, "ok\\xff\\xfe")]
+    #[case::non_ascii_kept("héllo".as_bytes(), false, "héllo")]
+    fn escapes_become_visible(
+        #[case] input: &[u8],
+        #[case] keep_layout: bool,
+        #[case] expected: &str,
+    ) {
+        let out = if keep_layout {
+            escape_text(input)
+        } else {
+            escape_line(input)
+        };
+        assert_eq!(out, expected);
     }
 
     #[test]
-    fn invalid_utf8_is_hex_escaped() {
-        assert_eq!(escape_line(b"ok\xff\xfe"), "ok\\xff\\xfe");
-        assert_eq!(escape_line("héllo".as_bytes()), "héllo");
+    fn the_terminal_and_the_json_escaper_escape_the_same_characters() {
+        // Every char: escaped for the terminal exactly when it is escaped in JSON output. `"`
+        // and `\` are JSON syntax, escaped by serde_json for JSON's sake alone.
+        let mut differ = Vec::new();
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            if c == '"' || c == '\\' {
+                continue;
+            }
+            let raw = c.to_string();
+            let terminal = escape_line(raw.as_bytes()) != raw;
+            let json = to_json_line(&raw) != format!("\"{raw}\"");
+            if terminal != json {
+                differ.push(format!(
+                    "U+{:04X} terminal {terminal} json {json}",
+                    c as u32
+                ));
+            }
+        }
+        assert!(differ.is_empty(), "{differ:?}");
     }
 
     #[test]

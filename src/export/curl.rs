@@ -87,20 +87,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_table() {
-        for (input, expected) in [
-            (&b"plain text"[..], "'plain text'"),
-            (b"it's", r"$'it\'s'"),
-            (b"\x1b[31m", r"$'\x1b[31m'"),
-            (b"a\\b\n", r"$'a\\b\x0a'"),
-            ("é".as_bytes(), r"$'\xc3\xa9'"),
-            (b"\xff", r"$'\xff'"),
-        ] {
-            assert_eq!(shell_quote(input), expected, "{input:?}");
-        }
-    }
-
-    #[test]
     fn curl_keeps_header_order_and_case_and_suppresses_curl_defaults() {
         let c = Capture::fixture(
             b"{}",

@@ -64,7 +64,8 @@ pub struct MatchedSecret {
 /// A confirmed explanation of a failure (only emitted when a recomputation proves it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hint {
-    /// Stable machine name, e.g. `trailing_newline`.
+    /// Stable machine name, e.g. `secret_whitespace` (the codes are listed in `verify::diagnose`;
+    /// `verify` adds `older_secret`).
     pub code: String,
     /// One line for humans.
     pub message: String,

@@ -2,13 +2,19 @@
 //! mistake applied; a hint is emitted only when that recomputation matches the signature that
 //! arrived (or, for length changes, when the bytes prove it). Never a guess presented as fact.
 //! Runs only on a failed verdict, so a valid delivery pays nothing for it.
+//!
+//! The hint codes, in the order they are tried: `timestamp_milliseconds` (stale), then for an
+//! invalid signature `body_length_changed`, `secret_whitespace`, `whsec_key_handling`,
+//! `uppercase_hex`, `body_reserialized`, `signed_string_layout`, `timestamp_milliseconds`,
+//! `body_compressed`. (`older_secret`, on a valid delivery, is added by `verify` itself.)
 
 use serde_json::Value;
 
-use super::recipe::{Part, Recipe, parse_template, template_text};
-use super::{Hint, Outcome, Verdict, VerifyConfig};
+use super::config::VerifyConfig;
+use super::recipe::{KeyMode, Part, Recipe, parse_template, template_text};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
+use crate::model::verdict::{Hint, Outcome, Verdict};
 
 fn hint(code: &str, message: String) -> Vec<Hint> {
     vec![Hint {
@@ -125,17 +131,17 @@ pub fn diagnose(
         }
         let mut other = recipe.clone();
         other.key = match recipe.key {
-            super::recipe::KeyMode::Utf8 => super::recipe::KeyMode::Whsec,
-            super::recipe::KeyMode::Whsec => super::recipe::KeyMode::Utf8,
+            KeyMode::Utf8 => KeyMode::Whsec,
+            KeyMode::Whsec => KeyMode::Utf8,
         };
         if let Ok(key) = other.key_bytes(secret)
             && matches_with(&key, &recipe.template, &t, body)
         {
             let what = match recipe.key {
-                super::recipe::KeyMode::Utf8 => {
+                KeyMode::Utf8 => {
                     "after stripping whsec_ and base64-decoding it (the Standard Webhooks way)"
                 }
-                super::recipe::KeyMode::Whsec => {
+                KeyMode::Whsec => {
                     "used as the raw whsec_… string (the Stripe way) instead of base64-decoded"
                 }
             };
@@ -263,7 +269,7 @@ pub fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::{self, modelgates};
+    use crate::verify::{modelgates, standard};
 
     const NOW: i64 = 1_700_000_000;
     const BODY: &[u8] =
@@ -284,8 +290,20 @@ mod tests {
         ]
     }
 
+    /// The verdict of `recipe` with its diagnosis attached, as `verify::verify` attaches it to
+    /// a failure (the ModelGates reference gives the verdict for the ModelGates recipe).
+    fn checked(recipe: &Recipe, headers: &[Header], body: &[u8], c: &VerifyConfig) -> Verdict {
+        let mut v = if recipe.name == modelgates::NAME {
+            modelgates::verify(headers, body, c, NOW)
+        } else {
+            recipe.verify(headers, body, c, NOW)
+        };
+        v.hints = diagnose(recipe, headers, body, c, NOW, &v);
+        v
+    }
+
     fn codes(headers: &[Header], body: &[u8], c: &VerifyConfig) -> Vec<String> {
-        let v = verify::verify(headers, body, c, NOW);
+        let v = checked(&modelgates::recipe(), headers, body, c);
         v.hints.into_iter().map(|h| h.code).collect()
     }
 
@@ -336,7 +354,7 @@ mod tests {
                 .as_slice(),
         );
         let h = mg(format!("t={NOW},v1={sig}"), BODY);
-        let v = verify::verify(&h, BODY, &cfg("dev_secret"), NOW);
+        let v = checked(&modelgates::recipe(), &h, BODY, &cfg("dev_secret"));
         assert_eq!(v.hints[0].code, "signed_string_layout");
         assert!(
             v.hints[0].message.contains("{t}.{body}"),
@@ -356,7 +374,7 @@ mod tests {
     fn milliseconds_timestamp() {
         let ms = NOW * 1000;
         let h = mg(modelgates::signature_header(b"dev_secret", ms, BODY), BODY);
-        let v = verify::verify(&h, BODY, &cfg("dev_secret"), NOW);
+        let v = checked(&modelgates::recipe(), &h, BODY, &cfg("dev_secret"));
         assert_eq!(v.outcome, Outcome::Stale);
         assert_eq!(v.hints[0].code, "timestamp_milliseconds");
         // Signed over seconds, header in milliseconds.
@@ -372,13 +390,15 @@ mod tests {
     fn whsec_secret_not_decoded() {
         // A Standard Webhooks sender keyed with the raw whsec_ string instead of decoding it.
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let r = verify::standard::recipe();
+        let r = standard::recipe();
         let mut raw = r.clone();
-        raw.key = super::super::recipe::KeyMode::Utf8;
+        raw.key = KeyMode::Utf8;
         let headers = raw
             .sign(&Secret::new(secret).unwrap(), NOW, "msg_1", BODY)
             .unwrap();
-        assert_eq!(codes(&headers, BODY, &cfg(secret)), ["whsec_key_handling"]);
+        let v = checked(&r, &headers, BODY, &cfg(secret));
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "whsec_key_handling");
     }
 
     #[test]
@@ -404,28 +424,40 @@ mod tests {
     }
 
     #[test]
-    fn signed_with_an_older_secret_of_the_rotation_list() {
-        let c = VerifyConfig {
-            secrets: vec![
-                Secret::new("new_secret").unwrap(),
-                Secret::new("old_secret").unwrap(),
-            ],
-            ..Default::default()
-        };
-        let h = mg(modelgates::signature_header(b"old_secret", NOW, BODY), BODY);
-        let v = verify::verify(&h, BODY, &c, NOW);
-        assert_eq!(v.outcome, Outcome::Valid);
-        assert_eq!(v.hints[0].code, "older_secret");
-        let h = mg(modelgates::signature_header(b"new_secret", NOW, BODY), BODY);
-        assert!(verify::verify(&h, BODY, &c, NOW).hints.is_empty());
-    }
-
-    #[test]
     fn a_plain_wrong_secret_gets_no_invented_hint() {
         let h = mg(
             modelgates::signature_header(b"some_other_secret", NOW, BODY),
             BODY,
         );
         assert!(codes(&h, BODY, &cfg("dev_secret")).is_empty());
+    }
+
+    #[test]
+    fn the_module_doc_names_every_code_emitted() {
+        let source = include_str!("diagnose.rs");
+        let doc: String = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .collect();
+        let mut emitted = Vec::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("return hint(") {
+            rest = &rest[at + 12..];
+            if let Some(code) = rest.trim_start().strip_prefix('"')
+                && let Some(end) = code.find('"')
+                && code[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                emitted.push(&code[..end]);
+            }
+        }
+        assert!(emitted.len() >= 8, "{emitted:?}");
+        for code in emitted {
+            assert!(
+                doc.contains(&format!("`{code}`")),
+                "{code} is not in the module doc"
+            );
+        }
     }
 }

@@ -3,111 +3,33 @@
 //! A verification outcome is a value, never an error. Nothing in this module reads the clock,
 //! the network or the disk; callers pass `now` in. Secrets are only ever reported by index and
 //! fingerprint.
+//!
+//! This file only dispatches ([`resolve`], [`built_in`], [`verify`], which also attaches the
+//! diagnosis and the rotation hint). What the schemes share lives in leaf files they import
+//! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
+//! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
 
+mod check;
+mod config;
 pub mod diagnose;
 pub mod github;
+pub mod mac;
 pub mod modelgates;
 pub mod recipe;
 pub mod shopify;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
+mod wording;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use recipe::Recipe;
 
 use crate::model::capture::{self, Header};
-use crate::model::secret::Secret;
 pub use crate::model::verdict::{Hint, MatchedSecret, Outcome, Verdict};
-
-/// Default timestamp tolerance, in seconds.
-pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
-
-/// Which scheme to check.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum SchemeChoice {
-    /// Pick from the headers present (ModelGates when none is recognised).
-    #[default]
-    Auto,
-    /// `X-ModelGates-Signature: t=,v1=` over `"<t>," ++ body`.
-    Modelgates,
-    /// Standard Webhooks / Svix.
-    Standard,
-    /// Stripe.
-    Stripe,
-    /// GitHub (`X-Hub-Signature-256`).
-    Github,
-    /// Slack.
-    Slack,
-    /// Shopify.
-    Shopify,
-    /// The `--recipe` given.
-    Custom,
-}
-
-/// Fills in a verdict once the MAC check is done: which secret matched (if any) and whether
-/// the timestamp is fresh. Shared by the reference implementation and recipes so both word
-/// their reasons the same way.
-pub(crate) fn conclude(
-    verdict: &mut Verdict,
-    matched: Option<(usize, &Secret)>,
-    fresh: bool,
-    cfg: &VerifyConfig,
-    age: &str,
-) {
-    match matched {
-        None => {
-            verdict.outcome = Outcome::InvalidSignature;
-            let whom = if cfg.secrets.len() == 1 {
-                "the configured secret".to_string()
-            } else {
-                format!("any of the {} configured secrets", cfg.secrets.len())
-            };
-            verdict.reason = format!("no signature matches {whom} ({age})");
-        }
-        Some((index, secret)) => {
-            verdict.matched_secret = Some(MatchedSecret {
-                index,
-                fingerprint: secret.fingerprint(),
-            });
-            if fresh {
-                verdict.outcome = Outcome::Valid;
-                verdict.reason = format!("signature matches secret {index} ({age})");
-            } else {
-                verdict.outcome = Outcome::Stale;
-                verdict.reason = format!(
-                    "signature matches but timestamp is {age}, outside the {} s tolerance",
-                    cfg.tolerance_secs
-                );
-            }
-        }
-    }
-}
-
-/// What verification needs to know.
-#[derive(Clone, Debug)]
-pub struct VerifyConfig {
-    /// Secrets to try, in order (rotation). Empty means captures are `unverified`.
-    pub secrets: Vec<Secret>,
-    /// Allowed |now - timestamp|, in seconds.
-    pub tolerance_secs: i64,
-    /// Scheme to check.
-    pub scheme: SchemeChoice,
-    /// A user-described scheme (`--recipe`), used by `custom` and detected by `auto`.
-    pub custom: Option<Arc<Recipe>>,
-}
-
-impl Default for VerifyConfig {
-    fn default() -> Self {
-        VerifyConfig {
-            secrets: Vec::new(),
-            tolerance_secs: DEFAULT_TOLERANCE_SECS,
-            scheme: SchemeChoice::Auto,
-            custom: None,
-        }
-    }
-}
+pub use config::{DEFAULT_TOLERANCE_SECS, SchemeChoice, VerifyConfig};
+pub use wording::describe_skew;
 
 /// Built-in recipes, in auto-detection order after ModelGates.
 static BUILT_IN: LazyLock<[Recipe; 5]> = LazyLock::new(|| {
@@ -207,11 +129,67 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
     }
     verdict
 }
-/// `12 s old`, `5 s in the future`, `current`.
-pub fn describe_skew(skew: i64) -> String {
-    match skew {
-        0 => "current".into(),
-        s if s < 0 => format!("{} s old", s.unsigned_abs()),
-        s => format!("{s} s in the future"),
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::secret::Secret;
+    use rstest::rstest;
+
+    const NOW: i64 = 1_700_000_000;
+    const BODY: &[u8] = br#"{"type":"video.generation.completed"}"#;
+
+    fn cfg(secrets: &[&str]) -> VerifyConfig {
+        VerifyConfig {
+            secrets: secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn signed_by(secret: &[u8]) -> Vec<Header> {
+        vec![Header::new(
+            modelgates::SIGNATURE_HEADER,
+            modelgates::signature_header(secret, NOW, BODY),
+        )]
+    }
+
+    #[rstest]
+    #[case::modelgates("X-ModelGates-Signature", "modelgates")]
+    #[case::standard("webhook-signature", "standard")]
+    #[case::stripe("Stripe-Signature", "stripe")]
+    #[case::github("X-Hub-Signature-256", "github")]
+    #[case::slack("X-Slack-Signature", "slack")]
+    #[case::shopify("X-Shopify-Hmac-Sha256", "shopify")]
+    #[case::nothing_known("X-Other", "modelgates")]
+    fn auto_picks_the_scheme_by_header(#[case] header: &str, #[case] scheme: &str) {
+        let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
+        assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[test]
+    fn a_failure_carries_its_diagnosis_and_a_success_none() {
+        let c = cfg(&["dev_secret"]);
+        let v = verify(&signed_by(b"dev_secret\n"), BODY, &c, NOW);
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        let codes: Vec<&str> = v.hints.iter().map(|h| h.code.as_str()).collect();
+        assert_eq!(codes, ["secret_whitespace"]);
+        assert!(
+            verify(&signed_by(b"dev_secret"), BODY, &c, NOW)
+                .hints
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn signed_with_an_older_secret_of_the_rotation_list() {
+        let c = cfg(&["new_secret", "old_secret"]);
+        let v = verify(&signed_by(b"old_secret"), BODY, &c, NOW);
+        assert_eq!(v.outcome, Outcome::Valid);
+        assert_eq!(v.hints[0].code, "older_secret");
+        assert!(
+            verify(&signed_by(b"new_secret"), BODY, &c, NOW)
+                .hints
+                .is_empty()
+        );
     }
 }

@@ -5,11 +5,12 @@
 //! accepts (comma-separated parts with optional spaces, any of several `v1` values, |skew| ≤
 //! tolerance) and compares in constant time.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use super::{Outcome, Verdict, VerifyConfig};
+use super::config::VerifyConfig;
+use super::mac::{self, Algorithm};
+use super::recipe::Recipe;
+use super::wording::{conclude, describe_skew};
 use crate::model::capture::{Header, header_value};
+use crate::model::verdict::{Outcome, Verdict};
 
 /// Scheme name in verdicts.
 pub const NAME: &str = "modelgates";
@@ -17,8 +18,6 @@ pub const NAME: &str = "modelgates";
 pub const SIGNATURE_HEADER: &str = "X-ModelGates-Signature";
 /// The idempotency header (stable across retries of one event).
 pub const IDEMPOTENCY_HEADER: &str = "X-ModelGates-Idempotency-Key";
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// A parsed signature header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,18 +66,9 @@ pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
     }
 }
 
-fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b",");
-    mac.update(body);
-    mac
-}
-
 /// The same scheme written as a recipe (used for diagnosis, and proven equivalent in tests).
-pub fn recipe() -> super::recipe::Recipe {
-    super::recipe::Recipe::parse(
+pub fn recipe() -> Recipe {
+    Recipe::parse(
         "name=modelgates;header=X-ModelGates-Signature;split=pairs;signature=v1;timestamp=t;template={t},{body};lowercase_only=true;strict=true",
     )
     .expect("built-in recipe")
@@ -93,7 +83,12 @@ pub fn recipe() -> super::recipe::Recipe {
 /// assert_ne!(sign(b"other", 1700000000, b"{}"), sig);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
+    let t = timestamp.to_string();
+    hex::encode(mac::compute(
+        Algorithm::Sha256,
+        secret,
+        &[t.as_bytes(), b",", body],
+    ))
 }
 
 /// The full header value a provider would send: `t=<t>,v1=<hex>`.
@@ -101,16 +96,13 @@ pub fn signature_header(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", sign(secret, timestamp, body))
 }
 
-/// Constant-time check of one lowercase-hex signature. Uppercase hex never matches: the
-/// provider sends lowercase and the guide's receiver compares strings.
-fn matches(secret: &[u8], timestamp: i64, body: &[u8], candidate: &str) -> bool {
-    if candidate.bytes().any(|b| b.is_ascii_uppercase()) {
-        return false;
-    }
-    match hex::decode(candidate) {
-        Ok(bytes) => mac(secret, timestamp, body).verify_slice(&bytes).is_ok(),
-        Err(_) => false,
-    }
+/// The `v1=` values as MACs. Uppercase hex is dropped (it never matches): the provider sends
+/// lowercase and the guide's receiver compares strings.
+fn candidates(v1: &[String]) -> Vec<Vec<u8>> {
+    v1.iter()
+        .filter(|sig| !sig.bytes().any(|b| b.is_ascii_uppercase()))
+        .filter_map(|sig| hex::decode(sig).ok())
+        .collect()
 }
 
 /// Verifies a ModelGates delivery.
@@ -155,19 +147,18 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
         return verdict;
     }
 
+    let t = parsed.timestamp.to_string();
+    let signed: [&[u8]; 3] = [t.as_bytes(), b",", body];
+    let sigs = candidates(&parsed.v1);
     let matched = cfg.secrets.iter().enumerate().find(|(_, secret)| {
-        parsed
-            .v1
-            .iter()
-            .any(|sig| matches(secret.expose(), parsed.timestamp, body, sig))
+        mac::matches_any(
+            Algorithm::Sha256,
+            secret.expose(),
+            &signed,
+            sigs.iter().map(Vec::as_slice),
+        )
     });
-    super::conclude(
-        &mut verdict,
-        matched,
-        fresh,
-        cfg,
-        &super::describe_skew(skew),
-    );
+    conclude(&mut verdict, matched, fresh, cfg, &describe_skew(skew));
     verdict
 }
 

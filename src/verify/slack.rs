@@ -15,7 +15,8 @@ mod tests {
     use super::*;
     use crate::model::capture::Header;
     use crate::model::secret::Secret;
-    use crate::verify::{Outcome, VerifyConfig};
+    use crate::model::verdict::Outcome;
+    use crate::verify::config::VerifyConfig;
 
     #[test]
     fn documented_vector() {

@@ -16,7 +16,9 @@ mod tests {
     use super::*;
     use crate::model::capture::Header;
     use crate::model::secret::Secret;
-    use crate::verify::{Outcome, VerifyConfig};
+    use crate::model::verdict::Outcome;
+    use crate::verify::config::VerifyConfig;
+    use rstest::rstest;
 
     fn check(secret: &str, id: &str, ts: i64, body: &str, sig: &str) -> Outcome {
         let headers = vec![
@@ -31,43 +33,54 @@ mod tests {
         recipe().verify(&headers, body.as_bytes(), &cfg, ts).outcome
     }
 
-    #[test]
-    fn official_vectors() {
-        let (s, id, ts, body) = (
+    #[rstest]
+    #[case::first(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        r#"{"test": 2432232314}"#,
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )]
+    #[case::second(
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+        1649367553,
+        r#"{"email":"test@example.com","username":"test_user"}"#,
+        "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+    )]
+    fn official_vectors(
+        #[case] secret: &str,
+        #[case] id: &str,
+        #[case] ts: i64,
+        #[case] body: &str,
+        #[case] sig: &str,
+    ) {
+        assert_eq!(check(secret, id, ts, body, sig), Outcome::Valid);
+    }
+
+    #[rstest]
+    #[case::another_signature(
+        "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+        Outcome::InvalidSignature
+    )]
+    #[case::last_char_changed(
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
+        Outcome::InvalidSignature
+    )]
+    #[case::empty_signature("v1,", Outcome::InvalidSignature)]
+    #[case::one_of_several(
+        "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+        Outcome::Valid
+    )]
+    fn signature_list_against_the_first_vector(#[case] sig: &str, #[case] expected: Outcome) {
+        let outcome = check(
             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
             1614265330,
             r#"{"test": 2432232314}"#,
+            sig,
         );
-        assert_eq!(
-            check(
-                s,
-                id,
-                ts,
-                body,
-                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-            ),
-            Outcome::Valid
-        );
-        assert_eq!(
-            check(
-                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-                "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
-                1649367553,
-                r#"{"email":"test@example.com","username":"test_user"}"#,
-                "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
-            ),
-            Outcome::Valid
-        );
-        for bad in [
-            "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
-        ] {
-            assert_eq!(check(s, id, ts, body, bad), Outcome::InvalidSignature);
-        }
-        assert_eq!(check(s, id, ts, body, "v1,"), Outcome::InvalidSignature);
-        let multi = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
-        assert_eq!(check(s, id, ts, body, multi), Outcome::Valid);
+        assert_eq!(outcome, expected);
     }
 
     #[test]

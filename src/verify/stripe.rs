@@ -16,7 +16,8 @@ mod tests {
     use super::*;
     use crate::model::capture::Header;
     use crate::model::secret::Secret;
-    use crate::verify::{Outcome, VerifyConfig};
+    use crate::model::verdict::Outcome;
+    use crate::verify::config::VerifyConfig;
 
     #[test]
     fn cross_checked_vector_and_rotation() {

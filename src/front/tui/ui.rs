@@ -471,18 +471,11 @@ fn overview<'a>(
         }
     }
     if let Some(sig) = c.header(SIGNATURE_HEADER) {
-        let redacted: Vec<String> = String::from_utf8_lossy(sig)
-            .split(',')
-            .map(|p| {
-                let p = p.trim();
-                match p.split_once('=') {
-                    Some(("t", v)) => format!("t={}", escape_line(v.as_bytes())),
-                    Some((k, v)) => format!("{}=<{} chars>", escape_line(k.as_bytes()), v.len()),
-                    None => "<?>".into(),
-                }
-            })
-            .collect();
-        lines.push(Line::raw(format!("signature  {}", redacted.join(","))));
+        let redacted = crate::envelope::redact_signature(
+            &String::from_utf8_lossy(sig),
+            crate::envelope::Placeholder::Length,
+        );
+        lines.push(Line::raw(format!("signature  {redacted}")));
     }
     lines.push(Line::raw(format!(
         "body       {}{}, sha256 {}",

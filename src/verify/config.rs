@@ -1,0 +1,56 @@
+//! What verification needs to know: the secrets to try, the timestamp tolerance and the scheme
+//! to check. Shared by the dispatch in `verify` and by every scheme.
+
+use std::sync::Arc;
+
+use super::recipe::Recipe;
+use crate::model::secret::Secret;
+
+/// Default timestamp tolerance, in seconds.
+pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
+
+/// Which scheme to check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemeChoice {
+    /// Pick from the headers present (ModelGates when none is recognised).
+    #[default]
+    Auto,
+    /// `X-ModelGates-Signature: t=,v1=` over `"<t>," ++ body`.
+    Modelgates,
+    /// Standard Webhooks / Svix.
+    Standard,
+    /// Stripe.
+    Stripe,
+    /// GitHub (`X-Hub-Signature-256`).
+    Github,
+    /// Slack.
+    Slack,
+    /// Shopify.
+    Shopify,
+    /// The `--recipe` given.
+    Custom,
+}
+
+/// What verification needs to know.
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    /// Secrets to try, in order (rotation). Empty means captures are `unverified`.
+    pub secrets: Vec<Secret>,
+    /// Allowed |now - timestamp|, in seconds.
+    pub tolerance_secs: i64,
+    /// Scheme to check.
+    pub scheme: SchemeChoice,
+    /// A user-described scheme (`--recipe`), used by `custom` and detected by `auto`.
+    pub custom: Option<Arc<Recipe>>,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig {
+            secrets: Vec::new(),
+            tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            scheme: SchemeChoice::Auto,
+            custom: None,
+        }
+    }
+}

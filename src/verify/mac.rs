@@ -1,0 +1,111 @@
+//! The one place a MAC is computed and compared: HMAC over SHA-256, SHA-1 or SHA-512, and a
+//! constant-time check of candidate signatures against it (`Mac::verify_slice`). Every scheme,
+//! the ModelGates reference included, computes and compares through here.
+
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+
+/// MAC algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA1.
+    Sha1,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+impl Algorithm {
+    /// Length of the MAC in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 32,
+            Algorithm::Sha1 => 20,
+            Algorithm::Sha512 => 64,
+        }
+    }
+}
+
+/// A MAC keyed with `key` that has absorbed `parts`, in order.
+fn keyed<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
+    let mut m = <M as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        m.update(part);
+    }
+    m
+}
+
+fn any_of<'a, M: Mac + KeyInit + Clone>(
+    key: &[u8],
+    parts: &[&[u8]],
+    candidates: impl IntoIterator<Item = &'a [u8]>,
+) -> bool {
+    let m = keyed::<M>(key, parts);
+    candidates
+        .into_iter()
+        .any(|c| m.clone().verify_slice(c).is_ok())
+}
+
+/// The MAC of the concatenated `parts` under `key`.
+pub fn compute(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    match algorithm {
+        Algorithm::Sha256 => keyed::<Hmac<sha2::Sha256>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Algorithm::Sha1 => keyed::<Hmac<sha1::Sha1>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Algorithm::Sha512 => keyed::<Hmac<sha2::Sha512>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+    }
+}
+
+/// Whether any of the (decoded) `candidates` is the MAC of the concatenated `parts` under
+/// `key`. Each is compared in constant time; only its length, which is public, is checked
+/// first.
+pub fn matches_any<'a>(
+    algorithm: Algorithm,
+    key: &[u8],
+    parts: &[&[u8]],
+    candidates: impl IntoIterator<Item = &'a [u8]>,
+) -> bool {
+    match algorithm {
+        Algorithm::Sha256 => any_of::<Hmac<sha2::Sha256>>(key, parts, candidates),
+        Algorithm::Sha1 => any_of::<Hmac<sha1::Sha1>>(key, parts, candidates),
+        Algorithm::Sha512 => any_of::<Hmac<sha2::Sha512>>(key, parts, candidates),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    fn compares_whole_macs_only(
+        #[values(Algorithm::Sha256, Algorithm::Sha1, Algorithm::Sha512)] alg: Algorithm,
+    ) {
+        let mac = compute(alg, b"k", &[b"a", b"b"]);
+        assert_eq!(mac.len(), alg.output_len());
+        assert_eq!(mac, compute(alg, b"k", &[b"ab"]), "parts are concatenated");
+        let mut flipped = mac.clone();
+        flipped[0] ^= 1;
+        assert!(matches_any(alg, b"k", &[b"ab"], [mac.as_slice()]));
+        assert!(matches_any(
+            alg,
+            b"k",
+            &[b"ab"],
+            [flipped.as_slice(), mac.as_slice()]
+        ));
+        assert!(!matches_any(alg, b"k", &[b"ab"], [flipped.as_slice()]));
+        assert!(!matches_any(alg, b"k", &[b"ab"], [&mac[..mac.len() - 1]]));
+        assert!(!matches_any(alg, b"k", &[b"ab"], [&[][..]]));
+        assert!(!matches_any(alg, b"other", &[b"ab"], [mac.as_slice()]));
+    }
+}
