@@ -521,31 +521,43 @@ pub(crate) mod tests {
         assert_eq!(e1["bodySize"], 3);
     }
 
-    fn exchange(kind: ExchangeKind, result: Result<crate::net::client::Reply, &str>) -> Exchange {
-        let target = crate::net::client::Target::parse("http://127.0.0.1:3000").unwrap();
-        let sent = crate::net::forward::Sent {
-            headers: Vec::new(),
-            path: "/hook".into(),
-            result: result.map_err(|e| crate::net::client::ClientError::Protocol(e.into())),
-            latency_us: 2_500,
-            flags: Vec::new(),
+    /// A forward or replay record as the log keeps it (built by hand: export knows no client).
+    fn exchange(
+        kind: ExchangeKind,
+        result: Result<crate::model::exchange::ExchangeResponse, &str>,
+    ) -> Exchange {
+        use crate::model::exchange::BodyDigest;
+        let (response, error, status) = match result {
+            Ok(r) => {
+                let status = r.status;
+                (Some(r), None, status)
+            }
+            Err(e) => (None, Some(e.to_owned()), 502),
         };
-        sent.record(
+        Exchange {
             kind,
-            crate::model::capture::CaptureId(1),
-            0,
-            "POST",
-            &target,
-            b"{}",
-            b"{}",
-            crate::model::exchange::Prepared::default(),
-        )
+            capture: crate::model::capture::CaptureId(1),
+            at_ms: 0,
+            url: "http://127.0.0.1:3000/hook".into(),
+            method: "POST".into(),
+            request_headers: Vec::new(),
+            received: BodyDigest::of(b"{}"),
+            sent: BodyDigest::of(b"{}"),
+            integrity: Vec::new(),
+            resigned: false,
+            edited: false,
+            relayed: false,
+            latency_us: 2_500,
+            response,
+            error,
+            status,
+        }
     }
 
     #[test]
     fn forwarded_entries_carry_the_receivers_answer() {
-        let reply = |body: &'static [u8]| crate::net::client::Reply {
-            version: crate::model::exchange::HTTP_2,
+        let reply = |body: &'static [u8]| crate::model::exchange::ExchangeResponse {
+            version: crate::model::exchange::HTTP_2.into(),
             status: 201,
             reason: "Created".into(),
             headers: vec![crate::model::capture::Header::new(
@@ -553,6 +565,7 @@ pub(crate) mod tests {
                 "text/plain",
             )],
             body: bytes::Bytes::from_static(body),
+            body_len: body.len() as u64,
         };
         let forward = exchange(ExchangeKind::Forward, Ok(reply(b"made")));
         let replay = exchange(ExchangeKind::Replay, Ok(reply(b"\xff\xfe")));
