@@ -1,6 +1,14 @@
 //! Shared helpers for end-to-end tests: an in-process listener on 127.0.0.1:0, a real HTTP
-//! client, and a signer written independently of the crate (as the guide's sender does it).
-#![allow(dead_code)]
+//! client, a signer written independently of the crate (as the guide's sender does it), the
+//! receiver stub ([`Receiver`]), the binary's test preset ([`hooklens`]) and the check for
+//! outside tools ([`require_tool`]).
+#![allow(dead_code, unused_imports)]
+
+mod cli;
+mod receiver;
+
+pub use cli::{CLEARED, Cli, hooklens, require_tool, shell_env};
+pub use receiver::{Receiver, Response, Seen, Setup, always, guide_check, respond, streamed};
 
 use std::net::SocketAddr;
 use std::path::Path;
