@@ -368,9 +368,7 @@ async fn listen_forwards_to_an_h2_receiver_and_relays_its_status() {
     let r = h2_receiver(&cert, Duration::ZERO, guide_check(SECRET, 202, "queued")).expect(1);
     let mut cli = common::hooklens();
     let mut child = Child(
-        cli.env_remove("SSL_CERT_FILE")
-            .env_remove("SSL_CERT_DIR")
-            .args(["listen", "--port", "0", "--no-tui", "--no-store"])
+        cli.args(["listen", "--port", "0", "--no-tui", "--no-store"])
             .arg("--forward-to")
             .arg(format!("https://{}", r.target().authority))
             .arg("--cacert")

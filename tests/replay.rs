@@ -269,6 +269,7 @@ fn concurrent_bulk_replay_sends_every_capture() {
     ids.dedup();
     assert_eq!(ids.len(), 12, "each capture once: {ids:?}");
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 12);
     for row in log.index().rows() {
         assert_eq!(log.exchanges(row.id).unwrap().len(), 1, "{}", row.id);
     }

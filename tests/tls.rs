@@ -802,12 +802,10 @@ r.end('{}');
 
 // ---- the binary: `hooklens cert` and `hooklens listen --tls` ----
 
-/// The test preset with `data_dir` as the data directory, and no trust from the environment.
+/// The test preset with `data_dir` as the data directory.
 fn hooklens(data_dir: &Path) -> common::Cli {
     let mut cli = common::hooklens();
-    cli.env("HOOKLENS_DATA_DIR", data_dir)
-        .env_remove("SSL_CERT_FILE")
-        .env_remove("SSL_CERT_DIR");
+    cli.env("HOOKLENS_DATA_DIR", data_dir);
     cli
 }
 

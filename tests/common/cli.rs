@@ -1,15 +1,20 @@
 //! The one way tests run the real binary, and the one check for outside tools.
 //!
 //! `hooklens()` starts from the user's environment minus everything that would make a test
-//! depend on the machine it runs on: no secrets from the environment, a fresh empty HOME and
-//! data directory (the local CA, the default data files), and `NO_COLOR=1`.
+//! depend on the machine it runs on: no secrets or extra trust from the environment, a fresh
+//! empty HOME and data directory (the local CA, the default data files), and `NO_COLOR=1`.
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Environment variables a test run must not inherit.
-pub const CLEARED: [&str; 2] = ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"];
+/// Environment variables a test run must not inherit: secrets, and trust added by the machine.
+pub const CLEARED: [&str; 4] = [
+    "MODELGATES_WEBHOOK_SECRET",
+    "HOOKLENS_SECRET",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 /// The binary with the test preset. Derefs to [`Command`]; the temporary HOME lives as long
 /// as this value (keep it in a variable while a spawned child runs).

@@ -191,15 +191,6 @@ pub fn guide_verifies(secret: &str, signature: Option<&[u8]>, body: &[u8]) -> bo
     mac.verify_slice(&v1).is_ok()
 }
 
-/// The `X-ModelGates-Signature` value in a raw HTTP/1 request head.
-pub fn signature_in_head(head: &[u8]) -> Option<Vec<u8>> {
-    String::from_utf8_lossy(head).lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("x-modelgates-signature")
-            .then(|| v.trim().as_bytes().to_vec())
-    })
-}
-
 /// A capture as the provider would deliver it: signed now with `secret`, the provider's
 /// headers in mixed case (plus `extra` at the end), ready to forward.
 pub fn provider_capture(
