@@ -254,7 +254,8 @@ async fn deliver(addr: std::net::SocketAddr, body: &[u8]) -> String {
 
 #[tokio::test]
 async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
-    let r = Receiver::start(guide_check(SECRET, 202, "queued")).expect_paths(["/modelgates/video-webhook"]);
+    let r = Receiver::start(guide_check(SECRET, 202, "queued"))
+        .expect_paths(["/modelgates/video-webhook"]);
     let target = r.target();
     let dir = tempfile::tempdir().unwrap();
     let (addr, path) = listener(
@@ -509,7 +510,11 @@ async fn through_the_listener_every_fault_is_answered_and_recorded(
     let big_receiver;
     let target = match fault {
         Fault::ResetMidResponse => {
-            misbehaving(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", true).await
+            misbehaving(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+                true,
+            )
+            .await
         }
         Fault::InvalidHttp => misbehaving(b"SMTP ready\r\n\r\n", false).await,
         Fault::FiveMegabyteAnswer => {

@@ -197,11 +197,7 @@ async fn concurrent_requests_share_one_h2_connection() {
         assert_eq!(done.unwrap().unwrap().status, 204);
     }
     assert_eq!(r.seen().len(), 8);
-    assert_eq!(
-        r.accepts(),
-        1,
-        "one TLS connection for all"
-    );
+    assert_eq!(r.accepts(), 1, "one TLS connection for all");
     assert!(
         r.most_in_flight() >= 2,
         "requests were multiplexed, not queued one by one"

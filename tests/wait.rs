@@ -5,10 +5,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use assert_cmd::prelude::*;
 use hooklens::filter::Filter;
 use hooklens::net::server::{self, ListenConfig, Listener};
 use hooklens::store::Store;
-use assert_cmd::prelude::*;
 use hooklens::store::tail::{WaitFor, Waiter, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

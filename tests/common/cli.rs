@@ -67,7 +67,10 @@ fn preset(home: &Path) -> Vec<(&'static str, Option<PathBuf>)> {
     vars.extend([
         ("HOME", Some(home.to_path_buf())),
         ("XDG_DATA_HOME", Some(home.join(".local/share"))),
-        ("HOOKLENS_DATA_DIR", Some(home.join(".local/share/hooklens"))),
+        (
+            "HOOKLENS_DATA_DIR",
+            Some(home.join(".local/share/hooklens")),
+        ),
         ("NO_COLOR", Some(PathBuf::from("1"))),
     ]);
     vars

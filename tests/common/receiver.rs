@@ -93,9 +93,10 @@ impl hyper::body::Body for Streamed {
             return Poll::Ready(None);
         }
         self.chunks -= 1;
-        Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(
-            vec![b'x'; 1 << 20],
-        )))))
+        Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(vec![
+            b'x';
+            1 << 20
+        ])))))
     }
 }
 
@@ -382,10 +383,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
