@@ -111,6 +111,9 @@ fn deliver(addr: &str, headers: &[(&str, &[u8])], body: &[u8]) -> u16 {
         .unwrap_or_else(|| panic!("not an HTTP answer: {text}"))
 }
 
+/// Headers, body and the status the provider gets.
+type Delivery<'a> = (Vec<(&'a str, &'a [u8])>, &'a [u8], u16);
+
 fn signature(secret: &str, t: i64, body: &[u8]) -> Vec<u8> {
     format!("t={t},v1={}", common::guide_signature(secret, t, body)).into_bytes()
 }
@@ -162,7 +165,7 @@ fn listen_json_replay_json_and_every_log_line_match_the_schemas() {
     let invalid = signature("not_the_secret", now, &body);
     let stale = signature(SECRET, now - 400, &body);
     let binary = b"\x00\xffnot utf-8\x80";
-    let deliveries: Vec<(Vec<(&str, &[u8])>, &[u8], u16)> = vec![
+    let deliveries: Vec<Delivery> = vec![
         (
             vec![json, key, ("X-ModelGates-Signature", &valid)],
             &body,
