@@ -7,15 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use assert_cmd::prelude::*;
+use common::hooklens;
 use predicates::prelude::*;
-
-fn hooklens() -> Command {
-    let mut cmd = Command::cargo_bin("hooklens").unwrap();
-    cmd.env_remove("MODELGATES_WEBHOOK_SECRET")
-        .env_remove("HOOKLENS_SECRET")
-        .env("NO_COLOR", "1");
-    cmd
-}
 
 fn one_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr).into_owned();
@@ -126,7 +119,8 @@ fn port_in_use_is_one_line_not_a_panic() {
 fn listen_prints_readiness_captures_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("c.jsonl");
-    let mut child = hooklens()
+    let mut cli = hooklens();
+    let mut child = cli
         .args([
             "listen",
             "--no-tui",

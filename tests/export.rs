@@ -5,18 +5,12 @@ mod common;
 
 use std::process::Command;
 
-use assert_cmd::prelude::*;
 use hooklens::model::capture::CaptureId;
 use hooklens::net::server::ListenConfig;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
 #[test]
 fn curl_command_reproduces_the_request_byte_for_byte() {
-    if !have("curl") || !have("bash") {
-        eprintln!("SKIPPED: curl or bash is not installed");
+    if !common::require_tool("curl") || !common::require_tool("bash") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -45,7 +39,7 @@ fn curl_command_reproduces_the_request_byte_for_byte() {
 
     let target = rt.block_on(common::start(ListenConfig::default(), None));
     for (n, with_file) in [(1u64, false), (2, false), (1, true)] {
-        let mut export = Command::cargo_bin("hooklens").unwrap();
+        let mut export = common::hooklens();
         export
             .args(["export", "--curl", &n.to_string(), "--store"])
             .arg(&source_log);

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::read_request;
+use common::{Receiver, Setup, always, guide_check, read_request};
+use rstest::rstest;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,7 +28,8 @@ fn client() -> Client {
     Client::new(tls_config(&[]).unwrap())
 }
 
-/// A receiver that runs `answer` for each request on each accepted connection.
+/// A misbehaving receiver (raw TCP, for what no HTTP server would do): runs `answer` for each
+/// request on each accepted connection.
 async fn receiver<F, Fut>(answer: F) -> (Target, Arc<AtomicUsize>)
 where
     F: Fn(Vec<u8>, Vec<u8>, TcpStream) -> Fut + Send + Sync + Clone + 'static,
@@ -56,29 +58,8 @@ where
 
 #[tokio::test]
 async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let (target, accepts) = receiver(move |head, body, mut s| {
-        let log = log.clone();
-        async move {
-            let ok =
-                common::guide_verifies(SECRET, common::signature_in_head(&head).as_deref(), &body);
-            log.lock().unwrap().push((head, body));
-            let status = if ok {
-                "204 No Content"
-            } else {
-                "401 Unauthorized"
-            };
-            s.write_all(
-                format!("HTTP/1.1 {status}\r\nX-Receiver: yes\r\nContent-Length: 0\r\n\r\n")
-                    .as_bytes(),
-            )
-            .await
-            .ok()?;
-            Some(s)
-        }
-    })
-    .await;
+    let r = Receiver::start(guide_check(SECRET, 204, "")).expect(2);
+    let target = r.target();
     let c = client();
     let body = b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_1\"}}\n\xff";
     let capture = signed(body);
@@ -112,38 +93,24 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     )
     .await;
     assert_eq!(sent2.result.unwrap().status, 401);
-    assert_eq!(
-        accepts.load(Ordering::SeqCst),
-        1,
-        "keep-alive: one connection for both"
-    );
+    assert_eq!(r.accepts(), 1, "keep-alive: one connection for both");
 
-    let (head, got_body) = seen.lock().unwrap()[0].clone();
-    assert_eq!(got_body, body);
+    let seen = &r.seen()[0];
+    assert_eq!(seen.body.as_ref(), body);
     let expected = format!(
         "POST /modelgates/video-webhook HTTP/1.1\r\nHost: {}\r\nUser-Agent: ModelGates-Webhooks/1.0\r\nContent-Type: application/json\r\nX-ModelGates-Signature: {}\r\nx-MODELGATES-idempotency-key: job_1-completed\r\nContent-Length: {}\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
         target.authority,
         String::from_utf8_lossy(capture.header("X-ModelGates-Signature").unwrap()),
         body.len()
     );
-    assert_eq!(String::from_utf8_lossy(&head), expected);
+    assert_eq!(seen.head.as_deref(), Some(expected.as_str()));
 }
 
 async fn fault(
     answer: &'static [u8],
     close_after: bool,
 ) -> Result<hooklens::net::client::Reply, ClientError> {
-    let (target, _) = receiver(move |_, _, mut s| async move {
-        s.write_all(answer).await.ok()?;
-        if close_after {
-            // Drop with unread data pending → the kernel resets the connection.
-            #[allow(deprecated)] // blocking on drop is what a reset needs here
-            let _ = s.set_linger(Some(Duration::ZERO));
-            return None;
-        }
-        Some(s)
-    })
-    .await;
+    let target = misbehaving(answer, close_after).await;
     forward::forward(
         &client(),
         &target,
@@ -192,16 +159,23 @@ async fn invalid_http_is_a_502_protocol_error() {
     assert!(e.to_string().contains("invalid HTTP response"), "{e}");
 }
 
+/// A receiver that takes the request and never answers (within the tests' time).
+fn silent() -> Receiver {
+    Receiver::start_with(
+        Setup {
+            delay: Duration::from_secs(30),
+            ..Setup::default()
+        },
+        always(204, ""),
+    )
+}
+
 #[tokio::test]
 async fn never_answering_times_out_as_504() {
-    let (target, _) = receiver(|_, _, s| async move {
-        tokio::time::sleep(Duration::from_secs(30)).await;
-        Some(s)
-    })
-    .await;
+    let r = silent().expect(1);
     let e = forward::forward(
         &client(),
-        &target,
+        &r.target(),
         PathMode::Keep,
         &signed(b"{}"),
         Duration::from_millis(300),
@@ -214,26 +188,11 @@ async fn never_answering_times_out_as_504() {
 }
 
 #[tokio::test]
-async fn five_megabyte_answer_is_relayed_whole() {
-    let (target, _) = receiver(|_, _, mut s| async move {
-        let big = vec![b'x'; 5 * 1024 * 1024];
-        s.write_all(
-            format!(
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
-                big.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .ok()?;
-        s.write_all(&big).await.ok()?;
-        s.write_all(b"\r\n0\r\n\r\n").await.ok()?;
-        Some(s)
-    })
-    .await;
+async fn five_megabyte_chunked_answer_is_relayed_whole() {
+    let r = Receiver::start(|_: &common::Seen| common::streamed(5)).expect(1);
     let reply = forward::forward(
         &client(),
-        &target,
+        &r.target(),
         PathMode::Keep,
         &signed(b"{}"),
         Duration::from_secs(10),
@@ -241,7 +200,9 @@ async fn five_megabyte_answer_is_relayed_whole() {
     .await
     .result
     .unwrap();
+    assert_eq!(reply.status, 200);
     assert_eq!(reply.body.len(), 5 * 1024 * 1024);
+    assert!(reply.body.iter().all(|b| *b == b'x'));
 }
 
 /// Starts a listener forwarding to `target`; returns its address and the log path.
@@ -293,25 +254,9 @@ async fn deliver(addr: std::net::SocketAddr, body: &[u8]) -> String {
 
 #[tokio::test]
 async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
-    let (target, _) = receiver(|head, body, mut s| async move {
-        let (status, text) =
-            if common::guide_verifies(SECRET, common::signature_in_head(&head).as_deref(), &body) {
-                ("202 Accepted", "queued")
-            } else {
-                ("401 Unauthorized", "bad signature")
-            };
-        s.write_all(
-            format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nX-Receiver: 1\r\n\r\n{text}",
-                text.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .ok()?;
-        Some(s)
-    })
-    .await;
+    let r = Receiver::start(guide_check(SECRET, 202, "queued"))
+        .expect_paths(["/modelgates/video-webhook"]);
+    let target = r.target();
     let dir = tempfile::tempdir().unwrap();
     let (addr, path) = listener(
         target,
@@ -322,7 +267,11 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     .await;
     let resp = deliver(addr, b"{\"type\":\"video.generation.completed\"}").await;
     assert!(resp.starts_with("HTTP/1.1 202"), "{resp}");
-    assert!(resp.to_ascii_lowercase().contains("x-receiver: 1"));
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("\r\nx-receiver: hooklens-test\r\n"),
+        "the receiver's headers are relayed: {resp}"
+    );
     assert!(resp.ends_with("queued"));
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
     assert_eq!(log.index().len(), 1, "the capture is on disk");
@@ -400,20 +349,18 @@ async fn listener_answers_502_and_504_and_stays_up() {
         assert_eq!(e.status, 502);
         assert!(e.response.is_none());
         assert!(
-            e.error.as_deref().unwrap_or("").contains("cannot connect"),
+            e.error
+                .as_deref()
+                .is_some_and(|e| e.contains("cannot connect")),
             "{:?}",
             e.error
         );
     }
 
-    let (silent, _) = receiver(|_, _, s| async move {
-        tokio::time::sleep(Duration::from_secs(30)).await;
-        Some(s)
-    })
-    .await;
+    let silent = silent().expect(1);
     let dir2 = tempfile::tempdir().unwrap();
     let (addr2, path2) = listener(
-        silent,
+        silent.target(),
         hooklens::net::server::Respond::Relay,
         Duration::from_millis(300),
         dir2.path(),
@@ -429,25 +376,16 @@ async fn listener_answers_502_and_504_and_stays_up() {
     assert!(
         e.error
             .as_deref()
-            .unwrap_or("")
-            .contains("no answer within")
+            .is_some_and(|e| e.contains("no answer within")),
+        "{:?}",
+        e.error
     );
 }
 
 #[tokio::test]
 async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (target, _) = receiver(move |_, body, mut s| {
-        let tx = tx.clone();
-        async move {
-            let _ = tx.send(body);
-            s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
-                .await
-                .ok()?;
-            Some(s)
-        }
-    })
-    .await;
+    let r = Receiver::start(always(500, "")).expect(1);
+    let target = r.target();
     let dir = tempfile::tempdir().unwrap();
     let (addr, path) = listener(
         target,
@@ -461,7 +399,7 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
         resp.starts_with("HTTP/1.1 204"),
         "no secret configured: unverified → 204: {resp}"
     );
-    assert_eq!(rx.recv().await.unwrap(), b"{\"a\":1}");
+    assert_eq!(r.arrived(1).await[0].body.as_ref(), b"{\"a\":1}");
     // The background forward is recorded too; the provider's answer stays the mimicked one.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -487,12 +425,11 @@ async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{}", target.authority);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hooklens"))
+    let (mut cmd, _home) = common::hooklens().into_tokio();
+    let mut child = cmd
         .args(["listen", "--port", "0", "--forward-to", &url, "--store"])
         .arg(dir.path().join("log.jsonl"))
         .args(extra)
-        .env_remove("MODELGATES_WEBHOOK_SECRET")
-        .env_remove("HOOKLENS_SECRET")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -533,13 +470,8 @@ async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn listen_prints_each_forward_outcome_as_a_line_or_json() {
-    let (target, _) = receiver(|_, _, mut s| async move {
-        s.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok")
-            .await
-            .ok()?;
-        Some(s)
-    })
-    .await;
+    let r = Receiver::start(always(202, "ok")).expect(2);
+    let target = r.target();
     let lines = listen_output(&target, &["--no-tui"]).await;
     assert!(lines[1].contains("#1 forward → 202 "), "{lines:?}");
     let lines = listen_output(&target, &["--json"]).await;
@@ -556,10 +488,102 @@ async fn listen_prints_each_forward_outcome_as_a_line_or_json() {
     assert_eq!(forward["received"], forward["sent"]);
 }
 
-/// A receiver that answers every request with `answer` and then, with `reset`, resets the
-/// connection.
-async fn misbehaving(answer: Vec<u8>, reset: bool) -> Target {
-    let answer: &'static [u8] = Box::leak(answer.into_boxed_slice());
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    ResetMidResponse,
+    InvalidHttp,
+    FiveMegabyteAnswer,
+}
+
+/// Each misbehaving receiver, through the listener: the provider gets `status`, the listener
+/// stays up, and the forward record holds `error` (or none when there is an answer).
+#[rstest]
+#[case::reset_mid_response(Fault::ResetMidResponse, 502, Some(RESET_ERROR))]
+#[case::invalid_http(Fault::InvalidHttp, 502, Some("invalid HTTP response"))]
+#[case::five_megabyte_answer(Fault::FiveMegabyteAnswer, 200, None)]
+#[tokio::test]
+async fn through_the_listener_every_fault_is_answered_and_recorded(
+    #[case] fault: Fault,
+    #[case] status: u16,
+    #[case] error: Option<&str>,
+) {
+    let big_receiver;
+    let target = match fault {
+        Fault::ResetMidResponse => {
+            misbehaving(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+                true,
+            )
+            .await
+        }
+        Fault::InvalidHttp => misbehaving(b"SMTP ready\r\n\r\n", false).await,
+        Fault::FiveMegabyteAnswer => {
+            big_receiver = Receiver::start(|_: &common::Seen| {
+                http::Response::builder()
+                    .header("Content-Type", "text/plain")
+                    .body(http_body_util::BodyExt::boxed(http_body_util::Full::new(
+                        Bytes::from(vec![b'x'; 5 * 1024 * 1024]),
+                    )))
+                    .unwrap()
+            })
+            .expect(2);
+            big_receiver.target()
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, path) = listener(
+        target,
+        hooklens::net::server::Respond::Relay,
+        Duration::from_secs(10),
+        dir.path(),
+    )
+    .await;
+    let resp = deliver(addr, b"{}").await;
+    assert!(
+        resp.starts_with(&format!("HTTP/1.1 {status}")),
+        "{}",
+        &resp[..resp.len().min(200)]
+    );
+    // Still up, and the capture and the outcome are on disk.
+    assert!(
+        deliver(addr, b"{}")
+            .await
+            .starts_with(&format!("HTTP/1.1 {status}"))
+    );
+    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 2);
+    let e = &log
+        .exchanges(hooklens::model::capture::CaptureId(1))
+        .unwrap()[0];
+    assert_eq!(e.status, status);
+    match error {
+        Some(want) => assert!(
+            e.error.as_deref().is_some_and(|got| got.contains(want)),
+            "{:?}",
+            e.error
+        ),
+        None => assert_eq!(e.error, None),
+    }
+    match fault {
+        Fault::FiveMegabyteAnswer => {
+            let r = e.response.as_ref().expect("the answer is recorded");
+            assert_eq!(r.body_len, 5 * 1024 * 1024, "length of the whole answer");
+            assert_eq!(
+                r.body.len(),
+                hooklens::model::exchange::RESPONSE_BODY_KEEP,
+                "the log keeps the start"
+            );
+        }
+        _ => assert!(e.response.is_none(), "a failed forward has no answer"),
+    }
+}
+
+/// What the forward record says when the receiver resets the connection mid-answer.
+const RESET_ERROR: &str = "reading the receiver's response";
+
+/// A raw receiver that answers every request with `answer` and then, with `reset`, resets
+/// the connection.
+async fn misbehaving(answer: &'static [u8], reset: bool) -> Target {
     receiver(move |_, _, mut s| async move {
         s.write_all(answer).await.ok()?;
         if reset {
@@ -573,74 +597,14 @@ async fn misbehaving(answer: Vec<u8>, reset: bool) -> Target {
     .0
 }
 
-#[tokio::test]
-async fn through_the_listener_every_fault_is_answered_and_recorded() {
-    let mut big =
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5242880\r\n\r\n".to_vec();
-    big.resize(big.len() + 5 * 1024 * 1024, b'x');
-    let cases: Vec<(&str, Target, u16, &str)> = vec![
-        (
-            "reset mid-response",
-            misbehaving(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial".to_vec(),
-                true,
-            )
-            .await,
-            502,
-            "",
-        ),
-        (
-            "invalid HTTP",
-            misbehaving(b"SMTP ready\r\n\r\n".to_vec(), false).await,
-            502,
-            "invalid HTTP response",
-        ),
-        ("a 5 MB answer", misbehaving(big, false).await, 200, ""),
-    ];
-    for (what, target, status, error) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let (addr, path) = listener(
-            target,
-            hooklens::net::server::Respond::Relay,
-            Duration::from_secs(10),
-            dir.path(),
-        )
-        .await;
-        let resp = deliver(addr, b"{}").await;
-        assert!(
-            resp.starts_with(&format!("HTTP/1.1 {status}")),
-            "{what}: {}",
-            &resp[..resp.len().min(200)]
-        );
-        // Still up, and the capture and the outcome are on disk.
-        assert!(
-            deliver(addr, b"{}")
-                .await
-                .starts_with(&format!("HTTP/1.1 {status}")),
-            "{what}"
-        );
-        let log = hooklens::store::Store::open_readonly(&path).unwrap();
-        assert_eq!(log.index().len(), 2, "{what}");
-        let e = &log
-            .exchanges(hooklens::model::capture::CaptureId(1))
-            .unwrap()[0];
-        assert_eq!(e.status, status, "{what}");
-        assert!(
-            e.error.as_deref().unwrap_or("").contains(error),
-            "{what}: {:?}",
-            e.error
-        );
-        if let Some(r) = &e.response {
-            assert_eq!(
-                r.body_len,
-                5 * 1024 * 1024,
-                "{what}: length of the whole answer"
-            );
-            assert_eq!(
-                r.body.len(),
-                hooklens::model::exchange::RESPONSE_BODY_KEEP,
-                "{what}: the log keeps the start"
-            );
-        }
-    }
+#[test]
+#[should_panic(expected = "got 0 requests, expected 1")]
+fn the_receiver_stub_fails_a_test_that_sent_it_less_than_expected() {
+    let _r = Receiver::start(always(204, "")).expect(1);
+}
+
+#[test]
+#[should_panic(expected = "never told what it should receive")]
+fn the_receiver_stub_must_be_told_what_to_expect() {
+    let _r = Receiver::start(always(204, ""));
 }

@@ -4,28 +4,20 @@
 
 mod common;
 
-use common::read_request;
-
-use std::convert::Infallible;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{Receiver, Seen, Setup, guide_check, streamed};
 use hooklens::model::capture::Capture;
 use hooklens::model::exchange::PathMode;
 use hooklens::model::exchange::{HTTP_2, HTTP_11};
 use hooklens::net::client::{Client, ClientError, Reply, Target};
 use hooklens::net::forward;
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Frame, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use rstest::rstest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 const SECRET: &str = "whsec_test_h2_forwarding_secret";
@@ -81,134 +73,34 @@ impl Cert {
     }
 }
 
-/// One request as the receiver saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    version: http::Version,
-    method: http::Method,
-    uri: http::Uri,
-    headers: http::HeaderMap,
-    body: Bytes,
+/// An HTTPS receiver offering `alpn`; each request waits `delay` before it is answered.
+fn receiver(
+    cert: &Cert,
+    alpn: &[&[u8]],
+    delay: Duration,
+    answer: impl Fn(&Seen) -> common::Response + Send + Sync + 'static,
+) -> Receiver {
+    Receiver::start_with(
+        Setup {
+            tls: Some(cert.acceptor(alpn)),
+            delay,
+        },
+        answer,
+    )
 }
 
-type Answer = Arc<dyn Fn(&Seen) -> http::Response<BoxBody<Bytes, Infallible>> + Send + Sync>;
-
-/// An HTTPS receiver built on hyper's auto (HTTP/1.1 + HTTP/2) server.
-struct Receiver {
-    target: Target,
-    accepts: Arc<AtomicUsize>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    most_in_flight: Arc<AtomicUsize>,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Receiver {
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Ends every open connection (the TCP sockets close).
-    fn drop_connections(&self) {
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-}
-
-fn full(status: u16, body: &'static str) -> http::Response<BoxBody<Bytes, Infallible>> {
-    http::Response::builder()
-        .status(status)
-        .header("X-Receiver", "h2-test")
-        .body(Full::new(Bytes::from_static(body.as_bytes())).boxed())
-        .unwrap()
+/// An HTTPS receiver that offers HTTP/2 (and HTTP/1.1).
+fn h2_receiver(
+    cert: &Cert,
+    delay: Duration,
+    answer: impl Fn(&Seen) -> common::Response + Send + Sync + 'static,
+) -> Receiver {
+    receiver(cert, &[b"h2", b"http/1.1"], delay, answer)
 }
 
 /// 204 when the guide's check passes, else 401.
-fn verdict() -> Answer {
-    Arc::new(|seen: &Seen| {
-        let sig = seen
-            .headers
-            .get("x-modelgates-signature")
-            .map(|v| v.as_bytes());
-        if common::guide_verifies(SECRET, sig, &seen.body) {
-            full(204, "")
-        } else {
-            full(401, "bad signature")
-        }
-    })
-}
-
-/// Starts a receiver offering `alpn`; each request waits `delay` before `answer` runs.
-async fn receiver(cert: &Cert, alpn: &[&[u8]], delay: Duration, answer: Answer) -> Receiver {
-    let acceptor = cert.acceptor(alpn);
-    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let target = Target::parse(&format!("https://{}", tcp.local_addr().unwrap())).unwrap();
-    let r = Receiver {
-        target,
-        accepts: Arc::default(),
-        seen: Arc::default(),
-        most_in_flight: Arc::default(),
-        connections: Arc::default(),
-    };
-    let (accepts, seen, most, connections) = (
-        r.accepts.clone(),
-        r.seen.clone(),
-        r.most_in_flight.clone(),
-        r.connections.clone(),
-    );
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = tcp.accept().await {
-            accepts.fetch_add(1, Ordering::SeqCst);
-            let (acceptor, seen, most, in_flight, answer) = (
-                acceptor.clone(),
-                seen.clone(),
-                most.clone(),
-                in_flight.clone(),
-                answer.clone(),
-            );
-            let task = tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                    let (seen, most, in_flight, answer) = (
-                        seen.clone(),
-                        most.clone(),
-                        in_flight.clone(),
-                        answer.clone(),
-                    );
-                    async move {
-                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
-                        let (parts, body) = req.into_parts();
-                        let body = body.collect().await.unwrap().to_bytes();
-                        tokio::time::sleep(delay).await;
-                        let request = Seen {
-                            version: parts.version,
-                            method: parts.method,
-                            uri: parts.uri,
-                            headers: parts.headers,
-                            body,
-                        };
-                        let resp = answer(&request);
-                        seen.lock().unwrap().push(request);
-                        in_flight.fetch_sub(1, Ordering::SeqCst);
-                        Ok::<_, Infallible>(resp)
-                    }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-            connections.lock().unwrap().push(task);
-        }
-    });
-    r
-}
-
-async fn h2_receiver(cert: &Cert, delay: Duration, answer: Answer) -> Receiver {
-    receiver(cert, &[b"h2", b"http/1.1"], delay, answer).await
+fn verdict() -> impl Fn(&Seen) -> common::Response + Send + Sync + 'static {
+    guide_check(SECRET, 204, "")
 }
 
 async fn forward_to(
@@ -234,41 +126,37 @@ async fn forward_to(
 #[tokio::test]
 async fn h2_receiver_gets_http2_with_the_exact_body_and_signature() {
     let cert = cert();
-    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).expect(2);
     let client = Client::new(cert.trust());
     let body = b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_1\"}}\n\xff";
     let capture = signed(body);
-    let reply = forward_to(&client, &r.target, &capture).await.unwrap();
+    let reply = forward_to(&client, &r.target(), &capture).await.unwrap();
     assert_eq!(reply.status, 204, "the signature verifies at the receiver");
     assert_eq!(reply.version, HTTP_2);
     assert_eq!(reply.reason, "No Content");
     assert_eq!(reply.headers[0].name, "x-receiver");
-    assert_eq!(reply.headers[0].value.as_ref(), b"h2-test");
+    assert_eq!(reply.headers[0].value.as_ref(), b"hooklens-test");
 
     let seen = r.seen();
     let req = &seen[0];
     assert_eq!(req.version, http::Version::HTTP_2);
-    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(req.method, "POST");
     assert_eq!(req.uri.path(), "/modelgates/video-webhook");
-    assert_eq!(req.uri.authority().unwrap().as_str(), r.target.authority);
+    assert_eq!(req.uri.authority().unwrap().as_str(), r.target().authority);
     assert_eq!(req.body.as_ref(), body);
     assert_eq!(
-        req.headers["x-modelgates-signature"].as_bytes(),
-        capture.header("X-ModelGates-Signature").unwrap()
+        req.header("x-modelgates-signature"),
+        capture.header("X-ModelGates-Signature")
     );
     assert_eq!(
-        req.headers["x-modelgates-idempotency-key"],
-        "job_1-completed"
+        req.header("x-modelgates-idempotency-key"),
+        Some(&b"job_1-completed"[..])
     );
     for gone in ["connection", "te", "host"] {
-        assert!(
-            !req.headers.contains_key(gone),
-            "{gone} is not sent over h2"
-        );
+        assert_eq!(req.header(gone), None, "{gone} is not sent over h2");
     }
-    let names: Vec<&str> = req.headers.keys().map(|n| n.as_str()).collect();
     assert_eq!(
-        names,
+        req.header_names(),
         [
             "user-agent",
             "content-type",
@@ -286,20 +174,20 @@ async fn h2_receiver_gets_http2_with_the_exact_body_and_signature() {
     tampered.body = Bytes::from_static(
         b"{\"type\":\"video.generation.completed\",\"data\":{\"id\":\"job_2\"}}\n\xff",
     );
-    let reply = forward_to(&client, &r.target, &tampered).await.unwrap();
+    let reply = forward_to(&client, &r.target(), &tampered).await.unwrap();
     assert_eq!(reply.status, 401);
     assert_eq!(reply.body.as_ref(), b"bad signature");
-    assert_eq!(r.accepts.load(Ordering::SeqCst), 1);
+    assert_eq!(r.accepts(), 1);
 }
 
 #[tokio::test]
 async fn concurrent_requests_share_one_h2_connection() {
     let cert = cert();
-    let r = h2_receiver(&cert, Duration::from_millis(200), verdict()).await;
+    let r = h2_receiver(&cert, Duration::from_millis(200), verdict()).expect(9);
     let client = Client::new(cert.trust());
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..8 {
-        let (client, target) = (client.clone(), r.target.clone());
+        let (client, target) = (client.clone(), r.target());
         tasks.spawn(async move {
             let capture = signed(format!("{{\"n\":{i}}}").as_bytes());
             forward_to(&client, &target, &capture).await
@@ -309,30 +197,26 @@ async fn concurrent_requests_share_one_h2_connection() {
         assert_eq!(done.unwrap().unwrap().status, 204);
     }
     assert_eq!(r.seen().len(), 8);
-    assert_eq!(
-        r.accepts.load(Ordering::SeqCst),
-        1,
-        "one TLS connection for all"
-    );
+    assert_eq!(r.accepts(), 1, "one TLS connection for all");
     assert!(
-        r.most_in_flight.load(Ordering::SeqCst) >= 2,
+        r.most_in_flight() >= 2,
         "requests were multiplexed, not queued one by one"
     );
     // Later requests keep using it.
-    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+    let reply = forward_to(&client, &r.target(), &signed(b"{}"))
         .await
         .unwrap();
     assert_eq!(reply.status, 204);
-    assert_eq!(r.accepts.load(Ordering::SeqCst), 1);
+    assert_eq!(r.accepts(), 1);
 }
 
 #[tokio::test]
 async fn a_closed_h2_connection_is_replaced() {
     let cert = cert();
-    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).expect(2);
     let client = Client::new(cert.trust());
     assert_eq!(
-        forward_to(&client, &r.target, &signed(b"{}"))
+        forward_to(&client, &r.target(), &signed(b"{}"))
             .await
             .unwrap()
             .status,
@@ -340,149 +224,97 @@ async fn a_closed_h2_connection_is_replaced() {
     );
     r.drop_connections();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+    let reply = forward_to(&client, &r.target(), &signed(b"{}"))
         .await
         .unwrap();
     assert_eq!((reply.status, reply.version), (204, HTTP_2));
-    assert_eq!(r.accepts.load(Ordering::SeqCst), 2);
+    assert_eq!(r.accepts(), 2);
 }
 
 #[tokio::test]
 async fn http1_only_client_speaks_http11_to_an_h2_receiver() {
     let cert = cert();
-    let r = h2_receiver(&cert, Duration::ZERO, verdict()).await;
+    let r = h2_receiver(&cert, Duration::ZERO, verdict()).expect(1);
     let client = Client::http1_only(cert.trust());
-    let reply = forward_to(&client, &r.target, &signed(b"{}"))
+    let reply = forward_to(&client, &r.target(), &signed(b"{}"))
         .await
         .unwrap();
     assert_eq!((reply.status, reply.version), (204, HTTP_11));
     assert_eq!(r.seen()[0].version, http::Version::HTTP_11);
 }
 
+/// ALPN offering only http/1.1, and no ALPN at all.
+#[rstest]
+#[case::alpn_http11(&[b"http/1.1".as_slice()])]
+#[case::no_alpn(&[])]
 #[tokio::test]
-async fn tls_receivers_without_h2_get_exact_case_http11() {
+async fn tls_receivers_without_h2_get_exact_case_http11(#[case] alpn: &[&[u8]]) {
     let cert = cert();
-    // ALPN offering only http/1.1, and no ALPN at all.
-    for alpn in [&[b"http/1.1".as_slice()][..], &[]] {
-        let acceptor = cert.acceptor(alpn);
-        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let target = Target::parse(&format!("https://{}", tcp.local_addr().unwrap())).unwrap();
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let accepts = Arc::new(AtomicUsize::new(0));
-        let (log, count) = (heads.clone(), accepts.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = tcp.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                let (acceptor, log) = (acceptor.clone(), log.clone());
-                tokio::spawn(async move {
-                    let mut tls = acceptor.accept(stream).await.unwrap();
-                    while let Some((head, body)) = read_request(&mut tls).await {
-                        let sig = String::from_utf8_lossy(&head).lines().find_map(|l| {
-                            l.strip_prefix("X-ModelGates-Signature: ")
-                                .map(str::to_owned)
-                        });
-                        let status = if common::guide_verifies(
-                            SECRET,
-                            sig.as_deref().map(str::as_bytes),
-                            &body,
-                        ) {
-                            "202 Accepted"
-                        } else {
-                            "401 Unauthorized"
-                        };
-                        log.lock().unwrap().push((head, body));
-                        let resp = format!(
-                            "HTTP/1.1 {status}\r\nX-Receiver: h1\r\nContent-Length: 2\r\n\r\nok"
-                        );
-                        if tls.write_all(resp.as_bytes()).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        let client = Client::new(cert.trust());
-        let body = b"{\"type\":\"video.generation.completed\"}";
-        let capture = signed(body);
-        for _ in 0..2 {
-            let reply = forward_to(&client, &target, &capture).await.unwrap();
-            assert_eq!(
-                (reply.status, reply.reason.as_str(), reply.version),
-                (202, "Accepted", HTTP_11)
-            );
-            assert_eq!(reply.headers[0].name, "X-Receiver");
-        }
-        assert_eq!(accepts.load(Ordering::SeqCst), 1, "keep-alive over TLS");
-        let (head, got) = heads.lock().unwrap()[0].clone();
-        assert_eq!(got, body);
-        let expected = format!(
-            "POST /modelgates/video-webhook HTTP/1.1\r\nHost: {}\r\nUser-Agent: ModelGates-Webhooks/1.0\r\nContent-Type: application/json\r\nX-ModelGates-Signature: {}\r\nx-MODELGATES-idempotency-key: job_1-completed\r\nContent-Length: {}\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
-            target.authority,
-            String::from_utf8_lossy(capture.header("X-ModelGates-Signature").unwrap()),
-            body.len()
+    let r = receiver(&cert, alpn, Duration::ZERO, guide_check(SECRET, 202, "ok")).expect(2);
+    let target = r.target();
+    let client = Client::new(cert.trust());
+    let body = b"{\"type\":\"video.generation.completed\"}";
+    let capture = signed(body);
+    for _ in 0..2 {
+        let reply = forward_to(&client, &target, &capture).await.unwrap();
+        assert_eq!(
+            (reply.status, reply.reason.as_str(), reply.version),
+            (202, "Accepted", HTTP_11)
         );
-        assert_eq!(String::from_utf8_lossy(&head), expected, "ALPN {alpn:?}");
+        assert_eq!(reply.headers[0].name, "X-Receiver");
     }
+    assert_eq!(r.accepts(), 1, "keep-alive over TLS");
+    let seen = &r.seen()[0];
+    assert_eq!(seen.body.as_ref(), body);
+    let expected = format!(
+        "POST /modelgates/video-webhook HTTP/1.1\r\nHost: {}\r\nUser-Agent: ModelGates-Webhooks/1.0\r\nContent-Type: application/json\r\nX-ModelGates-Signature: {}\r\nx-MODELGATES-idempotency-key: job_1-completed\r\nContent-Length: {}\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
+        target.authority,
+        String::from_utf8_lossy(capture.header("X-ModelGates-Signature").unwrap()),
+        body.len()
+    );
+    assert_eq!(seen.head.as_deref(), Some(expected.as_str()));
 }
 
-/// A response body of `chunks` MiB with no Content-Length (sent as DATA frames).
-struct Streamed {
-    chunks: usize,
+#[derive(Debug, Clone, Copy)]
+enum OverLimit {
+    /// DATA frames with no length declared.
+    Streamed,
+    /// A declared content-length over the limit.
+    Declared,
 }
 
-impl Body for Streamed {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.chunks == 0 {
-            return Poll::Ready(None);
-        }
-        self.chunks -= 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1 << 20])))))
-    }
-}
-
+#[rstest]
+#[case::streamed(OverLimit::Streamed)]
+#[case::declared(OverLimit::Declared)]
 #[tokio::test]
-async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
+async fn h2_answers_over_the_relay_limit_are_protocol_errors(#[case] how: OverLimit) {
     let cert = cert();
-    let chunks = (hooklens::net::client::MAX_RESPONSE_BODY >> 20) + 1;
-    let streamed = h2_receiver(
-        &cert,
-        Duration::ZERO,
-        Arc::new(move |_: &Seen| http::Response::new(Streamed { chunks }.boxed())),
-    )
-    .await;
-    let declared = h2_receiver(
-        &cert,
-        Duration::ZERO,
-        Arc::new(|_: &Seen| {
+    let mib = (hooklens::net::client::MAX_RESPONSE_BODY >> 20) + 1;
+    let r = h2_receiver(&cert, Duration::ZERO, move |_: &Seen| match how {
+        OverLimit::Streamed => streamed(mib),
+        OverLimit::Declared => {
             let big = vec![b'x'; hooklens::net::client::MAX_RESPONSE_BODY + 1];
             http::Response::new(Full::new(Bytes::from(big)).boxed())
-        }),
-    )
-    .await;
+        }
+    })
+    .expect(1);
     let client = Client::new(cert.trust());
-    for r in [&streamed, &declared] {
-        let e = forward_to(&client, &r.target, &signed(b"{}"))
-            .await
-            .unwrap_err();
-        assert!(matches!(e, ClientError::Protocol(_)), "{e}");
-        assert!(e.to_string().contains("relay limit"), "{e}");
-        assert_eq!(e.provider_status(), 502);
-        assert_eq!(r.seen()[0].version, http::Version::HTTP_2);
-    }
-    // Exactly at the limit is fine.
-    let at_limit = h2_receiver(
-        &cert,
-        Duration::ZERO,
-        Arc::new(move |_: &Seen| http::Response::new(Streamed { chunks: chunks - 1 }.boxed())),
-    )
-    .await;
-    let reply = forward_to(&client, &at_limit.target, &signed(b"{}"))
+    let e = forward_to(&client, &r.target(), &signed(b"{}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+    assert!(e.to_string().contains("relay limit"), "{e}");
+    assert_eq!(e.provider_status(), 502);
+    assert_eq!(r.seen()[0].version, http::Version::HTTP_2);
+}
+
+#[tokio::test]
+async fn h2_answers_exactly_at_the_relay_limit_are_relayed() {
+    let cert = cert();
+    let mib = hooklens::net::client::MAX_RESPONSE_BODY >> 20;
+    let r = h2_receiver(&cert, Duration::ZERO, move |_: &Seen| streamed(mib)).expect(1);
+    let client = Client::new(cert.trust());
+    let reply = forward_to(&client, &r.target(), &signed(b"{}"))
         .await
         .unwrap();
     assert_eq!(reply.body.len(), hooklens::net::client::MAX_RESPONSE_BODY);
@@ -491,11 +323,11 @@ async fn h2_answers_over_the_relay_limit_are_protocol_errors() {
 #[tokio::test]
 async fn silent_h2_receiver_times_out_and_an_untrusted_one_is_a_connect_error() {
     let cert = cert();
-    let r = h2_receiver(&cert, Duration::from_secs(30), verdict()).await;
+    let r = h2_receiver(&cert, Duration::from_secs(30), verdict()).expect(1);
     let client = Client::new(cert.trust());
     let e = forward::forward(
         &client,
-        &r.target,
+        &r.target(),
         PathMode::Keep,
         &signed(b"{}"),
         Duration::from_millis(300),
@@ -507,7 +339,7 @@ async fn silent_h2_receiver_times_out_and_an_untrusted_one_is_a_connect_error() 
     assert_eq!(e.provider_status(), 504);
     // A refused TLS connection (untrusted certificate) is a connect error.
     let stranger = Client::new(hooklens::net::tls::client_config_in(&[], None).unwrap());
-    let e = forward_to(&stranger, &r.target, &signed(b"{}"))
+    let e = forward_to(&stranger, &r.target(), &signed(b"{}"))
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::Connect { .. }), "{e}");
@@ -529,32 +361,12 @@ impl Drop for Child {
 async fn listen_forwards_to_an_h2_receiver_and_relays_its_status() {
     use std::io::BufRead;
     let cert = cert();
-    let r = h2_receiver(
-        &cert,
-        Duration::ZERO,
-        Arc::new(|seen: &Seen| {
-            let sig = seen
-                .headers
-                .get("x-modelgates-signature")
-                .map(|v| v.as_bytes());
-            if common::guide_verifies(SECRET, sig, &seen.body) {
-                full(202, "queued")
-            } else {
-                full(401, "bad signature")
-            }
-        }),
-    )
-    .await;
-    let data = tempfile::tempdir().unwrap();
+    let r = h2_receiver(&cert, Duration::ZERO, guide_check(SECRET, 202, "queued")).expect(1);
+    let mut cli = common::hooklens();
     let mut child = Child(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOOKLENS_DATA_DIR", data.path())
-            .env("NO_COLOR", "1")
-            .args(["listen", "--port", "0", "--no-tui", "--no-store"])
+        cli.args(["listen", "--port", "0", "--no-tui", "--no-store"])
             .arg("--forward-to")
-            .arg(format!("https://{}", r.target.authority))
+            .arg(format!("https://{}", r.target().authority))
             .arg("--cacert")
             .arg(&cert.ca)
             .stdout(std::process::Stdio::piped())
@@ -606,7 +418,7 @@ async fn listen_forwards_to_an_h2_receiver_and_relays_its_status() {
     assert_eq!(seen[0].version, http::Version::HTTP_2);
     assert_eq!(seen[0].body.as_ref(), body);
     assert_eq!(
-        seen[0].headers["x-modelgates-signature"].as_bytes(),
-        capture.header("X-ModelGates-Signature").unwrap()
+        seen[0].header("x-modelgates-signature"),
+        capture.header("X-ModelGates-Signature")
     );
 }

@@ -2,78 +2,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use assert_cmd::prelude::*;
+use common::{Receiver, guide_check, hooklens};
 
 const SECRET: &str = "whsec_replay_test_secret_value";
 
-/// A blocking receiver: 204 when the guide's check passes, 401 otherwise; records each
-/// request's head and body.
-type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-fn receiver() -> (String, Seen) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let heads: Seen = Arc::new(Mutex::new(Vec::new()));
-    let log = heads.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        let n = s.read(&mut chunk).unwrap_or(0);
-                        if n == 0 {
-                            return;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().to_string())
-                        })
-                        .map_or(0, |v| v.parse().unwrap());
-                    while buf.len() < end + 4 + len {
-                        let n = s.read(&mut chunk).unwrap_or(0);
-                        if n == 0 {
-                            return;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
-                    let body = buf[end + 4..end + 4 + len].to_vec();
-                    buf.drain(..end + 4 + len);
-                    let ok = common::guide_verifies(
-                        SECRET,
-                        common::signature_in_head(head.as_bytes()).as_deref(),
-                        &body,
-                    );
-                    log.lock().unwrap().push((head, body));
-                    let status = if ok {
-                        "204 No Content"
-                    } else {
-                        "401 Unauthorized"
-                    };
-                    if s.write_all(
-                        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
-                    )
-                    .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, heads)
+/// The guide's receiver: 204 when its check passes, 401 otherwise.
+fn receiver() -> Receiver {
+    Receiver::start(guide_check(SECRET, 204, ""))
 }
 
 /// A log with one capture signed an hour ago (stale now).
@@ -123,17 +59,12 @@ fn show_json(log: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn hooklens() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("hooklens").unwrap();
-    c.env_remove("MODELGATES_WEBHOOK_SECRET");
-    c
-}
-
 #[test]
 fn stale_replay_is_refused_resigned_replay_passes() {
     let dir = tempfile::tempdir().unwrap();
     let log = stale_log(dir.path());
-    let (url, heads) = receiver();
+    let r = receiver().expect(3);
+    let url = r.url();
 
     hooklens()
         .args(["replay", "1", "--to", &url, "--from"])
@@ -170,14 +101,17 @@ fn stale_replay_is_refused_resigned_replay_passes() {
         .arg(&log)
         .assert()
         .success();
-    let heads = heads.lock().unwrap();
-    assert_eq!(heads.len(), 3);
+    let seen = r.seen();
+    assert_eq!(seen[0].header("X-Hooklens-Replay"), Some(&b"1"[..]));
     assert!(
-        heads[0].0.contains("\r\nX-Hooklens-Replay: 1"),
-        "{}",
-        heads[0].0
+        seen[0]
+            .head
+            .as_deref()
+            .is_some_and(|h| h.contains("\r\nX-Hooklens-Replay: 1\r\n")),
+        "{:?}",
+        seen[0].head
     );
-    assert!(!heads[2].0.contains("X-Hooklens-Replay"));
+    assert_eq!(seen[2].header("X-Hooklens-Replay"), None);
 }
 
 #[test]
@@ -196,7 +130,8 @@ fn unknown_id_is_one_clear_error() {
 fn replays_are_recorded_linked_to_their_capture_and_fixtures_stay_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let log = stale_log(dir.path());
-    let (url, _) = receiver();
+    let r = receiver().expect(4);
+    let url = r.url();
     // --from: a fixtures log is only read.
     let before = std::fs::read(&log).unwrap();
     hooklens()
@@ -255,7 +190,8 @@ fn replays_are_recorded_linked_to_their_capture_and_fixtures_stay_untouched() {
 fn edit_opens_the_editor_and_resigns_the_new_body() {
     let dir = tempfile::tempdir().unwrap();
     let log = stale_log(dir.path());
-    let (url, seen) = receiver();
+    let r = receiver().expect(1);
+    let url = r.url();
     hooklens()
         .args([
             "replay", "1", "--edit", "--secret", SECRET, "--to", &url, "--store",
@@ -266,18 +202,17 @@ fn edit_opens_the_editor_and_resigns_the_new_body() {
         .assert()
         .success()
         .stdout(predicates::str::contains("[edited]"));
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1);
-    let (head, body) = &seen[0];
+    let seen = &r.seen()[0];
     assert_eq!(
-        body.as_slice(),
+        seen.body.as_ref(),
         br#"{"type":"video.generation.completed","data":{"id":"job_1234"}}"#
     );
-    assert!(
-        head.contains(&format!("Content-Length: {}", body.len())),
-        "length follows the edit: {head}"
+    assert_eq!(
+        seen.header("Content-Length"),
+        Some(seen.body.len().to_string().as_bytes()),
+        "length follows the edit"
     );
-    drop(seen);
+    assert!(seen.guide_verifies(SECRET), "the edited body is re-signed");
     let shown = show_json(&log);
     let e = &shown["exchanges"][0];
     assert_eq!(e["edited"], true);
@@ -288,7 +223,8 @@ fn edit_opens_the_editor_and_resigns_the_new_body() {
 fn a_failing_editor_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let log = stale_log(dir.path());
-    let (url, seen) = receiver();
+    let r = receiver().expect(0);
+    let url = r.url();
     hooklens()
         .args([
             "replay", "1", "--edit", "--secret", SECRET, "--to", &url, "--store",
@@ -298,7 +234,6 @@ fn a_failing_editor_sends_nothing() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("the editor (false) exited"));
-    assert!(seen.lock().unwrap().is_empty());
 }
 
 #[test]
@@ -307,7 +242,8 @@ fn concurrent_bulk_replay_sends_every_capture() {
     let path = dir.path().join("many.jsonl");
     let lines: Vec<u8> = (1..=12).flat_map(capture_line).collect();
     std::fs::write(&path, lines).unwrap();
-    let (url, seen) = receiver();
+    let r = receiver().expect(12);
+    let url = r.url();
     hooklens()
         .args([
             "replay",
@@ -324,16 +260,16 @@ fn concurrent_bulk_replay_sends_every_capture() {
         .arg(&path)
         .assert()
         .success();
-    let mut ids: Vec<String> = seen
-        .lock()
-        .unwrap()
+    let mut ids: Vec<String> = r
+        .bodies()
         .iter()
-        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .map(|body| String::from_utf8_lossy(body).into_owned())
         .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 12, "each capture once: {ids:?}");
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    assert_eq!(log.index().len(), 12);
     for row in log.index().rows() {
         assert_eq!(log.exchanges(row.id).unwrap().len(), 1, "{}", row.id);
     }
@@ -350,8 +286,10 @@ fn the_default_target_is_the_listeners_forward_to() {
         .failure()
         .stderr(predicates::str::contains("no receiver: give --to URL"));
     // A listener started with --forward-to records its target in the log.
-    let (url, seen) = receiver();
-    let mut listener = std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"))
+    let r = receiver().expect(1);
+    let url = r.url();
+    let mut cli = hooklens();
+    let mut listener = cli
         .args([
             "listen",
             "--no-tui",
@@ -380,7 +318,6 @@ fn the_default_target_is_the_listeners_forward_to() {
         .arg(&log)
         .assert()
         .success();
-    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 use predicates::prelude::PredicateBooleanExt;
@@ -392,7 +329,9 @@ fn a_corrupt_line_is_one_clear_error_and_nothing_is_sent() {
     let mut bytes = capture_line(1);
     bytes.extend_from_slice(b"{\"v\":1,\"kind\":\"capture\",\"id\":2,\"received_at_ms\":\n");
     std::fs::write(&path, bytes).unwrap();
-    let (url, seen) = receiver();
+    // All ids are checked before sending: nothing arrives.
+    let r = receiver().expect(0);
+    let url = r.url();
     let out = hooklens()
         .args(["replay", "1", "2", "--to", &url, "--from"])
         .arg(&path)
@@ -405,10 +344,6 @@ fn a_corrupt_line_is_one_clear_error_and_nothing_is_sent() {
         err.contains("no capture #2 in the log (1 unreadable line was skipped)"),
         "{err}"
     );
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "all ids are checked before sending"
-    );
 }
 
 #[test]
@@ -417,7 +352,8 @@ fn a_filter_alone_selects_the_matching_captures() {
     let path = dir.path().join("three.jsonl");
     let lines: Vec<u8> = (1..=3).flat_map(capture_line).collect();
     std::fs::write(&path, lines).unwrap();
-    let (url, seen) = receiver();
+    let r = receiver().expect(2);
+    let url = r.url();
     hooklens()
         .args([
             "replay", "--filter", "#2", "--resign", "--secret", SECRET, "--to", &url, "--from",
@@ -426,10 +362,9 @@ fn a_filter_alone_selects_the_matching_captures() {
         .assert()
         .success()
         .stdout(predicates::str::contains("#2 replay → 204"));
-    let seen = seen.lock().unwrap();
+    let seen = r.seen();
     assert_eq!(seen.len(), 1);
-    assert!(String::from_utf8_lossy(&seen[0].1).contains("job_2"));
-    drop(seen);
+    assert!(String::from_utf8_lossy(&seen[0].body).contains("job_2"));
     // --json: one replay record per line, for scripts.
     let out = hooklens()
         .args(["replay", "--filter", "#3", "--json", "--to", &url, "--from"])

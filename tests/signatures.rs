@@ -2,25 +2,14 @@
 
 mod common;
 
-use std::process::Command;
-
 use assert_cmd::prelude::*;
+use common::hooklens;
 use hooklens::model::capture::CaptureId;
 use hooklens::model::secret::Secret;
 use hooklens::net::server::ListenConfig;
 use hooklens::verify::{Outcome, SchemeChoice, VerifyConfig};
 use predicates::prelude::*;
-
-fn hooklens() -> Command {
-    let mut cmd = Command::cargo_bin("hooklens").unwrap();
-    cmd.env_remove("MODELGATES_WEBHOOK_SECRET")
-        .env_remove("HOOKLENS_SECRET")
-        .env(
-            "HOOKLENS_DATA_DIR",
-            std::env::temp_dir().join("hooklens-test-data"),
-        );
-    cmd
-}
+use rstest::rstest;
 
 fn listen_config(scheme: SchemeChoice) -> ListenConfig {
     ListenConfig {
@@ -34,44 +23,53 @@ fn listen_config(scheme: SchemeChoice) -> ListenConfig {
 }
 
 #[test]
-fn send_exercises_every_401_path_and_the_listener_agrees() {
+fn send_delivers_a_valid_signature_the_listener_accepts() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let l = rt.block_on(common::start(listen_config(SchemeChoice::Auto), None));
-    let url = l.url("/modelgates/video-webhook");
     hooklens()
-        .args(["send", "--secret", "dev_secret", "--to", &url])
+        .args(["send", "--secret", "dev_secret", "--to"])
+        .arg(l.url("/modelgates/video-webhook"))
         .assert()
         .success()
         .stdout(predicate::str::starts_with("204 No Content"));
-    let cases = [
-        ("wrong-secret", Outcome::InvalidSignature),
-        ("stale", Outcome::Stale),
-        ("future", Outcome::Stale),
-        ("body", Outcome::InvalidSignature),
-        ("missing-signature", Outcome::MissingHeader),
-    ];
-    for (n, (how, outcome)) in cases.iter().enumerate() {
-        hooklens()
-            .args([
-                "send",
-                "--secret",
-                "dev_secret",
-                "--to",
-                &url,
-                "--break",
-                how,
-            ])
-            .assert()
-            .success()
-            .stdout(predicate::str::starts_with("401"));
-        let record = l.store.load(CaptureId(n as u64 + 2)).unwrap();
-        assert_eq!(
-            record.verdict.outcome, *outcome,
-            "{how}: {}",
-            record.verdict.reason
-        );
-    }
+    let record = l.store.load(CaptureId(1)).unwrap();
+    assert_eq!(
+        record.verdict.outcome,
+        Outcome::Valid,
+        "{}",
+        record.verdict.reason
+    );
+    rt.block_on(l.stop());
+}
+
+/// Each `--break` mode is a delivery a correct receiver refuses, and the listener agrees.
+#[rstest]
+#[case::wrong_secret("wrong-secret", Outcome::InvalidSignature)]
+#[case::stale("stale", Outcome::Stale)]
+#[case::future("future", Outcome::Stale)]
+#[case::body("body", Outcome::InvalidSignature)]
+#[case::missing_signature("missing-signature", Outcome::MissingHeader)]
+fn send_exercises_every_401_path_and_the_listener_agrees(
+    #[case] how: &str,
+    #[case] outcome: Outcome,
+) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let l = rt.block_on(common::start(listen_config(SchemeChoice::Auto), None));
+    hooklens()
+        .args(["send", "--secret", "dev_secret", "--break", how, "--to"])
+        .arg(l.url("/modelgates/video-webhook"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("401"));
+    let record = l.store.load(CaptureId(1)).unwrap();
+    assert_eq!(record.verdict.outcome, outcome, "{}", record.verdict.reason);
+    rt.block_on(l.stop());
+}
+
+#[test]
+fn send_fails_against_a_receiver_that_accepts_a_broken_delivery() {
     // A receiver that accepts a broken delivery makes send fail (so it can sit in CI).
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let lax = rt.block_on(common::start(ListenConfig::default(), None));
     hooklens()
         .args([
@@ -86,46 +84,49 @@ fn send_exercises_every_401_path_and_the_listener_agrees() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("a correct receiver answers 401"));
-    rt.block_on(l.stop());
     rt.block_on(lax.stop());
 }
 
-#[test]
-fn send_signs_other_schemes_and_a_listener_in_that_scheme_accepts_them() {
+#[rstest]
+#[case::stripe(SchemeChoice::Stripe)]
+#[case::github(SchemeChoice::Github)]
+#[case::slack(SchemeChoice::Slack)]
+#[case::shopify(SchemeChoice::Shopify)]
+fn send_signs_other_schemes_and_a_listener_in_that_scheme_accepts_them(
+    #[case] scheme: SchemeChoice,
+) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    for scheme in [
-        SchemeChoice::Stripe,
-        SchemeChoice::Github,
-        SchemeChoice::Slack,
-        SchemeChoice::Shopify,
-    ] {
-        let l = rt.block_on(common::start(listen_config(scheme), None));
-        let name = format!("{scheme:?}").to_lowercase();
-        hooklens()
-            .args([
-                "send",
-                "--secret",
-                "dev_secret",
-                "--scheme",
-                &name,
-                "--event",
-                "failed",
-                "--to",
-                &l.url("/hook"),
-            ])
-            .assert()
-            .success();
-        let record = l.store.load(CaptureId(1)).unwrap();
-        assert_eq!(record.verdict.scheme.as_deref(), Some(name.as_str()));
-        assert_eq!(
-            record.verdict.outcome,
-            Outcome::Valid,
-            "{name}: {}",
-            record.verdict.reason
-        );
-        rt.block_on(l.stop());
-    }
+    let l = rt.block_on(common::start(listen_config(scheme), None));
+    let name = format!("{scheme:?}").to_lowercase();
+    hooklens()
+        .args([
+            "send",
+            "--secret",
+            "dev_secret",
+            "--scheme",
+            &name,
+            "--event",
+            "failed",
+            "--to",
+            &l.url("/hook"),
+        ])
+        .assert()
+        .success();
+    let record = l.store.load(CaptureId(1)).unwrap();
+    assert_eq!(record.verdict.scheme.as_deref(), Some(name.as_str()));
+    assert_eq!(
+        record.verdict.outcome,
+        Outcome::Valid,
+        "{name}: {}",
+        record.verdict.reason
+    );
+    rt.block_on(l.stop());
+}
+
+#[test]
+fn standard_webhooks_keys_are_found_by_their_header() {
     // Standard Webhooks keys are whsec_<base64>; auto-detection finds the scheme by header.
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let cfg = ListenConfig {
         verify: VerifyConfig {

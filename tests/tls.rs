@@ -1,5 +1,8 @@
 //! HTTPS end to end: real handshakes against an in-process listener on 127.0.0.1:0, real
-//! certificate files in temporary data directories, and (where installed) curl and Node.
+//! certificate files in temporary data directories, and curl, Node and openssl (required
+//! under `CI=true`, see `common::require_tool`).
+
+mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -611,14 +614,9 @@ fn an_expired_user_certificate_loads_with_a_warning() {
 /// An RSA key in traditional `BEGIN RSA PRIVATE KEY` form and a full chain, made by openssl.
 #[tokio::test]
 async fn an_openssl_rsa_chain_loads_and_serves() {
-    let Ok(out) = std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-    else {
-        eprintln!("SKIP an_openssl_rsa_chain_loads_and_serves: openssl is not installed");
+    if !common::require_tool("openssl") {
         return;
-    };
-    assert!(out.status.success());
+    }
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let st = std::process::Command::new("openssl")
@@ -702,17 +700,9 @@ async fn an_openssl_rsa_chain_loads_and_serves() {
 
 // ---- other TLS stacks ----
 
-fn tool(name: &str) -> bool {
-    std::process::Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[tokio::test]
 async fn curl_with_cacert_accepts_the_generated_certificate() {
-    if !tool("curl") {
-        eprintln!("SKIP curl_with_cacert_accepts_the_generated_certificate: curl is not installed");
+    if !common::require_tool("curl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -762,10 +752,7 @@ async fn curl_with_cacert_accepts_the_generated_certificate() {
 
 #[tokio::test]
 async fn node_with_extra_ca_certs_accepts_the_generated_certificate() {
-    if !tool("node") {
-        eprintln!(
-            "SKIP node_with_extra_ca_certs_accepts_the_generated_certificate: node is not installed"
-        );
+    if !common::require_tool("node") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -815,13 +802,11 @@ r.end('{}');
 
 // ---- the binary: `hooklens cert` and `hooklens listen --tls` ----
 
-fn hooklens(data_dir: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hooklens"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOOKLENS_DATA_DIR", data_dir)
-        .env("NO_COLOR", "1");
-    cmd
+/// The test preset with `data_dir` as the data directory.
+fn hooklens(data_dir: &Path) -> common::Cli {
+    let mut cli = common::hooklens();
+    cli.env("HOOKLENS_DATA_DIR", data_dir);
+    cli
 }
 
 fn ca_fingerprint_line(stdout: &str) -> String {

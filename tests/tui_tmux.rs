@@ -1,5 +1,6 @@
 //! The inspector as a person sees it: the real binary under tmux, real signed deliveries,
-//! the screen read back with `capture-pane`. Skips (saying so) only where tmux is absent.
+//! the screen read back with `capture-pane`. Skips (saying so) only where tmux is absent, and
+//! fails instead under `CI=true`.
 
 mod common;
 
@@ -76,14 +77,6 @@ impl Drop for Tmux {
     }
 }
 
-fn tmux_missing() -> bool {
-    let missing = Command::new("tmux").arg("-V").output().is_err();
-    if missing {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
-    }
-    missing
-}
-
 /// The port the header bar shows.
 fn port_on(screen: &str) -> u16 {
     screen
@@ -94,83 +87,22 @@ fn port_on(screen: &str) -> u16 {
         .unwrap_or_else(|| panic!("no port on screen:\n{screen}"))
 }
 
-/// A receiver that answers 204 when the guide's check passes (secret `dev_secret`), else 401,
-/// and keeps every body it got.
-fn checking_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    let field = |name: &str| {
-                        head.lines()
-                            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-                    };
-                    let len: usize = field("content-length:").map_or(0, |v| v.parse().unwrap());
-                    while buf.len() < end + 4 + len {
-                        match s.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let body = buf[end + 4..end + 4 + len].to_vec();
-                    buf.drain(..end + 4 + len);
-                    let ok = field("x-modelgates-signature:").is_some_and(|sig| {
-                        let t: i64 = sig
-                            .split(',')
-                            .find_map(|p| p.trim().strip_prefix("t="))
-                            .and_then(|t| t.parse().ok())
-                            .unwrap_or(0);
-                        sig.contains(&format!(
-                            "v1={}",
-                            common::guide_signature("dev_secret", t, &body)
-                        ))
-                    });
-                    seen.lock().unwrap().push(body);
-                    let status = if ok {
-                        "204 No Content"
-                    } else {
-                        "401 Unauthorized"
-                    };
-                    let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
-                    if s.write_all(answer.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, bodies)
-}
-
 #[test]
 fn e_edits_the_body_in_the_editor_and_replays_it_re_signed() {
-    if tmux_missing() {
+    if !common::require_tool("tmux") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("c.jsonl");
     let bin = env!("CARGO_BIN_EXE_hooklens");
-    let (receiver_port, bodies) = checking_receiver();
+    let home = tempfile::tempdir().unwrap();
+    // The forward, then the edited replay.
+    let receiver = common::Receiver::start(common::guide_check("dev_secret", 204, "")).expect(2);
     // The "editor" rewrites the job id in place, as a person would.
     let cmd = format!(
-        "env -u MODELGATES_WEBHOOK_SECRET -u HOOKLENS_SECRET -u VISUAL NO_COLOR=1 EDITOR='sed -i s/job_test/job_edited/' {bin} --port 0 --secret dev_secret --forward-to http://127.0.0.1:{receiver_port} --store {}; echo EXITED $?; sleep 30",
+        "{} VISUAL= EDITOR='sed -i s/job_test/job_edited/' {bin} --port 0 --secret dev_secret --forward-to {} --store {}; echo EXITED $?; sleep 30",
+        common::shell_env(home.path()),
+        receiver.url(),
         log.display()
     );
     let (tmux, url) = Tmux::start("e", &cmd);
@@ -190,14 +122,14 @@ fn e_edits_the_body_in_the_editor_and_replays_it_re_signed() {
         s.contains("(re-signed, body edited)")
     });
     assert!(screen.contains("answer    204 No Content"), "{screen}");
-    let bodies = bodies.lock().unwrap().clone();
+    let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 2, "the forward, then the edited replay");
-    let edited = String::from_utf8(bodies[1].clone()).unwrap();
+    let edited = String::from_utf8(bodies[1].to_vec()).unwrap();
     assert!(edited.contains("\"id\":\"job_edited\""), "{edited}");
 
     tmux.run(&["send-keys", "-t", "hl", "q"]);
     tmux.wait_for("the inspector to exit", |s| s.contains("EXITED 0"));
-    let shown = Command::new(bin)
+    let shown = common::hooklens()
         .args(["show", "1", "--store"])
         .arg(&log)
         .output()
@@ -208,15 +140,17 @@ fn e_edits_the_body_in_the_editor_and_replays_it_re_signed() {
 
 #[test]
 fn verdicts_appear_live_and_q_restores_the_terminal() {
-    if tmux_missing() {
+    if !common::require_tool("tmux") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("c.jsonl");
     let bin = env!("CARGO_BIN_EXE_hooklens");
+    let home = tempfile::tempdir().unwrap();
     // `; echo EXITED` shows when the inspector has returned the terminal to the shell.
     let cmd = format!(
-        "env -u MODELGATES_WEBHOOK_SECRET -u HOOKLENS_SECRET NO_COLOR=1 {bin} --port 0 --secret dev_secret --store {}; echo EXITED $?; sleep 30",
+        "{} {bin} --port 0 --secret dev_secret --store {}; echo EXITED $?; sleep 30",
+        common::shell_env(home.path()),
         log.display()
     );
     let (tmux, url) = Tmux::start("live", &cmd);

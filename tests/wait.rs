@@ -1,8 +1,11 @@
 //! `hooklens wait` against a real in-process listener writing the same log file.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use assert_cmd::prelude::*;
 use hooklens::filter::Filter;
 use hooklens::net::server::{self, ListenConfig, Listener};
 use hooklens::store::Store;
@@ -101,16 +104,14 @@ fn wait_binary_exits_1_on_timeout_and_export_writes_har() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("empty.jsonl");
     std::fs::write(&log, b"").unwrap();
-    assert_cmd::Command::cargo_bin("hooklens")
-        .unwrap()
+    common::hooklens()
         .args(["wait", "--timeout", "200ms", "--type", "x", "--store"])
         .arg(&log)
         .assert()
         .code(1)
         .stderr(predicates::str::contains("no matching capture"));
     let har = dir.path().join("out.har");
-    assert_cmd::Command::cargo_bin("hooklens")
-        .unwrap()
+    common::hooklens()
         .args(["export", "--har"])
         .arg(&har)
         .arg("--store")

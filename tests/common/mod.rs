@@ -1,6 +1,14 @@
 //! Shared helpers for end-to-end tests: an in-process listener on 127.0.0.1:0, a real HTTP
-//! client, and a signer written independently of the crate (as the guide's sender does it).
-#![allow(dead_code)]
+//! client, a signer written independently of the crate (as the guide's sender does it), the
+//! receiver stub ([`Receiver`]), the binary's test preset ([`hooklens`]) and the check for
+//! outside tools ([`require_tool`]).
+#![allow(dead_code, unused_imports)]
+
+mod cli;
+mod receiver;
+
+pub use cli::{CLEARED, Cli, hooklens, require_tool, shell_env};
+pub use receiver::{Receiver, Response, Seen, Setup, always, guide_check, respond, streamed};
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -181,15 +189,6 @@ pub fn guide_verifies(secret: &str, signature: Option<&[u8]>, body: &[u8]) -> bo
     mac.update(format!("{t},").as_bytes());
     mac.update(body);
     mac.verify_slice(&v1).is_ok()
-}
-
-/// The `X-ModelGates-Signature` value in a raw HTTP/1 request head.
-pub fn signature_in_head(head: &[u8]) -> Option<Vec<u8>> {
-    String::from_utf8_lossy(head).lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("x-modelgates-signature")
-            .then(|| v.trim().as_bytes().to_vec())
-    })
 }
 
 /// A capture as the provider would deliver it: signed now with `secret`, the provider's
