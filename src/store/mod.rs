@@ -8,15 +8,15 @@
 //!   and only then is each request answered.
 //! * Recovery: on open the log is scanned to rebuild the index; a torn last line (a crash mid
 //!   write) is reported and truncated; ids continue after the highest one found.
-//! * Memory: the index keeps a compact [`Summary`] per capture and the byte range of its line;
-//!   bodies stay on disk and are read back on demand ([`Store::load`]).
+//! * Memory: the index keeps a compact [`Summary`](crate::model::record::Summary) per capture
+//!   and the byte range of its line; bodies stay on disk and are read back on demand
+//!   ([`Store::load`]).
 //!
 //! The format is versioned (`"v": 1` on every line) and documented in the README.
 //!
-//! The parts: [`line`] (the line format), [`index`] (the rows and where records are),
-//! [`commit`] (the group commit and its sync lanes), [`scan`] (recovery), [`readonly`] (the log
-//! as offline commands read it, and appends from another process) and [`tail`] (`hooklens
-//! wait`).
+//! The parts: `line` (the line format), `index` (the rows and where records are), `commit`
+//! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
+//! commands read it, and appends from another process) and [`tail`] (`hooklens wait`).
 
 mod commit;
 #[cfg(test)]
