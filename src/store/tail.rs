@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::line::decode_line;
 use crate::filter::Filter;
 use crate::model::record::{CaptureRecord, Summary};
-use crate::store;
 
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
@@ -75,7 +75,7 @@ impl Waiter {
         let deadline = Instant::now() + timeout;
         loop {
             for line in self.tail.poll()? {
-                if let Ok(record) = store::decode_line(&line)
+                if let Ok(record) = decode_line(&line)
                     && self.what.matches(&record)
                 {
                     return Ok(Some(record));

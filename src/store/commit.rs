@@ -1,0 +1,387 @@
+//! The group commit: how an append becomes durable, visible, and answered, in that order.
+//!
+//! Appends ([`Sink::commit`]) carry their line already encoded (on the request's task) and go
+//! through one channel to [`SYNC_LANES`] threads, the sync lanes. Each lane loops:
+//!
+//! 1. **Intake.** It takes the intake lock (the channel plus the one [`Writer`]), waits for an
+//!    append, and gathers every other pending one, up to [`MAX_BATCH`] (group commit).
+//! 2. **Write.** Still holding the intake, it stages the batch: assigns capture ids, reserves
+//!    idempotency keys in the index (so the next batch sees them), and writes every line with
+//!    one `write` on the `O_APPEND` file. Batch sequence numbers follow the write order.
+//! 3. **Sync, overlapped.** It releases the intake and calls `fdatasync` on its own handle.
+//!    Meanwhile the other lane can gather and write the next batch and start its own sync;
+//!    concurrent syncs of one file overlap in the kernel and the device.
+//! 4. **Publish in order.** It waits until every earlier batch is published (the `published`
+//!    counter and its condition variable), then adds the rows to the index, sends the events
+//!    to front ends, and passes the turn on. A batch whose write or sync failed still passes
+//!    the turn, or later batches would wait forever.
+//! 5. **Answer.** Only then is each request answered: a capture is on disk, in the index and
+//!    announced before its `append` returns, and is never visible before an earlier one.
+//!
+//! With `--no-store` there is nothing to sync: the append is staged and published at once on
+//! the caller's task, under the writer's lock, in the same order.
+
+use std::fs::File;
+use std::io::{Seek, Write};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, bail};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::index::{ExchangeAt, Index, Location};
+use super::line::push_line;
+use crate::model::exchange::{Exchange, RecordedTarget};
+use crate::model::record::{CaptureRecord, Event, LinkedBrief, Stored, Summary};
+
+/// How many batches may be syncing at once. Concurrent `fdatasync`s on one file overlap in the
+/// kernel and the device (two in flight nearly double syncs/s at the same latency here), so
+/// a batch does not wait for the previous batch's sync before starting its own.
+const SYNC_LANES: usize = 2;
+/// The most appends one batch gathers.
+const MAX_BATCH: usize = 1024;
+
+/// What a log line holds.
+#[derive(Clone, Debug)]
+pub(super) enum Entry {
+    Capture(Arc<CaptureRecord>),
+    Exchange(Arc<Exchange>),
+    /// A listener started (its forward target, for `replay`'s default).
+    Session(Option<RecordedTarget>),
+}
+
+/// What a committed entry produced.
+pub(super) enum Committed {
+    Capture(Arc<Stored>),
+    Other,
+}
+
+/// One append on its way to a lane.
+struct Job {
+    entry: Entry,
+    /// The encoded line without its head (see [`push_line`]).
+    tail: Vec<u8>,
+    reply: oneshot::Sender<Result<Committed, String>>,
+}
+
+/// Where appends go: the sync lanes (file), or straight into memory (`--no-store`, where
+/// there is nothing to sync and a thread hop would only add latency).
+#[derive(Clone)]
+pub(super) struct Sink(Route);
+
+#[derive(Clone)]
+enum Route {
+    Lanes(mpsc::Sender<Job>),
+    Inline(
+        Arc<Mutex<Writer>>,
+        Arc<RwLock<Index>>,
+        broadcast::Sender<Event>,
+    ),
+}
+
+/// Joins the sync lanes; every accepted capture is on disk once this returns.
+pub struct WriterHandle(Vec<JoinHandle<()>>);
+
+impl WriterHandle {
+    /// Waits for the lanes to drain and exit (after every `Store` clone is dropped).
+    pub async fn join(self) {
+        for thread in self.0 {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+impl Sink {
+    /// Starts the sync lanes on `file` (the log, opened with `O_APPEND`), or, without one, the
+    /// in-memory writer.
+    pub(super) fn start(
+        file: Option<File>,
+        index: Arc<RwLock<Index>>,
+        events: broadcast::Sender<Event>,
+    ) -> Result<(Sink, WriterHandle)> {
+        let Some(file) = file else {
+            let writer = Writer::new(None, index.clone());
+            let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
+            return Ok((sink, WriterHandle(Vec::new())));
+        };
+        let sync_fds = (0..SYNC_LANES)
+            .map(|_| file.try_clone())
+            .collect::<std::io::Result<Vec<File>>>()
+            .context("opening the capture log for syncing")?;
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let lanes = Arc::new(Lanes {
+            intake: Mutex::new((rx, Writer::new(Some(file), index.clone()))),
+            published: Mutex::new(0),
+            turn: Condvar::new(),
+            index,
+            events,
+        });
+        let mut threads = Vec::new();
+        for (n, fd) in sync_fds.into_iter().enumerate() {
+            let lanes = lanes.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("hooklens-log-{n}"))
+                    .spawn(move || lane(lanes, fd))
+                    .context("starting the log writer")?,
+            );
+        }
+        Ok((Sink(Route::Lanes(tx)), WriterHandle(threads)))
+    }
+
+    /// True when appends go to a file (and so need their line encoded).
+    pub(super) fn to_file(&self) -> bool {
+        matches!(self.0, Route::Lanes(_))
+    }
+
+    /// Commits one entry (`tail`: its encoded line, when [`Sink::to_file`]) and resolves once
+    /// it is durable, in the index and announced.
+    pub(super) async fn commit(&self, entry: Entry, tail: Vec<u8>) -> Result<Committed> {
+        let tx = match &self.0 {
+            Route::Lanes(tx) => tx,
+            Route::Inline(writer, index, events) => {
+                // Memory only: nothing to sync, so stage and publish at once, in order.
+                let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                let batch = [(entry, Vec::new())];
+                let mut results = match writer.stage(&batch) {
+                    Ok(st) => publish(index, events, &batch, st.rows),
+                    Err(e) => vec![Err(e)],
+                };
+                return match results.pop() {
+                    Some(Ok(committed)) => Ok(committed),
+                    Some(Err(e)) => bail!("writing capture log: {e}"),
+                    None => bail!("writing capture log: nothing committed"),
+                };
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Job { entry, tail, reply }).await.is_err() {
+            bail!("the capture log writer has stopped");
+        }
+        match answer.await {
+            Ok(Ok(committed)) => Ok(committed),
+            Ok(Err(e)) => bail!("writing capture log: {e}"),
+            Err(_) => bail!("the capture log writer has stopped"),
+        }
+    }
+}
+
+/// The single appender of the log file (or, with `--no-store`, of the in-memory records).
+/// Only the thread holding it assigns ids and writes, so ids and lines cannot interleave.
+struct Writer {
+    file: Option<File>,
+    /// Sequence number of the last staged batch (publication follows it).
+    seq: u64,
+    index: Arc<RwLock<Index>>,
+    buf: Vec<u8>,
+}
+
+/// One entry waiting to be committed, with its encoded line tail (file mode only).
+type Pending = (Entry, Vec<u8>);
+
+/// What publishing an entry adds to the index.
+enum StagedRow {
+    Capture(Summary, Location),
+    Exchange(ExchangeAt),
+    Session,
+}
+
+/// A batch that is written (not yet synced): its rows, in order, and its sequence number.
+struct Staged {
+    seq: u64,
+    rows: Vec<StagedRow>,
+}
+
+impl Writer {
+    fn new(file: Option<File>, index: Arc<RwLock<Index>>) -> Writer {
+        Writer {
+            file,
+            seq: 0,
+            index,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Assigns ids, builds index rows and appends the batch to the file with one write (no
+    /// sync). Ids and idempotency keys are reserved in the index at once, so the next batch
+    /// can be staged while this one syncs.
+    fn stage(&mut self, batch: &[Pending]) -> Result<Staged, String> {
+        self.buf.clear();
+        let mut rows = Vec::with_capacity(batch.len());
+        let to_file = self.file.is_some();
+        {
+            let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for (entry, tail) in batch {
+                // Offsets are relative to the batch until the write says where it landed.
+                let start = self.buf.len() as u64;
+                let id = match entry {
+                    Entry::Capture(_) => Some(idx.take_id()),
+                    Entry::Exchange(_) | Entry::Session(_) => None,
+                };
+                if to_file {
+                    push_line(&mut self.buf, id, tail);
+                }
+                let len = (self.buf.len() as u64).saturating_sub(start + 1) as u32;
+                rows.push(match entry {
+                    Entry::Capture(record) => {
+                        let row = idx.row_for(id.unwrap_or_default(), record);
+                        let location = if to_file {
+                            Location::File { offset: start, len }
+                        } else {
+                            Location::Memory(record.clone())
+                        };
+                        StagedRow::Capture(row, location)
+                    }
+                    Entry::Exchange(e) => StagedRow::Exchange(if to_file {
+                        ExchangeAt::File { offset: start, len }
+                    } else {
+                        ExchangeAt::Memory(e.clone())
+                    }),
+                    Entry::Session(_) => StagedRow::Session,
+                });
+            }
+        }
+        if let Some(f) = self.file.as_mut() {
+            // The file is opened with O_APPEND, so the write lands at the end even when
+            // another process (`hooklens replay`) appended since; the position afterwards says
+            // where.
+            let written = f.write_all(&self.buf).and_then(|()| f.stream_position());
+            let base = match written {
+                Ok(end) => end - self.buf.len() as u64,
+                Err(e) => {
+                    // End any partial line, so the next batch does not follow half a line
+                    // (the partial one is then skipped as corrupt on the next scan).
+                    let _ = f.write_all(b"\n");
+                    return Err(e.to_string());
+                }
+            };
+            for row in &mut rows {
+                match row {
+                    StagedRow::Capture(_, Location::File { offset, .. })
+                    | StagedRow::Exchange(ExchangeAt::File { offset, .. }) => *offset += base,
+                    _ => {}
+                }
+            }
+        }
+        self.seq += 1;
+        Ok(Staged {
+            seq: self.seq,
+            rows,
+        })
+    }
+}
+
+/// Makes durable batches visible in order: rows join the index, front ends hear of them, and
+/// only then is each request answered.
+fn publish(
+    index: &RwLock<Index>,
+    events: &broadcast::Sender<Event>,
+    batch: &[Pending],
+    rows: Vec<StagedRow>,
+) -> Vec<Result<Committed, String>> {
+    let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
+    let mut results = Vec::with_capacity(batch.len());
+    for ((entry, _), row) in batch.iter().zip(rows) {
+        match (entry, row) {
+            (Entry::Capture(record), StagedRow::Capture(row, location)) => {
+                let stored = Arc::new(Stored {
+                    summary: row.clone(),
+                    verdict: record.verdict.clone(),
+                    tls: record.capture.tls.clone(),
+                });
+                idx.push(row, location);
+                let _ = events.send(Event::Captured(stored.clone()));
+                results.push(Ok(Committed::Capture(stored)));
+            }
+            (Entry::Exchange(e), StagedRow::Exchange(at)) => {
+                idx.link(e.capture, LinkedBrief::of(e), at);
+                let _ = events.send(Event::Forwarded(e.clone()));
+                results.push(Ok(Committed::Other));
+            }
+            (Entry::Session(forward_to), _) => {
+                idx.note_session(forward_to.clone());
+                results.push(Ok(Committed::Other));
+            }
+            _ => results.push(Err("internal: staged row does not match its entry".into())),
+        }
+    }
+    results
+}
+
+/// State shared by the sync lanes.
+struct Lanes {
+    /// The channel and the writer: whoever holds this gathers and writes the next batch.
+    intake: Mutex<(mpsc::Receiver<Job>, Writer)>,
+    /// Sequence number of the last published batch.
+    published: Mutex<u64>,
+    turn: Condvar,
+    index: Arc<RwLock<Index>>,
+    events: broadcast::Sender<Event>,
+}
+
+/// One sync lane: gather everything pending (group commit), write it, sync it while the other
+/// lane gathers and writes the next batch, publish in order, answer.
+fn lane(lanes: Arc<Lanes>, sync_fd: File) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let (staged, batch) = {
+            let mut intake = lanes.intake.lock().unwrap_or_else(|p| p.into_inner());
+            let (rx, writer) = &mut *intake;
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            jobs.push(first);
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let batch: Vec<Pending> = jobs
+                .iter_mut()
+                .map(|j| (j.entry.clone(), std::mem::take(&mut j.tail)))
+                .collect();
+            (writer.stage(&batch), batch)
+        };
+        let fail = |e: String| -> Vec<Result<Committed, String>> {
+            let _ = lanes
+                .events
+                .send(Event::Notice(format!("capture log write failed: {e}")));
+            batch.iter().map(|_| Err(e.clone())).collect()
+        };
+        let results = match staged {
+            Err(e) => fail(e),
+            Ok(st) => match sync_fd.sync_data() {
+                Ok(()) => {
+                    let mut out = Vec::new();
+                    wait_turn_and(&lanes, st.seq, || {
+                        out = publish(&lanes.index, &lanes.events, &batch, st.rows);
+                    });
+                    out
+                }
+                Err(e) => {
+                    // The turn must still pass this batch, or later ones would wait forever.
+                    wait_turn_and(&lanes, st.seq, || {});
+                    fail(e.to_string())
+                }
+            },
+        };
+        for (job, result) in jobs.drain(..).zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Runs `f` when batch `seq` is next to publish, then passes the turn on.
+fn wait_turn_and(lanes: &Lanes, seq: u64, f: impl FnOnce()) {
+    let mut published = lanes.published.lock().unwrap_or_else(|p| p.into_inner());
+    while *published + 1 != seq {
+        published = lanes
+            .turn
+            .wait(published)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+    f();
+    *published = seq;
+    lanes.turn.notify_all();
+}

@@ -1,0 +1,314 @@
+//! The in-memory index of the log: one compact [`Summary`] row per capture, in id order, with
+//! where its record is (a byte range of the file, or memory with `--no-store`); the first
+//! capture of each idempotency key; the forwards and replays of each capture; the newest
+//! `--forward-to` a listener recorded. Bodies stay on disk: [`Location::read`] and
+//! [`read_exchanges`] are the one way records are read back.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use super::line::{decode_exchange, decode_line};
+use crate::model::capture::CaptureId;
+use crate::model::exchange::{Exchange, RecordedTarget};
+use crate::model::record::{CaptureRecord, LinkedBrief, Summary};
+
+/// With `--no-store`, how many full records stay in memory (the index keeps every row).
+pub const MEMORY_KEEP: usize = 10_000;
+
+/// Where a capture record is.
+#[derive(Clone, Debug)]
+pub(super) enum Location {
+    File {
+        offset: u64,
+        len: u32,
+    },
+    /// `--no-store`: the record as received (its `capture.id` is not set; the row has it).
+    Memory(Arc<CaptureRecord>),
+    /// `--no-store` keeps only the newest [`MEMORY_KEEP`] records; older rows stay listed.
+    Evicted,
+}
+
+/// Where an exchange record is.
+#[derive(Clone, Debug)]
+pub(super) enum ExchangeAt {
+    File { offset: u64, len: u32 },
+    Memory(Arc<Exchange>),
+}
+
+impl Location {
+    /// Reads capture `id` back from here (`file` is the log, when there is one).
+    pub(super) fn read(&self, file: Option<&File>, id: CaptureId) -> Result<CaptureRecord> {
+        match self {
+            Location::Memory(record) => {
+                let mut record = (**record).clone();
+                record.capture.id = id;
+                Ok(record)
+            }
+            Location::File { offset, len } => {
+                let file = file.context("capture log is not open")?;
+                decode_line(
+                    &read_at(file, *offset, *len).context("reading a capture from the log")?,
+                )
+            }
+            Location::Evicted => bail!(
+                "capture {id} is no longer in memory (--no-store keeps the newest {MEMORY_KEEP}; use --store to keep all)"
+            ),
+        }
+    }
+}
+
+/// Reads exchange records back, in order (`file` is the log, when there is one).
+pub(super) fn read_exchanges(file: Option<&File>, places: &[ExchangeAt]) -> Result<Vec<Exchange>> {
+    places
+        .iter()
+        .map(|at| match at {
+            ExchangeAt::Memory(e) => Ok((**e).clone()),
+            ExchangeAt::File { offset, len } => {
+                let file = file.context("capture log is not open")?;
+                decode_exchange(
+                    &read_at(file, *offset, *len)
+                        .context("reading a forward record from the log")?,
+                )
+            }
+        })
+        .collect()
+}
+
+fn read_at(file: &File, offset: u64, len: u32) -> std::io::Result<Vec<u8>> {
+    let mut line = vec![0u8; len as usize];
+    file.read_exact_at(&mut line, offset)?;
+    Ok(line)
+}
+
+/// Shares the few distinct methods, paths and types between rows, so a million rows do not
+/// hold (and a scan does not allocate) three strings each. The index has one; each recovery
+/// scan thread has its own.
+#[derive(Debug, Default)]
+pub(super) struct Intern {
+    seen: HashSet<Arc<str>>,
+    /// The newest values handed out, checked before hashing.
+    last: [Arc<str>; 4],
+}
+
+impl Intern {
+    /// Beyond this many distinct values, new ones are not kept (they are not repeating).
+    const KEEP: usize = 10_000;
+
+    /// The shared copy of `s`.
+    pub(super) fn get(&mut self, s: &str) -> Arc<str> {
+        // Consecutive captures nearly always share method, path and type.
+        if let Some(last) = self.last.iter().find(|l| &***l == s) {
+            return last.clone();
+        }
+        let arc = match self.seen.get(s) {
+            Some(hit) => hit.clone(),
+            None => {
+                let arc: Arc<str> = Arc::from(s);
+                if self.seen.len() < Self::KEEP {
+                    self.seen.insert(arc.clone());
+                }
+                arc
+            }
+        };
+        self.last.rotate_right(1);
+        self.last[0] = arc.clone();
+        arc
+    }
+}
+
+/// Everything known about the log, in id order.
+#[derive(Debug)]
+pub struct Index {
+    rows: Vec<Summary>,
+    locations: Vec<Location>,
+    /// The first capture of each idempotency key (the key shared with its row).
+    first_by_key: HashMap<Arc<str>, CaptureId>,
+    intern: Intern,
+    next_id: u64,
+    /// Forward and replay records per capture, oldest first.
+    exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
+    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target).
+    forward_to: Option<RecordedTarget>,
+}
+
+impl Index {
+    /// An empty index; the first capture gets id 1.
+    pub(super) fn new() -> Index {
+        Index {
+            rows: Vec::new(),
+            locations: Vec::new(),
+            first_by_key: HashMap::new(),
+            intern: Intern::default(),
+            next_id: 1,
+            exchanges: HashMap::new(),
+            forward_to: None,
+        }
+    }
+
+    /// All rows, oldest first.
+    pub fn rows(&self) -> &[Summary] {
+        &self.rows
+    }
+
+    /// Number of captures.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when there are no captures.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row position of an id.
+    pub fn position(&self, id: CaptureId) -> Option<usize> {
+        self.rows.binary_search_by_key(&id, |r| r.id).ok()
+    }
+
+    /// Row for an id.
+    pub fn get(&self, id: CaptureId) -> Option<&Summary> {
+        self.position(id).map(|i| &self.rows[i])
+    }
+
+    /// The newest `--forward-to` URL a listener recorded in this log.
+    pub fn forward_to(&self) -> Option<&RecordedTarget> {
+        self.forward_to.as_ref()
+    }
+
+    /// Where capture `id`'s record is.
+    pub(super) fn location(&self, id: CaptureId) -> Option<&Location> {
+        self.position(id).map(|i| &self.locations[i])
+    }
+
+    /// Where the forwards and replays of capture `id` are, oldest first.
+    pub(super) fn exchange_places(&self, id: CaptureId) -> &[ExchangeAt] {
+        self.exchanges.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Makes room for `n` more rows (a scan knows how many lines it found).
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+        self.locations.reserve(n);
+        self.first_by_key.reserve(n);
+    }
+
+    /// Reserves the next capture id.
+    pub(super) fn take_id(&mut self) -> CaptureId {
+        let id = CaptureId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    /// The row for a new capture: shared strings, and its idempotency key claimed (`dup_of`
+    /// names the first capture with the same key).
+    pub(super) fn row_for(&mut self, id: CaptureId, record: &CaptureRecord) -> Summary {
+        let mut row = Summary::build(id, record, &mut |s| self.intern.get(s));
+        row.dup_of = self.claim_key(row.idempotency_key.as_ref(), id);
+        row
+    }
+
+    /// Takes in a row read back from the log (its strings re-shared with the index's, its key
+    /// claimed). False, and nothing added, when its id does not follow the last row's: ids
+    /// only grow in a log hooklens wrote.
+    pub(super) fn push_read(&mut self, mut row: Summary, location: Location) -> bool {
+        if self.rows.last().is_some_and(|r| r.id >= row.id) {
+            return false;
+        }
+        row.method = self.intern.get(&row.method);
+        row.target = self.intern.get(&row.target);
+        row.event_type = row.event_type.map(|t| self.intern.get(&t));
+        row.dup_of = self.claim_key(row.idempotency_key.as_ref(), row.id);
+        self.push(row, location);
+        true
+    }
+
+    /// Appends a row. With `--no-store`, the oldest record in memory beyond [`MEMORY_KEEP`]
+    /// is let go (its row stays).
+    pub(super) fn push(&mut self, row: Summary, location: Location) {
+        let in_memory = matches!(location, Location::Memory(_));
+        self.next_id = self.next_id.max(row.id.0 + 1);
+        self.rows.push(row);
+        self.locations.push(location);
+        if in_memory && self.locations.len() > MEMORY_KEEP {
+            let oldest = self.locations.len() - MEMORY_KEEP - 1;
+            self.locations[oldest] = Location::Evicted;
+            let evicted = self.rows[oldest].id;
+            self.exchanges.remove(&evicted);
+        }
+    }
+
+    /// Links an exchange to its capture's row (false when there is no such capture).
+    pub(super) fn link(&mut self, id: CaptureId, brief: LinkedBrief, at: ExchangeAt) -> bool {
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        self.rows[pos].apply_link(&brief);
+        self.exchanges.entry(id).or_default().push(at);
+        true
+    }
+
+    /// A listener started; with a `--forward-to`, that becomes `replay`'s default target.
+    pub(super) fn note_session(&mut self, forward_to: Option<RecordedTarget>) {
+        if forward_to.is_some() {
+            self.forward_to = forward_to;
+        }
+    }
+
+    /// The capture that first used `key`, or None after recording `id` as that first one.
+    /// One hash lookup; the map shares the row's key.
+    fn claim_key(&mut self, key: Option<&Arc<str>>, id: CaptureId) -> Option<CaptureId> {
+        use std::collections::hash_map::Entry as Slot;
+        match self.first_by_key.entry(key?.clone()) {
+            Slot::Occupied(first) => Some(*first.get()),
+            Slot::Vacant(slot) => {
+                slot.insert(id);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::record;
+
+    #[test]
+    fn one_interner_shares_repeated_strings() {
+        let mut intern = Intern::default();
+        let a = intern.get("/hook");
+        let _ = intern.get("POST");
+        let b = intern.get("/hook");
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn rows_claim_keys_and_memory_keeps_only_the_newest_records() {
+        let mut index = Index::new();
+        for _ in 0..MEMORY_KEEP + 1 {
+            let id = index.take_id();
+            let rec = Arc::new(record(b"x", Some("k")));
+            let row = index.row_for(id, &rec);
+            index.push(row, Location::Memory(rec));
+        }
+        let rows = index.rows();
+        assert_eq!(rows[0].dup_of, None);
+        assert_eq!(rows[1].dup_of, Some(CaptureId(1)));
+        assert!(Arc::ptr_eq(&rows[0].target, &rows[1].target));
+        assert!(matches!(
+            index.location(CaptureId(1)),
+            Some(Location::Evicted)
+        ));
+        assert!(matches!(
+            index.location(CaptureId(2)),
+            Some(Location::Memory(_))
+        ));
+        // A row read back with an id that does not grow is refused.
+        let stale = Summary::of(&record(b"y", None));
+        assert!(!index.push_read(stale, Location::Evicted));
+    }
+}

@@ -1,0 +1,299 @@
+//! Recovery: rebuilding the index from the log when it is opened.
+//!
+//! A big log (over 16 MiB) is split into ranges that start at line starts and parsed on
+//! several threads, each with its own [`Intern`]; the lines are then applied to the index in
+//! file order. Only the index fields of each line are read ([`index_fields`]); bodies stay on
+//! disk.
+//!
+//! * A torn last line (a crash mid write) is reported in [`Recovery::torn_bytes`] and, when
+//!   repairing, cut off; a last line that is a whole record and only lacks its newline is kept
+//!   and given one.
+//! * A line that is not a readable record, a capture whose id does not grow, or a forward that
+//!   links to no capture counts in [`Recovery::corrupt_lines`]; it stays in the file.
+//! * Lines of a newer format version or an unknown kind are skipped silently; blank lines too.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+
+use anyhow::Result;
+
+use super::index::{ExchangeAt, Index, Intern, Location};
+use super::line::{Fields, index_fields};
+
+/// Logs bigger than this are parsed on several threads.
+const PARALLEL_FROM: u64 = 16 << 20;
+
+/// What recovery found when opening the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Captures loaded.
+    pub captures: usize,
+    /// Bytes of a torn last line that were cut off.
+    pub torn_bytes: u64,
+    /// Lines that could not be parsed (kept in the file, skipped).
+    pub corrupt_lines: usize,
+}
+
+/// One line as found by a range scan.
+struct Scanned {
+    offset: u64,
+    /// Bytes including the newline.
+    size: u64,
+    /// Ends with a newline.
+    complete: bool,
+    /// Only whitespace.
+    blank: bool,
+    /// `Ok(None)`: a record hooklens skips (another kind, a newer version).
+    fields: Result<Option<Fields>, ()>,
+}
+
+/// Scans the whole log into `index`. With `repair`, a torn last line is cut (and a whole last
+/// record given its newline).
+pub(super) fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
+    let mut recovery = Recovery::default();
+    let len = file.metadata()?.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u64;
+    let parts = if len > PARALLEL_FROM { threads } else { 1 };
+    let points = split_points(file, len, parts)?;
+    let shared: &File = file;
+    let ranges: Vec<Vec<Scanned>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = points
+            .windows(2)
+            .map(|w| {
+                let (start, end) = (w[0], w[1]);
+                scope.spawn(move || scan_range(shared, start, end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("scan thread panicked")))
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+    })?;
+
+    index.reserve(ranges.iter().map(Vec::len).sum());
+    // Where the file ends up torn: at a line start (cut it), or after a whole record that
+    // lacks its newline (`true`: finish it).
+    let mut torn_at = None;
+    let mut end = 0u64;
+    for line in ranges.into_iter().flatten() {
+        end = line.offset + line.size;
+        let (offset, len) = (line.offset, (line.size - u64::from(line.complete)) as u32);
+        let kept = match line.fields {
+            Err(()) => {
+                if !line.complete {
+                    torn_at = Some((line.offset, false));
+                } else if !line.blank {
+                    recovery.corrupt_lines += 1;
+                }
+                continue;
+            }
+            Ok(None) => true,
+            Ok(Some(Fields::Exchange(capture, brief))) => {
+                // A forward record follows its capture; one that links nowhere is corrupt.
+                index.link(capture, brief, ExchangeAt::File { offset, len })
+            }
+            Ok(Some(Fields::Session(forward_to))) => {
+                index.note_session(forward_to);
+                true
+            }
+            Ok(Some(Fields::Capture(row))) => {
+                let taken = index.push_read(row, Location::File { offset, len });
+                recovery.captures += usize::from(taken);
+                taken
+            }
+        };
+        if !kept {
+            recovery.corrupt_lines += 1;
+        }
+        if !line.complete {
+            // A whole record that only lacks its newline: finish the line.
+            torn_at = Some((end, true));
+        }
+    }
+    if let Some((at, whole)) = torn_at {
+        if whole {
+            if repair {
+                file.seek(SeekFrom::End(0))?;
+                file.write_all(b"\n")?;
+            }
+        } else {
+            recovery.torn_bytes = end - at;
+            if repair {
+                file.set_len(at)?;
+                file.sync_all()?;
+            }
+        }
+    }
+    Ok(recovery)
+}
+
+/// Scans the lines that start in `[start, end)` (`start` is at a line start).
+fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<Vec<Scanned>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut intern = Intern::default();
+    let mut pos = start;
+    let mut line_start = start;
+    let file_len = file.metadata()?.len();
+    loop {
+        let n = if pos < file_len {
+            file.read_at(&mut buf, pos)?
+        } else {
+            0
+        };
+        if n == 0 {
+            break;
+        }
+        let mut rest = &buf[..n];
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            // A line inside the buffer is parsed in place; only one that spans two reads is
+            // put together in `line`.
+            let whole: &[u8] = if line.is_empty() {
+                &rest[..i]
+            } else {
+                line.extend_from_slice(&rest[..i]);
+                &line
+            };
+            out.push(scanned(line_start, whole, true, &mut intern));
+            line_start += whole.len() as u64 + 1;
+            line.clear();
+            rest = &rest[i + 1..];
+            if line_start >= end {
+                return Ok(out);
+            }
+        }
+        line.extend_from_slice(rest);
+        pos += n as u64;
+    }
+    if !line.is_empty() {
+        out.push(scanned(line_start, &line, false, &mut intern));
+    }
+    Ok(out)
+}
+
+fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut Intern) -> Scanned {
+    Scanned {
+        offset,
+        size: content.len() as u64 + u64::from(complete),
+        complete,
+        blank: content.iter().all(u8::is_ascii_whitespace),
+        fields: index_fields(content, &mut |s| intern.get(s)),
+    }
+}
+
+/// Where to split the file so each range starts at a line start.
+fn split_points(file: &File, len: u64, parts: u64) -> std::io::Result<Vec<u64>> {
+    let mut points = vec![0];
+    let mut probe = [0u8; 64 * 1024];
+    for i in 1..parts {
+        let mut pos = (len * i / parts).max(*points.last().unwrap_or(&0));
+        loop {
+            let n = file.read_at(&mut probe, pos)?;
+            if n == 0 {
+                pos = len;
+                break;
+            }
+            if let Some(nl) = probe[..n].iter().position(|&b| b == b'\n') {
+                pos += nl as u64 + 1;
+                break;
+            }
+            pos += n as u64;
+        }
+        points.push(pos.min(len));
+    }
+    points.push(len);
+    points.dedup();
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::capture::CaptureId;
+    use crate::store::fixtures::record;
+    use crate::store::line::encode_line;
+
+    fn log_of(lines: &[&[u8]]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, lines.concat()).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn lines_longer_than_a_read_buffer_reopen_intact() {
+        let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let lines = [
+            encode_line(CaptureId(1), &record(b"small", None)).unwrap(),
+            encode_line(CaptureId(2), &record(&big, Some("big"))).unwrap(),
+            encode_line(CaptureId(3), &record(b"after", None)).unwrap(),
+        ];
+        let (_dir, mut file) = log_of(&lines.each_ref().map(Vec::as_slice));
+        let mut index = Index::new();
+        let recovery = scan(&mut file, &mut index, false).unwrap();
+        assert_eq!((recovery.captures, recovery.corrupt_lines), (3, 0));
+        let read = |id| {
+            index
+                .location(CaptureId(id))
+                .unwrap()
+                .read(Some(&file), CaptureId(id))
+        };
+        assert_eq!(read(2).unwrap().capture.body.as_ref(), &big[..]);
+        assert_eq!(read(3).unwrap().capture.body.as_ref(), b"after");
+        assert_eq!(
+            index.get(CaptureId(2)).unwrap().idempotency_key.as_deref(),
+            Some("big")
+        );
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_a_whole_last_record_finished() {
+        let one = encode_line(CaptureId(1), &record(b"a", None)).unwrap();
+        let two = encode_line(CaptureId(2), &record(b"b", None)).unwrap();
+        // Torn in the middle of the second line: cut back to the first.
+        let (_dir, mut file) = log_of(&[&one, &two[..20]]);
+        let recovery = scan(&mut file, &mut Index::new(), true).unwrap();
+        assert_eq!((recovery.captures, recovery.torn_bytes), (1, 20));
+        assert_eq!(file.metadata().unwrap().len(), one.len() as u64);
+        // Only the newline missing: the record is kept and the line finished.
+        let (_dir, mut file) = log_of(&[&one, &two[..two.len() - 1]]);
+        let recovery = scan(&mut file, &mut Index::new(), true).unwrap();
+        assert_eq!((recovery.captures, recovery.torn_bytes), (2, 0));
+        assert_eq!(
+            file.metadata().unwrap().len(),
+            (one.len() + two.len()) as u64
+        );
+    }
+
+    #[test]
+    fn unreadable_lines_and_ids_that_do_not_grow_are_corrupt_and_skipped() {
+        let one = encode_line(CaptureId(1), &record(b"a", None)).unwrap();
+        let lines: [&[u8]; 5] = [
+            &one,
+            b"not json\n",
+            b"  \n",
+            &one, // the same id again
+            b"{\"v\":1,\"kind\":\"forward\",\"capture\":9,\"status\":204}\n",
+        ];
+        let (_dir, mut file) = log_of(&lines);
+        let recovery = scan(&mut file, &mut Index::new(), false).unwrap();
+        assert_eq!(
+            recovery,
+            Recovery {
+                captures: 1,
+                torn_bytes: 0,
+                corrupt_lines: 3,
+            }
+        );
+    }
+}
