@@ -1,4 +1,5 @@
-//! The terminal inspector. `app` is the state, `ui` the pure renderer, `keys` the key table;
+//! The terminal inspector. `app` is the state, `ui` the pure renderer (the detail tabs in `tabs`,
+//! shared styling in `style`), `keys` the key table;
 //! this module owns the terminal and the loop.
 //!
 //! The loop reads the store's event stream and never blocks the server: it drains everything
@@ -7,6 +8,8 @@
 
 pub mod app;
 pub mod keys;
+mod style;
+mod tabs;
 pub mod ui;
 
 use std::io::Write;
