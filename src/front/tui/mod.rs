@@ -138,7 +138,7 @@ pub fn diff_text(a: &CaptureRecord, b: &CaptureRecord) -> String {
             ));
         }
         text.push('\n');
-        text.push_str(&crate::front::printer::render_body(&r.capture.body));
+        text.push_str(&crate::front::show::render_body(&r.capture.body));
         text.push('\n');
         escape_text(text.as_bytes())
     };

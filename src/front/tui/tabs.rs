@@ -6,11 +6,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Tabs, Wrap};
-use sha2::{Digest, Sha256};
 
 use super::app::{App, Focus, TABS};
 use super::style::{badge, fg, short_type};
 use crate::fmt::{clock, rfc3339, size};
+use crate::front::show;
+use crate::model::exchange::BodyDigest;
 use crate::model::record::{CaptureRecord, Summary};
 use crate::sanitize::escape_line;
 use crate::verify::describe_skew;
@@ -62,17 +63,14 @@ pub fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
 /// The Headers tab: the request line, then every header in arrival order and case.
 fn headers_tab(app: &App, record: &CaptureRecord) -> Vec<Line<'static>> {
     let c = &record.capture;
-    let case = match c.header_case {
-        crate::model::capture::HeaderCase::Original => "original case",
-        crate::model::capture::HeaderCase::Lowercase => "lowercase",
-    };
     let mut lines = vec![Line::styled(
         format!(
-            "{} {} {}  ({} headers, arrival order, {case})",
+            "{} {} {}  ({} headers, arrival order, {})",
             escape_line(c.method.as_bytes()),
             escape_line(c.target.as_bytes()),
             c.version.as_str(),
-            c.headers.len()
+            c.headers.len(),
+            show::header_case(c.header_case)
         ),
         Style::default().add_modifier(Modifier::BOLD),
     )];
@@ -109,7 +107,7 @@ fn shape_tab(app: &App, record: &CaptureRecord) -> Vec<Line<'static>> {
         lines.push(Line::styled("✓ no inconsistencies", fg(app, Color::Green)));
     }
     lines.extend(
-        crate::front::printer::shape_text(&report)
+        show::shape_text(&report)
             .lines()
             .map(|l| Line::raw(l.to_string())),
     );
@@ -224,16 +222,10 @@ fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a
         "body       {}{}, sha256 {}",
         size(c.body.len() as u64),
         if c.truncated { " (truncated)" } else { "" },
-        hex::encode(Sha256::digest(&c.body))
+        BodyDigest::of(&c.body).sha256
     )));
     if let Some(tls) = &c.tls {
-        lines.push(Line::raw(format!(
-            "tls        {} {} alpn={} sni={}",
-            tls.version,
-            tls.cipher,
-            tls.alpn.as_deref().unwrap_or("-"),
-            escape_line(tls.sni.as_deref().unwrap_or("-").as_bytes())
-        )));
+        lines.push(Line::raw(format!("tls        {}", show::tls_text(tls))));
     }
     lines.push(Line::raw(format!(
         "response   {} · from {} · {}",
@@ -249,7 +241,7 @@ fn forward_tab(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for e in app.exchanges.iter().rev() {
         let good = e.succeeded() && e.integrity.is_empty();
-        for (n, l) in crate::front::printer::exchange_text(e).lines().enumerate() {
+        for (n, l) in show::exchange_text(e).lines().enumerate() {
             lines.push(match n {
                 0 => Line::styled(
                     l.to_string(),
