@@ -236,7 +236,7 @@ async fn signed_delivery_over_https_http1_and_h2_records_tls_details() {
         .store
         .load(server.store.index().rows()[0].id)
         .unwrap();
-    let text = hooklens::front::printer::show_text(&record, None, &[]);
+    let text = hooklens::front::show::show_text(&record, None, &[]);
     assert!(
         text.contains("tls       TLSv1.3 TLS13_") && text.contains("alpn=- sni=localhost"),
         "{text}"

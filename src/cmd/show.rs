@@ -7,7 +7,6 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::cmd::args::Exit;
-use crate::front::printer;
 use crate::model::capture::CaptureId;
 use crate::store::{self, Store};
 
@@ -47,7 +46,7 @@ pub fn run(args: ShowArgs) -> Result<Exit> {
         );
         println!("{}", crate::sanitize::to_json_line(&report));
     } else {
-        print!("{}", printer::show_text(&record, dup_of, &exchanges));
+        print!("{}", crate::front::show::show_text(&record, dup_of, &exchanges));
     }
     Ok(Exit::Success)
 }

@@ -1,5 +1,7 @@
 //! Front ends: they subscribe to the store's events and read its records, never the other way
-//! round. [`printer`] is the line/JSON output and `show`; [`tui`] is the terminal inspector.
+//! round. [`printer`] is the line/JSON output; [`show`] the detail text of one capture (the
+//! `show` view, reused by the inspector); [`tui`] is the terminal inspector.
 
 pub mod printer;
+pub mod show;
 pub mod tui;

@@ -243,7 +243,7 @@ impl App {
     pub fn set_detail(&mut self, record: Arc<CaptureRecord>, exchanges: Vec<Arc<Exchange>>) {
         if self.selected_row().map(|r| r.id) == Some(record.capture.id) {
             self.exchanges = exchanges;
-            self.body_lines = crate::front::printer::render_body(&record.capture.body)
+            self.body_lines = crate::front::show::render_body(&record.capture.body)
                 .lines()
                 .map(str::to_owned)
                 .collect();

@@ -1,12 +1,17 @@
-//! The terminal inspector. `app` is the state, `ui` the pure renderer, `keys` the key table;
-//! this module owns the terminal and the loop.
+//! The terminal inspector. `app` is the state, `ui` the pure renderer (the detail tabs in `tabs`,
+//! shared styling in `style`), `keys` the key table, `console` the real terminal (raw mode,
+//! alternate screen, mouse capture, input thread). This module holds the loop, [`inspect`],
+//! which runs on any ratatui backend, and [`run`], which runs it on the console.
 //!
 //! The loop reads the store's event stream and never blocks the server: it drains everything
 //! pending before each frame, resyncs from the index if it falls behind, and draws only when
 //! something changed (plus a 1 s tick while a detail with a countdown is shown).
 
 pub mod app;
+mod console;
 pub mod keys;
+mod style;
+mod tabs;
 pub mod ui;
 
 use std::io::Write;
@@ -15,10 +20,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use base64::Engine;
-use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, KeyEventKind};
-use ratatui::crossterm::execute;
+use bytes::Bytes;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{self, KeyEventKind};
 use tokio::sync::{broadcast, mpsc};
+
+use console::Console;
 
 use crate::model::capture::CaptureId;
 use crate::model::capture::now_ms;
@@ -26,102 +34,6 @@ use crate::model::record::{CaptureRecord, Event};
 use crate::sanitize::escape_text;
 use crate::store::Store;
 pub use app::{Action, App, HeaderInfo, Overlay};
-
-/// Owns the terminal: raw mode, alternate screen and mouse capture on; restored on drop, so
-/// every way out (quit, error, SIGTERM, panic via ratatui's hook) leaves the terminal usable.
-struct TerminalGuard {
-    terminal: DefaultTerminal,
-}
-
-impl TerminalGuard {
-    fn new() -> Result<TerminalGuard> {
-        // try_init enables raw mode and the alternate screen and installs a panic hook that
-        // restores the terminal before the panic message prints.
-        let terminal = ratatui::try_init().context("opening the terminal")?;
-        let _ = execute!(std::io::stdout(), EnableMouseCapture);
-        Ok(TerminalGuard { terminal })
-    }
-
-    /// Hands the terminal to another program (the editor) and takes it back afterwards. The
-    /// input reader is paused first, so it does not steal the editor's keys.
-    fn lend<T>(&mut self, input: &InputReader, f: impl FnOnce() -> T) -> Result<T> {
-        input.pause();
-        let _ = execute!(std::io::stdout(), DisableMouseCapture);
-        ratatui::restore();
-        let out = tokio::task::block_in_place(f);
-        self.terminal = ratatui::try_init().context("reopening the terminal")?;
-        let _ = execute!(std::io::stdout(), EnableMouseCapture);
-        let _ = self.terminal.clear();
-        input.resume();
-        Ok(out)
-    }
-}
-
-/// The keyboard and mouse reader thread. It polls in short slices so it can be paused (while
-/// the editor owns the terminal) without a key being read by the wrong program.
-struct InputReader {
-    paused: Arc<std::sync::atomic::AtomicBool>,
-    idle: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl InputReader {
-    fn start(tx: mpsc::UnboundedSender<event::Event>) -> Result<InputReader> {
-        use std::sync::atomic::Ordering;
-        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let idle = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, i) = (paused.clone(), idle.clone());
-        std::thread::Builder::new()
-            .name("hooklens-input".into())
-            .spawn(move || {
-                loop {
-                    if p.load(Ordering::Acquire) {
-                        i.store(true, Ordering::Release);
-                        std::thread::sleep(Duration::from_millis(10));
-                        continue;
-                    }
-                    i.store(false, Ordering::Release);
-                    match event::poll(Duration::from_millis(50)) {
-                        Ok(true) => match event::read() {
-                            Ok(ev) => {
-                                if tx.send(ev).is_err() {
-                                    break;
-                                }
-                            }
-                            Err(_) => break,
-                        },
-                        Ok(false) => {}
-                        Err(_) => break,
-                    }
-                }
-            })
-            .context("starting the input reader")?;
-        Ok(InputReader { paused, idle })
-    }
-
-    /// Stops reading and waits until the thread is out of its poll.
-    fn pause(&self) {
-        use std::sync::atomic::Ordering;
-        self.paused.store(true, Ordering::Release);
-        for _ in 0..100 {
-            if self.idle.load(Ordering::Acquire) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn resume(&self) {
-        self.paused
-            .store(false, std::sync::atomic::Ordering::Release);
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        let _ = execute!(std::io::stdout(), DisableMouseCapture);
-        ratatui::restore();
-    }
-}
 
 /// Diff of two captures: headers, then the bodies pretty-printed (JSON-aware), line by line.
 pub fn diff_text(a: &CaptureRecord, b: &CaptureRecord) -> String {
@@ -135,7 +47,7 @@ pub fn diff_text(a: &CaptureRecord, b: &CaptureRecord) -> String {
             ));
         }
         text.push('\n');
-        text.push_str(&crate::front::printer::render_body(&r.capture.body));
+        text.push_str(&crate::front::show::render_body(&r.capture.body));
         text.push('\n');
         escape_text(text.as_bytes())
     };
@@ -218,19 +130,25 @@ fn replay(
     Ok(())
 }
 
-/// The terminal and its reader, for actions that hand the terminal to another program.
-struct Terminal {
-    guard: TerminalGuard,
-    input: InputReader,
+/// What the loop works with besides the terminal it draws on.
+pub(crate) struct Session<'a> {
+    /// The capture log: events to follow, records to load.
+    pub store: &'a Store,
+    /// Where `r`/`R`/`e` send; `None` without `--forward-to`.
+    pub replays: Option<&'a ReplayTarget>,
+    /// Key and mouse events.
+    pub input: mpsc::UnboundedReceiver<event::Event>,
+    /// Edits a body for `e` (the real terminal lends itself to `$EDITOR`).
+    pub edit: &'a mut dyn FnMut(CaptureId, &[u8]) -> Result<Bytes>,
 }
 
-fn perform(
+fn perform<B: Backend>(
     app: &mut App,
-    store: &Store,
+    session: &mut Session,
     action: Action,
-    replays: Option<&ReplayTarget>,
-    term: &mut Terminal,
+    terminal: &mut Terminal<B>,
 ) -> bool {
+    let store = session.store;
     let load = |id: CaptureId| store.load(id).map(Arc::new);
     match action {
         Action::Quit => return false,
@@ -264,7 +182,8 @@ fn perform(
             (Err(e), _) | (_, Err(e)) => app.status = Some(format!("{e:#}")),
         },
         Action::Replay(id, resign) => {
-            let started = replays
+            let started = session
+                .replays
                 .context("replay needs --forward-to")
                 .and_then(|t| replay(store, t, store.load(id)?.capture, resign, None));
             app.status = Some(match started {
@@ -273,16 +192,19 @@ fn perform(
             });
         }
         Action::EditReplay(id) => {
-            let started = replays.context("replay needs --forward-to").and_then(|t| {
-                if t.secret.is_none() {
-                    anyhow::bail!("an edited body must be re-signed: start with --secret");
-                }
-                let capture = store.load(id)?.capture;
-                let body = term.guard.lend(&term.input, || {
-                    crate::net::replay::edit_body(id, &capture.body)
-                })??;
-                replay(store, t, capture, true, Some(body))
-            });
+            let started = session
+                .replays
+                .context("replay needs --forward-to")
+                .and_then(|t| {
+                    if t.secret.is_none() {
+                        anyhow::bail!("an edited body must be re-signed: start with --secret");
+                    }
+                    let capture = store.load(id)?.capture;
+                    let body = (session.edit)(id, &capture.body);
+                    // Another program had the screen: the next frame redraws all of it.
+                    let _ = terminal.clear();
+                    replay(store, t, capture, true, Some(body?))
+                });
             app.status = Some(match started {
                 Ok(()) => format!("replaying {id} (edited, re-signed)…"),
                 Err(e) => format!("{e:#}"),
@@ -292,35 +214,58 @@ fn perform(
     true
 }
 
-/// Runs the inspector until the user quits or SIGTERM arrives. The caller then shuts the
-/// listener down gracefully.
+/// Runs the inspector on the real terminal until the user quits or SIGTERM arrives. The
+/// caller then shuts the listener down gracefully.
 pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>) -> Result<()> {
-    // Subscribe before reading the index so nothing falls between the two.
-    let mut events = store.subscribe();
     let mut app = App::new(header, now_ms());
     app.color = std::env::var_os("NO_COLOR").is_none();
-    let initial = app.load_rows(store.index().rows().to_vec());
-
-    let guard = TerminalGuard::new()?;
-    let (input_tx, mut input) = mpsc::unbounded_channel();
-    // crossterm's reader blocks; give it a thread so the async loop never waits on it.
-    let mut term = Terminal {
-        guard,
-        input: InputReader::start(input_tx)?,
-    };
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
+    let (mut console, mut terminal, input) = Console::open()?;
+    let mut edit = |id, body: &[u8]| {
+        console
+            .lend(|| crate::net::replay::edit_body(id, body))
+            .and_then(|edited| edited)
+    };
+    let session = Session {
+        store: &store,
+        replays: replays.as_ref(),
+        input,
+        edit: &mut edit,
+    };
+    inspect(&mut terminal, app, session, async move {
+        sigterm.recv().await;
+    })
+    .await
+}
+
+/// The inspector's loop, on any ratatui backend: the console in [`run`], a `TestBackend` in
+/// tests. It returns when the user quits, the store closes, or `stop` resolves.
+pub(crate) async fn inspect<B>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    mut session: Session<'_>,
+    stop: impl Future<Output = ()>,
+) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    let store = session.store;
+    // Subscribe before reading the index so nothing falls between the two.
+    let mut events = store.subscribe();
+    let initial = app.load_rows(store.index().rows().to_vec());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(stop);
 
     if let Some(action) = initial {
-        perform(&mut app, &store, action, replays.as_ref(), &mut term);
+        perform(&mut app, &mut session, action, terminal);
     }
     let mut dirty = true;
     loop {
         if dirty {
-            term.guard
-                .terminal
+            terminal
                 .draw(|frame| ui::render(&app, frame))
                 .context("drawing")?;
         }
@@ -359,7 +304,7 @@ pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>
                 }
                 dirty = true;
             }
-            Some(ev) = input.recv() => {
+            Some(ev) = session.input.recv() => {
                 match ev {
                     event::Event::Key(key) if key.kind != KeyEventKind::Release => {
                         actions.extend(app.handle_key(key));
@@ -369,17 +314,89 @@ pub async fn run(store: Store, header: HeaderInfo, replays: Option<ReplayTarget>
                 }
                 dirty = true;
             }
-            _ = sigterm.recv() => break,
+            _ = &mut stop => break,
             _ = tick.tick() => {
                 app.now_ms = now_ms();
                 dirty = app.detail.is_some();
             }
         }
         for action in actions {
-            if !perform(&mut app, &store, action, replays.as_ref(), &mut term) {
+            if !perform(&mut app, &mut session, action, terminal) {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    use super::*;
+    use crate::model::capture::Capture;
+    use crate::verify::{Outcome, Verdict};
+
+    fn record(job: &str) -> CaptureRecord {
+        CaptureRecord {
+            capture: Capture::fixture(b"{}", &[("Host", "127.0.0.1:8787"), ("X-Job", job)]),
+            verdict: Verdict::new(None, Outcome::Unverified, "no secret configured"),
+            response_status: 204,
+            event_type: None,
+            data_id: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn screen(terminal: &Terminal<TestBackend>) -> String {
+        let buf = terminal.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_loop_loads_and_draws_what_the_keys_ask_for() {
+        let (store, writer, _) = Store::open(None).unwrap();
+        for job in ["job_first", "job_second"] {
+            store.append(record(job)).await.unwrap();
+        }
+        let (keys, input) = mpsc::unbounded_channel();
+        // First capture, then down to the second, its Headers tab, and quit.
+        for c in ['g', 'j', '2', 'q'] {
+            keys.send(event::Event::Key(KeyEvent::from(KeyCode::Char(c))))
+                .unwrap();
+        }
+        let mut app = App::new(HeaderInfo::default(), now_ms());
+        app.color = false;
+        let mut edit = |_: CaptureId, _: &[u8]| -> Result<Bytes> { anyhow::bail!("no editor") };
+        let session = Session {
+            store: &store,
+            replays: None,
+            input,
+            edit: &mut edit,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        inspect(&mut terminal, app, session, std::future::pending())
+            .await
+            .unwrap();
+        let text = screen(&terminal);
+        assert!(
+            text.contains("POST /modelgates/video-webhook HTTP/1.1  (2 headers, arrival order"),
+            "the Headers tab: {text}"
+        );
+        assert!(
+            text.contains("X-Job: job_second") && !text.contains("job_first"),
+            "the second capture, loaded from the store: {text}"
+        );
+        drop(store);
+        writer.join().await;
+    }
 }
