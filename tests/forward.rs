@@ -306,7 +306,7 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let line = hooklens::front::printer::list_line(row);
     assert!(line.contains("→ 202  forward → 202 "), "{line}");
     let record = log.load(row.id).unwrap();
-    let shown = hooklens::front::printer::show_text(&record, None, &exchanges);
+    let shown = hooklens::front::show::show_text(&record, None, &exchanges);
     assert!(shown.contains("answer    202 Accepted in "), "{shown}");
     assert!(shown.contains("relayed to the provider"), "{shown}");
     assert!(shown.contains("✓ same body bytes"), "{shown}");

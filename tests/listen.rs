@@ -159,7 +159,7 @@ async fn hostile_bytes_round_trip_and_print_escaped() {
         body.as_slice(),
         "body not byte for byte"
     );
-    let shown = hooklens::front::printer::show_text(&rec, None, &[]);
+    let shown = hooklens::front::show::show_text(&rec, None, &[]);
     let line = hooklens::front::printer::line(&ro.index().rows()[0]);
     for text in [&shown, &line] {
         assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\0'));
