@@ -2,8 +2,10 @@
 //! [`rawhead`] and [`tls`]), the outbound [`client`], and the ways a capture or event goes
 //! out: [`forward`] (behind the listener) and [`replay`].
 
+pub mod chunk;
 pub mod client;
 pub mod forward;
+pub mod hop;
 pub mod rawhead;
 pub mod replay;
 pub mod server;
