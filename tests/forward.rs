@@ -12,8 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use hooklens::model::capture::Capture;
 use hooklens::model::exchange::PathMode;
-use hooklens::net::client::{Client, ClientError, Target, tls_config};
+use hooklens::net::client::{Client, ClientError, Target};
 use hooklens::net::forward;
+use hooklens::net::tls::client_config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -24,7 +25,7 @@ fn signed(body: &[u8]) -> Capture {
 }
 
 fn client() -> Client {
-    Client::new(tls_config(&[]).unwrap())
+    Client::new(client_config(&[]).unwrap())
 }
 
 /// A receiver that runs `answer` for each request on each accepted connection.

@@ -26,7 +26,14 @@ mod tests {
         assert_eq!(chunk_size(b"1a\r\n"), Some(26));
         assert_eq!(chunk_size(b"FF;name=value\r\n"), Some(255));
         assert_eq!(chunk_size(b"3 ; x\r\n"), Some(3));
-        for bad in [&b"\r\n"[..], b"g\r\n", b"-1\r\n", b"1\n", b" 1\r\n", b"12345678901234567\r\n"] {
+        for bad in [
+            &b"\r\n"[..],
+            b"g\r\n",
+            b"-1\r\n",
+            b"1\n",
+            b" 1\r\n",
+            b"12345678901234567\r\n",
+        ] {
             assert_eq!(chunk_size(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

@@ -68,7 +68,14 @@ mod tests {
             ("X-Private", b"1"),
         ];
         let hop = HopByHop::of(headers);
-        for name in ["x-private", "X-OTHER", "Keep-Alive", "TE", "Upgrade", "Connection"] {
+        for name in [
+            "x-private",
+            "X-OTHER",
+            "Keep-Alive",
+            "TE",
+            "Upgrade",
+            "Connection",
+        ] {
             assert!(hop.contains(name), "{name}");
         }
         assert!(!hop.contains("x-modelgates-signature"));

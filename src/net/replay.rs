@@ -269,7 +269,7 @@ pub async fn run(log_path: &Path, opts: &ReplayOptions) -> Result<ExitCode> {
         };
         work.push((record, body));
     }
-    let client = Client::new(crate::net::client::tls_config(&opts.cacert)?);
+    let client = Client::new(crate::net::tls::client_config(&opts.cacert)?);
     let target = Arc::new(target);
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();

@@ -265,7 +265,6 @@ pub fn load_pem(cert_path: &Path, key_path: &Path) -> Result<Identity, TlsError>
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

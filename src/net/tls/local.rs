@@ -247,10 +247,7 @@ fn ca_problem(paths: &Paths, now: i64) -> Option<String> {
         return Some(format!("{} is unreadable", paths.ca_cert.display()));
     };
     if fields.not_after <= now + RENEW_BEFORE_SECS {
-        return Some(format!(
-            "the CA expires on {}",
-            date(fields.not_after)
-        ));
+        return Some(format!("the CA expires on {}", date(fields.not_after)));
     }
     let key_ok = std::fs::read_to_string(&paths.ca_key)
         .ok()
