@@ -1,6 +1,7 @@
 //! Everything that opens a socket: the listener ([`server`], with the header-case recorder
 //! [`rawhead`] and [`tls`]), the outbound [`client`], and the ways a capture or event goes
-//! out: [`forward`] (behind the listener) and [`replay`].
+//! out: [`forward`] (behind the listener) and [`replay`]. The HTTP/1 rules more than one of
+//! them need live in one place each: [`hop`] (hop-by-hop headers) and [`chunk`] (chunk sizes).
 
 pub mod chunk;
 pub mod client;
