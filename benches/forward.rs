@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use hooklens::model::capture::Capture;
 use hooklens::model::exchange::PathMode;
-use hooklens::net::client::{Client, Target, tls_config};
+use hooklens::net::client::{Client, Target};
 use hooklens::net::forward;
 use hooklens::net::server::{self, ListenConfig, Listener, Respond};
+use hooklens::net::tls::client_config;
 use hooklens::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -102,7 +103,7 @@ fn main() {
         let config = ListenConfig {
             respond: Respond::Relay,
             forward: Some(forward::ForwardConfig {
-                client: Client::new(tls_config(&[]).unwrap()),
+                client: Client::new(client_config(&[]).unwrap()),
                 target: receiver.clone(),
                 mode: PathMode::Keep,
                 timeout: Duration::from_secs(10),
@@ -123,7 +124,7 @@ fn main() {
             ("X-ModelGates-Idempotency-Key", "job_1-completed"),
             ("Content-Length", len.as_str()),
         ]);
-        let client = Client::new(tls_config(&[]).unwrap());
+        let client = Client::new(client_config(&[]).unwrap());
         let direct = percentiles(run(&client, &receiver, &capture).await);
         let through = percentiles(run(&client, &via, &capture).await);
         println!("requests per path: {N} sequential, concurrency 1, keep-alive");

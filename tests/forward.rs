@@ -13,8 +13,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use hooklens::model::capture::Capture;
 use hooklens::model::exchange::PathMode;
-use hooklens::net::client::{Client, ClientError, Target, tls_config};
+use hooklens::net::client::{Client, ClientError, Target};
 use hooklens::net::forward;
+use hooklens::net::tls::client_config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -25,7 +26,7 @@ fn signed(body: &[u8]) -> Capture {
 }
 
 fn client() -> Client {
-    Client::new(tls_config(&[]).unwrap())
+    Client::new(client_config(&[]).unwrap())
 }
 
 /// A misbehaving receiver (raw TCP, for what no HTTP server would do): runs `answer` for each

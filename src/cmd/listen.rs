@@ -118,7 +118,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         max_body: args.max_body,
         forward: match args.forward_to.clone() {
             Some(target) => Some(crate::net::forward::ForwardConfig {
-                client: crate::net::client::Client::new(crate::net::client::tls_config(
+                client: crate::net::client::Client::new(crate::net::tls::client_config(
                     &args.cacert,
                 )?),
                 target,

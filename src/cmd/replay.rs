@@ -155,7 +155,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
         };
         work.push((record, body));
     }
-    let client = Client::new(crate::net::client::tls_config(&args.cacert)?);
+    let client = Client::new(crate::net::tls::client_config(&args.cacert)?);
     let target = Arc::new(target);
     let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(args.concurrency)));
     let mut tasks = tokio::task::JoinSet::new();

@@ -46,7 +46,10 @@ pub fn run(args: ShowArgs) -> Result<Exit> {
         );
         println!("{}", crate::sanitize::to_json_line(&report));
     } else {
-        print!("{}", crate::front::show::show_text(&record, dup_of, &exchanges));
+        print!(
+            "{}",
+            crate::front::show::show_text(&record, dup_of, &exchanges)
+        );
     }
     Ok(Exit::Success)
 }

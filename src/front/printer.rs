@@ -17,7 +17,6 @@ use crate::sanitize::escape_line;
 use crate::sanitize::to_json_line;
 use crate::verify::{MatchedSecret, Verdict};
 
-
 /// `list` format: the line starts with the id, so `cut -d' ' -f1` gives ids.
 pub fn list_line(s: &Summary) -> String {
     let live = line(s);

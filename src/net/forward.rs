@@ -3,7 +3,8 @@
 //! The outbound request is the captured one: same method, exact body bytes, and every
 //! end-to-end header with its original name, case, order and value. Changes, all per RFC 9110:
 //! * hop-by-hop headers are dropped (§7.6.1: `Connection` and every header it names,
-//!   `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`);
+//!   `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`; see
+//!   [`crate::net::hop`]), from the request and from an answer relayed to the provider;
 //! * `Host` is rewritten to the target's authority, in place (added first when missing, e.g.
 //!   for an HTTP/2 capture);
 //! * `X-Forwarded-For` gets the provider's address appended (or is added), and
@@ -22,9 +23,7 @@ use std::time::{Duration, Instant};
 use crate::model::capture::{Capture, CaptureId, Header};
 use crate::model::exchange::{BodyDigest, Exchange, ExchangeKind, PathMode, Prepared};
 use crate::net::client::{Client, ClientError, Reply, Target};
-
-/// Default `--forward-timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::net::hop::HopByHop;
 
 /// The URL of a target, as the user would write it.
 pub fn target_url(t: &Target) -> String {
@@ -34,14 +33,10 @@ pub fn target_url(t: &Target) -> String {
     }
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-];
+/// The hop-by-hop headers of a captured request or a receiver's answer.
+fn hop_by_hop(headers: &[Header]) -> HopByHop {
+    HopByHop::of(headers.iter().map(|h| (h.name.as_str(), h.value.as_ref())))
+}
 
 /// The request target (path and query) sent to the receiver.
 pub fn outbound_path(capture: &Capture, target: &Target, mode: PathMode) -> String {
@@ -69,18 +64,7 @@ pub fn outbound_path(capture: &Capture, target: &Target, mode: PathMode) -> Stri
 
 /// The headers sent to the receiver, in order (see the module docs for what changes).
 pub fn outbound_headers(capture: &Capture, target: &Target) -> Vec<Header> {
-    // Names listed in Connection are hop-by-hop too.
-    let mut dropped: Vec<String> = HOP_BY_HOP.iter().map(|s| s.to_string()).collect();
-    for h in &capture.headers {
-        if h.name.eq_ignore_ascii_case("connection") {
-            for token in String::from_utf8_lossy(&h.value).split(',') {
-                let t = token.trim().to_ascii_lowercase();
-                if !t.is_empty() {
-                    dropped.push(t);
-                }
-            }
-        }
-    }
+    let hop = hop_by_hop(&capture.headers);
     let peer_ip = capture.peer.ip().to_string();
     let proto = if capture.tls.is_some() {
         "https"
@@ -90,11 +74,10 @@ pub fn outbound_headers(capture: &Capture, target: &Target) -> Vec<Header> {
     let mut out = Vec::with_capacity(capture.headers.len() + 3);
     let (mut host, mut xff, mut xfp, mut length) = (false, false, false, false);
     for h in &capture.headers {
-        let lower = h.name.to_ascii_lowercase();
-        if dropped.contains(&lower) {
+        if hop.contains(&h.name) {
             continue;
         }
-        match lower.as_str() {
+        match h.name.to_ascii_lowercase().as_str() {
             "host" => {
                 if !host {
                     out.push(Header::new(h.name.clone(), target.authority.clone()));
@@ -313,9 +296,9 @@ pub fn relay_response(reply: &Reply) -> http::Response<http_body_util::Full<byte
     let mut resp = http::Response::new(http_body_util::Full::new(reply.body.clone()));
     *resp.status_mut() =
         http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    let hop = hop_by_hop(&reply.headers);
     for h in &reply.headers {
-        let lower = h.name.to_ascii_lowercase();
-        if HOP_BY_HOP.contains(&lower.as_str()) || lower == "content-length" {
+        if hop.contains(&h.name) || h.name.eq_ignore_ascii_case("content-length") {
             continue;
         }
         if let (Ok(name), Ok(value)) = (

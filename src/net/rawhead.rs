@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::model::capture::Header;
+use crate::net::chunk::chunk_size;
 
 /// Largest head we buffer while waiting for its end (hyper's default limit is similar).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -213,9 +214,8 @@ fn step_chunked(chunk: &mut Chunk, input: &[u8]) -> (usize, ChunkStep) {
                 let b = input[used];
                 used += 1;
                 if b == b'\n' {
-                    let text = String::from_utf8_lossy(line);
-                    let hexpart = text.split(';').next().unwrap_or("").trim();
-                    let Ok(size) = u64::from_str_radix(hexpart, 16) else {
+                    line.push(b);
+                    let Some(size) = chunk_size(line) else {
                         return (used, ChunkStep::Bad);
                     };
                     *chunk = if size == 0 {

@@ -3,9 +3,11 @@
 //!
 //! Each replay goes out like a forward (see `forward.rs`: exact header case and order, proxy
 //! rules) plus `X-Hooklens-Replay: <original id>` unless `--no-replay-header`. With `--resign`
-//! the signature header is recomputed with the current time ([`resign`]); without it the
-//! capture's bytes go out as captured, so an old timestamp is expected to be refused by a
-//! receiver that checks the tolerance (`hooklens replay` says so). `--edit` opens the body in
+//! the signature is recomputed with the current time in the capture's own scheme, as
+//! `--scheme auto` finds it (ModelGates or any recipe scheme: Stripe, GitHub, …; [`resign`]);
+//! without it the capture's bytes go out as captured, so an old timestamp is expected to be
+//! refused by a receiver that checks the tolerance, and the output says so. `--edit` opens the
+//! body in
 //! `$VISUAL`/`$EDITOR` first and re-signs the edited body (the old signature cannot match it);
 //! `Content-Length` follows the new body.
 //!
@@ -41,7 +43,9 @@ pub struct Changes {
 
 /// The headers with the signature replaced by a fresh one over `body` at `now` (unix s).
 ///
-/// The one place replay signs (ModelGates today; the swap point for a scheme-aware signer).
+/// The one place replay signs: in the scheme [`crate::verify::resolve`] finds from the
+/// capture's headers (ModelGates, or a recipe's own signer), replacing each signed header in
+/// place.
 pub fn resign(
     capture: &Capture,
     body: &[u8],

@@ -21,7 +21,8 @@ use rcgen::{
 use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
 
-use super::{CertFields, Identity, der, fingerprint, now_secs, read_certs};
+use crate::net::tls::cert::{Identity, date, fingerprint, load_pem, now_secs, read_certs};
+use crate::net::tls::der::{self, CertFields};
 
 /// Environment variable that overrides the data directory (tests, portable setups).
 pub const DATA_DIR_ENV: &str = "HOOKLENS_DATA_DIR";
@@ -246,10 +247,7 @@ fn ca_problem(paths: &Paths, now: i64) -> Option<String> {
         return Some(format!("{} is unreadable", paths.ca_cert.display()));
     };
     if fields.not_after <= now + RENEW_BEFORE_SECS {
-        return Some(format!(
-            "the CA expires on {}",
-            super::date(fields.not_after)
-        ));
+        return Some(format!("the CA expires on {}", date(fields.not_after)));
     }
     let key_ok = std::fs::read_to_string(&paths.ca_key)
         .ok()
@@ -290,7 +288,7 @@ fn leaf_problem(paths: &Paths, names: &[String], ca_der: &[u8], now: i64) -> Opt
     if fields.not_after <= now + RENEW_BEFORE_SECS {
         return Some(format!(
             "the certificate expires on {}",
-            super::date(fields.not_after)
+            date(fields.not_after)
         ));
     }
     if !same_names(&fields.names, names) {
@@ -344,7 +342,7 @@ pub fn ensure_at(dir: &Path, names: &[String], regenerate_ca: bool, now: i64) ->
             change = Change::NewLeaf(reason);
         }
     }
-    let mut identity = super::load_pem(&paths.leaf_cert, &paths.leaf_key)
+    let mut identity = load_pem(&paths.leaf_cert, &paths.leaf_key)
         .with_context(|| format!("loading the generated certificate in {}", dir.display()))?;
     identity.warnings.clear();
     let ca = der::parse(&ca_der)
