@@ -7,9 +7,8 @@
 //! `--scheme auto` finds it (ModelGates or any recipe scheme: Stripe, GitHub, …; [`resign`]);
 //! without it the capture's bytes go out as captured, so an old timestamp is expected to be
 //! refused by a receiver that checks the tolerance, and the output says so. `--edit` opens the
-//! body in
-//! `$VISUAL`/`$EDITOR` first and re-signs the edited body (the old signature cannot match it);
-//! `Content-Length` follows the new body.
+//! body in `$VISUAL`/`$EDITOR` first and re-signs the edited body (the old signature cannot
+//! match it); `Content-Length` follows the new body.
 //!
 //! [`send_one`] returns the `replay` record of what happened, linked to the original capture;
 //! the caller stores it in the log the capture came from.
