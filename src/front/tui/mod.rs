@@ -350,16 +350,7 @@ mod tests {
     }
 
     fn screen(terminal: &Terminal<TestBackend>) -> String {
-        let buf = terminal.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            let line: String = (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect();
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
+        super::ui::tests::screen_text(terminal.backend().buffer())
     }
 
     #[tokio::test]

@@ -277,7 +277,7 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use ratatui::Terminal;
@@ -355,7 +355,11 @@ mod tests {
     fn screen(app: &App, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal.draw(|f| render(app, f)).unwrap();
-        let buf = terminal.backend().buffer().clone();
+        screen_text(terminal.backend().buffer())
+    }
+
+    /// The screen as text, one trimmed line per row (for the render and loop tests).
+    pub(crate) fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
         let mut out = String::new();
         for y in 0..buf.area.height {
             let line: String = (0..buf.area.width)
