@@ -118,7 +118,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
             None => {
                 return Err(usage(
                     NAME,
-                    "--resign and --edit need --secret (or MODELGATES_WEBHOOK_SECRET)",
+                    "--resign and --edit need --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET)",
                 ));
             }
         }

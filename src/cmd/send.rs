@@ -81,7 +81,7 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     else {
         return Err(usage(
             NAME,
-            "send needs --secret (or MODELGATES_WEBHOOK_SECRET)",
+            "send needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET)",
         ));
     };
     let recipe = match args.scheme {

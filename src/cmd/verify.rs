@@ -88,7 +88,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
     if secrets.is_empty() {
         return Err(usage(
             NAME,
-            "verify needs --secret (or MODELGATES_WEBHOOK_SECRET)",
+            "verify needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET)",
         ));
     }
     let (headers, body, arrived) = match args.capture {
