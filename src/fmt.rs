@@ -1,5 +1,5 @@
 //! Formatting for humans, shared by every front end and export: clock and RFC 3339 times,
-//! sizes, skew. Pure: no terminal, no store.
+//! sizes, skew, an error with its causes. Pure: no terminal, no store.
 
 /// `HH:MM:SS` (UTC) of a unix-ms time.
 pub fn clock(ms: i64) -> String {

@@ -2,7 +2,8 @@
 //!
 //! The structs below are our own serde model of the HAR 1.2 fields that browser devtools and
 //! HAR viewers require. Conversion is a pure function of the capture records ([`to_har`]); the
-//! runner only reads the log and writes the file (mode 0600: captures may hold private data).
+//! `export` subcommand (`cmd/export.rs`) reads the log and writes the file (mode 0600: captures
+//! may hold private data).
 //!
 //! Choices worth knowing:
 //! * The URL is rebuilt from the `Host` header (`http`, or `https` when the capture came over
