@@ -1,0 +1,544 @@
+//! The suite of `hooklens check`: the case table, each case's delivery built as a provider
+//! would send it (or broken on purpose), and the grading of the receiver's answers. No I/O
+//! and no clock: callers pass the time in, and `net/check.rs` does the sending.
+//!
+//! Every scheme is signed through its [`Recipe`] (ModelGates too, [`crate::verify::built_in`]),
+//! and each scheme gets the cases its own rules allow: no timestamp cases for a scheme that
+//! signs none (GitHub, Shopify), no future/milliseconds case where only old timestamps are
+//! refused (Stripe), no rotation case where a header carries a single signature.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::model::capture::Header;
+use crate::model::secret::Secret;
+use crate::net::send::{Delivery, event_body};
+use crate::verify::modelgates;
+use crate::verify::recipe::{KeyMode, Part, Recipe, Split, Window};
+
+/// One case of the suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A signed `completed` event.
+    Valid,
+    /// A signed `failed` event.
+    Failed,
+    /// A signed `cancelled` event.
+    Cancelled,
+    /// A signed `expired` event.
+    Expired,
+    /// Two signatures: the first from another secret, the second valid.
+    Rotation,
+    /// Raw JSON that re-serializing changes (whitespace, key order, `\u` escapes, `1.10`,
+    /// non-ASCII text).
+    ByteExact,
+    /// `Content-Type: application/json; charset=utf-8`.
+    Charset,
+    /// A valid event of exactly 1 MiB.
+    LargeBody,
+    /// The same delivery twice.
+    Duplicate,
+    /// Timestamp 299 s old.
+    Fresh,
+    /// Signed with another secret.
+    WrongSecret,
+    /// Body changed after signing, same length.
+    Tampered,
+    /// Timestamp 301 s old.
+    Stale,
+    /// Timestamp 301 s ahead.
+    Future,
+    /// No signature header.
+    MissingHeader,
+    /// An empty signature header.
+    EmptyHeader,
+    /// No timestamp.
+    NoT,
+    /// No signature under the scheme's key (`v1=`, `v1,`, `sha256=`…).
+    NoV1,
+    /// A timestamp that is not a number (`<now>abc`), signed over that literal.
+    NonNumericT,
+    /// The timestamp in milliseconds, signed over that literal.
+    Milliseconds,
+    /// Nothing sent: every answer's time against the provider's delivery timeout.
+    Slow,
+}
+
+/// What a correct receiver does with a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Answers 2xx.
+    Accept,
+    /// Answers 401 (or the `--reject-status` statuses).
+    Reject,
+    /// Answers every delivery within the provider's timeout.
+    InTime,
+}
+
+/// Every case, in the order they run, with its name.
+pub const CASES: [(Kind, &str); 21] = [
+    (Kind::Valid, "valid"),
+    (Kind::Failed, "failed"),
+    (Kind::Cancelled, "cancelled"),
+    (Kind::Expired, "expired"),
+    (Kind::Rotation, "rotation"),
+    (Kind::ByteExact, "byte-exact"),
+    (Kind::Charset, "charset"),
+    (Kind::LargeBody, "large-body"),
+    (Kind::Duplicate, "duplicate"),
+    (Kind::Fresh, "fresh-299s"),
+    (Kind::WrongSecret, "wrong-secret"),
+    (Kind::Tampered, "tampered-body"),
+    (Kind::Stale, "stale-301s"),
+    (Kind::Future, "future-301s"),
+    (Kind::MissingHeader, "missing-header"),
+    (Kind::EmptyHeader, "empty-header"),
+    (Kind::NoT, "no-t"),
+    (Kind::NoV1, "no-v1"),
+    (Kind::NonNumericT, "non-numeric-t"),
+    (Kind::Milliseconds, "milliseconds"),
+    (Kind::Slow, "slow"),
+];
+
+/// Size of the large-body case.
+pub const LARGE_BODY: usize = 1024 * 1024;
+
+impl Kind {
+    /// The case's name (`--only`, `--skip`, the report).
+    pub fn name(self) -> &'static str {
+        CASES
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// The case called `name`.
+    pub fn by_name(name: &str) -> Option<Kind> {
+        CASES.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
+
+    /// What a correct receiver does.
+    pub fn expect(self) -> Expect {
+        use Kind::*;
+        match self {
+            Valid | Failed | Cancelled | Expired | Rotation | ByteExact | Charset | LargeBody
+            | Duplicate | Fresh => Expect::Accept,
+            Slow => Expect::InTime,
+            _ => Expect::Reject,
+        }
+    }
+
+    /// Whether the case applies to `recipe`'s scheme; `Err` says why not.
+    pub fn applies(self, recipe: &Recipe) -> Result<(), String> {
+        use Kind::*;
+        let signs_t = recipe.template.contains(&Part::Timestamp);
+        let several = matches!(recipe.split, Split::Pairs { .. } | Split::List { .. });
+        let scheme = &recipe.name;
+        let no = |why: &str| Err(format!("{} does not apply to {scheme}: {why}", self.name()));
+        match self {
+            Fresh | Stale | NoT | NonNumericT | Future | Milliseconds if !signs_t => {
+                no("it signs no timestamp")
+            }
+            Fresh | Stale | Future | Milliseconds if recipe.window == Window::None => {
+                no("it checks no timestamp")
+            }
+            Future | Milliseconds if recipe.window == Window::Past => {
+                no("its receivers refuse only old timestamps, so a future one is accepted")
+            }
+            Rotation if !several => no("its header carries a single signature"),
+            NoV1 if matches!(&recipe.split, Split::Bare { prefix } if prefix.is_empty()) => {
+                no("its header is the bare signature")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// What is sent, for the report when the receiver got it wrong.
+    fn failure(self) -> &'static str {
+        use Kind::*;
+        match self {
+            Valid => "rejected a correctly signed delivery: check the secret, and that the signature is computed over the raw body",
+            Failed | Cancelled | Expired => "rejected a signed terminal event that is not `completed`: every terminal type must be acknowledged",
+            Rotation => "rejected a delivery whose second signature is valid: it checks only the first one (during a secret rotation every signature must be tried)",
+            ByteExact => "rejected a byte-exact body that the signature covers: the body is probably re-serialized before verification",
+            Charset => "rejected `Content-Type: application/json; charset=utf-8`: the body is only read for an exact media type",
+            LargeBody => "rejected a valid 1 MiB event: its body size limit is too small (Express's express.raw defaults to 100 kB)",
+            Duplicate => "did not acknowledge a retry of the same delivery: a retry must get 2xx (deduplicate by the idempotency key instead)",
+            Fresh => "rejected a timestamp 299 s old: its tolerance is under the 300 s the provider allows (or its clock is off)",
+            WrongSecret => "accepted a delivery signed with another secret: it does not verify the signature",
+            Tampered => "accepted a tampered body: it does not verify the signature",
+            Stale => "accepted a timestamp 301 s old: it does not check the timestamp, so old deliveries can be replayed",
+            Future => "accepted a timestamp 301 s in the future: it only refuses old timestamps",
+            MissingHeader => "accepted a delivery without a signature header",
+            EmptyHeader => "accepted an empty signature header",
+            NoT => "accepted a signature header without a timestamp: the timestamp is not required",
+            NoV1 => "accepted a header without the signature key: the signature is read too leniently",
+            NonNumericT => "accepted a timestamp that is not a number: it is parsed leniently (parseInt-style)",
+            Milliseconds => "accepted a timestamp in milliseconds: it is not read as unix seconds",
+            Slow => "answered too slowly",
+        }
+    }
+}
+
+/// What one case sends, built at the moment it is sent.
+pub struct Ctx<'a> {
+    /// The scheme.
+    pub recipe: &'a Recipe,
+    /// The receiver's secret.
+    pub secret: &'a Secret,
+    /// The run id in `check-<case>-<run>`.
+    pub run: &'a str,
+}
+
+/// `check-<case>-<run>`: the job id and idempotency key of a case's delivery.
+pub fn delivery_key(kind: Kind, run: &str) -> String {
+    format!("check-{}-{run}", kind.name())
+}
+
+/// A secret that is not `secret` but has its form (a `whsec_` key stays one).
+pub fn other_secret(recipe: &Recipe, secret: &Secret) -> Secret {
+    let value = match recipe.key {
+        KeyMode::Whsec => {
+            let mut key = recipe.key_bytes(secret).unwrap_or_else(|_| vec![0; 24]);
+            for b in &mut key {
+                *b ^= 0x5a;
+            }
+            format!("whsec_{}", B64.encode(key))
+        }
+        KeyMode::Utf8 => format!("{}-not-it", secret.expose_str()),
+    };
+    Secret::new(value).expect("not empty")
+}
+
+/// The header that carries the delivery id where the scheme has one outside the signature.
+fn id_header(recipe: &Recipe) -> Option<&'static str> {
+    match recipe.name.as_str() {
+        modelgates::NAME => Some(modelgates::IDEMPOTENCY_HEADER),
+        "github" => Some("X-GitHub-Delivery"),
+        "shopify" => Some("X-Shopify-Webhook-Id"),
+        _ => None,
+    }
+}
+
+/// The byte-exact body: valid JSON whose bytes a parse-and-serialize round trip changes.
+fn byte_exact_body(key: &str, created_at: &str) -> Vec<u8> {
+    format!(
+        "{{\n  \"data\" : {{\n    \"status\" : \"completed\",\n    \"id\" : \"{key}\",\n    \"generation_id\" : \"gen_{key}\",\n    \"model\" : \"google/veo-3.1-lite\",\n    \"prompt\" : \"Caf\\u00e9 \\u2014 cr\u{e8}me br\u{fb}l\u{e9}e, \u{201c}slow\u{201d} pan \u{1f3ac}\",\n    \"unsigned_urls\" : [ \"https://example.com/video.mp4\" ],\n    \"usage\" : {{ \"is_byok\" : false, \"cost\" : 1.10 }}\n  }},\n  \"type\" : \"video.generation.completed\",\n  \"created_at\" : \"{created_at}\"\n}}\n"
+    )
+    .into_bytes()
+}
+
+/// A `completed` event padded (in a top-level `metadata.note`) to exactly [`LARGE_BODY`] bytes.
+fn large_body(key: &str, created_at: &str) -> Vec<u8> {
+    let base = event_body("completed", key, created_at).expect("built-in event");
+    let text = String::from_utf8(base).expect("built-in events are UTF-8");
+    let (head, tail) = text.split_at(text.len() - 1);
+    let wrapper = r#","metadata":{"note":""}"#;
+    let pad = LARGE_BODY.saturating_sub(text.len() + wrapper.len());
+    format!(
+        "{head},\"metadata\":{{\"note\":\"{}\"}}{tail}",
+        "x".repeat(pad)
+    )
+    .into_bytes()
+}
+
+/// The deliveries of a case (two for the duplicate, none for the slow case), built at
+/// `now_ms` (unix ms).
+pub fn deliveries(kind: Kind, ctx: &Ctx, now_ms: i64) -> Result<Vec<Delivery>, String> {
+    use Kind::*;
+    let r = ctx.recipe;
+    if kind == Slow {
+        return Ok(Vec::new());
+    }
+    let now = now_ms.div_euclid(1000);
+    let key = delivery_key(kind, ctx.run);
+    let created_at = crate::fmt::rfc3339(now_ms);
+    let event = match kind {
+        Failed => "failed",
+        Cancelled => "cancelled",
+        Expired => "expired",
+        _ => "completed",
+    };
+    let body = match kind {
+        ByteExact => byte_exact_body(&key, &created_at),
+        LargeBody => large_body(&key, &created_at),
+        _ => event_body(event, &key, &created_at).map_err(|e| e.to_string())?,
+    };
+    // Rounded up, so a receiver whose clock ticks while the request travels still sees 301 s.
+    let ahead = now + 301 + i64::from(now_ms.rem_euclid(1000) != 0);
+    let t = match kind {
+        Fresh => (now - 299).to_string(),
+        Stale => (now - 301).to_string(),
+        Future => ahead.to_string(),
+        Milliseconds => now_ms.to_string(),
+        NonNumericT => format!("{now}abc"),
+        NoT => String::new(),
+        _ => now.to_string(),
+    };
+    let signer = match kind {
+        WrongSecret => other_secret(r, ctx.secret),
+        _ => ctx.secret.clone(),
+    };
+    let mut signed = r.sign_literal(&signer, &t, &key, &body)?;
+    let header = signed
+        .iter()
+        .position(|h| h.name.eq_ignore_ascii_case(&r.header))
+        .expect("a recipe signs into its header");
+    let value = signed[header].value_str().unwrap_or_default().to_string();
+    match kind {
+        Rotation => {
+            let old = r.sign_literal(&other_secret(r, ctx.secret), &t, &key, &body)?;
+            let old = old[0].value_str().unwrap_or_default().to_string();
+            signed[header].value = match &r.split {
+                // t=…,v1=<old> then the valid v1= part.
+                Split::Pairs { .. } => {
+                    format!("{old},{}", value.rsplit(',').next().unwrap_or_default())
+                }
+                _ => format!("{old} {value}"),
+            }
+            .into();
+        }
+        MissingHeader => {
+            signed.remove(header);
+        }
+        EmptyHeader => signed[header].value = "".into(),
+        NoT => match (&r.split, &r.timestamp_header) {
+            (
+                Split::Pairs {
+                    timestamp: Some(tk),
+                    ..
+                },
+                _,
+            ) => {
+                let kept: Vec<&str> = value
+                    .split(',')
+                    .filter(|p| !p.starts_with(&format!("{tk}=")))
+                    .collect();
+                signed[header].value = kept.join(",").into();
+            }
+            (_, Some(th)) => signed.retain(|h| !h.name.eq_ignore_ascii_case(th)),
+            _ => {}
+        },
+        NoV1 => {
+            signed[header].value = match &r.split {
+                Split::Pairs { signature, .. } => {
+                    let other = if signature == "v0" { "v9" } else { "v0" };
+                    value.replace(&format!("{signature}="), &format!("{other}="))
+                }
+                Split::List { version } => {
+                    let other = if version == "v2" { "v3" } else { "v2" };
+                    value.replacen(&format!("{version},"), &format!("{other},"), 1)
+                }
+                Split::Bare { prefix } => value.strip_prefix(prefix.as_str()).unwrap_or(&value).to_string(),
+            }
+            .into();
+        }
+        _ => {}
+    }
+    let content_type = match kind {
+        Charset => "application/json; charset=utf-8",
+        _ => "application/json",
+    };
+    let mut headers = vec![Header::new("Content-Type", content_type)];
+    headers.extend(signed);
+    if let Some(h) = id_header(r) {
+        headers.push(Header::new(h, key.clone()));
+    }
+    let mut body = body;
+    if kind == Tampered {
+        // Same length, still valid JSON: the job reported as cancelled instead of completed.
+        let at = body
+            .windows(b"\"completed\"".len())
+            .rposition(|w| w == b"\"completed\"")
+            .expect("a completed event");
+        body[at + 1..at + 10].copy_from_slice(b"cancelled");
+    }
+    let one = Delivery { headers, body };
+    Ok(match kind {
+        Duplicate => vec![one.clone(), one],
+        _ => vec![one],
+    })
+}
+
+/// How one delivery went.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The receiver's status, or why there was none.
+    pub status: Result<u16, String>,
+    /// Request to end of answer.
+    pub latency: Duration,
+}
+
+/// A graded case, as the report card shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Graded {
+    /// Always `"case"` (the summary line has `"summary"`).
+    pub kind: &'static str,
+    /// The case name.
+    pub name: &'static str,
+    /// Whether the receiver answered as a correct receiver does.
+    pub passed: bool,
+    /// `2xx`, `401`, `under 15 s`.
+    pub expected: String,
+    /// What came back (for the duplicate: the retry; for the slow case: the slowest).
+    pub got: Got,
+    /// For a failure, one line of why.
+    pub why: Option<String>,
+    /// The answer took longer than the provider's timeout: a provider would retry it.
+    pub retried: bool,
+}
+
+/// What came back for a case.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Got {
+    /// The status (none: no answer).
+    pub status: Option<u16>,
+    /// Milliseconds.
+    pub latency_ms: Option<f64>,
+}
+
+/// How answers are judged.
+pub struct Rules<'a> {
+    /// The statuses a rejection may have (`--reject-status`, default 401).
+    pub reject: &'a [u16],
+    /// The provider's delivery timeout.
+    pub provider_timeout: Duration,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// Seconds as the report writes them (`15 s`, `0.2 s`).
+pub fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// What a correct receiver answers, as text.
+pub fn expected_text(expect: Expect, rules: &Rules) -> String {
+    match expect {
+        Expect::Accept => "2xx".into(),
+        Expect::Reject => rules
+            .reject
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("|"),
+        Expect::InTime => format!("under {}", secs(rules.provider_timeout)),
+    }
+}
+
+/// Grades one sending case from its answers (in order). `valid_rejected`: the valid case
+/// already failed, which explains most other positive failures.
+pub fn grade(kind: Kind, answers: &[Answer], rules: &Rules, valid_rejected: bool) -> Graded {
+    let expect = kind.expect();
+    let ok = |a: &Answer| match (&a.status, expect) {
+        (Ok(s), Expect::Accept) => (200..300).contains(s),
+        (Ok(s), _) => rules.reject.contains(s),
+        (Err(_), _) => false,
+    };
+    let last = answers.last();
+    let passed = !answers.is_empty() && answers.iter().all(ok);
+    let retried = answers.iter().any(|a| a.latency >= rules.provider_timeout);
+    let why = if passed {
+        None
+    } else {
+        let bad = answers.iter().find(|a| !ok(a));
+        Some(match bad.map(|a| &a.status) {
+            None => "nothing was sent".into(),
+            Some(Err(e)) => format!("no answer: {e}"),
+            Some(Ok(s)) => why(kind, *s, answers, rules, valid_rejected),
+        })
+    };
+    Graded {
+        kind: "case",
+        name: kind.name(),
+        passed,
+        expected: expected_text(expect, rules),
+        got: Got {
+            status: last.and_then(|a| a.status.as_ref().ok().copied()),
+            latency_ms: last.map(|a| ms(a.latency)),
+        },
+        why,
+        retried,
+    }
+}
+
+fn why(kind: Kind, status: u16, answers: &[Answer], rules: &Rules, valid_rejected: bool) -> String {
+    let accepted = (200..300).contains(&status);
+    let base = match (kind.expect(), accepted) {
+        (Expect::Reject, false) => {
+            return format!(
+                "answered {status}, not {}: {}",
+                expected_text(Expect::Reject, rules),
+                if status >= 500 {
+                    "a provider retries a 5xx, so a bad delivery is sent again and again".into()
+                } else {
+                    format!("if {status} is on purpose, pass --reject-status {status}")
+                }
+            );
+        }
+        (Expect::Accept, _) if status == 404 || status == 405 => {
+            return format!(
+                "answered {status}: the URL is probably not the receiver's endpoint (give its full path)"
+            );
+        }
+        (Expect::Accept, _) if status == 413 && kind == Kind::LargeBody => kind.failure().into(),
+        (Expect::Accept, _) if status >= 500 => {
+            format!("{} (it answered {status}: it failed on this delivery)", kind.failure())
+        }
+        _ => kind.failure().into(),
+    };
+    if kind == Kind::Duplicate && answers.first().is_some_and(|a| a.status != Ok(status)) {
+        return format!("{base} (the first delivery got {})", status_text(&answers[0]));
+    }
+    if valid_rejected && kind != Kind::Valid && kind.expect() == Expect::Accept {
+        return format!("{base} (the valid delivery was rejected too: fix that first)");
+    }
+    base
+}
+
+fn status_text(a: &Answer) -> String {
+    match &a.status {
+        Ok(s) => s.to_string(),
+        Err(e) => e.clone(),
+    }
+}
+
+/// Grades the slow case from every answer of the run (`(case, answer)` in order).
+pub fn grade_slow(all: &[(Kind, Answer)], rules: &Rules) -> Graded {
+    let slowest = all.iter().map(|(_, a)| a.latency).max();
+    let late: Vec<String> = all
+        .iter()
+        .filter(|(_, a)| a.latency >= rules.provider_timeout)
+        .map(|(k, a)| format!("{} ({})", k.name(), secs(a.latency)))
+        .collect();
+    let passed = late.is_empty();
+    Graded {
+        kind: "case",
+        name: Kind::Slow.name(),
+        passed,
+        expected: expected_text(Expect::InTime, rules),
+        got: Got {
+            status: None,
+            latency_ms: slowest.map(ms),
+        },
+        why: (!passed).then(|| {
+            format!(
+                "{} of {} answers took longer than the provider's {} timeout, so a provider would have retried them: {} (answer 2xx first, then do the work)",
+                late.len(),
+                all.len(),
+                secs(rules.provider_timeout),
+                late.join(", ")
+            )
+        }),
+        retried: !passed,
+    }
+}
