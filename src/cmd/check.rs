@@ -35,7 +35,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
     pub recipe: Option<Arc<Recipe>>,
     /// Run only these cases (comma-separated or repeated).
-    #[arg(long, value_name = "NAME", value_delimiter = ',', conflicts_with = "skip")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_delimiter = ',',
+        conflicts_with = "skip"
+    )]
     pub only: Vec<String>,
     /// Run every case but these (comma-separated or repeated).
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -114,7 +119,10 @@ fn card_line(g: &Graded, provider_timeout: Duration) -> String {
         (Some(s), _) => format!("{s}  {}", latency(g.got.latency_ms)),
         (None, _) => format!("no answer  {}", latency(g.got.latency_ms)),
     };
-    let mut line = format!("{mark} {:<15} expected {:<10} got {got}", g.name, g.expected);
+    let mut line = format!(
+        "{mark} {:<15} expected {:<11} got {got}",
+        g.name, g.expected
+    );
     if g.retried && g.name != Kind::Slow.name() {
         line.push_str(&format!(
             "  ⏱ over the {} provider timeout: a provider would retry",
@@ -197,7 +205,11 @@ pub async fn run(args: CheckArgs) -> Result<Exit> {
     .map_err(environment)?;
     let passed = graded.iter().filter(|g| g.passed).count();
     if args.json {
-        let failed: Vec<&str> = graded.iter().filter(|g| !g.passed).map(|g| g.name).collect();
+        let failed: Vec<&str> = graded
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| g.name)
+            .collect();
         let summary = serde_json::json!({
             "kind": "summary",
             "passed": passed,

@@ -159,23 +159,47 @@ impl Kind {
     fn failure(self) -> &'static str {
         use Kind::*;
         match self {
-            Valid => "rejected a correctly signed delivery: check the secret, and that the signature is computed over the raw body",
-            Failed | Cancelled | Expired => "rejected a signed terminal event that is not `completed`: every terminal type must be acknowledged",
-            Rotation => "rejected a delivery whose second signature is valid: it checks only the first one (during a secret rotation every signature must be tried)",
-            ByteExact => "rejected a byte-exact body that the signature covers: the body is probably re-serialized before verification",
-            Charset => "rejected `Content-Type: application/json; charset=utf-8`: the body is only read for an exact media type",
-            LargeBody => "rejected a valid 1 MiB event: its body size limit is too small (Express's express.raw defaults to 100 kB)",
-            Duplicate => "did not acknowledge a retry of the same delivery: a retry must get 2xx (deduplicate by the idempotency key instead)",
-            Fresh => "rejected a timestamp 299 s old: its tolerance is under the 300 s the provider allows (or its clock is off)",
-            WrongSecret => "accepted a delivery signed with another secret: it does not verify the signature",
+            Valid => {
+                "rejected a correctly signed delivery: check the secret, and that the signature is computed over the raw body"
+            }
+            Failed | Cancelled | Expired => {
+                "rejected a signed terminal event that is not `completed`: every terminal type must be acknowledged"
+            }
+            Rotation => {
+                "rejected a delivery whose second signature is valid: it checks only the first one (during a secret rotation every signature must be tried)"
+            }
+            ByteExact => {
+                "rejected a byte-exact body that the signature covers: the body is probably re-serialized before verification"
+            }
+            Charset => {
+                "rejected `Content-Type: application/json; charset=utf-8`: the body is only read for an exact media type"
+            }
+            LargeBody => {
+                "rejected a valid 1 MiB event: its body size limit is too small (Express's express.raw defaults to 100 kB)"
+            }
+            Duplicate => {
+                "did not acknowledge a retry of the same delivery: a retry must get 2xx (deduplicate by the idempotency key instead)"
+            }
+            Fresh => {
+                "rejected a timestamp 299 s old: its tolerance is under the 300 s the provider allows (or its clock is off)"
+            }
+            WrongSecret => {
+                "accepted a delivery signed with another secret: it does not verify the signature"
+            }
             Tampered => "accepted a tampered body: it does not verify the signature",
-            Stale => "accepted a timestamp 301 s old: it does not check the timestamp, so old deliveries can be replayed",
+            Stale => {
+                "accepted a timestamp 301 s old: it does not check the timestamp, so old deliveries can be replayed"
+            }
             Future => "accepted a timestamp 301 s in the future: it only refuses old timestamps",
             MissingHeader => "accepted a delivery without a signature header",
             EmptyHeader => "accepted an empty signature header",
             NoT => "accepted a signature header without a timestamp: the timestamp is not required",
-            NoV1 => "accepted a header without the signature key: the signature is read too leniently",
-            NonNumericT => "accepted a timestamp that is not a number: it is parsed leniently (parseInt-style)",
+            NoV1 => {
+                "accepted a header without the signature key: the signature is read too leniently"
+            }
+            NonNumericT => {
+                "accepted a timestamp that is not a number: it is parsed leniently (parseInt-style)"
+            }
             Milliseconds => "accepted a timestamp in milliseconds: it is not read as unix seconds",
             Slow => "answered too slowly",
         }
@@ -331,7 +355,10 @@ pub fn deliveries(kind: Kind, ctx: &Ctx, now_ms: i64) -> Result<Vec<Delivery>, S
                     let other = if version == "v2" { "v3" } else { "v2" };
                     value.replacen(&format!("{version},"), &format!("{other},"), 1)
                 }
-                Split::Bare { prefix } => value.strip_prefix(prefix.as_str()).unwrap_or(&value).to_string(),
+                Split::Bare { prefix } => value
+                    .strip_prefix(prefix.as_str())
+                    .unwrap_or(&value)
+                    .to_string(),
             }
             .into();
         }
@@ -492,12 +519,18 @@ fn why(kind: Kind, status: u16, answers: &[Answer], rules: &Rules, valid_rejecte
         }
         (Expect::Accept, _) if status == 413 && kind == Kind::LargeBody => kind.failure().into(),
         (Expect::Accept, _) if status >= 500 => {
-            format!("{} (it answered {status}: it failed on this delivery)", kind.failure())
+            format!(
+                "{} (it answered {status}: it failed on this delivery)",
+                kind.failure()
+            )
         }
         _ => kind.failure().into(),
     };
     if kind == Kind::Duplicate && answers.first().is_some_and(|a| a.status != Ok(status)) {
-        return format!("{base} (the first delivery got {})", status_text(&answers[0]));
+        return format!(
+            "{base} (the first delivery got {})",
+            status_text(&answers[0])
+        );
     }
     if valid_rejected && kind != Kind::Valid && kind.expect() == Expect::Accept {
         return format!("{base} (the valid delivery was rejected too: fix that first)");
@@ -540,5 +573,285 @@ pub fn grade_slow(all: &[(Kind, Answer)], rules: &Rules) -> Graded {
             )
         }),
         retried: !passed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{Outcome, SchemeChoice, VerifyConfig, verify};
+    use rstest::rstest;
+
+    const NOW_MS: i64 = 1_764_601_200_250;
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn recipe(scheme: &str) -> Recipe {
+        crate::verify::built_in(scheme).unwrap()
+    }
+
+    fn choice(scheme: &str) -> SchemeChoice {
+        <SchemeChoice as clap::ValueEnum>::from_str(scheme, true).unwrap()
+    }
+
+    /// hooklens' own verdict on a case's delivery, as a correct receiver of `scheme` judges it
+    /// (the scheme forced, so a missing header cannot fall back to another scheme).
+    fn outcome(scheme: &str, kind: Kind) -> Outcome {
+        let r = recipe(scheme);
+        let secret = Secret::new(SECRET).unwrap();
+        let ctx = Ctx {
+            recipe: &r,
+            secret: &secret,
+            run: "r1",
+        };
+        let d = deliveries(kind, &ctx, NOW_MS).unwrap();
+        let cfg = VerifyConfig {
+            secrets: vec![secret.clone()],
+            scheme: choice(scheme),
+            ..Default::default()
+        };
+        let v = verify(&d[0].headers, &d[0].body, &cfg, NOW_MS / 1000);
+        v.outcome
+    }
+
+    #[rstest]
+    fn each_case_is_what_a_correct_receiver_of_each_scheme_accepts_or_refuses(
+        #[values("modelgates", "standard", "stripe", "github", "slack", "shopify")] scheme: &str,
+    ) {
+        let r = recipe(scheme);
+        let mut ran = 0;
+        for (kind, name) in CASES {
+            if kind == Kind::Slow || kind.applies(&r).is_err() {
+                continue;
+            }
+            ran += 1;
+            let got = outcome(scheme, kind);
+            match kind.expect() {
+                Expect::Accept => assert_eq!(got, Outcome::Valid, "{scheme} {name}"),
+                _ => assert_ne!(got, Outcome::Valid, "{scheme} {name}"),
+            }
+        }
+        assert!(ran >= 12, "{scheme}: only {ran} cases");
+    }
+
+    #[rstest]
+    #[case::github("github", &["fresh-299s", "stale-301s", "future-301s", "no-t", "non-numeric-t", "milliseconds", "rotation"])]
+    #[case::shopify("shopify", &["fresh-299s", "stale-301s", "future-301s", "no-t", "non-numeric-t", "milliseconds", "rotation", "no-v1"])]
+    #[case::stripe("stripe", &["future-301s", "milliseconds"])]
+    #[case::slack("slack", &["rotation"])]
+    #[case::modelgates("modelgates", &[])]
+    #[case::standard("standard", &[])]
+    fn each_scheme_skips_what_its_rules_do_not_have(
+        #[case] scheme: &str,
+        #[case] skipped: &[&str],
+    ) {
+        let r = recipe(scheme);
+        let not: Vec<&str> = CASES
+            .iter()
+            .filter(|(k, _)| k.applies(&r).is_err())
+            .map(|(_, n)| *n)
+            .collect();
+        let mut want = skipped.to_vec();
+        want.sort();
+        let mut got = not.clone();
+        got.sort();
+        assert_eq!(got, want);
+    }
+
+    fn one(kind: Kind) -> Delivery {
+        let r = recipe("modelgates");
+        let secret = Secret::new("dev_secret").unwrap();
+        let ctx = Ctx {
+            recipe: &r,
+            secret: &secret,
+            run: "r1",
+        };
+        deliveries(kind, &ctx, NOW_MS).unwrap().remove(0)
+    }
+
+    fn header<'a>(d: &'a Delivery, name: &str) -> Option<&'a str> {
+        crate::model::capture::header_value(&d.headers, name)
+            .map(|v| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn deliveries_carry_check_case_run_as_key_and_job_id() {
+        let d = one(Kind::Valid);
+        assert_eq!(
+            header(&d, modelgates::IDEMPOTENCY_HEADER),
+            Some("check-valid-r1")
+        );
+        let json: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
+        assert_eq!(json["data"]["id"], "check-valid-r1");
+    }
+
+    #[test]
+    fn the_broken_headers_are_what_their_names_say() {
+        let sig = |k| header(&one(k), modelgates::SIGNATURE_HEADER).map(str::to_owned);
+        let now = NOW_MS / 1000;
+        assert!(sig(Kind::MissingHeader).is_none());
+        assert_eq!(sig(Kind::EmptyHeader).as_deref(), Some(""));
+        assert!(sig(Kind::NoT).unwrap().starts_with("v1="));
+        assert_eq!(sig(Kind::NoV1).unwrap().matches("v1=").count(), 0);
+        assert!(
+            sig(Kind::NonNumericT)
+                .unwrap()
+                .starts_with(&format!("t={now}abc,"))
+        );
+        assert!(
+            sig(Kind::Milliseconds)
+                .unwrap()
+                .starts_with(&format!("t={NOW_MS},"))
+        );
+        assert!(
+            sig(Kind::Stale)
+                .unwrap()
+                .starts_with(&format!("t={},", now - 301))
+        );
+        assert!(
+            sig(Kind::Fresh)
+                .unwrap()
+                .starts_with(&format!("t={},", now - 299))
+        );
+        // Rounded up: 301 s ahead of the exact time (NOW_MS has 250 ms past the second).
+        assert!(
+            sig(Kind::Future)
+                .unwrap()
+                .starts_with(&format!("t={},", now + 302))
+        );
+        let rotation = sig(Kind::Rotation).unwrap();
+        assert_eq!(rotation.matches("v1=").count(), 2);
+        let (first, second) = (
+            rotation.split(',').nth(1).unwrap(),
+            rotation.split(',').nth(2).unwrap(),
+        );
+        let valid_sig = format!(
+            "v1={}",
+            modelgates::sign(b"dev_secret", now, &one(Kind::Rotation).body)
+        );
+        assert_ne!(first, valid_sig);
+        assert_eq!(second, valid_sig);
+        assert_eq!(
+            header(&one(Kind::Charset), "content-type"),
+            Some("application/json; charset=utf-8")
+        );
+    }
+
+    #[test]
+    fn the_bodies_are_what_their_names_say() {
+        // Tampered: what was signed, with "completed" turned into "cancelled" (same length).
+        let tampered = one(Kind::Tampered).body;
+        let signed = event_body(
+            "completed",
+            "check-tampered-body-r1",
+            &crate::fmt::rfc3339(NOW_MS),
+        )
+        .unwrap();
+        assert_eq!(tampered.len(), signed.len());
+        assert_ne!(tampered, signed);
+        let json: serde_json::Value = serde_json::from_slice(&tampered).unwrap();
+        assert_eq!(json["data"]["status"], "cancelled");
+        let large = one(Kind::LargeBody).body;
+        assert_eq!(large.len(), LARGE_BODY);
+        let json: serde_json::Value = serde_json::from_slice(&large).unwrap();
+        assert_eq!(json["type"], "video.generation.completed");
+        // The byte-exact body is valid JSON that a parse + serialize round trip changes.
+        let exact = one(Kind::ByteExact).body;
+        let parsed: serde_json::Value = serde_json::from_slice(&exact).unwrap();
+        assert_eq!(parsed["data"]["usage"]["cost"], 1.1);
+        assert_ne!(serde_json::to_vec(&parsed).unwrap(), exact);
+        assert_ne!(serde_json::to_vec_pretty(&parsed).unwrap(), exact);
+        let text = String::from_utf8(exact).unwrap();
+        assert!(text.contains("\\u00e9") && text.contains("brûlée") && text.contains("1.10"));
+        let dup = deliveries(
+            Kind::Duplicate,
+            &Ctx {
+                recipe: &recipe("modelgates"),
+                secret: &Secret::new("dev_secret").unwrap(),
+                run: "r1",
+            },
+            NOW_MS,
+        )
+        .unwrap();
+        assert_eq!(dup.len(), 2);
+        assert_eq!(
+            (&dup[0].headers, &dup[0].body),
+            (&dup[1].headers, &dup[1].body)
+        );
+    }
+
+    fn answer(status: u16, ms: u64) -> Answer {
+        Answer {
+            status: Ok(status),
+            latency: Duration::from_millis(ms),
+        }
+    }
+
+    #[rstest]
+    #[case::valid_ok(Kind::Valid, 204, true)]
+    #[case::valid_200(Kind::Valid, 200, true)]
+    #[case::valid_401(Kind::Valid, 401, false)]
+    #[case::tampered_401(Kind::Tampered, 401, true)]
+    #[case::tampered_204(Kind::Tampered, 204, false)]
+    #[case::tampered_403(Kind::Tampered, 403, false)]
+    #[case::tampered_500(Kind::Tampered, 500, false)]
+    fn grading(#[case] kind: Kind, #[case] status: u16, #[case] passed: bool) {
+        let rules = Rules {
+            reject: &[401],
+            provider_timeout: Duration::from_secs(15),
+        };
+        let g = grade(kind, &[answer(status, 3)], &rules, false);
+        assert_eq!(g.passed, passed, "{g:?}");
+        assert_eq!(g.why.is_none(), passed);
+        assert_eq!(g.got.status, Some(status));
+    }
+
+    #[test]
+    fn failures_say_why() {
+        let rules = Rules {
+            reject: &[401],
+            provider_timeout: Duration::from_secs(15),
+        };
+        let why = |k, s| grade(k, &[answer(s, 1)], &rules, false).why.unwrap();
+        assert!(why(Kind::Tampered, 204).contains("accepted a tampered body: it does not verify"));
+        assert!(why(Kind::ByteExact, 401).contains("re-serialized before verification"));
+        assert!(why(Kind::Tampered, 403).contains("--reject-status 403"));
+        let allowed = Rules {
+            reject: &[401, 403],
+            provider_timeout: Duration::from_secs(15),
+        };
+        assert!(grade(Kind::Tampered, &[answer(403, 1)], &allowed, false).passed);
+        let retry = grade(
+            Kind::Duplicate,
+            &[answer(204, 1), answer(409, 1)],
+            &rules,
+            false,
+        );
+        assert!(!retry.passed && retry.why.unwrap().contains("retry"));
+    }
+
+    #[test]
+    fn the_slow_case_names_every_answer_a_provider_would_retry() {
+        let rules = Rules {
+            reject: &[401],
+            provider_timeout: Duration::from_secs(15),
+        };
+        let fast = [
+            (Kind::Valid, answer(204, 20)),
+            (Kind::Stale, answer(401, 3)),
+        ];
+        assert!(grade_slow(&fast, &rules).passed);
+        let slow = [
+            (Kind::Valid, answer(204, 20_000)),
+            (Kind::Stale, answer(401, 3)),
+        ];
+        let g = grade_slow(&slow, &rules);
+        assert!(!g.passed && g.retried);
+        assert_eq!(g.got.latency_ms, Some(20_000.0));
+        let why = g.why.unwrap();
+        assert!(
+            why.contains("valid (20 s)") && !why.contains("stale"),
+            "{why}"
+        );
+        assert!(grade(Kind::Valid, &[answer(204, 20_000)], &rules, false).retried);
     }
 }
