@@ -13,7 +13,8 @@ use crate::cmd::args::{self, Exit, environment, usage};
 use crate::model::capture::now_ms;
 use crate::net::check::{Check, run as send_suite, run_id};
 use crate::net::client::{Client, Target};
-use crate::net::suite::{CASES, Graded, Kind, Rules, secs};
+use crate::net::grade::{Graded, Rules, secs};
+use crate::net::suite::{CASES, Kind};
 use crate::sanitize::{escape_line, to_json_line};
 use crate::verify::SchemeChoice;
 use crate::verify::recipe::Recipe;
@@ -26,7 +27,7 @@ pub struct CheckArgs {
     /// The receiver's endpoint, used as given (no path: `/`).
     pub url: String,
     /// The receiver's signing secret (also MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET).
-    #[arg(long, short = 's', hide_env_values = true)]
+    #[arg(long, short = 's')]
     pub secret: Option<String>,
     /// Signature scheme to sign with (each gets the cases its rules allow).
     #[arg(long, value_enum, default_value = "modelgates")]

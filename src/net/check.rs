@@ -12,8 +12,9 @@ use crate::model::capture::{Header, now_ms};
 use crate::model::secret::Secret;
 use crate::net::client::{Client, ClientError, Target};
 use crate::net::forward::outbound_head;
+use crate::net::grade::{self, Answer, Graded, Rules};
 use crate::net::send::Delivery;
-use crate::net::suite::{self, Answer, Ctx, Graded, Kind, Rules};
+use crate::net::suite::{self, Ctx, Kind};
 use crate::verify::recipe::Recipe;
 
 /// One run of the suite.
@@ -96,7 +97,7 @@ async fn post(
         _ => None,
     };
     let status = sent.map(|r| r.status).map_err(|e| match e {
-        ClientError::Timeout(_) => format!("no answer within {}", suite::secs(wait)),
+        ClientError::Timeout(_) => format!("timed out after {}", grade::secs(wait)),
         other => other.to_string(),
     });
     (Answer { status, latency }, unreachable)
@@ -140,7 +141,7 @@ pub async fn run(
             }
             Err(e) => failed_to_build = Some(e),
         }
-        let mut g = suite::grade(kind, &answers, &check.rules, valid_rejected);
+        let mut g = grade::grade(kind, &answers, &check.rules, valid_rejected);
         if let Some(e) = failed_to_build {
             g.why = Some(format!("could not build the delivery: {e}"));
         }
@@ -152,7 +153,7 @@ pub async fn run(
         graded.push(g);
     }
     if check.cases.contains(&Kind::Slow) {
-        let g = suite::grade_slow(&all, &check.rules);
+        let g = grade::grade_slow(&all, &check.rules);
         each(&g);
         graded.push(g);
     }
