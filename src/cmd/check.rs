@@ -35,7 +35,10 @@ pub struct CheckArgs {
     /// Custom scheme recipe (file or inline), for `--scheme custom`.
     #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
     pub recipe: Option<Arc<Recipe>>,
-    /// Run only these cases (comma-separated or repeated).
+    /// Run only these cases (comma-separated or repeated): valid, failed, cancelled, expired,
+    /// rotation, byte-exact, charset, large-body, duplicate, fresh-299s, wrong-secret,
+    /// tampered-body, stale-301s, future-301s, missing-header, empty-header, no-t, no-v1,
+    /// non-numeric-t, milliseconds, slow.
     #[arg(
         long,
         value_name = "NAME",
@@ -230,4 +233,29 @@ pub async fn run(args: CheckArgs) -> Result<Exit> {
     } else {
         Exit::Negative
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+
+    #[test]
+    fn the_only_help_names_every_case() {
+        let mut cmd = Wrapper::command();
+        let help = cmd.render_long_help().to_string();
+        let only = &help[help.find("--only").unwrap()..help.find("--skip").unwrap()];
+        let words: Vec<&str> = only
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .collect();
+        for (_, name) in CASES {
+            assert!(words.contains(&name), "{name}");
+        }
+    }
 }
