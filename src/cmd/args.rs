@@ -1,5 +1,5 @@
 //! What the subcommands share: value parsers for flags (durations, sizes, statuses, `--respond`,
-//! `--recipe`), the secrets lookup, [`UsageError`] and [`Exit`].
+//! `--recipe`), the secrets lookup, [`UsageError`], [`EnvironmentError`] and [`Exit`].
 //!
 //! A leaf: every subcommand file imports it, it imports none of them (nor `cmd/mod.rs`).
 
@@ -42,6 +42,17 @@ impl UsageError {
             None => root.error(kind, &self.message),
         }
     }
+}
+
+/// What a command was pointed at cannot be used (an unreachable receiver): exit code 2, shown
+/// as one line `hooklens: error: …`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvironmentError(pub String);
+
+/// An [`EnvironmentError`] saying `why`, as the `anyhow::Error` the runners return.
+pub fn environment(why: impl std::fmt::Display) -> anyhow::Error {
+    EnvironmentError(why.to_string()).into()
 }
 
 /// A [`UsageError`] about `command`, as the `anyhow::Error` the runners return.

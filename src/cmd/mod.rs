@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod cert;
+pub mod check;
 pub mod export;
 pub mod list;
 pub mod listen;
@@ -49,6 +50,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Show, regenerate or export the local HTTPS certificate and its CA.
     Cert(cert::CertArgs),
+    /// Grade a webhook receiver with signed and broken deliveries (exit 0 all passed, 1 not).
+    Check(check::CheckArgs),
 }
 
 /// Runs the parsed command line: what the command concluded, or why it could not run (a
@@ -65,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<args::Exit> {
         Some(Command::Wait(a)) => wait::run(a).await,
         Some(Command::Replay(a)) => replay::run(a).await,
         Some(Command::Cert(a)) => cert::run(a),
+        Some(Command::Check(a)) => check::run(a).await,
     }
 }
 

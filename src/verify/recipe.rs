@@ -483,8 +483,20 @@ impl Recipe {
         id: &str,
         body: &[u8],
     ) -> Result<Vec<Header>, String> {
+        self.sign_literal(secret, &timestamp.to_string(), id, body)
+    }
+
+    /// [`Recipe::sign`] with the timestamp written as `t`, exactly (milliseconds, text, or
+    /// nothing): what `hooklens check` sends to see whether a receiver refuses it.
+    pub fn sign_literal(
+        &self,
+        secret: &Secret,
+        t: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Vec<Header>, String> {
         let key = self.key_bytes(secret)?;
-        let t = timestamp.to_string();
+        let t = t.to_string();
         let sig = self.encode(&self.mac(&key, &self.signed_bytes(&self.template, &t, id, body)));
         let value = match &self.split {
             Split::Pairs {
