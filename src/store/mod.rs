@@ -6,21 +6,28 @@
 //!   gather and write the next batch while this one syncs (concurrent syncs overlap in the
 //!   kernel). Batches are published in order: rows join the index, front ends hear of them,
 //!   and only then is each request answered.
+//! * One owner: a listener locks the log for as long as it runs (a second one is refused), and
+//!   a file that is not a capture log is refused and left untouched (`file`).
 //! * Recovery: on open the log is scanned to rebuild the index; a torn last line (a crash mid
-//!   write) is reported and truncated; ids continue after the highest one found.
+//!   write) is reported, saved beside the log and cut; ids continue after the highest one
+//!   found. A failed or short write (a full disk) is cut back, so the log always ends with a
+//!   whole record.
 //! * Memory: the index keeps a compact [`Summary`](crate::model::record::Summary) per capture
 //!   and the byte range of its line; bodies stay on disk and are read back on demand
 //!   ([`Store::load`]).
 //!
 //! The format is versioned (`"v": 1` on every line) and documented in the README.
 //!
-//! The parts: `line` (the line format), `index` (the rows and where records are), `commit`
+//! The parts: `file` (identity, the owner's lock, appends, private files), `line` (the line
+//! format), `index` (the rows and where records are), `commit`
 //! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
 //! commands read it, and appends from another process) and [`tail`] (`hooklens wait`).
 
 mod commit;
+mod file;
 #[cfg(test)]
 mod fixtures;
+pub mod fuzzing;
 mod index;
 mod line;
 mod readonly;
@@ -28,7 +35,6 @@ mod scan;
 pub mod tail;
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -42,7 +48,8 @@ use commit::{Committed, Entry, Sink};
 use index::read_exchanges;
 
 pub use commit::WriterHandle;
-pub use index::{Index, MEMORY_KEEP};
+pub use file::{Refused, open_private};
+pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
 pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
@@ -62,29 +69,64 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating with mode 0600) or, with `None`, keeps captures in memory only.
+    /// Opens (creating with mode 0600 and a header record) the log at `path` and becomes its
+    /// one writer, or, with `None`, keeps captures in memory only (bodies up to
+    /// [`DEFAULT_MEMORY_CAP`]). A file that is not a capture log, or a log another listener
+    /// holds, is refused with [`Refused`] before anything is changed.
     pub fn open(path: Option<&Path>) -> Result<(Store, WriterHandle, Recovery)> {
+        match path {
+            Some(path) => Store::open_file(path),
+            None => Ok(Store::open_in_memory(DEFAULT_MEMORY_CAP)),
+        }
+    }
+
+    /// Keeps captures in memory only; the newest bodies are kept up to `cap` bytes in all (and
+    /// [`MEMORY_KEEP`] records), older ones are let go (their rows stay listed).
+    pub fn open_in_memory(cap: u64) -> (Store, WriterHandle, Recovery) {
         let mut index = Index::new();
-        let (file, reader, recovery) = match path {
-            Some(path) => {
-                let mut file = OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .create(true)
-                    .mode(0o600)
-                    .open(path)
-                    .with_context(|| format!("opening capture log {}", path.display()))?;
-                let recovery = scan::scan(&mut file, &mut index, true)
-                    .with_context(|| format!("reading capture log {}", path.display()))?;
-                let reader = File::open(path)
-                    .with_context(|| format!("opening capture log {}", path.display()))?;
-                (Some(file), Some(Arc::new(reader)), recovery)
-            }
-            None => (None, None, Recovery::default()),
+        index.set_memory_cap(cap);
+        Store::start(None, None, index, None, Recovery::default())
+            .expect("an in-memory store starts without I/O")
+    }
+
+    fn open_file(path: &Path) -> Result<(Store, WriterHandle, Recovery)> {
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        let (mut file, warning) = open_private(path, &options)
+            .with_context(|| format!("opening capture log {}", path.display()))?;
+        // Nothing is written before the file is known to be a log and this listener owns it.
+        let empty = file::check_identity(&file, path)?;
+        let lock = file::claim(&file, path)?;
+        if empty {
+            let mut header = Vec::new();
+            line::push_line(&mut header, None, &line::encode_header_tail(now_ms())?);
+            file::append_lines(&mut file, Some(&lock), &header)
+                .and_then(|_| file.sync_data())
+                .with_context(|| format!("writing capture log {}", path.display()))?;
+        }
+        let mut index = Index::new();
+        let mut recovery = scan::scan(&mut file, &mut index, Some(path))
+            .with_context(|| format!("reading capture log {}", path.display()))?;
+        recovery.warnings.extend(warning);
+        Store::start(Some(file), Some(lock), index, Some(path), recovery)
+    }
+
+    fn start(
+        file: Option<File>,
+        lock: Option<File>,
+        index: Index,
+        path: Option<&Path>,
+        recovery: Recovery,
+    ) -> Result<(Store, WriterHandle, Recovery)> {
+        let reader = match path {
+            Some(p) => Some(Arc::new(
+                File::open(p).with_context(|| format!("opening capture log {}", p.display()))?,
+            )),
+            None => None,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
-        let (sink, writer) = Sink::start(file, index.clone(), events.clone())?;
+        let (sink, writer) = Sink::start(file, lock, index.clone(), events.clone())?;
         let store = Store {
             sink,
             index,
