@@ -435,6 +435,117 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_mode_caps_bodies_by_bytes_and_says_so_once() {
+        let (store, writer, _) = Store::open_in_memory(10_000);
+        let mut events = store.subscribe();
+        let body = vec![b'x'; 3_000];
+        for _ in 0..5 {
+            store.append(record(&body, None)).await.unwrap();
+        }
+        assert_eq!(store.index().len(), 5, "every row stays listed");
+        // 3 bodies (9,000 bytes) fit under 10,000: #1 and #2 were let go.
+        for id in [1, 2] {
+            let err = store.load(CaptureId(id)).unwrap_err().to_string();
+            assert!(err.contains("no longer in memory"), "{err}");
+        }
+        for id in 3..=5 {
+            assert_eq!(store.load(CaptureId(id)).unwrap().capture.body.len(), 3_000);
+        }
+        let mut notices = Vec::new();
+        while let Ok(e) = events.try_recv() {
+            if let Event::Notice(n) = e {
+                notices.push(n);
+            }
+        }
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("memory cap reached"), "{}", notices[0]);
+        drop(store);
+        writer.join().await;
+    }
+
+    #[tokio::test]
+    async fn captures_a_forwarding_listener_never_forwarded_are_named_on_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let target = RecordedTarget {
+            url: "http://127.0.0.1:3000/app".into(),
+            path: PathMode::Keep,
+        };
+        {
+            let (store, writer, _) = Store::open(Some(&path)).unwrap();
+            store.append_session(None).await.unwrap();
+            store.append(record(b"not forwarding", None)).await.unwrap();
+            store.append_session(Some(target)).await.unwrap();
+            for _ in 0..3 {
+                store.append(record(b"to forward", None)).await.unwrap();
+            }
+            store
+                .append_exchange(exchange(3, Some(204), false))
+                .await
+                .unwrap();
+            drop(store);
+            writer.join().await;
+        }
+        let ro = Store::open_readonly(&path).unwrap();
+        assert_eq!(ro.recovery.unforwarded, [CaptureId(2), CaptureId(4)]);
+        let report = ro.recovery.report(&path, false).join("\n");
+        assert!(
+            report.contains("2 captures were meant to be forwarded") && report.contains("replay --pending"),
+            "{report}"
+        );
+        // A replay record (`hooklens replay --pending`) settles them.
+        let mut replayed = exchange(2, Some(204), false);
+        replayed.kind = crate::model::exchange::ExchangeKind::Replay;
+        append_exchanges_to(&path, &[replayed, exchange(4, None, false)]).unwrap();
+        let ro = Store::open_readonly(&path).unwrap();
+        assert!(ro.recovery.unforwarded.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_torn_record_is_saved_beside_the_log_before_it_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        {
+            let (store, writer, _) = Store::open(Some(&path)).unwrap();
+            store.append(record(b"a", None)).await.unwrap();
+            drop(store);
+            writer.join().await;
+        }
+        let whole = std::fs::read(&path).unwrap();
+        let torn = b"{\"v\":1,\"kind\":\"capture\",\"id\":2,\"rece";
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(torn).unwrap();
+        drop(f);
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        drop(store);
+        writer.join().await;
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        let saved = recovery.torn_saved.clone().unwrap();
+        assert!(saved.to_string_lossy().contains("log.jsonl.torn-"));
+        assert_eq!(std::fs::read(&saved).unwrap(), torn);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600);
+        let report = recovery.report(&path, true).join("\n");
+        assert!(report.contains("saved in"), "{report}");
+
+        // A last line that is not a record is never cut: it stays, and the next capture
+        // starts on a line of its own.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"hand-written note without newline").unwrap();
+        drop(f);
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        assert_eq!((recovery.torn_bytes, recovery.corrupt_lines), (0, 1));
+        store.append(record(b"b", None)).await.unwrap();
+        drop(store);
+        writer.join().await;
+        let text = std::fs::read(&path).unwrap();
+        assert!(text.windows(34).any(|w| w == b"hand-written note without newline\n"));
+        let ro = Store::open_readonly(&path).unwrap();
+        assert_eq!((ro.index().len(), ro.recovery.corrupt_lines), (2, 1));
+        assert_eq!(ro.recovery.corrupt_at, [3]);
+    }
+
+    #[tokio::test]
     async fn memory_mode_keeps_exchanges_too() {
         let (store, writer, _) = Store::open(None).unwrap();
         store.append(record(b"a", None)).await.unwrap();
