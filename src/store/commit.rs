@@ -44,6 +44,12 @@ const SYNC_LANES: usize = 2;
 /// The most appends one batch gathers.
 const MAX_BATCH: usize = 1024;
 
+/// The log could not be written (a full disk, a file-size limit, an I/O error). The store has
+/// already told front ends once for this episode, so a caller need not tell them again.
+#[derive(Debug, thiserror::Error)]
+#[error("writing capture log: {0}")]
+pub struct WriteFailed(pub String);
+
 /// What a log line holds.
 #[derive(Clone, Debug)]
 pub(super) enum Entry {
@@ -165,7 +171,7 @@ impl Sink {
         }
         match answer.await {
             Ok(Ok(committed)) => Ok(committed),
-            Ok(Err(e)) => bail!("writing capture log: {e}"),
+            Ok(Err(e)) => Err(WriteFailed(e).into()),
             Err(_) => bail!("the capture log writer has stopped"),
         }
     }

@@ -47,7 +47,7 @@ use crate::model::record::{CaptureRecord, Event, Stored};
 use commit::{Committed, Entry, Sink};
 use index::read_exchanges;
 
-pub use commit::WriterHandle;
+pub use commit::{WriteFailed, WriterHandle};
 pub use file::{Refused, open_private};
 pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
 pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
