@@ -32,10 +32,16 @@ impl Listening {
     }
 
     fn stop(mut self) -> String {
+        // One answered request first: the listener installs its SIGTERM handler when it starts
+        // serving, a moment after the readiness line.
+        let _ = deliver(&self.addr, b"{}");
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status();
-        assert!(self.child.wait().unwrap().success(), "SIGTERM is a clean exit");
+        assert!(
+            self.child.wait().unwrap().success(),
+            "SIGTERM is a clean exit"
+        );
         self.stderr()
     }
 
@@ -56,10 +62,11 @@ impl Listening {
 fn listen(args: &[&str], log: &Path, limit: Option<&str>) -> Listening {
     let mut cli = hooklens();
     let bin = cli.get_program().to_owned();
-    let mut full: Vec<std::ffi::OsString> = ["listen", "--no-tui", "--port", "0", "--secret", SECRET]
-        .iter()
-        .map(Into::into)
-        .collect();
+    let mut full: Vec<std::ffi::OsString> =
+        ["listen", "--no-tui", "--port", "0", "--secret", SECRET]
+            .iter()
+            .map(Into::into)
+            .collect();
     full.extend(args.iter().map(Into::into));
     full.push("--store".into());
     full.push(log.into());
@@ -73,7 +80,10 @@ fn listen(args: &[&str], log: &Path, limit: Option<&str>) -> Listening {
                     None => sh.env_remove(k),
                 };
             }
-            sh.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            sh.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         }
         None => cli
             .args(&full)
@@ -91,7 +101,9 @@ fn listen(args: &[&str], log: &Path, limit: Option<&str>) -> Listening {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let (tx, rx) = mpsc::channel();
@@ -159,7 +171,12 @@ fn bodies_in(log: &Path) -> Vec<Vec<u8>> {
 fn assert_all_present(acked: &[Vec<u8>], log: &Path) {
     let stored: HashSet<Vec<u8>> = bodies_in(log).into_iter().collect();
     let missing = acked.iter().filter(|b| !stored.contains(*b)).count();
-    assert_eq!(missing, 0, "{missing} of {} acknowledged deliveries missing", acked.len());
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acknowledged deliveries missing",
+        acked.len()
+    );
 }
 
 #[test]
@@ -180,7 +197,10 @@ fn a_second_listener_on_the_same_log_is_refused_before_it_binds_and_the_first_ke
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&log.display().to_string()), "{err}");
     assert!(err.contains(&format!("(PID {})", first.pid())), "{err}");
-    assert!(!err.contains("already in use"), "refused before the port: {err}");
+    assert!(
+        !err.contains("already in use"),
+        "refused before the port: {err}"
+    );
 
     let acked: Vec<Vec<u8>> = (0..50)
         .map(|n| body(n, 10))
@@ -196,7 +216,11 @@ fn a_second_listener_on_the_same_log_is_refused_before_it_binds_and_the_first_ke
         .iter()
         .map(|r| r.id.0)
         .collect();
-    assert_eq!(ids, (1..=50).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        (1..=51).collect::<Vec<_>>(),
+        "50 deliveries and stop()'s one"
+    );
 }
 
 #[test]
@@ -204,23 +228,45 @@ fn a_store_that_is_not_a_log_is_refused_and_left_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let readme = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let cases: [(&str, &[u8]); 3] = [
-        ("config.json", br#"{"name":"my app","port":3000,"features":["a","b"],"debug":true}"#),
-        ("notes.txt", b"call the provider about retries\nTODO: rotate keys"),
+        (
+            "config.json",
+            br#"{"name":"my app","port":3000,"features":["a","b"],"debug":true}"#,
+        ),
+        (
+            "notes.txt",
+            b"call the provider about retries\nTODO: rotate keys",
+        ),
         ("README.md", &readme),
     ];
     for (name, bytes) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        for cmd in [&["listen", "--no-tui", "--port", "0"][..], &["list"], &["export", "--har", "out.har"]] {
-            let out = hooklens().args(cmd).arg("--store").arg(&path).current_dir(dir.path()).output().unwrap();
+        for cmd in [
+            &["listen", "--no-tui", "--port", "0"][..],
+            &["list"],
+            &["export", "--har", "out.har"],
+        ] {
+            let out = hooklens()
+                .args(cmd)
+                .arg("--store")
+                .arg(&path)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
             let err = String::from_utf8(out.stderr).unwrap();
             assert_eq!(out.status.code(), Some(2), "{cmd:?} {name}: {err}");
             assert_eq!(err.lines().count(), 1, "{err}");
-            assert!(err.contains("is not a hooklens capture log") && err.contains(name), "{err}");
+            assert!(
+                err.contains("is not a hooklens capture log") && err.contains(name),
+                "{err}"
+            );
             assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} after {cmd:?}");
         }
     }
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left.len(), 3, "nothing created beside them: {left:?}");
 }
 
@@ -233,7 +279,11 @@ fn a_full_disk_costs_500s_and_one_notice_and_nothing_acknowledged_once_space_ret
     let log = dir.path().join("c.jsonl");
     // A 64 KiB file-size limit (soft, so it can be lifted); SIGXFSZ ignored, so a write past
     // it fails with EFBIG as a full disk fails with ENOSPC.
-    let l = listen(&[], &log, Some(r#"trap "" XFSZ; ulimit -S -f 64; exec "$0" "$@""#));
+    let l = listen(
+        &[],
+        &log,
+        Some(r#"trap "" XFSZ; ulimit -S -f 64; exec "$0" "$@""#),
+    );
     let mut acked = Vec::new();
     let mut refused = 0;
     let mut n = 0;
@@ -255,13 +305,25 @@ fn a_full_disk_costs_500s_and_one_notice_and_nothing_acknowledged_once_space_ret
     for _ in 0..20 {
         let b = body(n, 900);
         n += 1;
-        assert_eq!(deliver(&l.addr, &b), Some(204), "captures resume once space returns");
+        assert_eq!(
+            deliver(&l.addr, &b),
+            Some(204),
+            "captures resume once space returns"
+        );
         acked.push(b);
     }
     let err = l.stop();
     eprintln!("{err}");
-    assert_eq!(err.matches("capture log write failed").count(), 1, "one notice per episode: {err}");
-    assert_eq!(err.matches("capture log writable again").count(), 1, "{err}");
+    assert_eq!(
+        err.matches("capture log write failed").count(),
+        1,
+        "one notice per episode: {err}"
+    );
+    assert_eq!(
+        err.matches("capture log writable again").count(),
+        1,
+        "{err}"
+    );
     assert_all_present(&acked, &log);
 }
 
@@ -316,7 +378,11 @@ fn mimic_killed_before_forwarding_names_the_captures_and_replay_pending_sends_th
     // A receiver that accepts and never answers: every forward is still in flight.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
-    let l = listen(&["--forward-to", &silent_url, "--respond", "mimic"], &log, None);
+    let l = listen(
+        &["--forward-to", &silent_url, "--respond", "mimic"],
+        &log,
+        None,
+    );
     for n in 0..5 {
         assert_eq!(deliver(&l.addr, &body(n, 1)), Some(204));
     }
@@ -337,11 +403,19 @@ fn mimic_killed_before_forwarding_names_the_captures_and_replay_pending_sends_th
         .arg(&log)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sent: HashSet<Vec<u8>> = receiver.bodies().into_iter().map(|b| b.to_vec()).collect();
     assert_eq!(sent, (0..5).map(|n| body(n, 1)).collect::<HashSet<_>>());
     let ro = Store::open_readonly(&log).unwrap();
-    assert!(ro.recovery.unforwarded.is_empty(), "{:?}", ro.recovery.unforwarded);
+    assert!(
+        ro.recovery.unforwarded.is_empty(),
+        "{:?}",
+        ro.recovery.unforwarded
+    );
     assert_eq!(ro.exchanges(CaptureId(1)).unwrap().len(), 1);
     // Nothing is left pending, and a second run says so.
     let out = hooklens()
@@ -351,4 +425,91 @@ fn mimic_killed_before_forwarding_names_the_captures_and_replay_pending_sends_th
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing pending"));
+}
+
+#[test]
+fn list_and_har_export_say_how_many_lines_are_unreadable_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.jsonl");
+    let l = listen(&[], &log, None);
+    for n in 0..3 {
+        assert_eq!(deliver(&l.addr, &body(n, 1)), Some(204));
+    }
+    l.stop();
+    // Damage the middle: line 3 (after the header and #1) becomes garbage.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[3] = "this line was damaged";
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    for cmd in [&["list"][..], &["export", "--har", "out.har"]] {
+        let out = hooklens()
+            .args(cmd)
+            .arg("--store")
+            .arg(&log)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("skipped 1 unreadable line (line 4; left in the file)"),
+            "{cmd:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn files_hooklens_writes_are_0600_whatever_the_umask_and_wide_ones_are_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.jsonl");
+    let l = listen(&[], &log, Some(r#"umask 0000; exec "$0" "$@""#));
+    assert_eq!(deliver(&l.addr, &body(1, 1)), Some(204));
+    l.stop();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o600);
+    let lock = dir.path().join("c.jsonl.lock");
+    assert_eq!(mode(&lock), 0o600);
+    let cli = hooklens();
+    let bin = cli.get_program().to_owned();
+    for umask in ["0000", "0277"] {
+        let (har, raw) = (
+            dir.path().join(format!("{umask}.har")),
+            dir.path().join(format!("{umask}.bin")),
+        );
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(format!(r#"umask {umask}; "$0" export --har "$1" --store "$3" 2>/dev/null && "$0" export --curl 1 --body-file "$2" --store "$3" >/dev/null"#))
+            .arg(&bin)
+            .arg(&har)
+            .arg(&raw)
+            .arg(&log)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!((mode(&har), mode(&raw)), (0o600, 0o600), "umask {umask}");
+    }
+    // An existing file other users can read: written, with one warning naming it.
+    let wide = dir.path().join("wide.har");
+    std::fs::write(&wide, b"old").unwrap();
+    std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = hooklens()
+        .args(["export", "--har"])
+        .arg(&wide)
+        .arg("--store")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let warning: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{err}");
+    assert!(
+        warning[0].contains("wide.har has mode 0644") && warning[0].contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let l = listen(&[], &log, None);
+    let err = l.stop();
+    assert!(err.contains("c.jsonl has mode 0640"), "{err}");
 }

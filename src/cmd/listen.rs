@@ -153,14 +153,12 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     // So a later `hooklens replay` knows where this listener forwarded, and a restart knows
     // which captures were meant to be forwarded.
     store
-        .append_session(
-            args.forward_to
-                .as_ref()
-                .map(|target| crate::model::exchange::RecordedTarget {
-                    url: crate::net::forward::target_url(target),
-                    path: args.forward_path,
-                }),
-        )
+        .append_session(args.forward_to.as_ref().map(|target| {
+            crate::model::exchange::RecordedTarget {
+                url: crate::net::forward::target_url(target),
+                path: args.forward_path,
+            }
+        }))
         .await?;
 
     let scheme = if args.tls.tls { "https" } else { "http" };

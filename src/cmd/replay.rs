@@ -140,7 +140,11 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
             .unforwarded
             .iter()
             .copied()
-            .filter(|id| log.index().get(*id).is_some_and(|r| filter.matches(r, None)))
+            .filter(|id| {
+                log.index()
+                    .get(*id)
+                    .is_some_and(|r| filter.matches(r, None))
+            })
             .collect();
         if pending.is_empty() {
             eprintln!(

@@ -74,8 +74,9 @@ pub(super) fn check_identity(file: &File, path: &Path) -> Result<bool, anyhow::E
             Ok(k) => n += k,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("reading capture log {}", display(path))));
+                return Err(
+                    anyhow::Error::new(e).context(format!("reading capture log {}", display(path)))
+                );
             }
         }
     }
@@ -147,7 +148,11 @@ pub(super) fn claim(file: &File, log: &Path) -> anyhow::Result<File> {
 /// lock `lock`, and returns the offset where they start. If the log does not end with a
 /// newline (another writer was cut short), a newline comes first. If the write fails or is
 /// short, the log is cut back to where it ended, so it still ends with a complete record.
-pub(super) fn append_lines(file: &mut File, lock: Option<&File>, lines: &[u8]) -> std::io::Result<u64> {
+pub(super) fn append_lines(
+    file: &mut File,
+    lock: Option<&File>,
+    lines: &[u8],
+) -> std::io::Result<u64> {
     let locked = lock.is_some_and(|l| l.lock().is_ok());
     let result = append_unlocked(file, lines);
     if locked && let Some(l) = lock {
@@ -167,8 +172,8 @@ fn append_unlocked(file: &mut File, lines: &[u8]) -> std::io::Result<u64> {
         }
     }
     let fresh = start > end;
-    let written = (if fresh { file.write_all(b"\n") } else { Ok(()) })
-        .and_then(|()| file.write_all(lines));
+    let written =
+        (if fresh { file.write_all(b"\n") } else { Ok(()) }).and_then(|()| file.write_all(lines));
     match written {
         Ok(()) => Ok(start),
         Err(e) => {
@@ -196,7 +201,10 @@ mod tests {
         std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
         let (_, warning) = open_private(&path, &options).unwrap();
         let warning = warning.unwrap();
-        assert!(warning.contains("mode 0644") && warning.contains("chmod 600"), "{warning}");
+        assert!(
+            warning.contains("mode 0644") && warning.contains("chmod 600"),
+            "{warning}"
+        );
     }
 
     #[tokio::test]
@@ -214,8 +222,14 @@ mod tests {
         let other = dir.path().join(".").join("log.jsonl");
         let err = crate::store::Store::open(Some(&other)).err().unwrap();
         let refused = err.downcast_ref::<Refused>().expect("refused").to_string();
-        assert!(refused.contains("in use by another hooklens listener"), "{refused}");
-        assert!(refused.contains(&format!("PID {}", std::process::id())), "{refused}");
+        assert!(
+            refused.contains("in use by another hooklens listener"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains(&format!("PID {}", std::process::id())),
+            "{refused}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         drop(store);
         writer.join().await;
@@ -231,8 +245,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let readme = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         let cases: [(&str, &[u8]); 4] = [
-            ("data.json", b"{\"name\":\"a config\",\"values\":[1,2,3],\"nested\":{\"k\":true}}"),
-            ("notes.txt", b"remember: buy milk\nand call back\nno newline here"),
+            (
+                "data.json",
+                b"{\"name\":\"a config\",\"values\":[1,2,3],\"nested\":{\"k\":true}}",
+            ),
+            (
+                "notes.txt",
+                b"remember: buy milk\nand call back\nno newline here",
+            ),
             ("README.md", &readme),
             ("blank", b"\n\n"),
         ];
@@ -253,7 +273,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         std::fs::write(&path, b"{\"v\":1,\"kind\":\"log\"}\n{\"v\":1,\"ki").unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
         let at = append_lines(&mut file, None, b"{\"v\":1,\"kind\":\"x\"}\n").unwrap();
         let text = std::fs::read(&path).unwrap();
         assert_eq!(&text[at as usize..], b"{\"v\":1,\"kind\":\"x\"}\n");

@@ -36,12 +36,20 @@ pub fn scan_file(data: &[u8]) {
         .open(&path)
         .expect("opening the log");
     let ro = scan(&mut file, &mut Index::new(), None).expect("scanning");
-    assert_eq!(std::fs::read(&path).expect("reading"), data, "a read-only scan changes nothing");
+    assert_eq!(
+        std::fs::read(&path).expect("reading"),
+        data,
+        "a read-only scan changes nothing"
+    );
     let fixed = scan(&mut file, &mut Index::new(), Some(&path)).expect("repairing");
     assert_eq!(ro.captures, fixed.captures);
     let after = std::fs::read(&path).expect("reading");
     let kept = after.len().min(data.len());
-    assert_eq!(&after[..kept], &data[..kept], "repair only cuts or adds at the end");
+    assert_eq!(
+        &after[..kept],
+        &data[..kept],
+        "repair only cuts or adds at the end"
+    );
     if after.len() < data.len() {
         let cut = &data[after.len()..];
         assert!(looks_like_record(cut), "only a record-like tail is cut");

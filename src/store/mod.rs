@@ -119,9 +119,11 @@ impl Store {
         recovery: Recovery,
     ) -> Result<(Store, WriterHandle, Recovery)> {
         let reader = match path {
-            Some(p) => Some(Arc::new(
-                File::open(p).with_context(|| format!("opening capture log {}", p.display()))?,
-            )),
+            Some(p) => {
+                Some(Arc::new(File::open(p).with_context(|| {
+                    format!("opening capture log {}", p.display())
+                })?))
+            }
             None => None,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
@@ -490,7 +492,8 @@ mod tests {
         assert_eq!(ro.recovery.unforwarded, [CaptureId(2), CaptureId(4)]);
         let report = ro.recovery.report(&path, false).join("\n");
         assert!(
-            report.contains("2 captures were meant to be forwarded") && report.contains("replay --pending"),
+            report.contains("2 captures were meant to be forwarded")
+                && report.contains("replay --pending"),
             "{report}"
         );
         // A replay record (`hooklens replay --pending`) settles them.
@@ -524,7 +527,10 @@ mod tests {
         assert!(saved.to_string_lossy().contains("log.jsonl.torn-"));
         assert_eq!(std::fs::read(&saved).unwrap(), torn);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let report = recovery.report(&path, true).join("\n");
         assert!(report.contains("saved in"), "{report}");
 
@@ -539,7 +545,10 @@ mod tests {
         drop(store);
         writer.join().await;
         let text = std::fs::read(&path).unwrap();
-        assert!(text.windows(34).any(|w| w == b"hand-written note without newline\n"));
+        assert!(
+            text.windows(34)
+                .any(|w| w == b"hand-written note without newline\n")
+        );
         let ro = Store::open_readonly(&path).unwrap();
         assert_eq!((ro.index().len(), ro.recovery.corrupt_lines), (2, 1));
         assert_eq!(ro.recovery.corrupt_at, [3]);

@@ -73,7 +73,11 @@ impl Recovery {
         }
         if self.corrupt_lines > 0 {
             let lines: Vec<String> = self.corrupt_at.iter().map(u64::to_string).collect();
-            let more = if self.corrupt_lines > self.corrupt_at.len() { ", …" } else { "" };
+            let more = if self.corrupt_lines > self.corrupt_at.len() {
+                ", …"
+            } else {
+                ""
+            };
             out.push(format!(
                 "capture log {}: skipped {} unreadable line{} (line{} {}{more}; left in the file)",
                 display(path),
@@ -201,10 +205,8 @@ pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) ->
     }
     recovery.unforwarded = unforwarded.into_iter().collect();
     match torn_at {
-        Some((_, true)) => {
-            if repair.is_some() {
-                append_lines(file, None, b"")?;
-            }
+        Some((_, true)) if repair.is_some() => {
+            append_lines(file, None, b"")?;
         }
         Some((at, false)) => {
             recovery.torn_bytes = end - at;
@@ -218,7 +220,7 @@ pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) ->
                 }
             }
         }
-        None => {}
+        _ => {}
     }
     Ok(recovery)
 }
@@ -379,12 +381,22 @@ mod tests {
         let two = encode_line(CaptureId(2), &record(b"b", None)).unwrap();
         // Torn in the middle of the second line: cut back to the first.
         let (_dir, mut file) = log_of(&[&one, &two[..20]]);
-        let recovery = scan(&mut file, &mut Index::new(), Some(&_dir.path().join("log.jsonl"))).unwrap();
+        let recovery = scan(
+            &mut file,
+            &mut Index::new(),
+            Some(&_dir.path().join("log.jsonl")),
+        )
+        .unwrap();
         assert_eq!((recovery.captures, recovery.torn_bytes), (1, 20));
         assert_eq!(file.metadata().unwrap().len(), one.len() as u64);
         // Only the newline missing: the record is kept and the line finished.
         let (_dir, mut file) = log_of(&[&one, &two[..two.len() - 1]]);
-        let recovery = scan(&mut file, &mut Index::new(), Some(&_dir.path().join("log.jsonl"))).unwrap();
+        let recovery = scan(
+            &mut file,
+            &mut Index::new(),
+            Some(&_dir.path().join("log.jsonl")),
+        )
+        .unwrap();
         assert_eq!((recovery.captures, recovery.torn_bytes), (2, 0));
         assert_eq!(
             file.metadata().unwrap().len(),
