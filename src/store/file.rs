@@ -207,67 +207,6 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_second_writer_is_refused_with_the_owners_pid_and_a_new_log_has_a_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.jsonl");
-        let (store, writer, _) = crate::store::Store::open(Some(&path)).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.starts_with("{\"v\":1,\"kind\":\"log\",\"created_by\":\"hooklens\","),
-            "{text}"
-        );
-        let before = std::fs::read(&path).unwrap();
-        // Another spelling of the same file.
-        let other = dir.path().join(".").join("log.jsonl");
-        let err = crate::store::Store::open(Some(&other)).err().unwrap();
-        let refused = err.downcast_ref::<Refused>().expect("refused").to_string();
-        assert!(
-            refused.contains("in use by another hooklens listener"),
-            "{refused}"
-        );
-        assert!(
-            refused.contains(&format!("PID {}", std::process::id())),
-            "{refused}"
-        );
-        assert_eq!(std::fs::read(&path).unwrap(), before);
-        drop(store);
-        writer.join().await;
-        // Once the owner is gone the log opens again.
-        let (store, writer, recovery) = crate::store::Store::open(Some(&path)).unwrap();
-        assert_eq!((recovery.captures, recovery.corrupt_lines), (0, 0));
-        drop(store);
-        writer.join().await;
-    }
-
-    #[test]
-    fn files_that_are_not_logs_are_refused_and_left_byte_for_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let readme = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-        let cases: [(&str, &[u8]); 4] = [
-            (
-                "data.json",
-                b"{\"name\":\"a config\",\"values\":[1,2,3],\"nested\":{\"k\":true}}",
-            ),
-            (
-                "notes.txt",
-                b"remember: buy milk\nand call back\nno newline here",
-            ),
-            ("README.md", &readme),
-            ("blank", b"\n\n"),
-        ];
-        for (name, bytes) in cases {
-            let path = dir.path().join(name);
-            std::fs::write(&path, bytes).unwrap();
-            let err = crate::store::Store::open(Some(&path)).err().unwrap();
-            let msg = err.downcast_ref::<Refused>().expect("refused").to_string();
-            assert!(msg.contains("is not a hooklens capture log"), "{msg}");
-            assert!(crate::store::Store::open_readonly(&path).is_err());
-            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} untouched");
-            assert!(!lock_path(&path).exists(), "no lock file beside {name}");
-        }
-    }
-
     #[test]
     fn an_append_starts_on_a_fresh_line() {
         let dir = tempfile::tempdir().unwrap();
