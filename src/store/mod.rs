@@ -616,6 +616,12 @@ mod tests {
                 "no lock file beside {name}"
             );
         }
+        // A 1 GiB file without a newline (sparse): refused from its first bytes, not scanned.
+        let huge = dir.path().join("huge.bin");
+        File::create(&huge).unwrap().set_len(1 << 30).unwrap();
+        let err = Store::open(Some(&huge)).err().unwrap();
+        assert!(err.downcast_ref::<Refused>().is_some(), "{err}");
+        assert_eq!(std::fs::metadata(&huge).unwrap().len(), 1 << 30);
     }
 
     #[tokio::test]
