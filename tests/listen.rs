@@ -267,7 +267,10 @@ async fn a_torn_last_line_is_cut_and_the_log_reopens() {
         .unwrap();
     drop(f);
 
-    let (_, _, recovery) = Store::open(Some(&log)).unwrap();
+    let (store, writer, recovery) = Store::open(Some(&log)).unwrap();
+    // The log is this store's until its writer has finished.
+    drop(store);
+    writer.join().await;
     assert_eq!(recovery.captures, 1);
     assert!(recovery.torn_bytes > 0);
     assert_eq!(

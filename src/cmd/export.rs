@@ -1,8 +1,8 @@
-//! `hooklens export`: captures as an HTTP Archive (`--har FILE`, written 0600) or one capture
+//! `hooklens export`: captures as an HTTP Archive (`--har FILE`, written 0600, as is
+//! `--body-file`) or one capture
 //! as a byte-exact curl command (`--curl ID`). The formats are in `export/`.
 
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -47,8 +47,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         let log = Store::open_readonly(&args.store)?;
         let record = log.load(id)?;
         if let Some(path) = &args.body_file {
-            std::fs::write(path, &record.capture.body)
-                .with_context(|| format!("writing {}", path.display()))?;
+            write_private(path, &[&record.capture.body])?;
         }
         println!(
             "{}",
@@ -66,6 +65,9 @@ pub fn export_har(
     out: &std::path::Path,
 ) -> Result<usize> {
     let log = Store::open_readonly(store)?;
+    for line in log.recovery.report(store, false) {
+        eprintln!("hooklens: {line}");
+    }
     let mut records = Vec::new();
     for row in log.index().rows() {
         if filter.is_empty() || !filter.wants_body() {
@@ -91,17 +93,24 @@ pub fn export_har(
             .map(|(r, e)| (r, crate::export::har::shown_exchange(e))),
     );
     let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(out)
-        .with_context(|| format!("creating {}", out.display()))?;
-    file.write_all(&json)
-        .and_then(|()| file.write_all(b"\n"))
-        .with_context(|| format!("writing {}", out.display()))?;
+    write_private(out, &[&json, b"\n"])?;
     Ok(records.len())
+}
+
+/// Writes `parts` to `path`, replacing what it held; a new file is 0600 whatever the umask,
+/// and an existing one other users can read gets a warning.
+fn write_private(path: &std::path::Path, parts: &[&[u8]]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).truncate(true);
+    let (mut file, warning) = store::open_private(path, &options)
+        .with_context(|| format!("creating {}", path.display()))?;
+    if let Some(w) = warning {
+        eprintln!("hooklens: warning: {w}");
+    }
+    parts
+        .iter()
+        .try_for_each(|p| file.write_all(p))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -36,10 +36,8 @@ pub fn run(args: ListArgs) -> Result<Exit> {
         out.push('\n');
     }
     print!("{out}");
-    if log.recovery.torn_bytes > 0 {
-        eprintln!(
-            "hooklens: the last line of the log is incomplete (a write in progress, or a crash)"
-        );
+    for line in log.recovery.report(&args.store, false) {
+        eprintln!("hooklens: {line}");
     }
     Ok(Exit::Success)
 }

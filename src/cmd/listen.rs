@@ -68,6 +68,10 @@ pub struct ListenArgs {
     /// Keep captures in memory only.
     #[arg(long, conflicts_with = "store")]
     pub no_store: bool,
+    /// With --no-store: the most body bytes kept in memory; older bodies are let go (their
+    /// rows stay listed).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = args::size, requires = "no_store")]
+    pub memory_cap: usize,
     /// Print one JSON object per capture instead of a line.
     #[arg(long)]
     pub json: bool,
@@ -129,6 +133,16 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         },
     };
 
+    // The log first: a file that is not a log, or a log another listener holds, is refused
+    // before this one takes a port.
+    let (store, writer, recovery) = if args.no_store {
+        Store::open_in_memory(args.memory_cap as u64)
+    } else {
+        Store::open(Some(&args.store))?
+    };
+    for line in recovery.report(&args.store, true) {
+        eprintln!("hooklens: {line}");
+    }
     let tls = crate::cmd::cert::listen_setup(&args.tls)?;
     let tcp = server::bind(args.bind, args.port).await?;
     let addr = tcp.local_addr().context("reading the bound address")?;
@@ -136,29 +150,16 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         Some(port) => Some(server::bind(args.bind, port).await?),
         None => None,
     };
-    let store_path = (!args.no_store).then_some(args.store.as_path());
-    let (store, writer, recovery) = Store::open(store_path)?;
-    if let Some(target) = &args.forward_to {
-        // So a later `hooklens replay` knows where this listener forwarded.
-        store
-            .append_session(Some(crate::model::exchange::RecordedTarget {
+    // So a later `hooklens replay` knows where this listener forwarded, and a restart knows
+    // which captures were meant to be forwarded.
+    store
+        .append_session(args.forward_to.as_ref().map(|target| {
+            crate::model::exchange::RecordedTarget {
                 url: crate::net::forward::target_url(target),
                 path: args.forward_path,
-            }))
-            .await?;
-    }
-    if recovery.torn_bytes > 0 {
-        eprintln!(
-            "hooklens: capture log: cut a torn last line ({} bytes) left by an interrupted write; earlier captures are intact",
-            recovery.torn_bytes
-        );
-    }
-    if recovery.corrupt_lines > 0 {
-        eprintln!(
-            "hooklens: capture log: skipped {} unreadable lines (left in the file)",
-            recovery.corrupt_lines
-        );
-    }
+            }
+        }))
+        .await?;
 
     let scheme = if args.tls.tls { "https" } else { "http" };
     let mut ready = format!("Listening on {scheme}://{addr}");

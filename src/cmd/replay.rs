@@ -32,6 +32,10 @@ pub struct ReplayArgs {
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
+    /// The captures a forwarding listener stored but never forwarded (it was stopped or killed
+    /// first; a restarted listener names them); sent to its --forward-to unless --to.
+    #[arg(long, conflicts_with_all = ["ids", "all", "from"])]
+    pub pending: bool,
     /// Every matching capture (same syntax as the TUI filter; implies --all).
     #[arg(
         long,
@@ -102,10 +106,10 @@ fn resolve_target(
 /// Runs `hooklens replay`: negative when any answer was not the expected one.
 pub async fn run(args: ReplayArgs) -> Result<Exit> {
     let all = args.all || !args.filter.is_empty();
-    if args.ids.is_empty() && !all {
+    if args.ids.is_empty() && !all && !args.pending {
         return Err(usage(
             NAME,
-            "give capture ids to replay, or --all / --filter FILTER",
+            "give capture ids to replay, or --all / --filter FILTER / --pending",
         ));
     }
     let filter = Filter::parse(&args.filter).map_err(|e| usage(NAME, e))?;
@@ -130,7 +134,26 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
 
     let log = Store::open_readonly(log_path)?;
     let (target, mode) = resolve_target(args.to.as_ref(), &log, log_path)?;
-    let ids: Vec<CaptureId> = if all {
+    let ids: Vec<CaptureId> = if args.pending {
+        let pending: Vec<CaptureId> = log
+            .recovery
+            .unforwarded
+            .iter()
+            .copied()
+            .filter(|id| {
+                log.index()
+                    .get(*id)
+                    .is_some_and(|r| filter.matches(r, None))
+            })
+            .collect();
+        if pending.is_empty() {
+            eprintln!(
+                "hooklens: nothing pending: every capture meant to be forwarded has a forward or replay record"
+            );
+            return Ok(Exit::Success);
+        }
+        pending
+    } else if all {
         log.index()
             .rows()
             .iter()

@@ -7,7 +7,9 @@
 //!    append, and gathers every other pending one, up to [`MAX_BATCH`] (group commit).
 //! 2. **Write.** Still holding the intake, it stages the batch: assigns capture ids, reserves
 //!    idempotency keys in the index (so the next batch sees them), and writes every line with
-//!    one `write` on the `O_APPEND` file. Batch sequence numbers follow the write order.
+//!    one `write` on the `O_APPEND` file, under the write lock (`file::append_lines`: a failed
+//!    or short write is cut back, so the log still ends with a whole record). Batch sequence
+//!    numbers follow the write order.
 //! 3. **Sync, overlapped.** It releases the intake and calls `fdatasync` on its own handle.
 //!    Meanwhile the other lane can gather and write the next batch and start its own sync;
 //!    concurrent syncs of one file overlap in the kernel and the device.
@@ -22,13 +24,14 @@
 //! the caller's task, under the writer's lock, in the same order.
 
 use std::fs::File;
-use std::io::{Seek, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, bail};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::file::append_lines;
 use super::index::{ExchangeAt, Index, Location};
 use super::line::push_line;
 use crate::model::exchange::{Exchange, RecordedTarget};
@@ -40,6 +43,12 @@ use crate::model::record::{CaptureRecord, Event, LinkedBrief, Stored, Summary};
 const SYNC_LANES: usize = 2;
 /// The most appends one batch gathers.
 const MAX_BATCH: usize = 1024;
+
+/// The log could not be written (a full disk, a file-size limit, an I/O error). The store has
+/// already told front ends once for this episode, so a caller need not tell them again.
+#[derive(Debug, thiserror::Error)]
+#[error("writing capture log: {0}")]
+pub struct WriteFailed(pub String);
 
 /// What a log line holds.
 #[derive(Clone, Debug)]
@@ -92,15 +101,16 @@ impl WriterHandle {
 }
 
 impl Sink {
-    /// Starts the sync lanes on `file` (the log, opened with `O_APPEND`), or, without one, the
-    /// in-memory writer.
+    /// Starts the sync lanes on `file` (the log, opened with `O_APPEND`; `lock`: its write
+    /// lock), or, without one, the in-memory writer.
     pub(super) fn start(
         file: Option<File>,
+        lock: Option<File>,
         index: Arc<RwLock<Index>>,
         events: broadcast::Sender<Event>,
     ) -> Result<(Sink, WriterHandle)> {
         let Some(file) = file else {
-            let writer = Writer::new(None, index.clone());
+            let writer = Writer::new(None, None, index.clone());
             let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
             return Ok((sink, WriterHandle(Vec::new())));
         };
@@ -110,8 +120,9 @@ impl Sink {
             .context("opening the capture log for syncing")?;
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let lanes = Arc::new(Lanes {
-            intake: Mutex::new((rx, Writer::new(Some(file), index.clone()))),
+            intake: Mutex::new((rx, Writer::new(Some(file), lock, index.clone()))),
             published: Mutex::new(0),
+            failing: AtomicBool::new(false),
             turn: Condvar::new(),
             index,
             events,
@@ -160,7 +171,7 @@ impl Sink {
         }
         match answer.await {
             Ok(Ok(committed)) => Ok(committed),
-            Ok(Err(e)) => bail!("writing capture log: {e}"),
+            Ok(Err(e)) => Err(WriteFailed(e).into()),
             Err(_) => bail!("the capture log writer has stopped"),
         }
     }
@@ -170,6 +181,8 @@ impl Sink {
 /// Only the thread holding it assigns ids and writes, so ids and lines cannot interleave.
 struct Writer {
     file: Option<File>,
+    /// The write lock other appenders (`hooklens replay`) share.
+    lock: Option<File>,
     /// Sequence number of the last staged batch (publication follows it).
     seq: u64,
     index: Arc<RwLock<Index>>,
@@ -193,9 +206,10 @@ struct Staged {
 }
 
 impl Writer {
-    fn new(file: Option<File>, index: Arc<RwLock<Index>>) -> Writer {
+    fn new(file: Option<File>, lock: Option<File>, index: Arc<RwLock<Index>>) -> Writer {
         Writer {
             file,
+            lock,
             seq: 0,
             index,
             buf: Vec::new(),
@@ -242,19 +256,9 @@ impl Writer {
             }
         }
         if let Some(f) = self.file.as_mut() {
-            // The file is opened with O_APPEND, so the write lands at the end even when
-            // another process (`hooklens replay`) appended since; the position afterwards says
-            // where.
-            let written = f.write_all(&self.buf).and_then(|()| f.stream_position());
-            let base = match written {
-                Ok(end) => end - self.buf.len() as u64,
-                Err(e) => {
-                    // End any partial line, so the next batch does not follow half a line
-                    // (the partial one is then skipped as corrupt on the next scan).
-                    let _ = f.write_all(b"\n");
-                    return Err(e.to_string());
-                }
-            };
+            // Under the write lock, so the start is where this batch lands even when another
+            // process (`hooklens replay`) appends too; a failed write is cut back.
+            let base = append_lines(f, self.lock.as_ref(), &self.buf).map_err(|e| e.to_string())?;
             for row in &mut rows {
                 match row {
                     StagedRow::Capture(_, Location::File { offset, .. })
@@ -280,6 +284,7 @@ fn publish(
     rows: Vec<StagedRow>,
 ) -> Vec<Result<Committed, String>> {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
+    let dropped_before = idx.memory_dropped();
     let mut results = Vec::with_capacity(batch.len());
     for ((entry, _), row) in batch.iter().zip(rows) {
         match (entry, row) {
@@ -305,6 +310,11 @@ fn publish(
             _ => results.push(Err("internal: staged row does not match its entry".into())),
         }
     }
+    if dropped_before == 0 && idx.memory_dropped() > 0 {
+        let _ = events.send(Event::Notice(
+            "--no-store: memory cap reached; from now on the oldest bodies are let go (their rows stay listed; see --memory-cap, or use --store to keep all)".into(),
+        ));
+    }
     results
 }
 
@@ -315,6 +325,8 @@ struct Lanes {
     /// Sequence number of the last published batch.
     published: Mutex<u64>,
     turn: Condvar,
+    /// A write or sync failed and none has succeeded since (one notice per episode).
+    failing: AtomicBool,
     index: Arc<RwLock<Index>>,
     events: broadcast::Sender<Event>,
 }
@@ -344,9 +356,11 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
             (writer.stage(&batch), batch)
         };
         let fail = |e: String| -> Vec<Result<Committed, String>> {
-            let _ = lanes
-                .events
-                .send(Event::Notice(format!("capture log write failed: {e}")));
+            if !lanes.failing.swap(true, Ordering::SeqCst) {
+                let _ = lanes.events.send(Event::Notice(format!(
+                    "capture log write failed: {e}; requests get 500 until the log can be written again (nothing half-written is left in it)"
+                )));
+            }
             batch.iter().map(|_| Err(e.clone())).collect()
         };
         let results = match staged {
@@ -357,6 +371,11 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
                     wait_turn_and(&lanes, st.seq, || {
                         out = publish(&lanes.index, &lanes.events, &batch, st.rows);
                     });
+                    if lanes.failing.swap(false, Ordering::SeqCst) {
+                        let _ = lanes.events.send(Event::Notice(
+                            "capture log writable again; captures are stored again".into(),
+                        ));
+                    }
                     out
                 }
                 Err(e) => {

@@ -18,6 +18,8 @@ use crate::model::record::{CaptureRecord, LinkedBrief, Summary};
 
 /// With `--no-store`, how many full records stay in memory (the index keeps every row).
 pub const MEMORY_KEEP: usize = 10_000;
+/// With `--no-store`, how many body bytes stay in memory in all (`--memory-cap`).
+pub const DEFAULT_MEMORY_CAP: u64 = 256 << 20;
 
 /// Where a capture record is.
 #[derive(Clone, Debug)]
@@ -28,7 +30,8 @@ pub(super) enum Location {
     },
     /// `--no-store`: the record as received (its `capture.id` is not set; the row has it).
     Memory(Arc<CaptureRecord>),
-    /// `--no-store` keeps only the newest [`MEMORY_KEEP`] records; older rows stay listed.
+    /// `--no-store` keeps only the newest records ([`MEMORY_KEEP`], and bodies up to its
+    /// memory cap); older rows stay listed.
     Evicted,
 }
 
@@ -55,7 +58,7 @@ impl Location {
                 )
             }
             Location::Evicted => bail!(
-                "capture {id} is no longer in memory (--no-store keeps the newest {MEMORY_KEEP}; use --store to keep all)"
+                "capture {id} is no longer in memory (--no-store keeps only the newest bodies, see --memory-cap; use --store to keep all)"
             ),
         }
     }
@@ -133,6 +136,19 @@ pub struct Index {
     exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
     /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target).
     forward_to: Option<RecordedTarget>,
+    /// `--no-store`: bodies kept in memory, the most body bytes kept, and the position of the
+    /// oldest record still in memory.
+    memory: MemoryUse,
+}
+
+#[derive(Debug)]
+struct MemoryUse {
+    records: usize,
+    bytes: u64,
+    cap: u64,
+    oldest: usize,
+    /// Records let go so far.
+    dropped: u64,
 }
 
 impl Index {
@@ -146,7 +162,24 @@ impl Index {
             next_id: 1,
             exchanges: HashMap::new(),
             forward_to: None,
+            memory: MemoryUse {
+                records: 0,
+                bytes: 0,
+                cap: DEFAULT_MEMORY_CAP,
+                oldest: 0,
+                dropped: 0,
+            },
         }
+    }
+
+    /// `--no-store`: the most body bytes kept in memory.
+    pub(super) fn set_memory_cap(&mut self, cap: u64) {
+        self.memory.cap = cap;
+    }
+
+    /// `--no-store`: how many records have been let go to stay under the caps.
+    pub(super) fn memory_dropped(&self) -> u64 {
+        self.memory.dropped
     }
 
     /// All rows, oldest first.
@@ -226,18 +259,35 @@ impl Index {
         true
     }
 
-    /// Appends a row. With `--no-store`, the oldest record in memory beyond [`MEMORY_KEEP`]
-    /// is let go (its row stays).
+    /// Appends a row. With `--no-store`, the oldest records in memory beyond [`MEMORY_KEEP`] or
+    /// the memory cap are let go (their rows stay; the newest record always stays).
     pub(super) fn push(&mut self, row: Summary, location: Location) {
-        let in_memory = matches!(location, Location::Memory(_));
+        let body = match &location {
+            Location::Memory(record) => Some(record.capture.body.len() as u64),
+            _ => None,
+        };
         self.next_id = self.next_id.max(row.id.0 + 1);
         self.rows.push(row);
         self.locations.push(location);
-        if in_memory && self.locations.len() > MEMORY_KEEP {
-            let oldest = self.locations.len() - MEMORY_KEEP - 1;
-            self.locations[oldest] = Location::Evicted;
-            let evicted = self.rows[oldest].id;
-            self.exchanges.remove(&evicted);
+        let Some(body) = body else {
+            return;
+        };
+        self.memory.records += 1;
+        self.memory.bytes += body;
+        while self.memory.records > 1
+            && (self.memory.records > MEMORY_KEEP || self.memory.bytes > self.memory.cap)
+        {
+            let oldest = self.memory.oldest;
+            self.memory.oldest += 1;
+            if let Location::Memory(record) =
+                std::mem::replace(&mut self.locations[oldest], Location::Evicted)
+            {
+                self.memory.records -= 1;
+                self.memory.bytes -= record.capture.body.len() as u64;
+                self.memory.dropped += 1;
+                let evicted = self.rows[oldest].id;
+                self.exchanges.remove(&evicted);
+            }
         }
     }
 

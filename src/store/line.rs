@@ -26,6 +26,23 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Every capture line hooklens writes starts like this.
 const CAPTURE_HEAD: &[u8] = b"{\"v\":1,\"kind\":\"capture\",";
 
+/// How every record starts, up to its kind's name (`{"v":1,"kind":"`).
+const RECORD_HEAD: &[u8] = b"{\"v\":1,\"kind\":\"";
+
+/// Whether `bytes` (the start of a line) look like a hooklens record: `{"v":N,"kind":"…`, or
+/// a start of that cut short. Only such a line is ever treated as torn and cut; the first
+/// bytes of a file decide whether it is a capture log at all.
+pub(super) fn looks_like_record(bytes: &[u8]) -> bool {
+    if bytes.len() < RECORD_HEAD.len() {
+        return !bytes.is_empty() && RECORD_HEAD.starts_with(bytes);
+    }
+    let Some(rest) = bytes.strip_prefix(b"{\"v\":") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(b",\"kind\":\"")
+}
+
 /// Whether this hooklens reads lines of version `v`.
 fn readable(v: u32) -> bool {
     v <= FORMAT_VERSION
@@ -74,6 +91,24 @@ pub(super) fn encode_session_tail(
         started_at_ms,
         forward_to: forward_to.map(|f| f.url.as_str()),
         forward_path: forward_to.map(|f| f.path),
+    })
+}
+
+/// Serializes the `log` header, the first line of every log hooklens creates, without its
+/// leading `{`: it says what the file is, so a file that is not a log is never taken for one.
+pub(super) fn encode_header_tail(created_at_ms: i64) -> Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Header {
+        kind: &'static str,
+        created_by: &'static str,
+        hooklens_version: &'static str,
+        created_at_ms: i64,
+    }
+    encode_plain_tail(&Header {
+        kind: "log",
+        created_by: "hooklens",
+        hooklens_version: env!("CARGO_PKG_VERSION"),
+        created_at_ms,
     })
 }
 
@@ -237,6 +272,7 @@ pub(super) fn index_fields(
         "capture" => return capture_fields(content, intern),
         "forward" => ExchangeKind::Forward,
         "replay" => ExchangeKind::Replay,
+        "log" => return Ok(None),
         "session" => {
             return Ok(Some(Fields::Session(s.forward_to.map(|url| {
                 RecordedTarget {

@@ -6,21 +6,28 @@
 //!   gather and write the next batch while this one syncs (concurrent syncs overlap in the
 //!   kernel). Batches are published in order: rows join the index, front ends hear of them,
 //!   and only then is each request answered.
+//! * One owner: a listener locks the log for as long as it runs (a second one is refused), and
+//!   a file that is not a capture log is refused and left untouched (`file`).
 //! * Recovery: on open the log is scanned to rebuild the index; a torn last line (a crash mid
-//!   write) is reported and truncated; ids continue after the highest one found.
+//!   write) is reported, saved beside the log and cut; ids continue after the highest one
+//!   found. A failed or short write (a full disk) is cut back, so the log always ends with a
+//!   whole record.
 //! * Memory: the index keeps a compact [`Summary`](crate::model::record::Summary) per capture
 //!   and the byte range of its line; bodies stay on disk and are read back on demand
 //!   ([`Store::load`]).
 //!
 //! The format is versioned (`"v": 1` on every line) and documented in the README.
 //!
-//! The parts: `line` (the line format), `index` (the rows and where records are), `commit`
+//! The parts: `file` (identity, the owner's lock, appends, private files), `line` (the line
+//! format), `index` (the rows and where records are), `commit`
 //! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
 //! commands read it, and appends from another process) and [`tail`] (`hooklens wait`).
 
 mod commit;
+mod file;
 #[cfg(test)]
 mod fixtures;
+pub mod fuzzing;
 mod index;
 mod line;
 mod readonly;
@@ -28,7 +35,6 @@ mod scan;
 pub mod tail;
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -41,8 +47,9 @@ use crate::model::record::{CaptureRecord, Event, Stored};
 use commit::{Committed, Entry, Sink};
 use index::read_exchanges;
 
-pub use commit::WriterHandle;
-pub use index::{Index, MEMORY_KEEP};
+pub use commit::{WriteFailed, WriterHandle};
+pub use file::{Refused, open_private};
+pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
 pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
@@ -62,29 +69,66 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating with mode 0600) or, with `None`, keeps captures in memory only.
+    /// Opens (creating with mode 0600 and a header record) the log at `path` and becomes its
+    /// one writer, or, with `None`, keeps captures in memory only (bodies up to
+    /// [`DEFAULT_MEMORY_CAP`]). A file that is not a capture log, or a log another listener
+    /// holds, is refused with [`Refused`] before anything is changed.
     pub fn open(path: Option<&Path>) -> Result<(Store, WriterHandle, Recovery)> {
+        match path {
+            Some(path) => Store::open_file(path),
+            None => Ok(Store::open_in_memory(DEFAULT_MEMORY_CAP)),
+        }
+    }
+
+    /// Keeps captures in memory only; the newest bodies are kept up to `cap` bytes in all (and
+    /// [`MEMORY_KEEP`] records), older ones are let go (their rows stay listed).
+    pub fn open_in_memory(cap: u64) -> (Store, WriterHandle, Recovery) {
         let mut index = Index::new();
-        let (file, reader, recovery) = match path {
-            Some(path) => {
-                let mut file = OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .create(true)
-                    .mode(0o600)
-                    .open(path)
-                    .with_context(|| format!("opening capture log {}", path.display()))?;
-                let recovery = scan::scan(&mut file, &mut index, true)
-                    .with_context(|| format!("reading capture log {}", path.display()))?;
-                let reader = File::open(path)
-                    .with_context(|| format!("opening capture log {}", path.display()))?;
-                (Some(file), Some(Arc::new(reader)), recovery)
+        index.set_memory_cap(cap);
+        Store::start(None, None, index, None, Recovery::default())
+            .expect("an in-memory store starts without I/O")
+    }
+
+    fn open_file(path: &Path) -> Result<(Store, WriterHandle, Recovery)> {
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        let (mut file, warning) = open_private(path, &options)
+            .with_context(|| format!("opening capture log {}", path.display()))?;
+        // Nothing is written before the file is known to be a log and this listener owns it.
+        let empty = file::check_identity(&file, path)?;
+        let lock = file::claim(&file, path)?;
+        if empty {
+            let mut header = Vec::new();
+            line::push_line(&mut header, None, &line::encode_header_tail(now_ms())?);
+            file::append_lines(&mut file, Some(&lock), &header)
+                .and_then(|_| file.sync_data())
+                .with_context(|| format!("writing capture log {}", path.display()))?;
+        }
+        let mut index = Index::new();
+        let mut recovery = scan::scan(&mut file, &mut index, Some(path))
+            .with_context(|| format!("reading capture log {}", path.display()))?;
+        recovery.warnings.extend(warning);
+        Store::start(Some(file), Some(lock), index, Some(path), recovery)
+    }
+
+    fn start(
+        file: Option<File>,
+        lock: Option<File>,
+        index: Index,
+        path: Option<&Path>,
+        recovery: Recovery,
+    ) -> Result<(Store, WriterHandle, Recovery)> {
+        let reader = match path {
+            Some(p) => {
+                Some(Arc::new(File::open(p).with_context(|| {
+                    format!("opening capture log {}", p.display())
+                })?))
             }
-            None => (None, None, Recovery::default()),
+            None => None,
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
-        let (sink, writer) = Sink::start(file, index.clone(), events.clone())?;
+        let (sink, writer) = Sink::start(file, lock, index.clone(), events.clone())?;
         let store = Store {
             sink,
             index,
@@ -390,6 +434,194 @@ mod tests {
             ro.load(CaptureId(2)).unwrap().capture.body.as_ref(),
             b"second"
         );
+    }
+
+    #[tokio::test]
+    async fn memory_mode_caps_bodies_by_bytes_and_says_so_once() {
+        let (store, writer, _) = Store::open_in_memory(10_000);
+        let mut events = store.subscribe();
+        let body = vec![b'x'; 3_000];
+        for _ in 0..5 {
+            store.append(record(&body, None)).await.unwrap();
+        }
+        assert_eq!(store.index().len(), 5, "every row stays listed");
+        // 3 bodies (9,000 bytes) fit under 10,000: #1 and #2 were let go.
+        for id in [1, 2] {
+            let err = store.load(CaptureId(id)).unwrap_err().to_string();
+            assert!(err.contains("no longer in memory"), "{err}");
+        }
+        for id in 3..=5 {
+            assert_eq!(store.load(CaptureId(id)).unwrap().capture.body.len(), 3_000);
+        }
+        let mut notices = Vec::new();
+        while let Ok(e) = events.try_recv() {
+            if let Event::Notice(n) = e {
+                notices.push(n);
+            }
+        }
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("memory cap reached"), "{}", notices[0]);
+        drop(store);
+        writer.join().await;
+    }
+
+    #[tokio::test]
+    async fn captures_a_forwarding_listener_never_forwarded_are_named_on_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let target = RecordedTarget {
+            url: "http://127.0.0.1:3000/app".into(),
+            path: PathMode::Keep,
+        };
+        {
+            let (store, writer, _) = Store::open(Some(&path)).unwrap();
+            store.append_session(None).await.unwrap();
+            store.append(record(b"not forwarding", None)).await.unwrap();
+            store.append_session(Some(target)).await.unwrap();
+            for _ in 0..3 {
+                store.append(record(b"to forward", None)).await.unwrap();
+            }
+            store
+                .append_exchange(exchange(3, Some(204), false))
+                .await
+                .unwrap();
+            drop(store);
+            writer.join().await;
+        }
+        let ro = Store::open_readonly(&path).unwrap();
+        assert_eq!(ro.recovery.unforwarded, [CaptureId(2), CaptureId(4)]);
+        let report = ro.recovery.report(&path, false).join("\n");
+        assert!(
+            report.contains("2 captures were meant to be forwarded")
+                && report.contains("replay --pending"),
+            "{report}"
+        );
+        // A replay record (`hooklens replay --pending`) settles them.
+        let mut replayed = exchange(2, Some(204), false);
+        replayed.kind = crate::model::exchange::ExchangeKind::Replay;
+        append_exchanges_to(&path, &[replayed, exchange(4, None, false)]).unwrap();
+        let ro = Store::open_readonly(&path).unwrap();
+        assert!(ro.recovery.unforwarded.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_torn_record_is_saved_beside_the_log_before_it_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        {
+            let (store, writer, _) = Store::open(Some(&path)).unwrap();
+            store.append(record(b"a", None)).await.unwrap();
+            drop(store);
+            writer.join().await;
+        }
+        let whole = std::fs::read(&path).unwrap();
+        let torn = b"{\"v\":1,\"kind\":\"capture\",\"id\":2,\"rece";
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(torn).unwrap();
+        drop(f);
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        drop(store);
+        writer.join().await;
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        let saved = recovery.torn_saved.clone().unwrap();
+        assert!(saved.to_string_lossy().contains("log.jsonl.torn-"));
+        assert_eq!(std::fs::read(&saved).unwrap(), torn);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let report = recovery.report(&path, true).join("\n");
+        assert!(report.contains("saved in"), "{report}");
+
+        // A last line that is not a record is never cut: it stays, and the next capture
+        // starts on a line of its own.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"hand-written note without newline").unwrap();
+        drop(f);
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        assert_eq!((recovery.torn_bytes, recovery.corrupt_lines), (0, 1));
+        store.append(record(b"b", None)).await.unwrap();
+        drop(store);
+        writer.join().await;
+        let text = std::fs::read(&path).unwrap();
+        assert!(
+            text.windows(34)
+                .any(|w| w == b"hand-written note without newline\n")
+        );
+        let ro = Store::open_readonly(&path).unwrap();
+        assert_eq!((ro.index().len(), ro.recovery.corrupt_lines), (2, 1));
+        assert_eq!(ro.recovery.corrupt_at, [3]);
+    }
+
+    #[tokio::test]
+    async fn a_second_writer_is_refused_with_the_owners_pid_and_a_new_log_has_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (store, writer, _) = Store::open(Some(&path)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("{\"v\":1,\"kind\":\"log\",\"created_by\":\"hooklens\","),
+            "{text}"
+        );
+        let before = std::fs::read(&path).unwrap();
+        // Another spelling of the same file.
+        let other = dir.path().join(".").join("log.jsonl");
+        let err = Store::open(Some(&other)).err().unwrap();
+        let refused = err.downcast_ref::<Refused>().expect("refused").to_string();
+        assert!(
+            refused.contains("in use by another hooklens listener"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains(&format!("PID {}", std::process::id())),
+            "{refused}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        drop(store);
+        writer.join().await;
+        // Once the owner is gone the log opens again.
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        assert_eq!((recovery.captures, recovery.corrupt_lines), (0, 0));
+        drop(store);
+        writer.join().await;
+    }
+
+    #[test]
+    fn files_that_are_not_logs_are_refused_and_left_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let readme = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let cases: [(&str, &[u8]); 4] = [
+            (
+                "data.json",
+                b"{\"name\":\"a config\",\"values\":[1,2,3],\"nested\":{\"k\":true}}",
+            ),
+            (
+                "notes.txt",
+                b"remember: buy milk\nand call back\nno newline here",
+            ),
+            ("README.md", &readme),
+            ("blank", b"\n\n"),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let err = Store::open(Some(&path)).err().unwrap();
+            let msg = err.downcast_ref::<Refused>().expect("refused").to_string();
+            assert!(msg.contains("is not a hooklens capture log"), "{msg}");
+            assert!(Store::open_readonly(&path).is_err());
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} untouched");
+            assert!(
+                !file::lock_path(&path).exists(),
+                "no lock file beside {name}"
+            );
+        }
+        // A 1 GiB file without a newline (sparse): refused from its first bytes, not scanned.
+        let huge = dir.path().join("huge.bin");
+        File::create(&huge).unwrap().set_len(1 << 30).unwrap();
+        let err = Store::open(Some(&huge)).err().unwrap();
+        assert!(err.downcast_ref::<Refused>().is_some(), "{err}");
+        assert_eq!(std::fs::metadata(&huge).unwrap().len(), 1 << 30);
     }
 
     #[tokio::test]

@@ -3,11 +3,11 @@
 //! process adds to it ([`append_exchanges_to`], for `hooklens replay`).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::file::{append_lines, check_identity, open_lock};
 use super::index::{Index, read_exchanges};
 use super::line::{encode_exchange_tail, push_line};
 use super::scan::{Recovery, scan};
@@ -24,12 +24,14 @@ pub struct ReadOnlyLog {
 }
 
 impl ReadOnlyLog {
-    /// Scans an existing log (a torn last line is reported, not cut).
+    /// Scans an existing log (a torn last line is reported, not cut). A file that is not a
+    /// capture log is refused ([`super::Refused`]).
     pub(super) fn open(path: &Path) -> Result<ReadOnlyLog> {
         let mut file =
             File::open(path).with_context(|| format!("opening capture log {}", path.display()))?;
+        check_identity(&file, path)?;
         let mut index = Index::new();
-        let recovery = scan(&mut file, &mut index, false)
+        let recovery = scan(&mut file, &mut index, None)
             .with_context(|| format!("reading capture log {}", path.display()))?;
         Ok(ReadOnlyLog {
             file,
@@ -63,18 +65,22 @@ impl ReadOnlyLog {
 }
 
 /// Appends forward or replay records to a log another process may be writing (`hooklens
-/// replay`): whole lines with `O_APPEND`, then a sync. A listener on the same file keeps its
-/// own records' positions (it learns where its writes landed), and a later scan finds these.
+/// replay`): whole lines with `O_APPEND` under the log's write lock (`<log>.lock`, which the
+/// listener takes for each batch too), then a sync. A listener on the same file keeps its own
+/// records' positions (it learns where its writes landed), and a later scan finds these.
 pub fn append_exchanges_to(path: &Path, exchanges: &[Exchange]) -> Result<()> {
     let mut buf = Vec::new();
     for e in exchanges {
         push_line(&mut buf, None, &encode_exchange_tail(e)?);
     }
     let mut file = OpenOptions::new()
+        .read(true)
         .append(true)
         .open(path)
         .with_context(|| format!("opening capture log {}", path.display()))?;
-    file.write_all(&buf)
-        .and_then(|()| file.sync_data())
+    check_identity(&file, path)?;
+    let lock = open_lock(path).ok();
+    append_lines(&mut file, lock.as_ref(), &buf)
+        .and_then(|_| file.sync_data())
         .with_context(|| format!("writing capture log {}", path.display()))
 }

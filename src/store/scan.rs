@@ -6,33 +6,103 @@
 //! disk.
 //!
 //! * A torn last line (a crash mid write) is reported in [`Recovery::torn_bytes`] and, when
-//!   repairing, cut off; a last line that is a whole record and only lacks its newline is kept
-//!   and given one.
+//!   repairing, saved beside the log (`<log>.torn-<time>`) and cut off; only a line that
+//!   itself starts like a hooklens record is ever cut. A last line that is a whole record and
+//!   only lacks its newline is kept and given one.
 //! * A line that is not a readable record, a capture whose id does not grow, or a forward that
-//!   links to no capture counts in [`Recovery::corrupt_lines`]; it stays in the file.
+//!   links to no capture counts in [`Recovery::corrupt_lines`] (the first line numbers in
+//!   [`Recovery::corrupt_at`]); it stays in the file.
+//! * Captures a forwarding listener stored without a forward or replay record after them (it
+//!   was killed before forwarding) are listed in [`Recovery::unforwarded`].
 //! * Lines of a newer format version or an unknown kind are skipped silently; blank lines too.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::file::{append_lines, display, open_private};
 use super::index::{ExchangeAt, Index, Intern, Location};
-use super::line::{Fields, index_fields};
+use super::line::{Fields, index_fields, looks_like_record};
+use crate::model::capture::{CaptureId, now_ms};
 
 /// Logs bigger than this are parsed on several threads.
 const PARALLEL_FROM: u64 = 16 << 20;
+/// How many line numbers of unreadable lines are kept.
+const CORRUPT_AT_KEEP: usize = 10;
 
 /// What recovery found when opening the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
     /// Captures loaded.
     pub captures: usize,
-    /// Bytes of a torn last line that were cut off.
+    /// Bytes of a torn last line (cut off when repairing).
     pub torn_bytes: u64,
+    /// Where the cut bytes were saved.
+    pub torn_saved: Option<PathBuf>,
     /// Lines that could not be parsed (kept in the file, skipped).
     pub corrupt_lines: usize,
+    /// Line numbers (from 1) of the first unreadable lines.
+    pub corrupt_at: Vec<u64>,
+    /// Captures stored while a listener forwarded that have no forward or replay record.
+    pub unforwarded: Vec<CaptureId>,
+    /// Warnings about the file (its permissions).
+    pub warnings: Vec<String>,
+}
+
+impl Recovery {
+    /// What a user should hear about the log `path`, one line each (`repaired`: a listener
+    /// opened it and cut a torn tail; otherwise an offline command only read it).
+    pub fn report(&self, path: &Path, repaired: bool) -> Vec<String> {
+        let mut out = self.warnings.clone();
+        if self.torn_bytes > 0 {
+            out.push(match (&self.torn_saved, repaired) {
+                (Some(saved), _) => format!(
+                    "capture log: cut a torn last line ({} bytes) left by an interrupted write, saved in {}; earlier captures are intact",
+                    self.torn_bytes,
+                    display(saved)
+                ),
+                (None, true) => format!(
+                    "capture log: the last line ({} bytes) is torn and could not be saved aside, so it was left in the file",
+                    self.torn_bytes
+                ),
+                (None, false) => "capture log: the last line is incomplete (a write in progress, or a crash)".to_owned(),
+            });
+        }
+        if self.corrupt_lines > 0 {
+            let lines: Vec<String> = self.corrupt_at.iter().map(u64::to_string).collect();
+            let more = if self.corrupt_lines > self.corrupt_at.len() {
+                ", …"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "capture log {}: skipped {} unreadable line{} (line{} {}{more}; left in the file)",
+                display(path),
+                self.corrupt_lines,
+                if self.corrupt_lines == 1 { "" } else { "s" },
+                if self.corrupt_at.len() == 1 { "" } else { "s" },
+                lines.join(", ")
+            ));
+        }
+        if let (Some(first), Some(last)) = (self.unforwarded.first(), self.unforwarded.last()) {
+            let (n, range) = match self.unforwarded.len() {
+                1 => ("1 capture was".to_owned(), format!("{first}")),
+                n => (format!("{n} captures were"), format!("{first} … {last}")),
+            };
+            out.push(format!(
+                "capture log: {n} meant to be forwarded but never were (the listener stopped first: {range}); send them with: hooklens replay --pending --store {}",
+                shell_quote_path(path)
+            ));
+        }
+        out
+    }
+}
+
+fn shell_quote_path(path: &Path) -> String {
+    crate::sanitize::shell_quote(path.as_os_str().as_encoded_bytes())
 }
 
 /// One line as found by a range scan.
@@ -44,13 +114,15 @@ struct Scanned {
     complete: bool,
     /// Only whitespace.
     blank: bool,
+    /// Starts like a hooklens record (so, if it is the last line and unreadable, it is torn).
+    record_like: bool,
     /// `Ok(None)`: a record hooklens skips (another kind, a newer version).
     fields: Result<Option<Fields>, ()>,
 }
 
-/// Scans the whole log into `index`. With `repair`, a torn last line is cut (and a whole last
-/// record given its newline).
-pub(super) fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<Recovery> {
+/// Scans the whole log into `index`. With `repair` (the log's path), a torn last line is
+/// saved beside the log and cut (and a whole last record given its newline).
+pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) -> Result<Recovery> {
     let mut recovery = Recovery::default();
     let len = file.metadata()?.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u64;
@@ -79,56 +151,102 @@ pub(super) fn scan(file: &mut File, index: &mut Index, repair: bool) -> Result<R
     // lacks its newline (`true`: finish it).
     let mut torn_at = None;
     let mut end = 0u64;
+    let mut line_no = 0u64;
+    let corrupt = |recovery: &mut Recovery, line_no: u64| {
+        recovery.corrupt_lines += 1;
+        if recovery.corrupt_at.len() < CORRUPT_AT_KEEP {
+            recovery.corrupt_at.push(line_no);
+        }
+    };
+    // Whether the listener that wrote these lines forwarded, and its captures not yet sent.
+    let mut forwarding = false;
+    let mut unforwarded = BTreeSet::new();
     for line in ranges.into_iter().flatten() {
+        line_no += 1;
         end = line.offset + line.size;
         let (offset, len) = (line.offset, (line.size - u64::from(line.complete)) as u32);
         let kept = match line.fields {
             Err(()) => {
-                if !line.complete {
+                if !line.complete && line.record_like {
                     torn_at = Some((line.offset, false));
                 } else if !line.blank {
-                    recovery.corrupt_lines += 1;
+                    corrupt(&mut recovery, line_no);
                 }
                 continue;
             }
             Ok(None) => true,
             Ok(Some(Fields::Exchange(capture, brief))) => {
                 // A forward record follows its capture; one that links nowhere is corrupt.
+                unforwarded.remove(&capture);
                 index.link(capture, brief, ExchangeAt::File { offset, len })
             }
             Ok(Some(Fields::Session(forward_to))) => {
+                forwarding = forward_to.is_some();
                 index.note_session(forward_to);
                 true
             }
             Ok(Some(Fields::Capture(row))) => {
+                let id = row.id;
                 let taken = index.push_read(row, Location::File { offset, len });
                 recovery.captures += usize::from(taken);
+                if taken && forwarding {
+                    unforwarded.insert(id);
+                }
                 taken
             }
         };
         if !kept {
-            recovery.corrupt_lines += 1;
+            corrupt(&mut recovery, line_no);
         }
         if !line.complete {
             // A whole record that only lacks its newline: finish the line.
             torn_at = Some((end, true));
         }
     }
-    if let Some((at, whole)) = torn_at {
-        if whole {
-            if repair {
-                file.seek(SeekFrom::End(0))?;
-                file.write_all(b"\n")?;
-            }
-        } else {
+    recovery.unforwarded = unforwarded.into_iter().collect();
+    match torn_at {
+        Some((_, true)) if repair.is_some() => {
+            append_lines(file, None, b"")?;
+        }
+        Some((at, false)) => {
             recovery.torn_bytes = end - at;
-            if repair {
-                file.set_len(at)?;
-                file.sync_all()?;
+            if let Some(path) = repair {
+                // Saved first: if it cannot be saved, it stays (the next append starts on a
+                // line of its own after it).
+                if let Ok(saved) = save_torn(file, path, at, end) {
+                    file.set_len(at)?;
+                    file.sync_all()?;
+                    recovery.torn_saved = Some(saved);
+                }
             }
         }
+        _ => {}
     }
     Ok(recovery)
+}
+
+/// Copies `[from, to)` of the log into `<log>.torn-<time>` (0600) and syncs it.
+fn save_torn(file: &File, log: &Path, from: u64, to: u64) -> std::io::Result<PathBuf> {
+    let stamp = crate::fmt::rfc3339(now_ms()).replace([':', '-'], "");
+    let mut name = log.as_os_str().to_owned();
+    name.push(format!(".torn-{stamp}"));
+    let path = PathBuf::from(name);
+    let mut options = OpenOptions::new();
+    options.write(true).truncate(true);
+    let (out, _) = open_private(&path, &options)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = from;
+    while pos < to {
+        let want = buf.len().min((to - pos) as usize);
+        let n = file.read_at(&mut buf[..want], pos)?;
+        if n == 0 {
+            break;
+        }
+        out.write_all_at(&buf[..n], pos - from)?;
+        pos += n as u64;
+    }
+    out.sync_all()?;
+    Ok(path)
 }
 
 /// Scans the lines that start in `[start, end)` (`start` is at a line start).
@@ -182,6 +300,7 @@ fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut Intern) -> 
         size: content.len() as u64 + u64::from(complete),
         complete,
         blank: content.iter().all(u8::is_ascii_whitespace),
+        record_like: looks_like_record(content),
         fields: index_fields(content, &mut |s| intern.get(s)),
     }
 }
@@ -240,7 +359,7 @@ mod tests {
         ];
         let (_dir, mut file) = log_of(&lines.each_ref().map(Vec::as_slice));
         let mut index = Index::new();
-        let recovery = scan(&mut file, &mut index, false).unwrap();
+        let recovery = scan(&mut file, &mut index, None).unwrap();
         assert_eq!((recovery.captures, recovery.corrupt_lines), (3, 0));
         let read = |id| {
             index
@@ -262,12 +381,22 @@ mod tests {
         let two = encode_line(CaptureId(2), &record(b"b", None)).unwrap();
         // Torn in the middle of the second line: cut back to the first.
         let (_dir, mut file) = log_of(&[&one, &two[..20]]);
-        let recovery = scan(&mut file, &mut Index::new(), true).unwrap();
+        let recovery = scan(
+            &mut file,
+            &mut Index::new(),
+            Some(&_dir.path().join("log.jsonl")),
+        )
+        .unwrap();
         assert_eq!((recovery.captures, recovery.torn_bytes), (1, 20));
         assert_eq!(file.metadata().unwrap().len(), one.len() as u64);
         // Only the newline missing: the record is kept and the line finished.
         let (_dir, mut file) = log_of(&[&one, &two[..two.len() - 1]]);
-        let recovery = scan(&mut file, &mut Index::new(), true).unwrap();
+        let recovery = scan(
+            &mut file,
+            &mut Index::new(),
+            Some(&_dir.path().join("log.jsonl")),
+        )
+        .unwrap();
         assert_eq!((recovery.captures, recovery.torn_bytes), (2, 0));
         assert_eq!(
             file.metadata().unwrap().len(),
@@ -286,13 +415,14 @@ mod tests {
             b"{\"v\":1,\"kind\":\"forward\",\"capture\":9,\"status\":204}\n",
         ];
         let (_dir, mut file) = log_of(&lines);
-        let recovery = scan(&mut file, &mut Index::new(), false).unwrap();
+        let recovery = scan(&mut file, &mut Index::new(), None).unwrap();
         assert_eq!(
             recovery,
             Recovery {
                 captures: 1,
-                torn_bytes: 0,
                 corrupt_lines: 3,
+                corrupt_at: vec![2, 4, 5],
+                ..Default::default()
             }
         );
     }

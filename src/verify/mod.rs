@@ -12,6 +12,7 @@
 mod check;
 mod config;
 pub mod diagnose;
+pub mod fuzzing;
 pub mod github;
 pub mod mac;
 pub mod modelgates;
