@@ -333,6 +333,7 @@ pub async fn after_capture(
     relay: bool,
     capture: Capture,
     store: &crate::store::Store,
+    tasks: &crate::net::limits::Tasks,
 ) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
     let config = config.clone();
     let store = store.clone();
@@ -371,7 +372,10 @@ pub async fn after_capture(
             Err(e) => failure_response(e),
         });
     }
-    tokio::spawn(run);
+    // Tracked, so shutdown waits for it (up to the grace period) and then ends it.
+    tasks.spawn(async move {
+        run.await;
+    });
     None
 }
 

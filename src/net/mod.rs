@@ -2,13 +2,18 @@
 //! [`rawhead`] and [`tls`]), the outbound [`client`], and the ways a capture or event goes
 //! out: [`forward`] (behind the listener), [`replay`] and [`send`] (a signed test event). The
 //! HTTP/1 rules more than one of them need live in one place each: [`hop`] (hop-by-hop
-//! headers) and [`chunk`] (chunk sizes).
+//! headers) and [`chunk`] (chunk sizes). What a sender may take (timeouts, the connection
+//! cap, the shutdown grace) is in [`limits`], enforced by [`deadline`] and the server;
+//! requests hyper refuses are still captured by [`refused`].
 
 pub mod chunk;
 pub mod client;
+pub mod deadline;
 pub mod forward;
 pub mod hop;
+pub mod limits;
 pub mod rawhead;
+pub mod refused;
 pub mod replay;
 pub mod send;
 pub mod server;

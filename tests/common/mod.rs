@@ -57,10 +57,7 @@ pub async fn start(config: ListenConfig, log: Option<&Path>) -> Running {
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let (store, writer, _) = Store::open(log).unwrap();
-    let state = Arc::new(Listener {
-        config,
-        store: store.clone(),
-    });
+    let state = Arc::new(Listener::new(config, store.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server::serve(tcp, state, async {
