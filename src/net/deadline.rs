@@ -229,3 +229,42 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deadlined<S> {
         self.inner.is_write_vectored()
     }
 }
+
+/// Lets one "closed by its deadline" notice through per interval, counting the rest, so a
+/// thousand slow connections make a few lines, not a thousand.
+#[derive(Debug, Default)]
+pub struct NoticeGate {
+    last: Mutex<Option<Instant>>,
+    held: AtomicUsize,
+}
+
+impl NoticeGate {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    /// `Some(n)` when a notice may go out now (`n` were held back since the last one).
+    pub fn pass(&self) -> Option<usize> {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if last.is_some_and(|at| now < at + Self::EVERY) {
+            self.held.fetch_add(1, Ordering::SeqCst);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_counts_what_it_holds_back() {
+        let gate = NoticeGate::default();
+        assert_eq!(gate.pass(), Some(0));
+        assert_eq!(gate.pass(), None);
+        assert_eq!(gate.pass(), None);
+        *gate.last.lock().unwrap() = Some(Instant::now() - NoticeGate::EVERY);
+        assert_eq!(gate.pass(), Some(2));
+    }
+}

@@ -31,7 +31,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use crate::envelope;
 use crate::model::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::model::record::CaptureRecord;
-use crate::net::deadline::{Activity, Deadlined, Expired};
+use crate::net::deadline::{Activity, Deadlined, Expired, NoticeGate};
 use crate::net::limits::{Limits, Tasks};
 use crate::net::rawhead::{Recorded, SharedRecorder};
 use crate::store::Store;
@@ -98,6 +98,8 @@ pub struct Listener {
     pub store: Store,
     /// Connections and background forwards, for shutdown.
     tasks: Tasks,
+    /// Paces the notices about connections closed by their header deadline.
+    expired: NoticeGate,
 }
 
 impl Listener {
@@ -107,6 +109,7 @@ impl Listener {
             config,
             store,
             tasks: Tasks::default(),
+            expired: NoticeGate::default(),
         }
     }
 
@@ -303,8 +306,16 @@ pub async fn serve_connection<S>(
     let err: &(dyn std::error::Error + 'static) = &*e;
     if let Some(expired) = Expired::of(err) {
         // Closing an idle keep-alive connection is routine, not worth a line.
-        if matches!(expired, Expired::Header(_)) {
-            state.store.notice(format!("connection from {peer}: {expired}"));
+        if matches!(expired, Expired::Header(_))
+            && let Some(held) = state.expired.pass()
+        {
+            let more = match held {
+                0 => String::new(),
+                n => format!(" ({n} more since the last such line)"),
+            };
+            state
+                .store
+                .notice(format!("connection from {peer}: {expired}{more}"));
         }
         return;
     }
@@ -319,8 +330,13 @@ pub async fn serve_connection<S>(
         return;
     }
     let text = e.to_string();
-    // A peer closing an idle keep-alive connection is normal, not worth a line.
-    if !text.contains("connection closed before message completed") {
+    // A peer closing an idle keep-alive connection is normal, not worth a line; so is
+    // shutdown ending a connection that had not sent a byte yet (hyper-util's "Cancelled").
+    let routine = text.contains("connection closed before message completed")
+        || e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted);
+    if !routine {
         state
             .store
             .notice(format!("connection from {peer}: {text}"));
