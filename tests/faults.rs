@@ -137,7 +137,11 @@ async fn a_body_that_stalls_gets_408_and_is_kept_as_far_as_it_came() {
     assert_eq!(rec.capture.body.as_ref(), b"0123456789");
     assert!(rec.capture.truncated);
     assert!(
-        rec.capture.fault.as_deref().unwrap().contains("--body-timeout"),
+        rec.capture
+            .fault
+            .as_deref()
+            .unwrap()
+            .contains("--body-timeout"),
         "{:?}",
         rec.capture.fault
     );
@@ -168,7 +172,11 @@ async fn refused_heads_and_broken_bodies_are_captured_with_what_went_wrong() {
     assert_eq!(rec.capture.headers.len(), 151);
     assert_eq!(rec.capture.headers[1].name, "X-Header-0");
     assert!(
-        rec.capture.fault.as_deref().unwrap().starts_with("refused with 431"),
+        rec.capture
+            .fault
+            .as_deref()
+            .unwrap()
+            .starts_with("refused with 431"),
         "{:?}",
         rec.capture.fault
     );
@@ -183,7 +191,13 @@ async fn refused_heads_and_broken_bodies_are_captured_with_what_went_wrong() {
     captures(&l.store, 2).await;
     let rec = l.store.load(CaptureId(2)).unwrap();
     assert_eq!(rec.capture.raw_head.as_ref(), garbage);
-    assert!(rec.capture.fault.as_deref().unwrap().starts_with("refused with 400"));
+    assert!(
+        rec.capture
+            .fault
+            .as_deref()
+            .unwrap()
+            .starts_with("refused with 400")
+    );
     assert_eq!(rec.response_status, 400);
 
     // A chunked body with a chunk size that is not hex.
@@ -324,7 +338,10 @@ async fn a_status_that_is_not_a_final_answer_is_not_relayed(
     let (status, body) = post(&l.url("/hook"), &[], b"{}".to_vec()).await;
     let text = String::from_utf8_lossy(&body);
     assert_eq!(status, 502, "{text}");
-    assert!(text.contains(said) && text.contains("cannot be relayed"), "{text}");
+    assert!(
+        text.contains(said) && text.contains("cannot be relayed"),
+        "{text}"
+    );
     let ex = &l.store.exchanges(CaptureId(1)).unwrap()[0];
     assert_eq!(ex.status, 502);
     l.stop().await;
@@ -462,8 +479,7 @@ impl Listening {
     }
 
     fn signal(&self, sig: rustix::process::Signal) {
-        rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), sig)
-            .unwrap();
+        rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), sig).unwrap();
     }
 
     /// Waits for the child to exit (failing after `PATIENCE`); returns whether it exited 0.
@@ -492,8 +508,11 @@ impl Listening {
     fn deliver(&self) -> String {
         let mut s = std::net::TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(PATIENCE)).unwrap();
-        s.write_all(&signed_request(&guide_body("2026-12-01T10:00:00.000Z"), true))
-            .unwrap();
+        s.write_all(&signed_request(
+            &guide_body("2026-12-01T10:00:00.000Z"),
+            true,
+        ))
+        .unwrap();
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer);
         String::from_utf8_lossy(&answer)

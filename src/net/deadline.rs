@@ -36,16 +36,8 @@ pub enum Expired {
 impl std::fmt::Display for Expired {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Expired::Header(d) => write!(
-                f,
-                "closed: no complete request head within {}",
-                format!("{d:?}")
-            ),
-            Expired::Idle(d) => write!(
-                f,
-                "closed: idle for {}",
-                format!("{d:?}")
-            ),
+            Expired::Header(d) => write!(f, "closed: no complete request head within {d:?}"),
+            Expired::Idle(d) => write!(f, "closed: idle for {d:?}"),
         }
     }
 }
@@ -100,7 +92,11 @@ impl Activity {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        *self.0.idle_since.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        *self
+            .0
+            .idle_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -118,7 +114,12 @@ pub struct Deadlined<S> {
 
 impl<S> Deadlined<S> {
     /// Wraps `inner`; `recorder` is the head recorder reading the same stream.
-    pub fn new(inner: S, recorder: SharedRecorder, activity: Arc<Activity>, limits: Limits) -> Self {
+    pub fn new(
+        inner: S,
+        recorder: SharedRecorder,
+        activity: Arc<Activity>,
+        limits: Limits,
+    ) -> Self {
         let started = Instant::now();
         Deadlined {
             inner,
@@ -132,9 +133,7 @@ impl<S> Deadlined<S> {
     }
 
     fn phase(&self) -> Phase {
-        self.recorder
-            .lock()
-            .map_or(Phase::Unknown, |r| r.phase())
+        self.recorder.lock().map_or(Phase::Unknown, |r| r.phase())
     }
 
     fn deadline(&self) -> Option<(Instant, Expired)> {
@@ -188,10 +187,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deadlined<S> {
                     self.sleep.as_mut().reset(at);
                 }
                 match self.sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        why,
-                    ))),
+                    Poll::Ready(()) => {
+                        Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, why)))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }

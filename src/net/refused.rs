@@ -67,7 +67,10 @@ pub fn capture(
                 .split(|b| *b == b' ')
                 .nth(1)
                 .filter(|t| !t.is_empty())
-                .map_or_else(|| "-".to_owned(), |t| String::from_utf8_lossy(t).into_owned());
+                .map_or_else(
+                    || "-".to_owned(),
+                    |t| String::from_utf8_lossy(t).into_owned(),
+                );
             (first_token(line), target, Vec::<Header>::new(), raw)
         }
     };

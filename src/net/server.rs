@@ -43,7 +43,7 @@ pub const DEFAULT_PORT: u16 = 8787;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Accept queue length: connections the kernel completes while hooklens is busy or at its cap.
 pub const BACKLOG: u32 = 1024;
-/// What is kept of a body refused with 413.
+/// What is kept of a body refused with 413 (at most `--max-body`).
 pub const REFUSED_BODY_KEEP: usize = 64 * 1024;
 
 /// How hooklens answers the sender.
@@ -333,8 +333,7 @@ pub async fn serve_connection<S>(
     // A peer closing an idle keep-alive connection is normal, not worth a line; so is
     // shutdown ending a connection that had not sent a byte yet (hyper-util's "Cancelled").
     let routine = text.contains("connection closed before message completed")
-        || e
-            .downcast_ref::<std::io::Error>()
+        || e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted);
     if !routine {
         state
@@ -467,7 +466,13 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
 }
 
 /// Why a body was not kept whole, for the capture's `fault`.
-fn body_fault(end: &BodyEnd, declared: Option<u64>, max: usize, limits: &Limits) -> Option<String> {
+fn body_fault(
+    end: &BodyEnd,
+    declared: Option<u64>,
+    max: usize,
+    keep: usize,
+    limits: &Limits,
+) -> Option<String> {
     let size = |n: u64| crate::fmt::size(n);
     match end {
         BodyEnd::Complete => None,
@@ -476,12 +481,12 @@ fn body_fault(end: &BodyEnd, declared: Option<u64>, max: usize, limits: &Limits)
                 "refused with 413: Content-Length {n} ({}) exceeds --max-body {}; kept at most the first {}",
                 size(n),
                 size(max as u64),
-                size(REFUSED_BODY_KEEP as u64)
+                size(keep as u64)
             ),
             None => format!(
                 "refused with 413: the chunked body passed --max-body {}; kept the first {}",
                 size(max as u64),
-                size(REFUSED_BODY_KEEP as u64)
+                size(keep as u64)
             ),
         }),
         BodyEnd::Dropped(why) => Some(format!("the body did not arrive whole: {why}")),
@@ -523,6 +528,7 @@ async fn handle(
     let (headers, header_case) = headers_of(&parts, &recorder);
     let max = state.config.max_body;
     let declared = declared_length(&parts.headers);
+    let keep = max.min(REFUSED_BODY_KEEP);
     let (body, end) = if declared.is_some_and(|n| n > max as u64) {
         // Refused from its head: no `100 Continue` (the body is never asked for), and without
         // `Expect` only the first bytes are read, for the record.
@@ -530,17 +536,17 @@ async fn handle(
         if expects {
             (Bytes::new(), BodyEnd::TooLarge)
         } else {
-            let (kept, _) = read_body(body, REFUSED_BODY_KEEP, deadline).await;
+            let (kept, _) = read_body(body, keep, deadline).await;
             (kept, BodyEnd::TooLarge)
         }
     } else {
         match read_body(body, max, deadline).await {
-            (kept, BodyEnd::TooLarge) => (kept.slice(..kept.len().min(REFUSED_BODY_KEEP)), BodyEnd::TooLarge),
+            (kept, BodyEnd::TooLarge) => (kept.slice(..kept.len().min(keep)), BodyEnd::TooLarge),
             other => other,
         }
     };
     let truncated = !matches!(end, BodyEnd::Complete);
-    let fault = body_fault(&end, declared, max, &limits);
+    let fault = body_fault(&end, declared, max, keep, &limits);
 
     let capture = Capture {
         id: CaptureId::default(),
