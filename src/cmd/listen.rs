@@ -265,6 +265,14 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             });
         let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
+        let open = state.tasks().running();
+        if open > 0 {
+            // The inspector is gone; its notices with it. Say why the prompt is not back yet.
+            eprintln!(
+                "hooklens: letting {open} open connections or forwards finish, for up to {:?} (Ctrl-C exits now)",
+                state.config.limits.grace
+            );
+        }
         server.await.context("listener task")??;
         ui?;
     } else {

@@ -250,6 +250,12 @@ pub async fn serve_endpoints(
     drop(endpoints);
     drop(closing);
     let grace = state.config.limits.grace;
+    let open = state.tasks.running();
+    if open > 0 {
+        state.store.notice(format!(
+            "shutting down: letting {open} open connections or forwards finish, for up to {grace:?} (Ctrl-C again exits now)"
+        ));
+    }
     let drained = tokio::time::timeout(grace, async {
         tokio::join!(graceful.shutdown(), state.tasks.finished());
     })
