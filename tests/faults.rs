@@ -199,6 +199,13 @@ async fn refused_heads_and_broken_bodies_are_captured_with_what_went_wrong() {
             .starts_with("refused with 400")
     );
     assert_eq!(rec.response_status, 400);
+    // `show` tells the user, with the bytes escaped.
+    let text = hooklens::front::show::show_text(&rec, None, &[]);
+    assert!(text.contains("fault     refused with 400"), "{text}");
+    assert!(
+        text.contains("raw head  15 bytes: \\x01\\x02 not http"),
+        "{text}"
+    );
 
     // A chunked body with a chunk size that is not hex.
     let mut s = TcpStream::connect(l.addr).await.unwrap();
