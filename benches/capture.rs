@@ -273,7 +273,7 @@ fn hooklens_server(log: Option<std::path::PathBuf>) -> SocketAddr {
             },
             ..ListenConfig::default()
         };
-        let state = Arc::new(Listener { config, store });
+        let state = Arc::new(Listener::new(config, store));
         server::serve(tcp, state, std::future::pending())
             .await
             .unwrap();

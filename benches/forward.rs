@@ -110,7 +110,7 @@ fn main() {
             }),
             ..ListenConfig::default()
         };
-        let state = Arc::new(Listener { config, store });
+        let state = Arc::new(Listener::new(config, store));
         tokio::spawn(server::serve(tcp, state, std::future::pending()));
 
         let body = br#"{"type":"video.generation.completed","data":{"id":"job_1","status":"completed","url":"https://cdn.example/v.mp4"}}"#;

@@ -228,7 +228,7 @@ async fn listener(
         }),
         ..ListenConfig::default()
     };
-    let state = Arc::new(Listener { config, store });
+    let state = Arc::new(Listener::new(config, store));
     tokio::spawn(async move {
         let _ = server::serve(tcp, state, std::future::pending()).await;
         writer.join().await;

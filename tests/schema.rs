@@ -395,3 +395,47 @@ fn the_schemas_reject_a_wrong_object(#[case] wrong: Wrong) {
         "{wrong:?} was accepted:\n{bad:#}"
     );
 }
+
+#[tokio::test]
+async fn refused_and_cut_requests_are_log_lines_of_the_schema() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let line_schema = validator("log-line.json");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("captures.jsonl");
+    let config = hooklens::net::server::ListenConfig {
+        max_body: 16,
+        ..Default::default()
+    };
+    let l = common::start(config, Some(&log)).await;
+    let sends: [&[u8]; 3] = [
+        b"\x01\x02 not http\r\n\r\n",
+        b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\nConnection: close\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+        b"POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ];
+    for (n, bytes) in sends.iter().enumerate() {
+        let mut s = tokio::net::TcpStream::connect(l.addr).await.unwrap();
+        s.write_all(bytes).await.unwrap();
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut sink)).await;
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while l.store.index().len() <= n {
+            assert!(
+                std::time::Instant::now() < until,
+                "request {n} not captured"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    l.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        assert!(line["fault"].is_string(), "{line}");
+        assert_valid(&line_schema, "a refused or cut capture", line);
+    }
+    assert!(lines[0]["raw_head_b64"].is_string());
+}

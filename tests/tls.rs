@@ -80,10 +80,7 @@ async fn start(endpoints: Vec<Option<&Identity>>) -> Running {
             tls: identity.map(|i| tls::acceptor(i).unwrap()),
         });
     }
-    let state = Arc::new(Listener {
-        config,
-        store: store.clone(),
-    });
+    let state = Arc::new(Listener::new(config, store.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         serve_endpoints(eps, state, async {

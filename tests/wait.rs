@@ -31,10 +31,7 @@ async fn wait_returns_the_matching_capture_written_by_a_listener() {
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let (store, writer, _) = Store::open(Some(&path)).unwrap();
-    let state = Arc::new(Listener {
-        config: ListenConfig::default(),
-        store,
-    });
+    let state = Arc::new(Listener::new(ListenConfig::default(), store));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(tcp, state.clone(), async {
         let _ = stopped.await;

@@ -22,9 +22,9 @@ const NAME: &str = "listen";
 /// Flags of `hooklens listen`.
 #[derive(Debug, Args, Clone)]
 pub struct ListenArgs {
-    /// Address to bind (loopback by default; 0.0.0.0 exposes hooklens to your network).
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    /// Address or name to bind (loopback by default; 0.0.0.0 exposes hooklens to your network).
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1")]
+    pub bind: String,
     /// Port to listen on; 0 picks a free port and prints it.
     #[arg(long, short, default_value_t = server::DEFAULT_PORT)]
     pub port: u16,
@@ -62,6 +62,24 @@ pub struct ListenArgs {
     /// Largest body kept (e.g. 10MiB, 512KiB, 1000000); larger requests get 413.
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = args::size)]
     pub max_body: usize,
+    /// Close a connection whose request head is not complete this long after it opened (or
+    /// after the head's first byte, on a kept-alive connection).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
+    pub header_timeout: Duration,
+    /// Answer 408 when a body has not fully arrived this long after its head.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = args::duration)]
+    pub body_timeout: Duration,
+    /// Close a kept-alive connection that sends no new request for this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = args::duration)]
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait until one closes [default: half the open-files
+    /// limit, which hooklens raises to the hard limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// On Ctrl-C or SIGTERM, let in-flight requests and forwards finish for this long, then
+    /// close what is left (a second Ctrl-C exits at once).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
+    pub grace: Duration,
     /// Capture log file (JSON Lines).
     #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
     pub store: PathBuf,
@@ -94,12 +112,25 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             );
         }
     }
-    if !args.bind.is_loopback() {
+    let bind: IpAddr = server::resolve_bind(&args.bind)
+        .await
+        .map_err(|e| usage(NAME, format!("--bind {}: {e:#}", args.bind)))?;
+    if !bind.is_loopback() {
         eprintln!(
-            "hooklens: warning: listening on {}, reachable from other machines; use --bind 127.0.0.1 to keep it local",
-            args.bind
+            "hooklens: warning: listening on {bind}, reachable from other machines; use --bind 127.0.0.1 to keep it local"
         );
     }
+    let open_files = crate::net::limits::raise_open_files_limit();
+    let limits = crate::net::limits::Limits {
+        header_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections.map_or_else(
+            || crate::net::limits::default_max_connections(open_files),
+            |n| n as usize,
+        ),
+        grace: args.grace,
+    };
     let config = ListenConfig {
         verify: VerifyConfig {
             secrets,
@@ -131,6 +162,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             }),
             None => None,
         },
+        limits,
     };
 
     // The log first: a file that is not a log, or a log another listener holds, is refused
@@ -144,10 +176,10 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         eprintln!("hooklens: {line}");
     }
     let tls = crate::cmd::cert::listen_setup(&args.tls)?;
-    let tcp = server::bind(args.bind, args.port).await?;
+    let tcp = server::bind(bind, args.port).await?;
     let addr = tcp.local_addr().context("reading the bound address")?;
     let tls_tcp = match args.tls.tls_port {
-        Some(port) => Some(server::bind(args.bind, port).await?),
+        Some(port) => Some(server::bind(bind, port).await?),
         None => None,
     };
     // So a later `hooklens replay` knows where this listener forwarded, and a restart knows
@@ -209,7 +241,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     let printer =
         (!interactive).then(|| tokio::spawn(printer::print_events(store.subscribe(), args.json)));
     let tui_store = store.clone();
-    let state = Arc::new(Listener { config, store });
+    let state = Arc::new(Listener::new(config, store));
     let acceptor = tls.map(|t| t.acceptor);
     let mut endpoints = vec![server::Endpoint {
         tcp,
@@ -234,11 +266,28 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             });
         let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
+        let open = state.tasks().running();
+        if open > 0 {
+            // The inspector is gone; its notices with it. Say why the prompt is not back yet.
+            eprintln!(
+                "hooklens: letting {open} open connections or forwards finish, for up to {:?} (Ctrl-C exits now)",
+                state.config.limits.grace
+            );
+        }
         server.await.context("listener task")??;
         ui?;
     } else {
         drop(tui_store);
-        server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
+        let signals = Signals::start();
+        let server = server::serve_endpoints(endpoints, state.clone(), signals.nth(1));
+        tokio::select! {
+            served = server => served?,
+            () = signals.nth(2) => {
+                // Every answered capture was on disk before its answer; nothing waits for more.
+                eprintln!("hooklens: interrupted again: exiting now");
+                return Ok(Exit::Success);
+            }
+        }
     }
     drop(state);
     writer.join().await;
@@ -246,6 +295,30 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         let _ = printer.await;
     }
     Ok(Exit::Success)
+}
+
+/// Counts Ctrl-C and SIGTERM from the moment it starts.
+struct Signals(tokio::sync::watch::Receiver<usize>);
+
+impl Signals {
+    fn start() -> Signals {
+        let (count, seen) = tokio::sync::watch::channel(0usize);
+        tokio::spawn(async move {
+            loop {
+                shutdown_signal().await;
+                count.send_modify(|n| *n += 1);
+            }
+        });
+        Signals(seen)
+    }
+
+    /// Resolves once `n` signals have arrived.
+    fn nth(&self, n: usize) -> impl Future<Output = ()> + use<> {
+        let mut seen = self.0.clone();
+        async move {
+            let _ = seen.wait_for(|c| *c >= n).await;
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

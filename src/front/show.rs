@@ -89,6 +89,17 @@ pub fn show_text(
         (None, _) => {}
     }
     let _ = writeln!(out, "response  {}", record.response_status);
+    if let Some(fault) = &c.fault {
+        let _ = writeln!(out, "fault     {}", escape_line(fault.as_bytes()));
+    }
+    if !c.raw_head.is_empty() {
+        let _ = writeln!(
+            out,
+            "raw head  {} bytes: {}",
+            c.raw_head.len(),
+            escape_line(&c.raw_head)
+        );
+    }
     let _ = writeln!(
         out,
         "\nheaders ({}, arrival order, {})",

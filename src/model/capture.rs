@@ -173,6 +173,19 @@ pub struct Capture {
     pub body: Bytes,
     /// True when the body exceeded the size limit and was cut.
     pub truncated: bool,
+    /// Set when the request was refused or did not arrive whole: what went wrong, in one line
+    /// (a head hooklens could not parse, a broken chunked body, a body over `--max-body`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// For a request refused before its head parsed: the bytes of the head as read (at most
+    /// 64 KiB), since `method`, `target` and `headers` could not be filled in.
+    #[serde(
+        default,
+        skip_serializing_if = "Bytes::is_empty",
+        with = "b64_bytes",
+        rename = "raw_head_b64"
+    )]
+    pub raw_head: Bytes,
 }
 
 impl Capture {
@@ -203,6 +216,8 @@ impl Capture {
                 .collect(),
             body: Bytes::copy_from_slice(body),
             truncated: false,
+            fault: None,
+            raw_head: Bytes::new(),
         }
     }
 }

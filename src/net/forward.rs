@@ -33,6 +33,12 @@ pub fn target_url(t: &Target) -> String {
     }
 }
 
+/// Whether a receiver's status can go back to the provider: a final status (200–599). A 1xx
+/// (such as 101 to a POST) is not an answer, and 600 and up is not HTTP; the provider gets 502.
+pub fn relayable(status: u16) -> bool {
+    (200..=599).contains(&status)
+}
+
 /// The hop-by-hop headers of a captured request or a receiver's answer.
 fn hop_by_hop(headers: &[Header]) -> HopByHop {
     HopByHop::of(headers.iter().map(|h| (h.name.as_str(), h.value.as_ref())))
@@ -196,7 +202,8 @@ impl Sent {
     ) -> Exchange {
         let sent = self;
         let (response, error, status) = match &sent.result {
-            Ok(reply) => (Some(reply.kept()), None, reply.status),
+            Ok(reply) if relayable(reply.status) => (Some(reply.kept()), None, reply.status),
+            Ok(reply) => (Some(reply.kept()), None, 502),
             Err(e) => (None, Some(e.to_string()), e.provider_status()),
         };
         Exchange {
@@ -231,11 +238,20 @@ pub async fn send_prepared(
     timeout: Duration,
 ) -> Sent {
     let head = outbound_head(&capture.method, &path, &headers);
-    let flags = integrity_flags(capture, &headers, body);
+    let mut flags = integrity_flags(capture, &headers, body);
     let started = Instant::now();
     let result = client
         .send(target, &head, body, capture.method == "HEAD", timeout)
         .await;
+    if let Ok(reply) = &result
+        && reply.early
+    {
+        flags.push(format!(
+            "answered early: the receiver answered {} before it had taken the whole request ({} body bytes)",
+            reply.status,
+            body.len()
+        ));
+    }
     Sent {
         headers,
         path,
@@ -293,6 +309,20 @@ impl std::fmt::Debug for ForwardConfig {
 /// The provider's answer relayed from the receiver (hop-by-hop and framing headers dropped;
 /// hyper frames the body itself).
 pub fn relay_response(reply: &Reply) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    if !relayable(reply.status) {
+        // 1xx (a 101 to a POST) is not an answer, and 600+ is not HTTP.
+        let text = format!(
+            "hooklens: the receiver answered with status {}, which is not a final HTTP status and cannot be relayed\n",
+            reply.status
+        );
+        let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
+        *resp.status_mut() = http::StatusCode::BAD_GATEWAY;
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return resp;
+    }
     let mut resp = http::Response::new(http_body_util::Full::new(reply.body.clone()));
     *resp.status_mut() =
         http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
@@ -333,6 +363,7 @@ pub async fn after_capture(
     relay: bool,
     capture: Capture,
     store: &crate::store::Store,
+    tasks: &crate::net::limits::Tasks,
 ) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
     let config = config.clone();
     let store = store.clone();
@@ -371,7 +402,10 @@ pub async fn after_capture(
             Err(e) => failure_response(e),
         });
     }
-    tokio::spawn(run);
+    // Tracked, so shutdown waits for it (up to the grace period) and then ends it.
+    tasks.spawn(async move {
+        run.await;
+    });
     None
 }
 
@@ -470,6 +504,7 @@ mod record_tests {
             reason: "OK".into(),
             headers: vec![Header::new("Content-Type", "text/html")],
             body: Bytes::from(vec![b'x'; RESPONSE_BODY_KEEP + 10]),
+            early: false,
         };
         let t = Target::parse("http://127.0.0.1:3000").unwrap();
         let ex = (sent(Ok(reply))).record(

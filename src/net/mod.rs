@@ -3,15 +3,20 @@
 //! out: [`forward`] (behind the listener), [`replay`], [`send`] (a signed test event) and
 //! [`check`] (grading a receiver: the cases are [`suite`], the judging [`grade`]). The HTTP/1
 //! rules more than one of them need live in one place each: [`hop`] (hop-by-hop headers) and
-//! [`chunk`] (chunk sizes).
+//! [`chunk`] (chunk sizes). What a sender may take (timeouts, the connection cap, the
+//! shutdown grace) is in [`limits`], enforced by [`deadline`] and the server; requests hyper
+//! refuses are still captured by [`refused`].
 
 pub mod check;
 pub mod chunk;
 pub mod client;
+pub mod deadline;
 pub mod forward;
 pub mod grade;
 pub mod hop;
+pub mod limits;
 pub mod rawhead;
+pub mod refused;
 pub mod replay;
 pub mod send;
 pub mod server;

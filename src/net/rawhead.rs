@@ -58,6 +58,30 @@ pub struct HeadRecorder {
     state: State,
     buf: Vec<u8>,
     heads: VecDeque<RawHead>,
+    /// The first bytes of a head that did not parse.
+    failed: Vec<u8>,
+}
+
+/// Where an HTTP/1 connection is, as far as the bytes read so far show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Between requests (or before the first): no byte of the next head yet.
+    Idle,
+    /// Part of a request head has arrived.
+    Head,
+    /// Inside a request body.
+    Body,
+    /// Not followed (HTTP/2, an upgrade, a head that did not parse).
+    Unknown,
+}
+
+/// What the recorder holds of a request hyper refused.
+#[derive(Debug)]
+pub enum Refused {
+    /// The head parsed here (hyper is stricter, e.g. about the number of headers).
+    Parsed(RawHead),
+    /// The bytes of a head that did not parse (empty when nothing was kept).
+    Raw(Bytes),
 }
 
 impl Default for HeadRecorder {
@@ -66,6 +90,7 @@ impl Default for HeadRecorder {
             state: State::Head,
             buf: Vec::new(),
             heads: VecDeque::new(),
+            failed: Vec::new(),
         }
     }
 }
@@ -74,6 +99,25 @@ impl HeadRecorder {
     /// True once the recorder has given up following the stream.
     pub fn is_off(&self) -> bool {
         matches!(self.state, State::Off)
+    }
+
+    /// Where the stream is between requests (see [`Phase`]).
+    pub fn phase(&self) -> Phase {
+        match &self.state {
+            State::Head if self.buf.iter().all(|b| *b == b'\r' || *b == b'\n') => Phase::Idle,
+            State::Head => Phase::Head,
+            State::Fixed(_) | State::Chunked(_) => Phase::Body,
+            State::Off => Phase::Unknown,
+        }
+    }
+
+    /// The bytes of a head hyper refused: the head still waiting to be popped (hyper parsed
+    /// less than the recorder did), or the bytes of the head the recorder could not parse.
+    pub fn refused(&mut self) -> Refused {
+        if let Some(head) = self.heads.pop_front() {
+            return Refused::Parsed(head);
+        }
+        Refused::Raw(Bytes::from(std::mem::take(&mut self.failed)))
     }
 
     /// Takes the oldest recorded head.
@@ -86,6 +130,14 @@ impl HeadRecorder {
         self.state = State::Off;
         self.heads.clear();
         self.buf = Vec::new();
+    }
+
+    /// Stops recording at a head it cannot parse, keeping its first bytes for [`Self::refused`].
+    fn give_up_on_head(&mut self) {
+        let mut failed = std::mem::take(&mut self.buf);
+        failed.truncate(MAX_HEAD_BYTES);
+        self.turn_off();
+        self.failed = failed;
     }
 
     /// Feeds bytes read from the connection.
@@ -105,12 +157,12 @@ impl HeadRecorder {
                         }
                         Ok(None) => {
                             if self.buf.len() > MAX_HEAD_BYTES {
-                                self.turn_off();
+                                self.give_up_on_head();
                             }
                             return;
                         }
                         Err(()) => {
-                            self.turn_off();
+                            self.give_up_on_head();
                             return;
                         }
                     }

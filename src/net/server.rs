@@ -3,6 +3,12 @@
 //! Every request on any path and method is captured. The answer is sent only after the capture
 //! is on disk. Per-connection failures are reported as one-line notices and never stop the
 //! server. The HTTP response never carries the diagnosis or anything derived from a secret.
+//!
+//! Limits ([`Limits`]): reads are bounded by [`crate::net::deadline`] (request head, idle
+//! keep-alive) and by the handler (body); at most `max_connections` connections are served at
+//! once, and more wait in the accept queue (backlog [`BACKLOG`]) until one ends. Shutdown
+//! lets in-flight requests and background forwards finish for the grace period, then ends
+//! what is left; every answered capture is on disk before its answer, so none is lost.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,15 +22,17 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::envelope;
 use crate::model::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::model::record::CaptureRecord;
+use crate::net::deadline::{Activity, Deadlined, Expired, NoticeGate};
+use crate::net::limits::{Limits, Tasks};
 use crate::net::rawhead::{Recorded, SharedRecorder};
 use crate::store::Store;
 use crate::verify::{self, VerifyConfig};
@@ -33,8 +41,10 @@ use crate::verify::{self, VerifyConfig};
 pub const DEFAULT_PORT: u16 = 8787;
 /// Default body limit: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// How long shutdown waits for in-flight requests.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Accept queue length: connections the kernel completes while hooklens is busy or at its cap.
+pub const BACKLOG: u32 = 1024;
+/// What is kept of a body refused with 413 (at most `--max-body`).
+pub const REFUSED_BODY_KEEP: usize = 64 * 1024;
 
 /// How hooklens answers the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -63,6 +73,8 @@ pub struct ListenConfig {
     pub max_body: usize,
     /// `--forward-to` and friends, when forwarding.
     pub forward: Option<crate::net::forward::ForwardConfig>,
+    /// Timeouts, the connection cap and the shutdown grace period.
+    pub limits: Limits,
 }
 
 impl Default for ListenConfig {
@@ -73,6 +85,7 @@ impl Default for ListenConfig {
             respond_delay: Duration::ZERO,
             max_body: DEFAULT_MAX_BODY_BYTES,
             forward: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -83,12 +96,62 @@ pub struct Listener {
     pub config: ListenConfig,
     /// The capture log.
     pub store: Store,
+    /// Connections and background forwards, for shutdown.
+    tasks: Tasks,
+    /// Paces the notices about connections closed by their header deadline.
+    expired: NoticeGate,
 }
 
-/// Binds a TCP listener with a one-line error for the common failures.
+impl Listener {
+    /// The state for serving with `config` into `store`.
+    pub fn new(config: ListenConfig, store: Store) -> Listener {
+        Listener {
+            config,
+            store,
+            tasks: Tasks::default(),
+            expired: NoticeGate::default(),
+        }
+    }
+
+    /// Connections and background forwards still running.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+}
+
+/// The address to bind for `--bind`: an IP literal, or a name such as `localhost` (its first
+/// IPv4 address, else its first address).
+pub async fn resolve_bind(host: &str) -> Result<IpAddr> {
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| anyhow!("cannot listen on {host}: the name does not resolve ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .map(SocketAddr::ip)
+        .ok_or_else(|| anyhow!("cannot listen on {host}: the name has no addresses"))
+}
+
+/// Binds a TCP listener (accept queue [`BACKLOG`]) with a one-line error for the common
+/// failures.
 pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener> {
     let addr = SocketAddr::new(ip, port);
-    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(BACKLOG)
+    };
+    listen().map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => anyhow!(
             "cannot listen on {addr}: the port is already in use (pick another with --port, or --port 0 for any free port)"
         ),
@@ -128,9 +191,17 @@ pub async fn serve_endpoints(
     let graceful = GracefulShutdown::new();
     // Dropped at shutdown so TLS handshakes still in progress give up instead of holding it up.
     let (closing, closing_rx) = tokio::sync::watch::channel(());
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        state.config.limits.max_connections.max(1),
+    ));
     tokio::pin!(shutdown);
     let mut turn = 0usize;
     loop {
+        // At the cap, new connections wait in the kernel's accept queue until one ends.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         // Start polling at a different socket each time so a busy port cannot starve the other.
         turn = turn.wrapping_add(1);
         let accept_any = std::future::poll_fn(|cx| {
@@ -150,7 +221,9 @@ pub async fn serve_endpoints(
                     let state = state.clone();
                     let tls = endpoints[i].tls.clone();
                     let mut closing = closing_rx.clone();
-                    tokio::spawn(async move {
+                    let tasks = state.tasks.clone();
+                    tasks.spawn(async move {
+                        let _slot = slot;
                         let Some(acceptor) = tls else {
                             return serve_connection(stream, peer, None, state, watcher).await;
                         };
@@ -176,11 +249,22 @@ pub async fn serve_endpoints(
     }
     drop(endpoints);
     drop(closing);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            state.store.notice("shutdown: some connections did not finish in time");
-        }
+    let grace = state.config.limits.grace;
+    let open = state.tasks.running();
+    if open > 0 {
+        state.store.notice(format!(
+            "shutting down: letting {open} open connections or forwards finish, for up to {grace:?} (Ctrl-C again exits now)"
+        ));
+    }
+    let drained = tokio::time::timeout(grace, async {
+        tokio::join!(graceful.shutdown(), state.tasks.finished());
+    })
+    .await;
+    if drained.is_err() {
+        let left = state.tasks.abort_all().await;
+        state.store.notice(format!(
+            "shutdown: closed {left} connections or forwards still running after the {grace:?} grace period (every answered capture is on disk)"
+        ));
     }
     Ok(())
 }
@@ -195,25 +279,72 @@ pub async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let limits = state.config.limits;
     let (io, recorder) = Recorded::new(stream);
+    let activity = Arc::new(Activity::default());
+    let io = Deadlined::new(io, recorder.clone(), activity.clone(), limits);
     let tls = tls.map(Arc::new);
     let handler_state = state.clone();
+    let handler_recorder = recorder.clone();
+    let handler_tls = tls.clone();
     let service = service_fn(move |req| {
+        let busy = activity.begin();
         let state = handler_state.clone();
-        let recorder = recorder.clone();
-        let tls = tls.clone();
-        async move { Ok::<_, Infallible>(handle(req, peer, tls, recorder, &state).await) }
+        let recorder = handler_recorder.clone();
+        let tls = handler_tls.clone();
+        async move {
+            let resp = handle(req, peer, tls, recorder, &state).await;
+            drop(busy);
+            Ok::<_, Infallible>(resp)
+        }
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's own head timer runs from the moment it waits for a head, idle time included: a
+    // backstop behind the deadlines above, which tell the two apart.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout + limits.idle_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
-        let text = e.to_string();
-        // A peer closing an idle keep-alive connection is normal, not worth a line.
-        if !text.contains("connection closed before message completed") {
+    let Err(e) = watcher.watch(conn.into_owned()).await else {
+        return;
+    };
+    let err: &(dyn std::error::Error + 'static) = &*e;
+    if let Some(expired) = Expired::of(err) {
+        // Closing an idle keep-alive connection is routine, not worth a line.
+        if matches!(expired, Expired::Header(_))
+            && let Some(held) = state.expired.pass()
+        {
+            let more = match held {
+                0 => String::new(),
+                n => format!(" ({n} more since the last such line)"),
+            };
             state
                 .store
-                .notice(format!("connection from {peer}: {text}"));
+                .notice(format!("connection from {peer}: {expired}{more}"));
         }
+        return;
+    }
+    if let Some((status, why)) = crate::net::refused::refusal(err) {
+        let refused = recorder
+            .lock()
+            .map(|mut r| r.refused())
+            .unwrap_or(crate::net::rawhead::Refused::Raw(Bytes::new()));
+        let capture =
+            crate::net::refused::capture(refused, status, &why, peer, tls.map(|t| (*t).clone()));
+        crate::net::refused::store(capture, status, &state.config.verify, &state.store).await;
+        return;
+    }
+    let text = e.to_string();
+    // A peer closing an idle keep-alive connection is normal, not worth a line; so is
+    // shutdown ending a connection that had not sent a byte yet (hyper-util's "Cancelled").
+    let routine = text.contains("connection closed before message completed")
+        || e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted);
+    if !routine {
+        state
+            .store
+            .notice(format!("connection from {peer}: {text}"));
     }
 }
 
@@ -248,20 +379,34 @@ enum BodyEnd {
     Complete,
     TooLarge,
     Dropped(String),
+    TimedOut,
 }
 
-/// Reads the body, keeping at most `max` bytes; a single-frame body is kept without copying.
-async fn read_body(mut body: Incoming, max: usize) -> (Bytes, BodyEnd) {
+/// Reads the body until `deadline`, keeping at most `max` bytes; a single-frame body is kept
+/// without copying.
+async fn read_body(
+    mut body: Incoming,
+    max: usize,
+    deadline: tokio::time::Instant,
+) -> (Bytes, BodyEnd) {
     let mut first: Option<Bytes> = None;
     let mut rest: Option<BytesMut> = None;
     let mut len = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => return (join(first, rest), BodyEnd::TimedOut),
+        };
         let data = match frame {
             Ok(frame) => match frame.into_data() {
                 Ok(data) => data,
                 Err(_) => continue, // trailers
             },
-            Err(e) => return (join(first, rest), BodyEnd::Dropped(e.to_string())),
+            Err(e) => {
+                let why = crate::fmt::error_chain(&e);
+                return (join(first, rest), BodyEnd::Dropped(why));
+            }
         };
         let room = max - len;
         let over = data.len() > room;
@@ -318,6 +463,63 @@ fn reply(status: u16, body: &'static str, close: bool) -> Response<Full<Bytes>> 
     resp
 }
 
+/// `Content-Length` of a request head, when present and a number.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Why a body was not kept whole, for the capture's `fault`.
+fn body_fault(
+    end: &BodyEnd,
+    declared: Option<u64>,
+    max: usize,
+    keep: usize,
+    limits: &Limits,
+) -> Option<String> {
+    let size = |n: u64| crate::fmt::size(n);
+    match end {
+        BodyEnd::Complete => None,
+        BodyEnd::TooLarge => Some(match declared {
+            Some(n) => format!(
+                "refused with 413: Content-Length {n} ({}) exceeds --max-body {}; kept at most the first {}",
+                size(n),
+                size(max as u64),
+                size(keep as u64)
+            ),
+            None => format!(
+                "refused with 413: the chunked body passed --max-body {}; kept the first {}",
+                size(max as u64),
+                size(keep as u64)
+            ),
+        }),
+        BodyEnd::Dropped(why) => Some(format!("the body did not arrive whole: {why}")),
+        BodyEnd::TimedOut => Some(format!(
+            "refused with 408: the body did not arrive within --body-timeout {:?}",
+            limits.body_timeout
+        )),
+    }
+}
+
+/// For a body hooklens cut itself, the length hint must not blame the way: say what happened.
+fn explain_truncation(verdict: &mut crate::model::verdict::Verdict, kept: usize, fault: &str) {
+    let before = verdict.hints.len();
+    verdict.hints.retain(|h| h.code != "body_length_changed");
+    if verdict.outcome.is_rejected() || verdict.hints.len() != before {
+        verdict.hints.insert(
+            0,
+            crate::model::verdict::Hint {
+                code: "body_cut_by_hooklens".into(),
+                message: format!(
+                    "hooklens kept only {kept} bytes of this body ({fault}); the signature covers the whole body, so it cannot be checked here"
+                ),
+            },
+        );
+    }
+}
+
 async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
@@ -326,10 +528,31 @@ async fn handle(
     state: &Listener,
 ) -> Response<Full<Bytes>> {
     let received_at_ms = now_ms();
+    let limits = state.config.limits;
+    let deadline = tokio::time::Instant::now() + limits.body_timeout;
     let (parts, body) = req.into_parts();
     let (headers, header_case) = headers_of(&parts, &recorder);
-    let (body, end) = read_body(body, state.config.max_body).await;
+    let max = state.config.max_body;
+    let declared = declared_length(&parts.headers);
+    let keep = max.min(REFUSED_BODY_KEEP);
+    let (body, end) = if declared.is_some_and(|n| n > max as u64) {
+        // Refused from its head: no `100 Continue` (the body is never asked for), and without
+        // `Expect` only the first bytes are read, for the record.
+        let expects = parts.headers.contains_key(http::header::EXPECT);
+        if expects {
+            (Bytes::new(), BodyEnd::TooLarge)
+        } else {
+            let (kept, _) = read_body(body, keep, deadline).await;
+            (kept, BodyEnd::TooLarge)
+        }
+    } else {
+        match read_body(body, max, deadline).await {
+            (kept, BodyEnd::TooLarge) => (kept.slice(..kept.len().min(keep)), BodyEnd::TooLarge),
+            other => other,
+        }
+    };
     let truncated = !matches!(end, BodyEnd::Complete);
+    let fault = body_fault(&end, declared, max, keep, &limits);
 
     let capture = Capture {
         id: CaptureId::default(),
@@ -346,15 +569,21 @@ async fn handle(
         headers,
         body,
         truncated,
+        fault,
+        raw_head: Bytes::new(),
     };
-    let verdict = verify::verify(
+    let mut verdict = verify::verify(
         &capture.headers,
         &capture.body,
         &state.config.verify,
         received_at_ms.div_euclid(1000),
     );
+    if let Some(fault) = &capture.fault {
+        explain_truncation(&mut verdict, capture.body.len(), fault);
+    }
     let status = match (&end, state.config.respond) {
         (BodyEnd::TooLarge, _) => 413,
+        (BodyEnd::TimedOut, _) => 408,
         (_, Respond::Status(s)) => s,
         (_, Respond::Verdict | Respond::Relay | Respond::Mimic)
             if verdict.outcome.is_rejected() =>
@@ -382,9 +611,13 @@ async fn handle(
     let stored = match state.store.append(record).await {
         Ok(stored) => stored,
         Err(e) => {
-            state
-                .store
-                .notice(format!("capture from {peer} not stored: {e:#}"));
+            // A failed write is announced once per episode by the store itself (not once per
+            // request while the disk stays full); other errors are this request's alone.
+            if e.downcast_ref::<crate::store::WriteFailed>().is_none() {
+                state
+                    .store
+                    .notice(format!("capture from {peer} not stored: {e:#}"));
+            }
             return reply(500, "hooklens could not store this request\n", false);
         }
     };
@@ -392,7 +625,8 @@ async fn handle(
         let relay = state.config.respond == Respond::Relay;
         capture.id = stored.summary.id;
         if let Some(resp) =
-            crate::net::forward::after_capture(fwd, relay, capture, &state.store).await
+            crate::net::forward::after_capture(fwd, relay, capture, &state.store, &state.tasks)
+                .await
         {
             return resp;
         }
@@ -402,6 +636,13 @@ async fn handle(
             return reply(
                 413,
                 "request body exceeds the hooklens --max-body limit\n",
+                true,
+            );
+        }
+        BodyEnd::TimedOut => {
+            return reply(
+                408,
+                "request body did not arrive within the hooklens --body-timeout\n",
                 true,
             );
         }

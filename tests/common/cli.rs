@@ -24,8 +24,21 @@ pub struct Cli {
 }
 
 pub fn hooklens() -> Cli {
+    hooklens_under(&[])
+}
+
+/// The binary run by a wrapper command (`["prlimit", "--nofile=1024:1024", "--"]`), with the
+/// same preset.
+pub fn hooklens_under(wrapper: &[&str]) -> Cli {
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hooklens"));
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(env!("CARGO_BIN_EXE_hooklens"));
+            cmd
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_hooklens")),
+    };
     for (name, value) in preset(home.path()) {
         match value {
             Some(v) => cmd.env(name, v),
@@ -94,6 +107,7 @@ pub fn require_tool(tool: &str) -> bool {
     let probe = match tool {
         "tmux" => "-V",
         "openssl" => "version",
+        "ss" => "-V",
         _ => "--version",
     };
     let found = Command::new(tool)

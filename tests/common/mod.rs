@@ -7,7 +7,7 @@
 mod cli;
 mod receiver;
 
-pub use cli::{CLEARED, Cli, hooklens, require_tool, shell_env};
+pub use cli::{CLEARED, Cli, hooklens, hooklens_under, require_tool, shell_env};
 pub use receiver::{Receiver, Response, Seen, Setup, always, guide_check, respond, streamed};
 
 use std::net::SocketAddr;
@@ -57,10 +57,7 @@ pub async fn start(config: ListenConfig, log: Option<&Path>) -> Running {
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let (store, writer, _) = Store::open(log).unwrap();
-    let state = Arc::new(Listener {
-        config,
-        store: store.clone(),
-    });
+    let state = Arc::new(Listener::new(config, store.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server::serve(tcp, state, async {

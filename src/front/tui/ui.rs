@@ -466,6 +466,7 @@ pub(crate) mod tests {
                 reason: "No Content".into(),
                 headers: Vec::new(),
                 body: bytes::Bytes::new(),
+                early: false,
             }),
             latency_us: 3_100,
             flags: Vec::new(),

@@ -36,10 +36,31 @@ pub(super) async fn exchange(
     let mut out = Vec::with_capacity(head.len() + body.len());
     out.extend_from_slice(head);
     out.extend_from_slice(body);
-    if conn.io.write_all(&out).await.is_err() || conn.io.flush().await.is_err() {
-        return Err(Exchange::ClosedBeforeAnswer);
-    }
     let mut buf = BytesMut::with_capacity(8192);
+    // Read while writing: a receiver may answer (413, 401) before it takes the whole body and
+    // stop reading or close. That answer is the reply, not "closed without answering".
+    let sent_whole = {
+        let (mut r, mut w) = tokio::io::split(&mut conn.io);
+        let write = async {
+            w.write_all(&out).await?;
+            w.flush().await
+        };
+        tokio::select! {
+            biased;
+            wrote = write => wrote.is_ok(),
+            read = r.read_buf(&mut buf) => match read {
+                Ok(n) if n > 0 => false,
+                _ => return Err(Exchange::ClosedBeforeAnswer),
+            },
+        }
+    };
+    if !sent_whole && buf.is_empty() {
+        // The write failed: an answer may still be waiting to be read.
+        match conn.io.read_buf(&mut buf).await {
+            Ok(n) if n > 0 => {}
+            _ => return Err(Exchange::ClosedBeforeAnswer),
+        }
+    }
     // Head (skipping 1xx interim answers).
     let (version, status, reason, headers) = loop {
         let parsed = {
@@ -100,8 +121,11 @@ pub(super) async fn exchange(
             .trim_end()
             .ends_with("chunked")
     });
-    let no_body = is_head_request || status == 204 || status == 304;
-    let (body, reusable) = if no_body {
+    // A 101 ends the HTTP exchange at its head (what follows is another protocol).
+    let no_body = is_head_request || status == 204 || status == 304 || status == 101;
+    let (body, reusable) = if status == 101 {
+        (Bytes::new(), false)
+    } else if no_body {
         (Bytes::new(), buf.is_empty())
     } else if chunked {
         (read_chunked(&mut conn, &mut buf).await?, buf.is_empty())
@@ -146,8 +170,9 @@ pub(super) async fn exchange(
         headers,
         body,
         version,
+        early: !sent_whole,
     };
-    Ok((reply, (reusable && !closes).then_some(conn)))
+    Ok((reply, (reusable && !closes && sent_whole).then_some(conn)))
 }
 
 async fn read_more(conn: &mut Conn, buf: &mut BytesMut) -> Result<usize, Exchange> {

@@ -190,6 +190,7 @@ pub(super) async fn h2_exchange(
             .collect(),
         body: buf.freeze(),
         version: HTTP_2,
+        early: false,
     })
 }
 

@@ -57,6 +57,9 @@ pub struct Reply {
     /// The protocol that answered: [`HTTP_11`](crate::model::exchange::HTTP_11), [`HTTP_10`](crate::model::exchange::HTTP_10)
     /// or [`HTTP_2`](crate::model::exchange::HTTP_2).
     pub version: &'static str,
+    /// The receiver answered before hooklens had sent the whole request (it did not take
+    /// all of the body), e.g. a 413 from its own size limit.
+    pub early: bool,
 }
 
 impl Reply {

@@ -324,6 +324,11 @@ fn a_full_disk_costs_500s_and_one_notice_and_nothing_acknowledged_once_space_ret
         1,
         "{err}"
     );
+    assert_eq!(
+        err.matches("not stored").count(),
+        0,
+        "no per-request line while the disk is full: {err}"
+    );
     assert_all_present(&acked, &log);
 }
 
