@@ -428,12 +428,18 @@ async fn refused_and_cut_requests_are_log_lines_of_the_schema() {
     }
     l.stop().await;
     let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<Value> = text
+    let all: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert_eq!(
+        all[0]["kind"], "log",
+        "a new log starts with its header record"
+    );
+    assert_valid(&line_schema, "the log header", &all[0]);
+    let lines: Vec<&Value> = all.iter().filter(|l| l["kind"] == "capture").collect();
     assert_eq!(lines.len(), 3);
-    for line in &lines {
+    for line in lines.iter().copied() {
         assert!(line["fault"].is_string(), "{line}");
         assert_valid(&line_schema, "a refused or cut capture", line);
     }
