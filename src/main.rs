@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use hooklens::cmd::args::{Exit, UsageError};
+use hooklens::cmd::args::{EnvironmentError, Exit, UsageError};
 use hooklens::cmd::{self, Cli};
 
 fn main() -> ExitCode {
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 
 /// The one exit-code rule: 0 done (and `--help`, `--version`); 1 a negative answer (invalid
 /// signature, wait timed out, a receiver answered wrongly) or a failure; 2 a command line that
-/// cannot be acted on (clap's errors and ours).
+/// cannot be acted on (clap's errors and ours) or a machine that cannot run it (a missing tool).
 fn exit_code(result: &anyhow::Result<Exit>) -> u8 {
     match result {
         Ok(Exit::Success) => 0,
@@ -33,6 +33,7 @@ fn exit_code(result: &anyhow::Result<Exit>) -> u8 {
         Err(e) => match e.downcast_ref::<clap::Error>() {
             Some(clap) => u8::try_from(clap.exit_code()).unwrap_or(2),
             None if e.downcast_ref::<UsageError>().is_some() => 2,
+            None if e.downcast_ref::<EnvironmentError>().is_some() => 2,
             None => 1,
         },
     }

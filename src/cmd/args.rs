@@ -44,6 +44,12 @@ impl UsageError {
     }
 }
 
+/// The machine cannot run the command as asked: a tool it drives is missing or needs a login,
+/// or did not come up in time (exit code 2, one line).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvironmentError(pub String);
+
 /// A [`UsageError`] about `command`, as the `anyhow::Error` the runners return.
 pub fn usage(command: &'static str, message: impl std::fmt::Display) -> anyhow::Error {
     UsageError {

@@ -13,6 +13,7 @@ use clap::Args;
 use crate::cmd::args::{self, Exit, usage};
 use crate::front::printer;
 use crate::net::server::{self, ListenConfig, Listener, Respond};
+use crate::net::tunnel::{self, Kind, Tunnel};
 use crate::store::{self, Store};
 use crate::verify::recipe::Recipe;
 use crate::verify::{SchemeChoice, VerifyConfig};
@@ -77,7 +78,28 @@ pub struct ListenArgs {
     /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
     #[command(flatten)]
     pub tls: crate::cmd::cert::TlsFlags,
+    /// Make the listener reachable from the internet through a tunnel you have:
+    /// cloudflared (quick tunnel), ngrok (attaches to a running agent, else starts one),
+    /// tailscale (Funnel), bore[=HOST[:PORT]] (default bore.pub). Shows the public URL.
+    #[arg(long, value_name = "TOOL", value_parser = Kind::parse)]
+    pub tunnel: Option<Kind>,
+    /// Any tunnel command; `{port}` becomes the listener's port. Its first https:// (else
+    /// http://) URL on stdout or stderr is the public URL.
+    #[arg(long, value_name = "CMD", conflicts_with = "tunnel")]
+    pub tunnel_cmd: Option<String>,
+    /// How long to wait for the tunnel's public URL.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = args::duration)]
+    pub tunnel_timeout: Duration,
+    /// Stop storing once the capture log is this large (e.g. 500MiB): requests then get 507.
+    /// Default with a tunnel: 1GiB; otherwise no cap.
+    #[arg(long, value_name = "SIZE", value_parser = args::size, conflicts_with = "no_store")]
+    pub max_log: Option<usize>,
 }
+
+/// `--max-log` when a tunnel is on and none is given: a flood cannot fill the disk.
+const TUNNEL_MAX_LOG: u64 = 1 << 30;
+/// Where the guide's provider posts (the path the `callback_url` line ends with).
+const CALLBACK_PATH: &str = "/modelgates/video-webhook";
 
 /// Runs `hooklens listen` until Ctrl-C, SIGTERM, or the user quits the inspector.
 pub async fn run(args: ListenArgs) -> Result<Exit> {
@@ -96,7 +118,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             args.bind
         );
     }
-    let config = ListenConfig {
+    let mut config = ListenConfig {
         verify: VerifyConfig {
             secrets,
             tolerance_secs: args.tolerance.as_secs() as i64,
@@ -127,7 +149,25 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             }),
             None => None,
         },
+        max_log: args.max_log.map(|m| m as u64),
     };
+    let tunnel_kind = match (&args.tunnel, &args.tunnel_cmd) {
+        (Some(kind), _) => Some(kind.clone()),
+        (None, Some(cmd)) => Some(Kind::Command(cmd.clone())),
+        (None, None) => None,
+    };
+    if let Some(kind) = &tunnel_kind {
+        if args.tls.tls && !kind.passes_tls_through() {
+            return Err(usage(
+                NAME,
+                format!(
+                    "--tunnel {} terminates TLS itself and forwards plain HTTP: drop --tls (bore passes TLS through)",
+                    kind.tool()
+                ),
+            ));
+        }
+        config.max_log = config.max_log.or(Some(TUNNEL_MAX_LOG));
+    }
 
     let tls = crate::cmd::cert::listen_setup(&args.tls)?;
     let tcp = server::bind(args.bind, args.port).await?;
@@ -138,15 +178,6 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     };
     let store_path = (!args.no_store).then_some(args.store.as_path());
     let (store, writer, recovery) = Store::open(store_path)?;
-    if let Some(target) = &args.forward_to {
-        // So a later `hooklens replay` knows where this listener forwarded.
-        store
-            .append_session(Some(crate::model::exchange::RecordedTarget {
-                url: crate::net::forward::target_url(target),
-                path: args.forward_path,
-            }))
-            .await?;
-    }
     if recovery.torn_bytes > 0 {
         eprintln!(
             "hooklens: capture log: cut a torn last line ({} bytes) left by an interrupted write; earlier captures are intact",
@@ -173,6 +204,45 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     } else {
         println!("{ready}");
     }
+    // Started once the port is bound (a failed bind starts nothing) and stopped on every way
+    // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
+    let mut tunnel = match &tunnel_kind {
+        Some(kind) => Some(start_tunnel(kind, addr, args.tls.tls, &args).await?),
+        None => None,
+    };
+    let public_url = tunnel.as_ref().map(|t| t.url.clone());
+    if let Some(url) = &public_url {
+        let ready = format!("Public URL {url}\ncallback_url: {url}{CALLBACK_PATH}");
+        if args.json {
+            eprintln!("{ready}");
+            println!("{}", serde_json::json!({"kind": "tunnel", "url": url}));
+        } else {
+            println!("{ready}");
+        }
+        eprintln!(
+            "hooklens: warning: {url} is public: anyone who has it can POST here. Bodies over --max-body get 413, and at --max-log ({} bytes) the log stops growing and requests get 507. Set --secret so forged deliveries show as invalid.",
+            config.max_log.unwrap_or(TUNNEL_MAX_LOG)
+        );
+    }
+    if args.forward_to.is_some() || public_url.is_some() {
+        // So a later `hooklens replay` knows where this listener forwarded, and the log says
+        // which public URL the provider was given.
+        store
+            .append_session(
+                args.forward_to
+                    .as_ref()
+                    .map(|target| crate::model::exchange::RecordedTarget {
+                        url: crate::net::forward::target_url(target),
+                        path: args.forward_path,
+                    }),
+                public_url.as_deref(),
+            )
+            .await?;
+    }
+    if let Some(t) = tunnel.as_mut() {
+        let events = std::mem::replace(&mut t.events, tokio::sync::mpsc::unbounded_channel().1);
+        tokio::spawn(announce(events, store.clone(), args.json));
+    }
     for line in tls.iter().flat_map(|t| t.banner(https_port)) {
         eprintln!("{line}");
     }
@@ -191,6 +261,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             .lines()
             .filter_map(|l| l.strip_prefix("Listening on "))
             .map(str::to_owned)
+            .chain(public_url.iter().map(|u| format!("public {u}")))
             .collect(),
         forward: args
             .forward_to
@@ -233,11 +304,18 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             });
         let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
+        if let Some(t) = tunnel.take() {
+            t.stop().await;
+        }
         server.await.context("listener task")??;
         ui?;
     } else {
         drop(tui_store);
-        server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await?;
+        let served = server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await;
+        if let Some(t) = tunnel.take() {
+            t.stop().await;
+        }
+        served?;
     }
     drop(state);
     writer.join().await;
@@ -245,6 +323,57 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         let _ = printer.await;
     }
     Ok(Exit::Success)
+}
+
+/// Starts the tunnel, or says in one line (exit code 2) why it cannot.
+async fn start_tunnel(
+    kind: &Kind,
+    addr: std::net::SocketAddr,
+    tls: bool,
+    args: &ListenArgs,
+) -> Result<Tunnel> {
+    let opts = tunnel::Options {
+        local: addr,
+        tls,
+        timeout: args.tunnel_timeout,
+    };
+    // Ctrl-C while waiting for the URL stops the tool too (dropping the start ends it).
+    tokio::select! {
+        started = tunnel::start(kind, &opts) => started.map_err(|e| match e.downcast::<tunnel::StartError>() {
+            Ok(start) => args::EnvironmentError(start.0).into(),
+            Err(e) => e,
+        }),
+        () = shutdown_signal() => Err(args::EnvironmentError("interrupted while the tunnel was starting".into()).into()),
+    }
+}
+
+/// Says loudly, on every front end, when the tunnel goes down or its URL changes: the
+/// `callback_url` the provider has is stale then.
+async fn announce(
+    mut events: tokio::sync::mpsc::UnboundedReceiver<tunnel::Event>,
+    store: Store,
+    json: bool,
+) {
+    while let Some(event) = events.recv().await {
+        let (line, object) = match &event {
+            tunnel::Event::Down { reason } => (
+                format!(
+                    "TUNNEL DOWN: {reason}. The public URL no longer reaches this listener; the provider's callback_url is stale (restart hooklens to get a new one)"
+                ),
+                serde_json::json!({"kind": "tunnel", "url": null, "down": reason}),
+            ),
+            tunnel::Event::UrlChanged { old, new } => (
+                format!(
+                    "TUNNEL URL CHANGED: {old} → {new}. Update the provider's callback_url to {new}{CALLBACK_PATH}"
+                ),
+                serde_json::json!({"kind": "tunnel", "url": new, "previous": old}),
+            ),
+        };
+        if json {
+            println!("{object}");
+        }
+        store.notice(line);
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

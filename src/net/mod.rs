@@ -13,3 +13,4 @@ pub mod replay;
 pub mod send;
 pub mod server;
 pub mod tls;
+pub mod tunnel;

@@ -63,6 +63,8 @@ pub struct ListenConfig {
     pub max_body: usize,
     /// `--forward-to` and friends, when forwarding.
     pub forward: Option<crate::net::forward::ForwardConfig>,
+    /// `--max-log`: once the log file is this large, requests get 507 and are not stored.
+    pub max_log: Option<u64>,
 }
 
 impl Default for ListenConfig {
@@ -73,6 +75,7 @@ impl Default for ListenConfig {
             respond_delay: Duration::ZERO,
             max_body: DEFAULT_MAX_BODY_BYTES,
             forward: None,
+            max_log: None,
         }
     }
 }
@@ -326,6 +329,16 @@ async fn handle(
     state: &Listener,
 ) -> Response<Full<Bytes>> {
     let received_at_ms = now_ms();
+    if let Some(cap) = state.config.max_log
+        && state.store.log_full(cap)
+    {
+        // Nothing is stored, so nothing is acknowledged: a sender that retries 5xx tries later.
+        return reply(
+            507,
+            "hooklens capture log is full (--max-log); not stored\n",
+            true,
+        );
+    }
     let (parts, body) = req.into_parts();
     let (headers, header_case) = headers_of(&parts, &recorder);
     let (body, end) = read_body(body, state.config.max_body).await;

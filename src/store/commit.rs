@@ -23,6 +23,7 @@
 
 use std::fs::File;
 use std::io::{Seek, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 
@@ -98,9 +99,10 @@ impl Sink {
         file: Option<File>,
         index: Arc<RwLock<Index>>,
         events: broadcast::Sender<Event>,
+        log_bytes: Arc<AtomicU64>,
     ) -> Result<(Sink, WriterHandle)> {
         let Some(file) = file else {
-            let writer = Writer::new(None, index.clone());
+            let writer = Writer::new(None, index.clone(), log_bytes);
             let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
             return Ok((sink, WriterHandle(Vec::new())));
         };
@@ -110,7 +112,7 @@ impl Sink {
             .context("opening the capture log for syncing")?;
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let lanes = Arc::new(Lanes {
-            intake: Mutex::new((rx, Writer::new(Some(file), index.clone()))),
+            intake: Mutex::new((rx, Writer::new(Some(file), index.clone(), log_bytes))),
             published: Mutex::new(0),
             turn: Condvar::new(),
             index,
@@ -174,6 +176,8 @@ struct Writer {
     seq: u64,
     index: Arc<RwLock<Index>>,
     buf: Vec<u8>,
+    /// Where the file ends after the last write (for `--max-log`).
+    log_bytes: Arc<AtomicU64>,
 }
 
 /// One entry waiting to be committed, with its encoded line tail (file mode only).
@@ -193,12 +197,13 @@ struct Staged {
 }
 
 impl Writer {
-    fn new(file: Option<File>, index: Arc<RwLock<Index>>) -> Writer {
+    fn new(file: Option<File>, index: Arc<RwLock<Index>>, log_bytes: Arc<AtomicU64>) -> Writer {
         Writer {
             file,
             seq: 0,
             index,
             buf: Vec::new(),
+            log_bytes,
         }
     }
 
@@ -247,7 +252,10 @@ impl Writer {
             // where.
             let written = f.write_all(&self.buf).and_then(|()| f.stream_position());
             let base = match written {
-                Ok(end) => end - self.buf.len() as u64,
+                Ok(end) => {
+                    self.log_bytes.store(end, Ordering::Relaxed);
+                    end - self.buf.len() as u64
+                }
                 Err(e) => {
                     // End any partial line, so the next batch does not follow half a line
                     // (the partial one is then skipped as corrupt on the next scan).

@@ -30,6 +30,7 @@ pub mod tail;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result, bail};
@@ -59,6 +60,9 @@ pub struct Store {
     reader: Option<Arc<File>>,
     events: broadcast::Sender<Event>,
     path: Option<PathBuf>,
+    /// The log file's size after the last write; and whether `--max-log` was announced.
+    log_bytes: Arc<AtomicU64>,
+    full_noticed: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -84,13 +88,20 @@ impl Store {
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
-        let (sink, writer) = Sink::start(file, index.clone(), events.clone())?;
+        let size = match &file {
+            Some(f) => f.metadata().map_or(0, |m| m.len()),
+            None => 0,
+        };
+        let log_bytes = Arc::new(AtomicU64::new(size));
+        let (sink, writer) = Sink::start(file, index.clone(), events.clone(), log_bytes.clone())?;
         let store = Store {
             sink,
             index,
             reader,
             events,
             path: path.map(Path::to_path_buf),
+            log_bytes,
+            full_noticed: Arc::new(AtomicBool::new(false)),
         };
         Ok((store, writer, recovery))
     }
@@ -129,13 +140,32 @@ impl Store {
     }
 
     /// Records that a listener started on this log, with its `--forward-to` target (the
-    /// default target of a later `hooklens replay`).
-    pub async fn append_session(&self, forward_to: Option<RecordedTarget>) -> Result<()> {
-        let tail = line::encode_session_tail(now_ms(), forward_to.as_ref())?;
+    /// default target of a later `hooklens replay`) and the public URL of its `--tunnel`.
+    pub async fn append_session(
+        &self,
+        forward_to: Option<RecordedTarget>,
+        public_url: Option<&str>,
+    ) -> Result<()> {
+        let tail = line::encode_session_tail(now_ms(), forward_to.as_ref(), public_url)?;
         self.sink
             .commit(Entry::Session(forward_to), tail)
             .await
             .map(|_| ())
+    }
+
+    /// Whether the log file has reached `cap` bytes (`--max-log`). The first time it has, front
+    /// ends get one notice saying so.
+    pub fn log_full(&self, cap: u64) -> bool {
+        let size = self.log_bytes.load(Ordering::Relaxed);
+        if size < cap || self.path.is_none() {
+            return false;
+        }
+        if !self.full_noticed.swap(true, Ordering::Relaxed) {
+            self.notice(format!(
+                "capture log reached --max-log ({size} of {cap} bytes): new requests are answered 507 and not stored"
+            ));
+        }
+        true
     }
 
     /// Subscribes to events published after each durable append.
@@ -313,7 +343,10 @@ mod tests {
                 url: "http://127.0.0.1:3000/app".into(),
                 path: PathMode::Replace,
             };
-            store.append_session(Some(target.clone())).await.unwrap();
+            store
+                .append_session(Some(target.clone()), None)
+                .await
+                .unwrap();
             assert_eq!(store.index().forward_to(), Some(&target));
             let mut events = store.subscribe();
             store.append(record(b"a", None)).await.unwrap();
