@@ -103,6 +103,7 @@ const CALLBACK_PATH: &str = "/modelgates/video-webhook";
 
 /// Runs `hooklens listen` until Ctrl-C, SIGTERM, or the user quits the inspector.
 pub async fn run(args: ListenArgs) -> Result<Exit> {
+    let mut shutdown = Shutdown::listen();
     let secrets = args::secrets(NAME, &args.secrets)?;
     for (i, s) in secrets.iter().enumerate() {
         for w in s.hygiene_warnings() {
@@ -207,7 +208,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
     let mut tunnel = match &tunnel_kind {
-        Some(kind) => Some(start_tunnel(kind, addr, args.tls.tls, &args).await?),
+        Some(kind) => Some(start_tunnel(kind, addr, args.tls.tls, &args, &mut shutdown).await?),
         None => None,
     };
     let public_url = tunnel.as_ref().map(|t| t.url.clone());
@@ -311,7 +312,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         ui?;
     } else {
         drop(tui_store);
-        let served = server::serve_endpoints(endpoints, state.clone(), shutdown_signal()).await;
+        let served = server::serve_endpoints(endpoints, state.clone(), shutdown.wait()).await;
         if let Some(t) = tunnel.take() {
             t.stop().await;
         }
@@ -331,6 +332,7 @@ async fn start_tunnel(
     addr: std::net::SocketAddr,
     tls: bool,
     args: &ListenArgs,
+    shutdown: &mut Shutdown,
 ) -> Result<Tunnel> {
     let opts = tunnel::Options {
         local: addr,
@@ -343,7 +345,7 @@ async fn start_tunnel(
             Ok(start) => args::EnvironmentError(start.0).into(),
             Err(e) => e,
         }),
-        () = shutdown_signal() => Err(args::EnvironmentError("interrupted while the tunnel was starting".into()).into()),
+        () = shutdown.wait() => Err(args::EnvironmentError("interrupted while the tunnel was starting".into()).into()),
     }
 }
 
@@ -376,12 +378,36 @@ async fn announce(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+/// Ctrl-C and SIGTERM, listened for from the moment this is made, so a signal that comes
+/// between two waits (the tunnel starting, then the listener serving) is not lost.
+pub struct Shutdown {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    /// Starts listening for both signals.
+    pub fn listen() -> Shutdown {
+        use tokio::signal::unix::{SignalKind, signal};
+        Shutdown {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM (or the first one since [`Shutdown::listen`]).
+    pub async fn wait(&mut self) {
+        async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            () = recv(self.int.as_mut()) => {}
+            () = recv(self.term.as_mut()) => {}
+        }
     }
 }
