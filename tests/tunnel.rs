@@ -301,6 +301,18 @@ fn bore_tunnel_delivers_a_verified_capture_and_leaves_no_bore_behind(#[case] sig
         .find(|l| l.contains(r#""kind":"capture""#))
         .expect("the capture is in the log");
     assert!(stored.contains(r#""outcome":"valid""#), "{stored}");
+    // `show` says which public address the capture was sent to (bore passes Host through).
+    let mut show = hooklens();
+    let shown = show
+        .args(["show", "1", "--store"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(&format!("to        {url}/modelgates/video-webhook")),
+        "{shown}"
+    );
 
     l.signal(signal);
     let status = l.exit();
