@@ -40,32 +40,36 @@ fn lines_of(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String>
 
 fn listen(extra: &[&str], log: &Path) -> Running {
     let mut cli = hooklens();
-    let mut child = cli
-        .args([
-            "listen",
-            "--no-tui",
-            "--port",
-            "0",
-            "--secret",
-            "dev_secret",
-        ])
-        .arg("--store")
-        .arg(log)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Running {
-        out: lines_of(child.stdout.take().unwrap()),
-        err: lines_of(child.stderr.take().unwrap()),
-        child,
-        seen_err: Vec::new(),
-        _cli: cli,
-    }
+    cli.args([
+        "listen",
+        "--no-tui",
+        "--port",
+        "0",
+        "--secret",
+        "dev_secret",
+    ])
+    .arg("--store")
+    .arg(log)
+    .args(extra);
+    Running::spawn(cli)
 }
 
 impl Running {
+    fn spawn(mut cli: common::Cli) -> Running {
+        let mut child = cli
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running {
+            out: lines_of(child.stdout.take().unwrap()),
+            err: lines_of(child.stderr.take().unwrap()),
+            child,
+            seen_err: Vec::new(),
+            _cli: cli,
+        }
+    }
+
     /// The next stdout line that satisfies `want` (bounded).
     fn stdout_until(&self, want: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
@@ -512,4 +516,103 @@ fn tunnels_that_terminate_tls_refuse_tls_on_the_same_port() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A stand-in for a tool that cannot run here, on PATH: it records its pid and arguments in
+/// `dir/args`, prints `output` (the tool's documented output) and waits like the real one.
+fn stand_in(dir: &Path, tool: &str, output: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join(tool);
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho $$ > '{args}'\necho \"$@\" >> '{args}'\ncat >&2 <<'OUT'\n{output}\nOUT\nexec sleep 600\n",
+            args = dir.join("args").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// The stand-in's pid and arguments, once it has written them.
+fn stand_in_args(dir: &Path) -> (u32, String) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
+        if let Some((pid, args)) = text.split_once('\n')
+            && !args.is_empty()
+        {
+            return (pid.trim().parse().unwrap(), args.trim().to_owned());
+        }
+        assert!(Instant::now() < deadline, "the stand-in did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn listen_with_path(bin: &Path, extra: &[&str]) -> Running {
+    let mut cli = hooklens();
+    cli.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    cli.args(["listen", "--no-tui", "--port", "0", "--no-store"])
+        .args(extra);
+    Running::spawn(cli)
+}
+
+#[test]
+fn cloudflared_is_started_at_our_port_and_its_banner_gives_the_url() {
+    // cloudflared's documented quick-tunnel banner, printed by a stand-in on PATH.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = stand_in(
+        dir.path(),
+        "cloudflared",
+        "2024-05-01T10:00:00Z INF Requesting new quick Tunnel on trycloudflare.com...\n\
+         2024-05-01T10:00:01Z INF |  Your quick Tunnel has been created! Visit it at (it may take some time to be reachable):  |\n\
+         2024-05-01T10:00:01Z INF |  https://seasonal-deck-organisms-sf.trycloudflare.com                                     |",
+    );
+    let mut l = listen_with_path(&bin, &["--tunnel", "cloudflared"]);
+    let port = l.local_port(false);
+    assert_eq!(
+        l.stdout_until(|s| s.starts_with("callback_url:")),
+        "callback_url: https://seasonal-deck-organisms-sf.trycloudflare.com/modelgates/video-webhook"
+    );
+    let (pid, args) = stand_in_args(dir.path());
+    assert!(
+        args.contains(&format!("--url http://127.0.0.1:{port}"))
+            && args.contains("--metrics 127.0.0.1:"),
+        "{args}"
+    );
+    l.signal("INT");
+    assert!(l.exit().success());
+    assert_pids_gone(&[pid]);
+}
+
+#[test]
+fn ngrok_without_an_authtoken_says_how_to_add_one() {
+    // ngrok's documented error when no authtoken is configured, printed by a stand-in.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = stand_in(
+        dir.path(),
+        "ngrok",
+        "ERROR:  authentication failed: Usage of ngrok requires a verified account and authtoken.\nERROR:  ERR_NGROK_4018",
+    );
+    let mut l = listen_with_path(&bin, &["--tunnel", "ngrok"]);
+    let (pid, _) = stand_in_args(dir.path());
+    assert_eq!(l.exit().code(), Some(2));
+    let err = l.stderr_rest();
+    assert!(
+        err.contains(
+            "hooklens: error: ngrok needs an authtoken: run `ngrok config add-authtoken TOKEN`"
+        ),
+        "{err}"
+    );
+    assert_pids_gone(&[pid]);
 }

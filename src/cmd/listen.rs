@@ -220,9 +220,22 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         } else {
             println!("{ready}");
         }
+        let disk = match (args.no_store, config.max_log) {
+            (true, _) | (_, None) => {
+                "captures stay in memory (the newest 10,000 keep bodies)".to_owned()
+            }
+            (false, Some(cap)) => format!(
+                "at --max-log {} the log stops growing and requests get 507",
+                crate::fmt::size(cap)
+            ),
+        };
         eprintln!(
-            "hooklens: warning: {url} is public: anyone who has it can POST here. Bodies over --max-body get 413, and at --max-log ({} bytes) the log stops growing and requests get 507. Set --secret so forged deliveries show as invalid.",
-            config.max_log.unwrap_or(TUNNEL_MAX_LOG)
+            "hooklens: warning: {url} is public: anyone who has it can POST here. Bodies over --max-body get 413; {disk}.{}",
+            if config.verify.secrets.is_empty() {
+                " No --secret: every request is answered 204 as unverified; set one so forged deliveries show as invalid."
+            } else {
+                ""
+            }
         );
     }
     if args.forward_to.is_some() || public_url.is_some() {

@@ -147,6 +147,15 @@ pub fn ngrok_tunnels(json: &str, port: u16) -> Option<String> {
     ours.first().map(|t| t.public_url.clone())
 }
 
+/// ngrok's own log (`--log stdout`): `msg="started tunnel" … url=https://x.ngrok-free.app`.
+pub fn ngrok_line(line: &str) -> Option<String> {
+    if !line.contains("started tunnel") {
+        return None;
+    }
+    let (https, http) = public_urls(line);
+    https.or(http)
+}
+
 /// bore's client log: `INFO bore_cli::client: listening at bore.pub:12345` → `bore.pub:12345`.
 pub fn bore_line(line: &str) -> Option<String> {
     let line = strip_ansi(line);
@@ -273,6 +282,15 @@ mod tests {
             ngrok_tunnels(r#"{"tunnels":[],"uri":"/api/tunnels"}"#, 8787),
             None
         );
+    }
+
+    #[test]
+    fn ngrok_log_line() {
+        // ngrok v3 `--log stdout` (logfmt), as its docs show it.
+        let line = r#"t=2024-05-01T10:00:00+0000 lvl=info msg="started tunnel" obj=tunnels name=command_line addr=http://127.0.0.1:8787 url=https://2222.ngrok-free.app"#;
+        assert_eq!(ngrok_line(line), Some("https://2222.ngrok-free.app".into()));
+        let other = r#"t=2024-05-01T10:00:00+0000 lvl=info msg="starting web service" obj=web addr=127.0.0.1:4040"#;
+        assert_eq!(ngrok_line(other), None);
     }
 
     #[test]

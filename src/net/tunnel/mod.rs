@@ -295,7 +295,7 @@ fn line_url(kind: &Kind, line: &str, tls: bool) -> Option<String> {
         Kind::Tailscale => discover::tailscale_line(line),
         Kind::Bore { .. } => discover::bore_line(line)
             .map(|addr| format!("{}://{addr}", if tls { "https" } else { "http" })),
-        Kind::Ngrok => None,
+        Kind::Ngrok => discover::ngrok_line(line),
         Kind::Command(_) => {
             let (https, http) = discover::public_urls(line);
             https.or(http)
