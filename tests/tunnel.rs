@@ -616,3 +616,61 @@ fn ngrok_without_an_authtoken_says_how_to_add_one() {
     );
     assert_pids_gone(&[pid]);
 }
+
+/// A Tailscale stand-in: `status --json` answers `status` (its documented JSON shape), `funnel
+/// PORT` prints `funnel` (its documented output) and waits.
+fn tailscale_stand_in(dir: &Path, status: &str, funnel: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join("tailscale");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = status ]; then cat <<'OUT'\n{status}\nOUT\nexit 0; fi\necho $$ > '{args}'\necho \"$@\" >> '{args}'\ncat <<'OUT'\n{funnel}\nOUT\nexec sleep 600\n",
+            args = dir.join("args").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn tailscale_funnel_on_our_port_gives_the_ts_net_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tailscale_stand_in(
+        dir.path(),
+        r#"{"BackendState":"Running","Self":{"DNSName":"box.tail1234.ts.net."}}"#,
+        "Available on the internet:\n\nhttps://box.tail1234.ts.net/\n|-- / proxy http://127.0.0.1:8787\n\nPress Ctrl+C to exit.",
+    );
+    let mut l = listen_with_path(&bin, &["--tunnel", "tailscale"]);
+    let port = l.local_port(false);
+    assert_eq!(
+        l.stdout_until(|s| s.starts_with("Public URL")),
+        "Public URL https://box.tail1234.ts.net"
+    );
+    let (pid, args) = stand_in_args(dir.path());
+    assert_eq!(args, format!("funnel {port}"));
+    l.signal("TERM");
+    assert!(l.exit().success());
+    assert_pids_gone(&[pid]);
+}
+
+#[test]
+fn tailscale_logged_out_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tailscale_stand_in(
+        dir.path(),
+        r#"{"BackendState":"NeedsLogin","Self":{"DNSName":""}}"#,
+        "",
+    );
+    let mut l = listen_with_path(&bin, &["--tunnel", "tailscale"]);
+    assert_eq!(l.exit().code(), Some(2));
+    let err = l.stderr_rest();
+    assert!(
+        err.contains("hooklens: error: tailscale is not logged in or not running (BackendState NeedsLogin): run `tailscale up` first"),
+        "{err}"
+    );
+    assert!(!dir.path().join("args").exists(), "funnel was not started");
+}

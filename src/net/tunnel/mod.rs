@@ -194,9 +194,11 @@ pub async fn start(kind: &Kind, opts: &Options) -> Result<Tunnel> {
         // An agent already forwards to this port: use it, and leave it running at the end.
         return Ok(spawn_monitor(kind.clone(), opts.clone(), url, None));
     }
-    if *kind == Kind::Tailscale {
-        check_tailscale(deadline).await?;
-    }
+    // Tailscale: logged in, and the node's name (the URL if funnel prints none).
+    let node = match kind {
+        Kind::Tailscale => Some(check_tailscale(deadline).await?),
+        _ => None,
+    };
     let (argv, metrics) = command_line(kind, opts)?;
     if !matches!(kind, Kind::Command(_)) && find_on_path(&argv[0]).is_none() {
         return Err(StartError(format!(
@@ -207,7 +209,13 @@ pub async fn start(kind: &Kind, opts: &Options) -> Result<Tunnel> {
         .into());
     }
     let mut proc = spawn(&argv)?;
-    let url = match discover(kind, opts, &mut proc, metrics, deadline).await {
+    let fallback = node.map(|name| {
+        (
+            format!("https://{name}"),
+            Instant::now() + Duration::from_secs(3),
+        )
+    });
+    let url = match discover(kind, opts, &mut proc, metrics, fallback, deadline).await {
         Ok(url) => url,
         Err(e) => {
             stop_child(proc.child, proc.stdin).await;
@@ -318,21 +326,24 @@ async fn ngrok_url(port: u16) -> Option<String> {
     discover::ngrok_tunnels(&local_get(NGROK_API, "/api/tunnels").await?, port)
 }
 
-/// Waits for the public URL: from the tool's output, its local API, or (`--tunnel-cmd`) an
-/// `http://` URL when no `https://` one follows within two seconds.
+/// Waits for the public URL: from the tool's output or its local API, else `fallback` once
+/// its time comes while the tool runs (`--tunnel-cmd`: an `http://` URL when no `https://`
+/// one follows within two seconds; Tailscale: `https://` + the node's name after 3 s).
 async fn discover(
     kind: &Kind,
     opts: &Options,
     proc: &mut Proc,
     metrics: Option<SocketAddr>,
+    mut fallback: Option<(String, Instant)>,
     deadline: Instant,
 ) -> Result<String> {
     let tool = kind.tool().to_owned();
     let polls = matches!(kind, Kind::Cloudflared | Kind::Ngrok);
     let mut poll = tokio::time::interval(Duration::from_millis(250));
-    let mut fallback: Option<(String, Instant)> = None;
     loop {
-        let grace = fallback.as_ref().map_or(deadline, |(_, at)| *at);
+        let grace = fallback
+            .as_ref()
+            .map_or(deadline, |(_, at)| (*at).min(deadline));
         tokio::select! {
             line = proc.lines.recv(), if proc.lines_open => {
                 let Some(line) = line else { proc.lines_open = false; continue };
@@ -352,7 +363,7 @@ async fn discover(
                 if let Some(what) = proc.tail.lines().iter().find_map(|l| discover::needs_login(kind.tool(), l)) {
                     return Err(StartError(what.to_owned()).into());
                 }
-                if let Some((url, _)) = fallback { return Ok(url); }
+                if let (Kind::Command(_), Some((url, _))) = (kind, fallback) { return Ok(url); }
                 let status = status.map_or_else(|e| e.to_string(), exit_text);
                 return Err(StartError(format!(
                     "tunnel: {tool} exited ({status}) before it gave a public URL{}", proc.tail.text()
@@ -484,8 +495,9 @@ impl Watch {
     }
 }
 
-/// Refuses early, with what to do, when Tailscale is missing or not logged in.
-async fn check_tailscale(deadline: Instant) -> Result<()> {
+/// Refuses early, with what to do, when Tailscale is missing or not logged in; else the
+/// node's MagicDNS name.
+async fn check_tailscale(deadline: Instant) -> Result<String> {
     if find_on_path("tailscale").is_none() {
         return Err(StartError(format!(
             "tailscale not found on PATH: {}",
@@ -505,7 +517,7 @@ async fn check_tailscale(deadline: Instant) -> Result<()> {
     .map_err(|_| StartError("tunnel: `tailscale status --json` did not answer in time".into()))?
     .context("running tailscale status --json")?;
     match discover::tailscale_status(&String::from_utf8_lossy(&out.stdout)) {
-        Some(discover::TailscaleStatus::Running(_)) => Ok(()),
+        Some(discover::TailscaleStatus::Running(name)) => Ok(name),
         Some(discover::TailscaleStatus::NotRunning(state)) => Err(StartError(format!(
             "tailscale is not logged in or not running (BackendState {state}): run `tailscale up` first"
         ))
