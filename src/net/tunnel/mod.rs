@@ -153,8 +153,6 @@ pub enum Event {
 pub struct Tunnel {
     /// The public base URL (`https://x.trycloudflare.com`, `http://bore.pub:12345`).
     pub url: String,
-    /// `Some` when hooklens started the tool (None when it attached to an ngrok agent).
-    pub pid: Option<u32>,
     /// URL changes and the tunnel going down.
     pub events: mpsc::UnboundedReceiver<Event>,
     stop: Option<oneshot::Sender<()>>,
@@ -393,7 +391,6 @@ fn spawn_monitor(
 ) -> Tunnel {
     let (events_tx, events) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let pid = proc.as_ref().and_then(|(p, _)| p.child.id());
     let watch = Watch {
         kind,
         opts,
@@ -408,7 +405,6 @@ fn spawn_monitor(
     });
     Tunnel {
         url,
-        pid,
         events,
         stop: Some(stop_tx),
         task: Some(task),
