@@ -192,6 +192,9 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         );
     }
 
+    if tunnel_kind.is_none() && args.forward_to.is_some() {
+        record_session(&store, &args, None).await?;
+    }
     let scheme = if args.tls.tls { "https" } else { "http" };
     let mut ready = format!("Listening on {scheme}://{addr}");
     let mut https_port = addr.port();
@@ -213,6 +216,8 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     };
     let public_url = tunnel.as_ref().map(|t| t.url.clone());
     if let Some(url) = &public_url {
+        // On disk before the URL is shown, like the forward target before readiness.
+        record_session(&store, &args, Some(url)).await?;
         let ready = format!("Public URL {url}\ncallback_url: {url}{CALLBACK_PATH}");
         if args.json {
             eprintln!("{ready}");
@@ -237,21 +242,6 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
                 ""
             }
         );
-    }
-    if args.forward_to.is_some() || public_url.is_some() {
-        // So a later `hooklens replay` knows where this listener forwarded, and the log says
-        // which public URL the provider was given.
-        store
-            .append_session(
-                args.forward_to
-                    .as_ref()
-                    .map(|target| crate::model::exchange::RecordedTarget {
-                        url: crate::net::forward::target_url(target),
-                        path: args.forward_path,
-                    }),
-                public_url.as_deref(),
-            )
-            .await?;
     }
     if let Some(t) = tunnel.as_mut() {
         let events = std::mem::replace(&mut t.events, tokio::sync::mpsc::unbounded_channel().1);
@@ -337,6 +327,19 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         let _ = printer.await;
     }
     Ok(Exit::Success)
+}
+
+/// The log's `session` line: so a later `hooklens replay` knows where this listener
+/// forwarded, and the log says which public URL the provider was given.
+async fn record_session(store: &Store, args: &ListenArgs, public_url: Option<&str>) -> Result<()> {
+    let forward_to =
+        args.forward_to
+            .as_ref()
+            .map(|target| crate::model::exchange::RecordedTarget {
+                url: crate::net::forward::target_url(target),
+                path: args.forward_path,
+            });
+    store.append_session(forward_to, public_url).await
 }
 
 /// Starts the tunnel, or says in one line (exit code 2) why it cannot.
