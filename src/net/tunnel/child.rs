@@ -136,6 +136,17 @@ async fn read_lines(pipe: impl tokio::io::AsyncRead + Unpin, tx: mpsc::Sender<St
     }
 }
 
+/// After the tool exited: takes what it printed last, up to the pipes' end (bounded, in case
+/// something it started still holds them).
+pub(super) async fn drain(lines: &mut mpsc::Receiver<String>, tail: &mut Tail) {
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while let Some(line) = lines.recv().await {
+            tail.note(&line);
+        }
+    })
+    .await;
+}
+
 /// How the tool ended, in words.
 pub(super) fn exit_text(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;

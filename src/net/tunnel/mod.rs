@@ -8,7 +8,7 @@ pub mod child;
 pub mod discover;
 
 pub use child::find_on_path;
-use child::{Proc, exit_text, spawn, stop_child};
+use child::{Proc, drain, exit_text, spawn, stop_child};
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -357,7 +357,7 @@ async fn discover(
             }
             status = proc.child.wait() => {
                 // Take what it printed before it went.
-                while let Ok(line) = proc.lines.try_recv() { proc.tail.note(&line); }
+                drain(&mut proc.lines, &mut proc.tail).await;
                 if let Some(what) = proc.tail.lines().iter().find_map(|l| discover::needs_login(kind.tool(), l)) {
                     return Err(StartError(what.to_owned()).into());
                 }
@@ -451,7 +451,7 @@ impl Watch {
                     if let Some(new) = line_url(&self.kind, &line, self.opts.tls) { self.saw(new); }
                 }
                 status = child.wait() => {
-                    while let Ok(line) = lines.try_recv() { tail.note(&line); }
+                    drain(&mut lines, &mut tail).await;
                     let status = status.map_or_else(|e| e.to_string(), exit_text);
                     let _ = self.events.send(Event::Down {
                         reason: format!("{} exited ({status}){}", self.kind.tool(), tail.text()),
