@@ -25,8 +25,8 @@ fn main() -> ExitCode {
 
 /// The one exit-code rule: 0 done (and `--help`, `--version`); 1 a negative answer (invalid
 /// signature, wait timed out, a receiver answered wrongly) or a failure; 2 a command line that
-/// cannot be acted on (clap's errors and ours), a receiver that cannot be reached, or a
-/// `--store` file that is not a capture log or is another listener's.
+/// cannot be acted on (clap's errors and ours), a receiver that cannot be reached, a tool that
+/// is missing, or a `--store` file that is not a capture log or is another listener's.
 fn exit_code(result: &anyhow::Result<Exit>) -> u8 {
     match result {
         Ok(Exit::Success) => 0,

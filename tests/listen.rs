@@ -413,3 +413,45 @@ async fn shape_report_matches_the_guide_where_they_overlap() {
     assert_eq!(ours["issues"], serde_json::json!([]));
     l.stop().await;
 }
+
+#[tokio::test]
+async fn at_max_log_requests_get_507_are_not_stored_and_one_notice_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.jsonl");
+    let cfg = ListenConfig {
+        max_log: Some(2000),
+        ..config(&[])
+    };
+    let l = start(cfg, Some(&path)).await;
+    let mut events = l.store.subscribe();
+    // Each capture line of a 1000-byte body is over 1300 bytes: the second fills the cap.
+    for _ in 0..2 {
+        let (status, _) = post(&l.url("/x"), &[], vec![b'a'; 1000]).await;
+        assert_eq!(status, 204);
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size >= 2000, "{size}");
+    for _ in 0..3 {
+        let (status, body) = post(&l.url("/x"), &[], b"late".to_vec()).await;
+        assert_eq!(status, 507);
+        assert_eq!(
+            &body[..],
+            b"hooklens capture log is full (--max-log); not stored\n"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        size,
+        "nothing more is written"
+    );
+    assert_eq!(l.store.index().rows().len(), 2);
+    let mut notices = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let hooklens::model::record::Event::Notice(text) = e {
+            notices.push(text);
+        }
+    }
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("reached --max-log"), "{notices:?}");
+    l.stop().await;
+}

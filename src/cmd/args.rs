@@ -44,8 +44,9 @@ impl UsageError {
     }
 }
 
-/// What a command was pointed at cannot be used (an unreachable receiver): exit code 2, shown
-/// as one line `hooklens: error: …`.
+/// What a command was pointed at, or the machine, cannot serve it: an unreachable receiver,
+/// a tool the command drives missing, needing a login or not coming up in time. Exit code 2,
+/// shown as one line `hooklens: error: …`.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct EnvironmentError(pub String);

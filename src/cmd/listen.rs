@@ -13,6 +13,7 @@ use clap::Args;
 use crate::cmd::args::{self, Exit, usage};
 use crate::front::printer;
 use crate::net::server::{self, ListenConfig, Listener, Respond};
+use crate::net::tunnel::{self, Kind, Tunnel};
 use crate::store::{self, Store};
 use crate::verify::recipe::Recipe;
 use crate::verify::{SchemeChoice, VerifyConfig};
@@ -99,10 +100,32 @@ pub struct ListenArgs {
     /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
     #[command(flatten)]
     pub tls: crate::cmd::cert::TlsFlags,
+    /// Make the listener reachable from the internet through a tunnel you have:
+    /// cloudflared (quick tunnel), ngrok (attaches to a running agent, else starts one),
+    /// tailscale (Funnel), bore[=HOST[:PORT]] (default bore.pub). Shows the public URL.
+    #[arg(long, value_name = "TOOL", value_parser = Kind::parse)]
+    pub tunnel: Option<Kind>,
+    /// Any tunnel command; `{port}` becomes the listener's port. Its first https:// (else
+    /// http://) URL on stdout or stderr is the public URL.
+    #[arg(long, value_name = "CMD", conflicts_with = "tunnel")]
+    pub tunnel_cmd: Option<String>,
+    /// How long to wait for the tunnel's public URL.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = args::duration)]
+    pub tunnel_timeout: Duration,
+    /// Stop storing once the capture log is this large (e.g. 500MiB): requests then get 507.
+    /// Default with a tunnel: 1GiB; otherwise no cap.
+    #[arg(long, value_name = "SIZE", value_parser = args::size, conflicts_with = "no_store")]
+    pub max_log: Option<usize>,
 }
+
+/// `--max-log` when a tunnel is on and none is given: a flood cannot fill the disk.
+const TUNNEL_MAX_LOG: u64 = 1 << 30;
+/// Where the guide's provider posts (the path the `callback_url` line ends with).
+const CALLBACK_PATH: &str = "/modelgates/video-webhook";
 
 /// Runs `hooklens listen` until Ctrl-C, SIGTERM, or the user quits the inspector.
 pub async fn run(args: ListenArgs) -> Result<Exit> {
+    let signals = Signals::start();
     let secrets = args::secrets(NAME, &args.secrets)?;
     for (i, s) in secrets.iter().enumerate() {
         for w in s.hygiene_warnings() {
@@ -131,7 +154,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         ),
         grace: args.grace,
     };
-    let config = ListenConfig {
+    let mut config = ListenConfig {
         verify: VerifyConfig {
             secrets,
             tolerance_secs: args.tolerance.as_secs() as i64,
@@ -163,7 +186,25 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             None => None,
         },
         limits,
+        max_log: args.max_log.map(|m| m as u64),
     };
+    let tunnel_kind = match (&args.tunnel, &args.tunnel_cmd) {
+        (Some(kind), _) => Some(kind.clone()),
+        (None, Some(cmd)) => Some(Kind::Command(cmd.clone())),
+        (None, None) => None,
+    };
+    if let Some(kind) = &tunnel_kind {
+        if args.tls.tls && !kind.passes_tls_through() {
+            return Err(usage(
+                NAME,
+                format!(
+                    "--tunnel {} terminates TLS itself and forwards plain HTTP: drop --tls (bore passes TLS through)",
+                    kind.tool()
+                ),
+            ));
+        }
+        config.max_log = config.max_log.or(Some(TUNNEL_MAX_LOG));
+    }
 
     // The log first: a file that is not a log, or a log another listener holds, is refused
     // before this one takes a port.
@@ -182,17 +223,12 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         Some(port) => Some(server::bind(bind, port).await?),
         None => None,
     };
-    // So a later `hooklens replay` knows where this listener forwarded, and a restart knows
-    // which captures were meant to be forwarded.
-    store
-        .append_session(args.forward_to.as_ref().map(|target| {
-            crate::model::exchange::RecordedTarget {
-                url: crate::net::forward::target_url(target),
-                path: args.forward_path,
-            }
-        }))
-        .await?;
 
+    if tunnel_kind.is_none() {
+        // A session line even without --forward-to: a restart tells from it which captures
+        // were meant to be forwarded.
+        record_session(&store, &args, None).await?;
+    }
     let scheme = if args.tls.tls { "https" } else { "http" };
     let mut ready = format!("Listening on {scheme}://{addr}");
     let mut https_port = addr.port();
@@ -205,6 +241,45 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         eprintln!("{ready}");
     } else {
         println!("{ready}");
+    }
+    // Started once the port is bound (a failed bind starts nothing) and stopped on every way
+    // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
+    let mut tunnel = match &tunnel_kind {
+        Some(kind) => Some(start_tunnel(kind, addr, args.tls.tls, &args, &signals).await?),
+        None => None,
+    };
+    let public_url = tunnel.as_ref().map(|t| t.url.clone());
+    if let Some(url) = &public_url {
+        // On disk before the URL is shown, like the forward target before readiness.
+        record_session(&store, &args, Some(url)).await?;
+        let ready = format!("Public URL {url}\ncallback_url: {url}{CALLBACK_PATH}");
+        if args.json {
+            eprintln!("{ready}");
+            println!("{}", serde_json::json!({"kind": "tunnel", "url": url}));
+        } else {
+            println!("{ready}");
+        }
+        let disk = match (args.no_store, config.max_log) {
+            (true, _) | (_, None) => {
+                "captures stay in memory (the newest 10,000 keep bodies)".to_owned()
+            }
+            (false, Some(cap)) => format!(
+                "at --max-log {} the log stops growing and requests get 507",
+                crate::fmt::size(cap)
+            ),
+        };
+        eprintln!(
+            "hooklens: warning: {url} is public: anyone who has it can POST here. Bodies over --max-body get 413; {disk}.{}",
+            if config.verify.secrets.is_empty() {
+                " No --secret: every request is answered 204 as unverified; set one so forged deliveries show as invalid."
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(t) = tunnel.as_mut() {
+        let events = std::mem::replace(&mut t.events, tokio::sync::mpsc::unbounded_channel().1);
+        tokio::spawn(announce(events, store.clone(), args.json));
     }
     for line in tls.iter().flat_map(|t| t.banner(https_port)) {
         eprintln!("{line}");
@@ -224,6 +299,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             .lines()
             .filter_map(|l| l.strip_prefix("Listening on "))
             .map(str::to_owned)
+            .chain(public_url.iter().map(|u| format!("public {u}")))
             .collect(),
         forward: args
             .forward_to
@@ -266,6 +342,9 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             });
         let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
+        if let Some(t) = tunnel.take() {
+            t.stop().await;
+        }
         let open = state.tasks().running();
         if open > 0 {
             // The inspector is gone; its notices with it. Say why the prompt is not back yet.
@@ -274,20 +353,33 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
                 state.config.limits.grace
             );
         }
-        server.await.context("listener task")??;
-        ui?;
-    } else {
-        drop(tui_store);
-        let signals = Signals::start();
-        let server = server::serve_endpoints(endpoints, state.clone(), signals.nth(1));
+        // The terminal is the shell's again, so Ctrl-C is a signal again: the next one stops
+        // waiting for what is still open (every answered capture is on disk already).
+        let again = signals.after_now();
         tokio::select! {
-            served = server => served?,
-            () = signals.nth(2) => {
-                // Every answered capture was on disk before its answer; nothing waits for more.
-                eprintln!("hooklens: interrupted again: exiting now");
+            served = server => served.context("listener task")??,
+            () = again => {
+                eprintln!("hooklens: interrupted: exiting now");
                 return Ok(Exit::Success);
             }
         }
+        ui?;
+    } else {
+        drop(tui_store);
+        let server = server::serve_endpoints(endpoints, state.clone(), signals.nth(1));
+        let served = tokio::select! {
+            served = server => served,
+            () = signals.nth(2) => {
+                // Every answered capture was on disk before its answer; nothing waits for more.
+                eprintln!("hooklens: interrupted again: exiting now");
+                drop(tunnel.take()); // its watchdog ends the tool
+                return Ok(Exit::Success);
+            }
+        };
+        if let Some(t) = tunnel.take() {
+            t.stop().await;
+        }
+        served?;
     }
     drop(state);
     writer.join().await;
@@ -297,19 +389,27 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Counts Ctrl-C and SIGTERM from the moment it starts.
+/// Counts Ctrl-C and SIGTERM from the moment it starts (the first asks for a graceful stop,
+/// the second for an immediate one).
 struct Signals(tokio::sync::watch::Receiver<usize>);
 
 impl Signals {
     fn start() -> Signals {
         let (count, seen) = tokio::sync::watch::channel(0usize);
+        let mut shutdown = Shutdown::listen();
         tokio::spawn(async move {
             loop {
-                shutdown_signal().await;
+                shutdown.wait().await;
                 count.send_modify(|n| *n += 1);
             }
         });
         Signals(seen)
+    }
+
+    /// Resolves at the next signal from now on.
+    fn after_now(&self) -> impl Future<Output = ()> + use<> {
+        let seen = *self.0.borrow();
+        self.nth(seen + 1)
     }
 
     /// Resolves once `n` signals have arrived.
@@ -321,12 +421,101 @@ impl Signals {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+/// The log's `session` line: so a later `hooklens replay` knows where this listener
+/// forwarded, and the log says which public URL the provider was given.
+async fn record_session(store: &Store, args: &ListenArgs, public_url: Option<&str>) -> Result<()> {
+    let forward_to =
+        args.forward_to
+            .as_ref()
+            .map(|target| crate::model::exchange::RecordedTarget {
+                url: crate::net::forward::target_url(target),
+                path: args.forward_path,
+            });
+    store.append_session(forward_to, public_url).await
+}
+
+/// Starts the tunnel, or says in one line (exit code 2) why it cannot.
+async fn start_tunnel(
+    kind: &Kind,
+    addr: std::net::SocketAddr,
+    tls: bool,
+    args: &ListenArgs,
+    signals: &Signals,
+) -> Result<Tunnel> {
+    let opts = tunnel::Options {
+        local: addr,
+        tls,
+        timeout: args.tunnel_timeout,
+    };
+    // Ctrl-C while waiting for the URL stops the tool too (dropping the start ends it).
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        started = tunnel::start(kind, &opts) => started.map_err(|e| match e.downcast::<tunnel::StartError>() {
+            Ok(start) => args::EnvironmentError(start.0).into(),
+            Err(e) => e,
+        }),
+        () = signals.nth(1) => Err(args::EnvironmentError("interrupted while the tunnel was starting".into()).into()),
+    }
+}
+
+/// Says loudly, on every front end, when the tunnel goes down or its URL changes: the
+/// `callback_url` the provider has is stale then.
+async fn announce(
+    mut events: tokio::sync::mpsc::UnboundedReceiver<tunnel::Event>,
+    store: Store,
+    json: bool,
+) {
+    while let Some(event) = events.recv().await {
+        let (line, object) = match &event {
+            tunnel::Event::Down { reason } => (
+                format!(
+                    "TUNNEL DOWN: {reason}. The public URL no longer reaches this listener; the provider's callback_url is stale (restart hooklens to get a new one)"
+                ),
+                serde_json::json!({"kind": "tunnel", "url": null, "down": reason}),
+            ),
+            tunnel::Event::UrlChanged { old, new } => (
+                format!(
+                    "TUNNEL URL CHANGED: {old} → {new}. Update the provider's callback_url to {new}{CALLBACK_PATH}"
+                ),
+                serde_json::json!({"kind": "tunnel", "url": new, "previous": old}),
+            ),
+        };
+        if json {
+            println!("{object}");
+        }
+        store.notice(line);
+    }
+}
+
+/// Ctrl-C and SIGTERM, listened for from the moment this is made, so a signal that comes
+/// between two waits (the tunnel starting, then the listener serving) is not lost.
+pub struct Shutdown {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Shutdown {
+    /// Starts listening for both signals.
+    pub fn listen() -> Shutdown {
+        use tokio::signal::unix::{SignalKind, signal};
+        Shutdown {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM (or the first one since [`Shutdown::listen`]).
+    pub async fn wait(&mut self) {
+        async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            () = recv(self.int.as_mut()) => {}
+            () = recv(self.term.as_mut()) => {}
+        }
     }
 }

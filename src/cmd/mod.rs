@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Capture, verify and show incoming webhooks (the default).
-    Listen(listen::ListenArgs),
+    Listen(Box<listen::ListenArgs>),
     /// One line per stored capture.
     List(list::ListArgs),
     /// Full detail of one capture: headers, verdict, body, shape report.
@@ -59,7 +59,7 @@ enum Command {
 pub async fn run(cli: Cli) -> Result<args::Exit> {
     match cli.command {
         None => listen::run(cli.listen).await,
-        Some(Command::Listen(a)) => listen::run(a).await,
+        Some(Command::Listen(a)) => listen::run(*a).await,
         Some(Command::List(a)) => list::run(a),
         Some(Command::Show(a)) => show::run(a),
         Some(Command::Verify(a)) => verify::run(a),

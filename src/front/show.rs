@@ -51,6 +51,12 @@ pub fn show_text(
         c.peer
     );
     let _ = writeln!(out, "received  {}", rfc3339(c.received_at_ms));
+    if let Some(url) = c.addressed_to() {
+        let _ = writeln!(out, "to        {}", escape_line(url.as_bytes()));
+    }
+    if let Some((name, ip)) = c.forwarded_client() {
+        let _ = writeln!(out, "client    {} ({name})", escape_line(ip.as_bytes()));
+    }
     if let Some(tls) = &c.tls {
         let _ = writeln!(out, "tls       {}", tls_text(tls));
     }

@@ -194,6 +194,39 @@ impl Capture {
         header_value(&self.headers, name)
     }
 
+    /// The URL the sender addressed, as the headers say (a tunnel or proxy in front keeps the
+    /// public host in `X-Forwarded-Host`, or passes `Host` through): scheme from
+    /// `X-Forwarded-Proto` (else this connection's), host from `X-Forwarded-Host` (else
+    /// `Host`), then the target. Request bytes: escape before showing.
+    pub fn addressed_to(&self) -> Option<String> {
+        let text = |name| {
+            self.header(name)
+                .map(|v| String::from_utf8_lossy(v).trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        // A chain of proxies lists the first (public) one first.
+        let first = |v: String| v.split(',').next().unwrap_or("").trim().to_owned();
+        let host = text("x-forwarded-host")
+            .map(first)
+            .or_else(|| text("host"))?;
+        let scheme = text("x-forwarded-proto")
+            .map(first)
+            .unwrap_or_else(|| if self.tls.is_some() { "https" } else { "http" }.to_owned());
+        Some(format!("{scheme}://{host}{}", self.target))
+    }
+
+    /// The sender's own address as a tunnel or proxy reports it (`Cf-Connecting-Ip`,
+    /// `True-Client-Ip`, the first `X-Forwarded-For`), with the header it came from.
+    pub fn forwarded_client(&self) -> Option<(&'static str, String)> {
+        ["Cf-Connecting-Ip", "True-Client-Ip", "X-Forwarded-For"]
+            .into_iter()
+            .find_map(|name| {
+                let v = String::from_utf8_lossy(self.header(name)?).into_owned();
+                let first = v.split(',').next().unwrap_or("").trim().to_owned();
+                (!first.is_empty()).then_some((name, first))
+            })
+    }
+
     /// Path without the query string.
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or(&self.target)
@@ -261,6 +294,36 @@ pub mod b64_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_address_a_tunnelled_capture_was_sent_to() {
+        // What a cloudflared quick tunnel adds in front of the listener (its documented
+        // request headers): the public host, the scheme, the sender's address.
+        let mut c = Capture::fixture(
+            b"{}",
+            &[
+                ("Host", "127.0.0.1:8787"),
+                ("X-Forwarded-Host", "seasonal-deck.trycloudflare.com"),
+                ("X-Forwarded-Proto", "https"),
+                ("Cf-Connecting-Ip", "203.0.113.9"),
+                ("X-Forwarded-For", "203.0.113.9, 10.0.0.1"),
+            ],
+        );
+        c.target = "/modelgates/video-webhook".into();
+        assert_eq!(
+            c.addressed_to().as_deref(),
+            Some("https://seasonal-deck.trycloudflare.com/modelgates/video-webhook")
+        );
+        assert_eq!(
+            c.forwarded_client(),
+            Some(("Cf-Connecting-Ip", "203.0.113.9".into()))
+        );
+        // A TCP tunnel (bore) passes the Host the sender used; nothing names a client.
+        let mut c = Capture::fixture(b"{}", &[("Host", "bore.pub:40123")]);
+        c.target = "/x".into();
+        assert_eq!(c.addressed_to().as_deref(), Some("http://bore.pub:40123/x"));
+        assert_eq!(c.forwarded_client(), None);
+    }
 
     #[test]
     fn ids_parse_with_or_without_hash() {

@@ -22,3 +22,4 @@ pub mod send;
 pub mod server;
 pub mod suite;
 pub mod tls;
+pub mod tunnel;

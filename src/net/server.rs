@@ -75,6 +75,8 @@ pub struct ListenConfig {
     pub forward: Option<crate::net::forward::ForwardConfig>,
     /// Timeouts, the connection cap and the shutdown grace period.
     pub limits: Limits,
+    /// `--max-log`: once the log file is this large, requests get 507 and are not stored.
+    pub max_log: Option<u64>,
 }
 
 impl Default for ListenConfig {
@@ -86,6 +88,7 @@ impl Default for ListenConfig {
             max_body: DEFAULT_MAX_BODY_BYTES,
             forward: None,
             limits: Limits::default(),
+            max_log: None,
         }
     }
 }
@@ -528,6 +531,16 @@ async fn handle(
     state: &Listener,
 ) -> Response<Full<Bytes>> {
     let received_at_ms = now_ms();
+    if let Some(cap) = state.config.max_log
+        && state.store.log_full(cap)
+    {
+        // Nothing is stored, so nothing is acknowledged: a sender that retries 5xx tries later.
+        return reply(
+            507,
+            "hooklens capture log is full (--max-log); not stored\n",
+            true,
+        );
+    }
     let limits = state.config.limits;
     let deadline = tokio::time::Instant::now() + limits.body_timeout;
     let (parts, body) = req.into_parts();

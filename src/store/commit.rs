@@ -24,7 +24,7 @@
 //! the caller's task, under the writer's lock, in the same order.
 
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 
@@ -108,9 +108,10 @@ impl Sink {
         lock: Option<File>,
         index: Arc<RwLock<Index>>,
         events: broadcast::Sender<Event>,
+        log_bytes: Arc<AtomicU64>,
     ) -> Result<(Sink, WriterHandle)> {
         let Some(file) = file else {
-            let writer = Writer::new(None, None, index.clone());
+            let writer = Writer::new(None, None, index.clone(), log_bytes);
             let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
             return Ok((sink, WriterHandle(Vec::new())));
         };
@@ -120,7 +121,7 @@ impl Sink {
             .context("opening the capture log for syncing")?;
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let lanes = Arc::new(Lanes {
-            intake: Mutex::new((rx, Writer::new(Some(file), lock, index.clone()))),
+            intake: Mutex::new((rx, Writer::new(Some(file), lock, index.clone(), log_bytes))),
             published: Mutex::new(0),
             failing: AtomicBool::new(false),
             turn: Condvar::new(),
@@ -187,6 +188,8 @@ struct Writer {
     seq: u64,
     index: Arc<RwLock<Index>>,
     buf: Vec<u8>,
+    /// Where the file ends after the last write (for `--max-log`).
+    log_bytes: Arc<AtomicU64>,
 }
 
 /// One entry waiting to be committed, with its encoded line tail (file mode only).
@@ -206,13 +209,19 @@ struct Staged {
 }
 
 impl Writer {
-    fn new(file: Option<File>, lock: Option<File>, index: Arc<RwLock<Index>>) -> Writer {
+    fn new(
+        file: Option<File>,
+        lock: Option<File>,
+        index: Arc<RwLock<Index>>,
+        log_bytes: Arc<AtomicU64>,
+    ) -> Writer {
         Writer {
             file,
             lock,
             seq: 0,
             index,
             buf: Vec::new(),
+            log_bytes,
         }
     }
 
@@ -259,6 +268,8 @@ impl Writer {
             // Under the write lock, so the start is where this batch lands even when another
             // process (`hooklens replay`) appends too; a failed write is cut back.
             let base = append_lines(f, self.lock.as_ref(), &self.buf).map_err(|e| e.to_string())?;
+            self.log_bytes
+                .store(base + self.buf.len() as u64, Ordering::Relaxed);
             for row in &mut rows {
                 match row {
                     StagedRow::Capture(_, Location::File { offset, .. })

@@ -73,11 +73,12 @@ pub(super) fn encode_exchange_tail(exchange: &Exchange) -> Result<Vec<u8>> {
     encode_plain_tail(exchange)
 }
 
-/// Serializes a `session` line (a listener started, with its `--forward-to`) without its
-/// leading `{`.
+/// Serializes a `session` line (a listener started, with its `--forward-to` and its tunnel's
+/// public URL) without its leading `{`.
 pub(super) fn encode_session_tail(
     started_at_ms: i64,
     forward_to: Option<&RecordedTarget>,
+    public_url: Option<&str>,
 ) -> Result<Vec<u8>> {
     #[derive(Serialize)]
     struct SessionLine<'a> {
@@ -85,12 +86,15 @@ pub(super) fn encode_session_tail(
         started_at_ms: i64,
         forward_to: Option<&'a str>,
         forward_path: Option<PathMode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        public_url: Option<&'a str>,
     }
     encode_plain_tail(&SessionLine {
         kind: "session",
         started_at_ms,
         forward_to: forward_to.map(|f| f.url.as_str()),
         forward_path: forward_to.map(|f| f.path),
+        public_url,
     })
 }
 
@@ -377,7 +381,7 @@ mod tests {
         push_line(
             &mut line,
             None,
-            &encode_session_tail(1, Some(&target)).unwrap(),
+            &encode_session_tail(1, Some(&target), None).unwrap(),
         );
         let Ok(Some(Fields::Session(Some(back)))) =
             index_fields(&line[..line.len() - 1], &mut plain)

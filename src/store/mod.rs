@@ -36,6 +36,7 @@ pub mod tail;
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result, bail};
@@ -66,6 +67,9 @@ pub struct Store {
     reader: Option<Arc<File>>,
     events: broadcast::Sender<Event>,
     path: Option<PathBuf>,
+    /// The log file's size after the last write; and whether `--max-log` was announced.
+    log_bytes: Arc<AtomicU64>,
+    full_noticed: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -128,13 +132,21 @@ impl Store {
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let index = Arc::new(RwLock::new(index));
-        let (sink, writer) = Sink::start(file, lock, index.clone(), events.clone())?;
+        let size = match &file {
+            Some(f) => f.metadata().map_or(0, |m| m.len()),
+            None => 0,
+        };
+        let log_bytes = Arc::new(AtomicU64::new(size));
+        let (sink, writer) =
+            Sink::start(file, lock, index.clone(), events.clone(), log_bytes.clone())?;
         let store = Store {
             sink,
             index,
             reader,
             events,
             path: path.map(Path::to_path_buf),
+            log_bytes,
+            full_noticed: Arc::new(AtomicBool::new(false)),
         };
         Ok((store, writer, recovery))
     }
@@ -173,13 +185,32 @@ impl Store {
     }
 
     /// Records that a listener started on this log, with its `--forward-to` target (the
-    /// default target of a later `hooklens replay`).
-    pub async fn append_session(&self, forward_to: Option<RecordedTarget>) -> Result<()> {
-        let tail = line::encode_session_tail(now_ms(), forward_to.as_ref())?;
+    /// default target of a later `hooklens replay`) and the public URL of its `--tunnel`.
+    pub async fn append_session(
+        &self,
+        forward_to: Option<RecordedTarget>,
+        public_url: Option<&str>,
+    ) -> Result<()> {
+        let tail = line::encode_session_tail(now_ms(), forward_to.as_ref(), public_url)?;
         self.sink
             .commit(Entry::Session(forward_to), tail)
             .await
             .map(|_| ())
+    }
+
+    /// Whether the log file has reached `cap` bytes (`--max-log`). The first time it has, front
+    /// ends get one notice saying so.
+    pub fn log_full(&self, cap: u64) -> bool {
+        let size = self.log_bytes.load(Ordering::Relaxed);
+        if size < cap || self.path.is_none() {
+            return false;
+        }
+        if !self.full_noticed.swap(true, Ordering::Relaxed) {
+            self.notice(format!(
+                "capture log reached --max-log ({size} of {cap} bytes): new requests are answered 507 and not stored"
+            ));
+        }
+        true
     }
 
     /// Subscribes to events published after each durable append.
@@ -357,7 +388,10 @@ mod tests {
                 url: "http://127.0.0.1:3000/app".into(),
                 path: PathMode::Replace,
             };
-            store.append_session(Some(target.clone())).await.unwrap();
+            store
+                .append_session(Some(target.clone()), None)
+                .await
+                .unwrap();
             assert_eq!(store.index().forward_to(), Some(&target));
             let mut events = store.subscribe();
             store.append(record(b"a", None)).await.unwrap();
@@ -475,9 +509,9 @@ mod tests {
         };
         {
             let (store, writer, _) = Store::open(Some(&path)).unwrap();
-            store.append_session(None).await.unwrap();
+            store.append_session(None, None).await.unwrap();
             store.append(record(b"not forwarding", None)).await.unwrap();
-            store.append_session(Some(target)).await.unwrap();
+            store.append_session(Some(target), None).await.unwrap();
             for _ in 0..3 {
                 store.append(record(b"to forward", None)).await.unwrap();
             }
