@@ -518,3 +518,58 @@ fn files_hooklens_writes_are_0600_whatever_the_umask_and_wide_ones_are_warned_ab
     let err = l.stop();
     assert!(err.contains("c.jsonl has mode 0640"), "{err}");
 }
+
+/// Resident memory of a process, from /proc (kB).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+#[test]
+fn no_store_memory_is_capped_by_bytes_not_by_count() {
+    // 40 bodies of 9 MB used to stay in memory (about 360 MB); with a 32 MiB cap the listener
+    // keeps at most that much of them and says so once.
+    let mut cli = hooklens();
+    let mut child = cli
+        .args(["listen", "--no-tui", "--port", "0", "--secret", SECRET])
+        .args(["--no-store", "--memory-cap", "32MiB"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+    let addr = ready
+        .trim()
+        .strip_prefix("Listening on http://")
+        .unwrap_or_else(|| panic!("readiness line: {ready}"))
+        .to_owned();
+    std::thread::spawn(move || for _ in out.lines().map_while(Result::ok) {});
+    let mut err = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    for n in 0..40 {
+        assert_eq!(deliver(&addr, &body(n, 9_000_000)), Some(204));
+    }
+    let rss_mib = rss_kib(child.id()) / 1024;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    let stderr = stderr.join().unwrap();
+    // 32 MiB of bodies plus the binary, the runtime and buffers: far under the ~360 MB that
+    // keeping every body took.
+    assert!(rss_mib < 160, "RSS {rss_mib} MiB with --memory-cap 32MiB");
+    assert!(
+        stderr.matches("memory cap reached").count() == 1,
+        "one notice says older bodies are let go: {stderr}"
+    );
+}
