@@ -71,6 +71,19 @@ pub fn secrets(command: &'static str, flags: &[String]) -> anyhow::Result<Vec<Se
     secret::from_sources(flags, |name| std::env::var(name).ok()).map_err(|e| usage(command, e))
 }
 
+/// The one secret a signing command needs (the first, by the same lookup), or a usage error
+/// saying where it can come from.
+pub fn signing_secret(command: &'static str, flags: &[String]) -> anyhow::Result<Secret> {
+    secrets(command, flags)?.into_iter().next().ok_or_else(|| {
+        usage(
+            command,
+            format!(
+                "{command} needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET): the signing secret"
+            ),
+        )
+    })
+}
+
 /// Parses a duration: `300` (seconds), `300s`, `500ms`, `2m`, `1h`.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();

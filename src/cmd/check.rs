@@ -142,15 +142,7 @@ fn card_line(g: &Graded, provider_timeout: Duration) -> String {
 
 /// Runs `hooklens check`: negative when any case failed.
 pub async fn run(args: CheckArgs) -> Result<Exit> {
-    let Some(secret) = args::secrets(NAME, args.secret.as_slice())?
-        .into_iter()
-        .next()
-    else {
-        return Err(usage(
-            NAME,
-            "check needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET): the receiver's signing secret",
-        ));
-    };
+    let secret = args::signing_secret(NAME, args.secret.as_slice())?;
     let recipe = match args.scheme {
         SchemeChoice::Auto | SchemeChoice::Modelgates => crate::verify::modelgates::recipe(),
         SchemeChoice::Custom => match args.recipe.as_deref() {

@@ -75,15 +75,7 @@ fn describe_expectation(args: &SendArgs) -> String {
 
 /// Runs `hooklens send`: negative when the receiver did not answer as expected.
 pub async fn run(args: SendArgs) -> Result<Exit> {
-    let Some(secret) = args::secrets(NAME, args.secret.as_slice())?
-        .into_iter()
-        .next()
-    else {
-        return Err(usage(
-            NAME,
-            "send needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET)",
-        ));
-    };
+    let secret = args::signing_secret(NAME, args.secret.as_slice())?;
     let recipe = match args.scheme {
         SchemeChoice::Auto | SchemeChoice::Modelgates => None,
         SchemeChoice::Custom => match args.recipe.as_deref() {
