@@ -15,6 +15,7 @@ pub mod forward;
 pub mod grade;
 pub mod hop;
 pub mod limits;
+pub mod passthrough;
 pub mod rawhead;
 pub mod refused;
 pub mod replay;
