@@ -209,3 +209,22 @@ pub fn provider_capture(
     headers.extend_from_slice(extra);
     hooklens::model::capture::Capture::fixture(body, &headers)
 }
+
+/// Collects what a child writes to a pipe (its stderr, say) as it comes, on a thread of its
+/// own, so the child never blocks and the test can read what arrived so far.
+pub fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Arc<std::sync::Mutex<String>> {
+    let text = Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
