@@ -3,8 +3,13 @@
 //!
 //! A leaf: every subcommand file imports it, it imports none of them (nor `cmd/mod.rs`).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::model::capture::CaptureId;
+use crate::model::record::CaptureRecord;
+use crate::store::{ReadOnlyLog, Store};
 
 use crate::model::secret::{self, Secret};
 use crate::net::server::Respond;
@@ -84,6 +89,92 @@ pub fn signing_secret(command: &'static str, flags: &[String]) -> anyhow::Result
     })
 }
 
+/// The longest duration a flag takes: beyond it, timers and timestamps overflow.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Where `hooklens listen` keeps captures unless given `--store FILE`, and where every other
+/// command looks: `$XDG_STATE_HOME/hooklens/captures.jsonl`, else
+/// `~/.local/state/hooklens/captures.jsonl` (the per-user state directory, so every folder
+/// sees the same log and none lands in a repository). Without a home directory at all, the
+/// current folder's `hooklens-captures.jsonl`.
+pub fn default_log() -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".local/state"))
+        });
+    match state {
+        Some(dir) => dir.join("hooklens").join("captures.jsonl"),
+        None => PathBuf::from("hooklens-captures.jsonl"),
+    }
+}
+
+/// Makes the default log's folder (0700) when `path` is the default log; a `--store FILE`
+/// elsewhere must name a folder that exists.
+pub fn prepare_log(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path != default_log() {
+        return Ok(());
+    }
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            environment(format!(
+                "creating the capture log's folder {}: {e}",
+                dir.display()
+            ))
+        })
+}
+
+/// Opens the capture log at `path` for reading; a missing one is an [`EnvironmentError`]
+/// that says where it looked and how to fill it.
+pub fn open_log(path: &Path) -> anyhow::Result<ReadOnlyLog> {
+    if !path.exists() {
+        return Err(environment(missing_log(path)));
+    }
+    Store::open_readonly(path)
+}
+
+/// What to say when there is no capture log at `path`.
+pub fn missing_log(path: &Path) -> String {
+    let how = if path == default_log() {
+        "run `hooklens listen` to capture into it (the default log), or give --store FILE"
+            .to_owned()
+    } else {
+        format!(
+            "run `hooklens listen --store {}` to capture into it, or leave out --store for the default log {}",
+            path.display(),
+            default_log().display()
+        )
+    };
+    format!("no capture log at {}: {how}", path.display())
+}
+
+/// Capture `id` of `log`; an id the log does not hold is an [`EnvironmentError`] (exit 2).
+pub fn load(log: &ReadOnlyLog, path: &Path, id: CaptureId) -> anyhow::Result<CaptureRecord> {
+    if log.index().get(id).is_none() {
+        let newest = log.index().rows().last().map(|r| r.id);
+        let have = match newest {
+            Some(n) => format!("its newest is {n}; `hooklens list` shows them all"),
+            None => "it holds no captures yet".to_owned(),
+        };
+        return Err(environment(format!(
+            "no capture {id} in {} ({have})",
+            path.display()
+        )));
+    }
+    log.load(id)
+}
+
 /// Parses a duration: `300` (seconds), `300s`, `500ms`, `2m`, `1h`.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -104,7 +195,10 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("not a duration: {text:?}"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| format!("duration {text:?} is out of range (at most 100 years)"))
 }
 
 /// Parses a size: `10MiB`, `512KiB`, `1MB`, `64k`, `1000`.
@@ -170,6 +264,8 @@ mod tests {
         assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
         assert!(duration("soon").is_err());
         assert!(duration("5d").is_err());
+        assert!(duration("99999999999999999999h").is_err());
+        assert!(duration("1e400").is_err());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::cmd::args::{Exit, usage};
+use crate::cmd::args::{self, Exit, usage};
 use crate::model::capture::CaptureId;
-use crate::store::{self, Store};
+use crate::store;
 
 const NAME: &str = "export";
 
@@ -32,7 +32,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
     /// Capture log file.
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
 }
 
@@ -44,8 +44,8 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
     if let Some(id) = args.curl {
-        let log = Store::open_readonly(&args.store)?;
-        let record = log.load(id)?;
+        let log = args::open_log(&args.store)?;
+        let record = args::load(&log, &args.store, id)?;
         if let Some(path) = &args.body_file {
             write_private(path, &[&record.capture.body])?;
         }
@@ -64,7 +64,7 @@ pub fn export_har(
     filter: &crate::filter::Filter,
     out: &std::path::Path,
 ) -> Result<usize> {
-    let log = Store::open_readonly(store)?;
+    let log = args::open_log(store)?;
     for line in log.recovery.report(store, false) {
         eprintln!("hooklens: {line}");
     }

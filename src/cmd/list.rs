@@ -5,15 +5,14 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::cmd::args::Exit;
+use crate::cmd::args::{self, Exit};
 use crate::front::printer;
-use crate::store::{self, Store};
 
 #[derive(Debug, Args)]
 /// Flags of `hooklens list`.
 pub struct ListArgs {
     /// Capture log file.
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// One JSON object per line.
     #[arg(long)]
@@ -22,7 +21,7 @@ pub struct ListArgs {
 
 /// Runs `hooklens list`.
 pub fn run(args: ListArgs) -> Result<Exit> {
-    let log = Store::open_readonly(&args.store)?;
+    let log = args::open_log(&args.store)?;
     let mut out = String::new();
     for row in log.index().rows() {
         if args.json {

@@ -14,7 +14,7 @@ use crate::cmd::args::{self, Exit, usage};
 use crate::front::printer;
 use crate::net::server::{self, ListenConfig, Listener, Respond};
 use crate::net::tunnel::{self, Kind, Tunnel};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::verify::recipe::Recipe;
 use crate::verify::{SchemeChoice, VerifyConfig};
 
@@ -82,7 +82,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
     pub grace: Duration,
     /// Capture log file (JSON Lines).
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// Keep captures in memory only.
     #[arg(long, conflicts_with = "store")]
@@ -211,6 +211,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     let (store, writer, recovery) = if args.no_store {
         Store::open_in_memory(args.memory_cap as u64)
     } else {
+        args::prepare_log(&args.store)?;
         Store::open(Some(&args.store))?
     };
     for line in recovery.report(&args.store, true) {
@@ -285,13 +286,18 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         eprintln!("{line}");
     }
     let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
-    if let Some(path) = store.path()
-        && recovery.captures > 0
-    {
+    if let Some(path) = store.path() {
+        match recovery.captures {
+            0 => eprintln!("hooklens: capture log {}", path.display()),
+            n => eprintln!(
+                "hooklens: capture log {} ({n} earlier captures)",
+                path.display()
+            ),
+        }
+    }
+    if config.verify.secrets.is_empty() && public_url.is_none() {
         eprintln!(
-            "hooklens: {} earlier captures in {}",
-            recovery.captures,
-            path.display()
+            "hooklens: no --secret (nor MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET): every delivery is accepted and shown as unverified"
         );
     }
     let header = crate::front::tui::HeaderInfo {

@@ -16,7 +16,7 @@ use crate::model::exchange::{Exchange, PathMode};
 use crate::net::client::{Client, Target};
 use crate::net::replay::{Changes, edit_body, send_one};
 use crate::sanitize::escape_line;
-use crate::store::{self, Store};
+use crate::store;
 
 const NAME: &str = "replay";
 
@@ -54,7 +54,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "SECRET")]
     pub secret: Option<String>,
     /// The listener's capture log; replays are recorded in it, linked to their captures.
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// Replay from any capture log instead (e.g. fixtures checked into a repo); only read.
     #[arg(long, value_name = "FILE", conflicts_with = "store")]
@@ -132,7 +132,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     let record = !args.no_record && args.from.is_none();
     let log_path = args.from.as_deref().unwrap_or(&args.store);
 
-    let log = Store::open_readonly(log_path)?;
+    let log = args::open_log(log_path)?;
     let (target, mode) = resolve_target(args.to.as_ref(), &log, log_path)?;
     let ids: Vec<CaptureId> = if args.pending {
         let pending: Vec<CaptureId> = log
@@ -170,7 +170,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     // anything is sent.
     let mut work = Vec::with_capacity(ids.len());
     for id in ids {
-        let record = log.load(id)?;
+        let record = args::load(&log, log_path, id)?;
         let body = if args.edit {
             Some(edit_body(id, &record.capture.body)?)
         } else {

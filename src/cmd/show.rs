@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::cmd::args::Exit;
+use crate::cmd::args::{self, Exit};
 use crate::model::capture::CaptureId;
-use crate::store::{self, Store};
+use crate::store;
 
 #[derive(Debug, Args)]
 /// Flags of `hooklens show`.
@@ -16,7 +16,7 @@ pub struct ShowArgs {
     /// Capture id, e.g. 12 or #12.
     pub id: CaptureId,
     /// Capture log file.
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// The full record as JSON (as stored, body base64).
     #[arg(long, conflicts_with = "shape")]
@@ -28,8 +28,8 @@ pub struct ShowArgs {
 
 /// Runs `hooklens show`.
 pub fn run(args: ShowArgs) -> Result<Exit> {
-    let log = Store::open_readonly(&args.store)?;
-    let record = log.load(args.id)?;
+    let log = args::open_log(&args.store)?;
+    let record = args::load(&log, &args.store, args.id)?;
     let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
     let exchanges = log.exchanges(args.id)?;
     if args.json {

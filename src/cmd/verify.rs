@@ -16,7 +16,6 @@ use crate::fmt::skew;
 use crate::model::capture::{CaptureId, Header};
 use crate::sanitize::escape_line;
 use crate::sanitize::to_json_line;
-use crate::store::{self, Store};
 use crate::verify::recipe::Recipe;
 use crate::verify::{Hint, MatchedSecret, Outcome, SchemeChoice, VerifyConfig, verify};
 
@@ -36,7 +35,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "ID", conflicts_with_all = ["headers", "body"])]
     pub capture: Option<CaptureId>,
     /// Capture log for --capture.
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// Check as of this unix time (default: now; for --capture, when it arrived).
     #[arg(long, value_name = "UNIX")]
@@ -93,8 +92,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
     }
     let (headers, body, arrived) = match args.capture {
         Some(id) => {
-            let log = Store::open_readonly(&args.store)?;
-            let record = log.load(id)?;
+            let log = args::open_log(&args.store)?;
+            let record = args::load(&log, &args.store, id)?;
             let at = record.capture.received_at_ms.div_euclid(1000);
             (
                 record.capture.headers,

@@ -8,7 +8,6 @@ use clap::Args;
 
 use crate::cmd::args::{self, Exit, usage};
 use crate::front::printer;
-use crate::store;
 
 const NAME: &str = "wait";
 
@@ -16,7 +15,7 @@ const NAME: &str = "wait";
 /// Flags of `hooklens wait`.
 pub struct WaitArgs {
     /// Capture log file (the one a running listener writes).
-    #[arg(long, value_name = "FILE", default_value = store::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value_os_t = args::default_log())]
     pub store: PathBuf,
     /// Exact event type, e.g. video.generation.completed.
     #[arg(long = "type", value_name = "TYPE")]
@@ -76,6 +75,13 @@ async fn wait_and_print(
             };
             println!("{text}");
             Ok(true)
+        }
+        None if !path.exists() => {
+            eprintln!(
+                "hooklens: nothing arrived within {timeout:?}: {}",
+                args::missing_log(path)
+            );
+            Ok(false)
         }
         None => {
             eprintln!(

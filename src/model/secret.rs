@@ -15,8 +15,10 @@ pub struct Secret(String);
 /// Why a secret was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SecretError {
-    /// An empty HMAC key lets anyone forge signatures.
-    #[error("empty secret refused: an HMAC with an empty key can be forged by anyone")]
+    /// An empty (or whitespace-only) HMAC key lets anyone forge signatures.
+    #[error(
+        "empty secret refused (nothing but whitespace counts as empty): an HMAC with an empty key can be forged by anyone"
+    )]
     Empty,
     /// The secret at this position (counted from 0) of several is empty.
     #[error("secret {index}: {empty}", empty = SecretError::Empty)]
@@ -30,7 +32,7 @@ pub enum SecretError {
 pub const SECRET_ENV: [&str; 2] = ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"];
 
 /// The secrets to use: the `--secret` values when there are any, else the first variable of
-/// [`SECRET_ENV`] that `env` knows (none: no secrets). An empty one is refused.
+/// [`SECRET_ENV`] that `env` knows (none: no secrets). An empty or blank one is refused.
 pub fn from_sources(
     flags: &[String],
     env: impl Fn(&str) -> Option<String>,
@@ -52,10 +54,11 @@ pub fn from_sources(
 }
 
 impl Secret {
-    /// Wraps a secret, refusing an empty one.
+    /// Wraps a secret, refusing an empty or whitespace-only one (a blank line from a secrets
+    /// manager or an unset shell variable).
     pub fn new(value: impl Into<String>) -> Result<Secret, SecretError> {
         let value = value.into();
-        if value.is_empty() {
+        if value.trim().is_empty() {
             return Err(SecretError::Empty);
         }
         Ok(Secret(value))
@@ -149,6 +152,7 @@ mod tests {
     #[test]
     fn empty_is_refused_and_hygiene_is_reported() {
         assert_eq!(Secret::new(""), Err(SecretError::Empty));
+        assert_eq!(Secret::new(" \t\n"), Err(SecretError::Empty));
         let nl = Secret::new("dev_secret\n").unwrap();
         assert!(nl.hygiene_warnings()[0].contains("newline"));
         let sp = Secret::new(" dev_secret").unwrap();

@@ -2,7 +2,8 @@
 //!
 //! `hooklens()` starts from the user's environment minus everything that would make a test
 //! depend on the machine it runs on: no secrets or extra trust from the environment, a fresh
-//! empty HOME and data directory (the local CA, the default data files), and `NO_COLOR=1`.
+//! empty HOME, data and state directory (the local CA, the default capture log), and
+//! `NO_COLOR=1`.
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,11 @@ impl Cli {
         self.home.path()
     }
 
+    /// Where this command's default capture log is (under the temporary HOME).
+    pub fn default_log(&self) -> PathBuf {
+        default_log(self.home.path())
+    }
+
     /// The same command for tokio (with the HOME that must outlive the child).
     pub fn into_tokio(self) -> (tokio::process::Command, tempfile::TempDir) {
         (tokio::process::Command::from(self.cmd), self.home)
@@ -73,6 +79,11 @@ impl DerefMut for Cli {
     }
 }
 
+/// The default capture log of a preset whose HOME is `home`.
+pub fn default_log(home: &Path) -> PathBuf {
+    home.join(".local/state/hooklens/captures.jsonl")
+}
+
 /// The preset as variable → value (`None`: removed).
 fn preset(home: &Path) -> Vec<(&'static str, Option<PathBuf>)> {
     let mut vars: Vec<(&'static str, Option<PathBuf>)> =
@@ -80,6 +91,8 @@ fn preset(home: &Path) -> Vec<(&'static str, Option<PathBuf>)> {
     vars.extend([
         ("HOME", Some(home.to_path_buf())),
         ("XDG_DATA_HOME", Some(home.join(".local/share"))),
+        // The default capture log lives here: never the user's own.
+        ("XDG_STATE_HOME", Some(home.join(".local/state"))),
         (
             "HOOKLENS_DATA_DIR",
             Some(home.join(".local/share/hooklens")),

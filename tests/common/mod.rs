@@ -7,7 +7,7 @@
 mod cli;
 mod receiver;
 
-pub use cli::{CLEARED, Cli, hooklens, hooklens_under, require_tool, shell_env};
+pub use cli::{CLEARED, Cli, default_log, hooklens, hooklens_under, require_tool, shell_env};
 pub use receiver::{Receiver, Response, Seen, Setup, always, guide_check, respond, streamed};
 
 use std::net::SocketAddr;
