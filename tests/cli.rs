@@ -202,7 +202,7 @@ fn listen_prints_readiness_captures_and_stops_cleanly_on_sigterm() {
         .args(["show", "99", "--store"])
         .arg(&log)
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("no capture #99"));
 }
 

@@ -432,7 +432,7 @@ async fn a_restart_serves_the_same_certificate_and_new_names_reissue_it() {
 
     let renamed = local::ensure(dir.path(), &names(&["hooks.test"]), false).unwrap();
     assert!(
-        matches!(renamed.change, local::Change::NewLeaf(ref why) if why.contains("names changed")),
+        matches!(renamed.change, local::Change::NewLeaf(ref why) if why.contains("new names: hooks.test")),
         "{:?}",
         renamed.change
     );
@@ -817,7 +817,17 @@ fn ca_fingerprint_line(stdout: &str) -> String {
 #[test]
 fn cert_command_shows_exports_and_regenerates() {
     let data = tempfile::tempdir().unwrap();
+    // Showing creates nothing: with no certificate yet it says how to make one.
     let out = hooklens(data.path()).arg("cert").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hooklens cert --renew"), "{err}");
+    assert!(!data.path().join("ca.pem").exists());
+
+    let out = hooklens(data.path())
+        .args(["cert", "--renew"])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -832,6 +842,7 @@ fn cert_command_shows_exports_and_regenerates() {
     );
     assert!(first.contains("NODE_EXTRA_CA_CERTS="), "{first}");
     assert!(first.contains("SSL_CERT_FILE="), "{first}");
+    assert!(first.contains("REQUESTS_CA_BUNDLE="), "{first}");
     assert!(
         first.contains("names    localhost, 127.0.0.1, ::1"),
         "{first}"
@@ -871,6 +882,78 @@ fn cert_command_shows_exports_and_regenerates() {
         "{third}"
     );
     assert_ne!(ca_fingerprint_line(&third), fp);
+}
+
+/// Every file in `dir` with its bytes and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (p, bytes, mtime)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn cert_only_shows_and_never_drops_a_tls_name() {
+    let data = tempfile::tempdir().unwrap();
+    let out = hooklens(data.path())
+        .args(["cert", "--renew", "--tls-name", "myapp.test"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = snapshot(data.path());
+    assert!(before.len() >= 4, "{before:?}");
+
+    // `cert` without --tls-name shows the certificate as it is: same names, same files.
+    let out = hooklens(data.path()).arg("cert").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(shown.contains("myapp.test"), "{shown}");
+    assert!(
+        !shown.contains("Issued") && !shown.contains("Created"),
+        "{shown}"
+    );
+    assert_eq!(snapshot(data.path()), before, "bytes and mtimes unchanged");
+
+    // A name without --renew is refused, and changes nothing either.
+    let out = hooklens(data.path())
+        .args(["cert", "--tls-name", "other.test"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--renew"));
+    assert_eq!(snapshot(data.path()), before);
+
+    // --renew with a new name keeps the earlier one.
+    let out = hooklens(data.path())
+        .args(["cert", "--renew", "--tls-name", "other.test"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let renewed = String::from_utf8(out.stdout).unwrap();
+    let names = renewed
+        .lines()
+        .find(|l| l.trim_start().starts_with("names"))
+        .unwrap();
+    assert!(
+        names.contains("myapp.test") && names.contains("other.test"),
+        "{names}"
+    );
 }
 
 use rustls::pki_types::pem::PemObject;

@@ -162,13 +162,20 @@ pub fn missing_log(path: &Path) -> String {
 /// Capture `id` of `log`; an id the log does not hold is an [`EnvironmentError`] (exit 2).
 pub fn load(log: &ReadOnlyLog, path: &Path, id: CaptureId) -> anyhow::Result<CaptureRecord> {
     if log.index().get(id).is_none() {
-        let newest = log.index().rows().last().map(|r| r.id);
-        let have = match newest {
-            Some(n) => format!("its newest is {n}; `hooklens list` shows them all"),
+        let skipped = match log.recovery.corrupt_lines {
+            0 => String::new(),
+            1 => "1 unreadable line was skipped; ".to_owned(),
+            n => format!("{n} unreadable lines were skipped; "),
+        };
+        let have = match log.index().rows().last() {
+            Some(newest) => format!(
+                "its newest is {}; `hooklens list` shows them all",
+                newest.id
+            ),
             None => "it holds no captures yet".to_owned(),
         };
         return Err(environment(format!(
-            "no capture {id} in {} ({have})",
+            "no capture {id} in the log {} ({skipped}{have})",
             path.display()
         )));
     }

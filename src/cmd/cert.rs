@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cmd::args::{Exit, usage};
+use crate::cmd::args::{Exit, environment, usage};
 use crate::net::tls::{self, local};
 
 /// HTTPS flags of `hooklens listen`.
@@ -38,16 +38,22 @@ impl TlsFlags {
     }
 }
 
-/// `hooklens cert` flags.
+/// `hooklens cert` flags. Without --renew or --regenerate it only shows: nothing is created,
+/// re-issued or changed.
 #[derive(Debug, Args)]
 pub struct CertArgs {
     /// Write the CA certificate (PEM) to DIR/hooklens-ca.pem, e.g. to import it elsewhere.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Create what is missing and re-issue the server certificate when it expires soon or
+    /// lacks a --tls-name (it keeps every name it had); the CA is kept.
+    #[arg(long)]
+    pub renew: bool,
     /// Create a new CA and certificate (the old CA must then be trusted again).
     #[arg(long)]
     pub regenerate: bool,
-    /// Extra name or IP for the certificate (repeatable), as with `listen --tls-name`.
+    /// With --renew or --regenerate: an extra name or IP for the certificate (repeatable),
+    /// as with `listen --tls-name`.
     #[arg(long = "tls-name", value_name = "NAME")]
     pub tls_names: Vec<String>,
 }
@@ -139,7 +145,10 @@ pub fn trust_lines(ca: &Path, sha256: &str, port: Option<u16>) -> Vec<String> {
         format!("  curl     curl --cacert {ca} https://localhost:{port}/"),
         format!("  Node     NODE_EXTRA_CA_CERTS={ca} node app.js"),
         format!(
-            "  OpenSSL-based tools (Python, Ruby, Go, …): SSL_CERT_FILE={ca} … (replaces the system bundle for that command)"
+            "  Python   REQUESTS_CA_BUNDLE={ca} python app.py (requests; urllib and httpx: SSL_CERT_FILE)"
+        ),
+        format!(
+            "  OpenSSL-based tools (Ruby, Go, Python urllib, …): SSL_CERT_FILE={ca} … (replaces the system bundle for that command)"
         ),
     ]
 }
@@ -155,11 +164,35 @@ fn names_text(fields: &tls::CertFields) -> String {
     }
 }
 
-/// `hooklens cert`: shows (creating if needed), regenerates or exports the local certificate.
+/// `hooklens cert`: shows, renews, regenerates or exports the local certificate.
 pub fn run(args: CertArgs) -> Result<Exit> {
     let names = local::leaf_names(&args.tls_names).map_err(|e| usage("cert", e))?;
     let dir = local::data_dir()?;
-    let local = local::ensure(&dir, &names, args.regenerate)?;
+    let changing = args.renew || args.regenerate;
+    if !changing && !args.tls_names.is_empty() {
+        return Err(usage(
+            "cert",
+            "--tls-name changes the certificate: add --renew (keeps the CA) or --regenerate",
+        ));
+    }
+    let local = if changing {
+        local::ensure(&dir, &names, args.regenerate)?
+    } else {
+        let problems = local::problems(&dir);
+        let loaded = local::load(&dir).map_err(|e| {
+            environment(format!(
+                "no usable local certificate in {} ({}): `hooklens cert --renew` or `hooklens listen --tls` creates one",
+                dir.display(),
+                problems.first().cloned().unwrap_or_else(|| format!("{e:#}"))
+            ))
+        })?;
+        for p in problems {
+            eprintln!(
+                "hooklens: warning: {p}; `hooklens cert --renew` or the next `hooklens listen --tls` renews it"
+            );
+        }
+        loaded
+    };
     let mut out = String::new();
     match &local.change {
         local::Change::Reused => {}

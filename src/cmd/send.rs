@@ -15,6 +15,8 @@ use crate::verify::SchemeChoice;
 use crate::verify::recipe::Recipe;
 
 const NAME: &str = "send";
+/// The job id (`data.id`) of a built-in event without --id.
+const DEFAULT_JOB: &str = "job_test";
 
 /// Flags of `hooklens send`.
 #[derive(Debug, Args)]
@@ -28,9 +30,10 @@ pub struct SendArgs {
     /// completed, failed, cancelled, expired, or a file whose bytes are sent as they are.
     #[arg(long, default_value = "completed")]
     pub event: String,
-    /// Job id (`data.id`) for the built-in events.
-    #[arg(long, default_value = "job_test")]
-    pub id: String,
+    /// Job id (`data.id`) for the built-in events [default: job_test]. With --count, every
+    /// delivery has this one id (and idempotency key): one job's retries.
+    #[arg(long)]
+    pub id: Option<String>,
     /// Signature scheme to sign with.
     #[arg(long, value_enum, default_value = "modelgates")]
     pub scheme: SchemeChoice,
@@ -43,9 +46,14 @@ pub struct SendArgs {
     /// Expected status (default: 2xx for a valid delivery, 401 for a broken one).
     #[arg(long)]
     pub expect: Option<u16>,
-    /// Number of deliveries.
+    /// Number of deliveries. Each is its own job (id `job_<run>_<n>`, its own idempotency
+    /// key) unless --id or --same-id is given.
     #[arg(long, default_value_t = 1)]
     pub count: u64,
+    /// With --count: send one job's retries (one job id and idempotency key for all), so a
+    /// receiver's duplicate handling is what gets exercised.
+    #[arg(long)]
+    pub same_id: bool,
     /// Deliveries in flight at once.
     #[arg(long, default_value_t = 1)]
     pub concurrency: u64,
@@ -89,7 +97,9 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let created_at = crate::fmt::rfc3339(now * 1000);
-    let body = event_body(&args.event, &args.id, &created_at)?;
+    let one_job = args.count == 1 || args.same_id || args.id.is_some();
+    let job = args.id.clone().unwrap_or_else(|| DEFAULT_JOB.to_owned());
+    let body = event_body(&args.event, &job, &created_at)?;
     let delivery = build(recipe.as_ref(), &secret, body, now, args.break_)?;
     let client = client(&args.cacert)?;
 
@@ -119,11 +129,22 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     }
 
     // Load mode: `count` deliveries, `concurrency` at a time.
+    let deliveries: Arc<dyn Fn(u64) -> crate::net::send::Delivery + Send + Sync> = if one_job {
+        Arc::new(move |_| delivery.clone())
+    } else {
+        // A job of its own for each: the same event with `data.id` job_<run>_<n>, signed anew.
+        let (event, secret, recipe) = (args.event.clone(), secret.clone(), recipe.clone());
+        Arc::new(move |n| {
+            event_body(&event, &format!("job_{now}_{}", n + 1), &created_at)
+                .and_then(|body| build(recipe.as_ref(), &secret, body, now, args.break_))
+                .unwrap_or_else(|_| delivery.clone())
+        })
+    };
     let started = Instant::now();
     let results = post_many(
         &client,
         &args.to,
-        &delivery,
+        deliveries,
         args.timeout,
         args.count,
         args.concurrency,

@@ -185,12 +185,12 @@ pub async fn post(client: &Client, url: &str, d: &Delivery, timeout: Duration) -
     })
 }
 
-/// Posts `delivery` `count` times, `concurrency` at a time (load mode): each answer's status
-/// and latency, or why there was none.
+/// Posts `count` deliveries, `concurrency` at a time (load mode): `delivery(n)` is the n-th
+/// (from 0). Each answer's status and latency, or why there was none.
 pub async fn post_many(
     client: &Client,
     url: &str,
-    delivery: &Delivery,
+    delivery: Arc<dyn Fn(u64) -> Delivery + Send + Sync>,
     timeout: Duration,
     count: u64,
     concurrency: u64,
@@ -202,9 +202,13 @@ pub async fn post_many(
         let to = url.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut results = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= count {
+                    break;
+                }
                 results.push(
-                    post(&client, &to, &delivery, timeout)
+                    post(&client, &to, &delivery(n), timeout)
                         .await
                         .map(|a| (a.status, a.latency)),
                 );

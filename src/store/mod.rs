@@ -55,8 +55,6 @@ pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
 
-/// Default log path.
-pub const DEFAULT_PATH: &str = "hooklens-captures.jsonl";
 const EVENT_CAPACITY: usize = 4096;
 
 /// Shared handle to the capture log. Cloning is cheap.

@@ -138,13 +138,36 @@ fn normalize(name: &str) -> Result<String> {
     Ok(t.to_ascii_lowercase())
 }
 
-fn same_names(a: &[String], b: &[String]) -> bool {
+/// The names of `wanted` that `have` lacks (both normalized).
+fn missing_names(have: &[String], wanted: &[String]) -> Vec<String> {
     let norm = |v: &[String]| -> BTreeSet<String> {
         v.iter()
             .map(|n| normalize(n).unwrap_or_else(|_| n.clone()))
             .collect()
     };
-    norm(a) == norm(b)
+    let have = norm(have);
+    wanted
+        .iter()
+        .filter(|n| !have.contains(&normalize(n).unwrap_or_else(|_| (*n).clone())))
+        .cloned()
+        .collect()
+}
+
+/// `names` plus the names the current leaf already carries (an earlier `--tls-name`), so a
+/// re-issue never drops one.
+fn keeping_names(paths: &Paths, names: &[String]) -> Vec<String> {
+    let mut all = names.to_vec();
+    let earlier = read_certs(&paths.leaf_cert)
+        .ok()
+        .and_then(|chain| chain.first().and_then(|c| der::parse(c)))
+        .map(|f| f.names)
+        .unwrap_or_default();
+    for name in missing_names(&all.clone(), &earlier) {
+        if let Ok(n) = normalize(&name) {
+            all.push(n);
+        }
+    }
+    all
 }
 
 /// Writes `bytes` to `path` atomically (temp file + rename) with `mode`.
@@ -291,18 +314,34 @@ fn leaf_problem(paths: &Paths, names: &[String], ca_der: &[u8], now: i64) -> Opt
             date(fields.not_after)
         ));
     }
-    if !same_names(&fields.names, names) {
-        return Some(format!(
-            "names changed ({} → {})",
-            fields.names.join(", "),
-            names.join(", ")
-        ));
+    let added = missing_names(&fields.names, names);
+    if !added.is_empty() {
+        return Some(format!("new names: {}", added.join(", ")));
     }
     None
 }
 
+/// What is wrong with the local CA and leaf in `dir` as they are (missing, unreadable,
+/// expiring, not chained to the CA), without changing anything; empty when both are fine.
+/// `hooklens cert` shows this and leaves renewal to `listen --tls` and `cert --renew`.
+pub fn problems(dir: &Path) -> Vec<String> {
+    let paths = Paths::new(dir);
+    let now = now_secs();
+    if let Some(ca) = ca_problem(&paths, now) {
+        return vec![ca];
+    }
+    let ca_der = match ca_der(&paths) {
+        Ok(der) => der,
+        Err(e) => return vec![format!("{e:#}")],
+    };
+    leaf_problem(&paths, &[], &ca_der, now)
+        .into_iter()
+        .collect()
+}
+
 /// Loads the local CA and leaf for `names` (see [`leaf_names`]), creating or re-issuing what is
-/// missing, expired or for other names. `regenerate_ca` starts over with a new CA.
+/// missing, expiring or lacks one of `names`. A re-issued leaf keeps every name the old one
+/// had. `regenerate_ca` starts over with a new CA.
 pub fn ensure(dir: &Path, names: &[String], regenerate_ca: bool) -> Result<Local> {
     ensure_at(dir, names, regenerate_ca, now_secs())
 }
@@ -334,14 +373,33 @@ pub fn ensure_at(dir: &Path, names: &[String], regenerate_ca: bool, now: i64) ->
         new_ca(&paths, now)?;
         change = Change::NewCa(reason);
     }
-    let ca_chain = read_certs(&paths.ca_cert)?;
-    let ca_der = ca_chain[0].as_ref().to_vec();
+    let ca_der = ca_der(&paths)?;
     if let Some(reason) = leaf_problem(&paths, names, &ca_der, now) {
-        new_leaf(&paths, names, now)?;
+        new_leaf(&paths, &keeping_names(&paths, names), now)?;
         if change == Change::Reused {
             change = Change::NewLeaf(reason);
         }
     }
+    let mut local = load(dir)?;
+    local.change = change;
+    drop(lock);
+    Ok(local)
+}
+
+/// The CA certificate's DER.
+fn ca_der(paths: &Paths) -> Result<Vec<u8>> {
+    let chain = read_certs(&paths.ca_cert)?;
+    chain
+        .first()
+        .map(|c| c.as_ref().to_vec())
+        .with_context(|| format!("{} holds no certificate", paths.ca_cert.display()))
+}
+
+/// The local CA and leaf in `dir` as they are, changing nothing (`change` is
+/// [`Change::Reused`]); an error when either is missing or unreadable.
+pub fn load(dir: &Path) -> Result<Local> {
+    let paths = Paths::new(dir);
+    let ca_der = ca_der(&paths)?;
     let mut identity = load_pem(&paths.leaf_cert, &paths.leaf_key)
         .with_context(|| format!("loading the generated certificate in {}", dir.display()))?;
     identity.warnings.clear();
@@ -352,7 +410,7 @@ pub fn ensure_at(dir: &Path, names: &[String], regenerate_ca: bool, now: i64) ->
         ca,
         ca_sha256: fingerprint(&ca_der),
         identity,
-        change,
+        change: Change::Reused,
     })
 }
 
