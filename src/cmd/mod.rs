@@ -8,6 +8,7 @@
 pub mod args;
 pub mod cert;
 pub mod check;
+pub mod completions;
 pub mod export;
 pub mod list;
 pub mod listen;
@@ -22,7 +23,12 @@ use clap::{Parser, Subcommand};
 
 /// See, check, forward and replay signed webhooks on your own machine.
 #[derive(Debug, Parser)]
-#[command(name = "hooklens", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "hooklens",
+    version = env!("HOOKLENS_VERSION"),
+    args_conflicts_with_subcommands = true,
+    after_help = ex::ROOT
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -33,25 +39,91 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Capture, verify and show incoming webhooks (the default).
+    #[command(after_help = ex::LISTEN)]
     Listen(Box<listen::ListenArgs>),
     /// One line per stored capture.
+    #[command(after_help = ex::LIST)]
     List(list::ListArgs),
     /// Full detail of one capture: headers, verdict, body, shape report.
+    #[command(after_help = ex::SHOW)]
     Show(show::ShowArgs),
     /// Check a signature offline (exit 0 valid, 1 invalid, 2 usage error).
+    #[command(after_help = ex::VERIFY)]
     Verify(verify::VerifyArgs),
     /// Sign and post a provider-shaped test event (valid, or broken with --break).
+    #[command(after_help = ex::SEND)]
     Send(send::SendArgs),
     /// Export captures: HAR 1.2 (--har FILE) or a byte-exact curl command (--curl ID).
+    #[command(after_help = ex::EXPORT)]
     Export(export::ExportArgs),
     /// Block until a matching capture arrives in the log (exit 0), or time out (exit 1).
+    #[command(after_help = ex::WAIT)]
     Wait(wait::WaitArgs),
     /// Send stored captures again (exactly, or re-signed with --resign).
+    #[command(after_help = ex::REPLAY)]
     Replay(replay::ReplayArgs),
-    /// Show, regenerate or export the local HTTPS certificate and its CA.
+    /// Show the local HTTPS certificate and its CA (--renew, --regenerate change them).
+    #[command(after_help = ex::CERT)]
     Cert(cert::CertArgs),
     /// Grade a webhook receiver with signed and broken deliveries (exit 0 all passed, 1 not).
+    #[command(after_help = ex::CHECK)]
     Check(check::CheckArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = ex::COMPLETIONS)]
+    Completions(completions::CompletionsArgs),
+}
+
+/// The examples each `--help` ends with (every one runs as written).
+mod ex {
+    pub const ROOT: &str = "Examples:
+  hooklens --secret dev_secret            listen on 127.0.0.1:8787 (same as `hooklens listen`)
+  hooklens send --secret dev_secret       post a signed test event to it
+  hooklens list                           what arrived, from any folder
+
+Exit codes: 0 success or valid; 1 a negative result (invalid signature, receiver not 2xx,
+wait timed out, a check case failed); 2 a usage or environment error.";
+    pub const LISTEN: &str = "Examples:
+  hooklens listen --secret dev_secret
+  hooklens listen --secret dev_secret --forward-to http://127.0.0.1:3001/modelgates/video-webhook
+  hooklens listen --no-tui --json --port 0 --store ./hooks.jsonl";
+    pub const LIST: &str = "Examples:
+  hooklens list
+  hooklens list --json | head -1
+  hooklens list --store ./hooks.jsonl";
+    pub const SHOW: &str = "Examples:
+  hooklens show 12
+  hooklens show 12 --json
+  hooklens show 12 --shape";
+    pub const VERIFY: &str = "Examples:
+  hooklens verify --capture 12 --secret dev_secret
+  hooklens verify --capture 12 --secret old_secret --secret new_secret --json
+  hooklens verify --header 'X-ModelGates-Signature: t=1764600000,v1=…' --body body.json --at 1764600000 --secret dev_secret";
+    pub const SEND: &str = "Examples:
+  hooklens send --secret dev_secret
+  hooklens send --secret dev_secret --break stale        a correct receiver answers 401
+  hooklens send --secret dev_secret --count 1000 --concurrency 50 --to http://127.0.0.1:3001/modelgates/video-webhook";
+    pub const EXPORT: &str = "Examples:
+  hooklens export --curl 12
+  hooklens export --curl 12 --body-file body.bin
+  hooklens export --har captures.har --filter valid";
+    pub const WAIT: &str = "Examples:
+  hooklens wait --type video.generation.completed --timeout 2m
+  hooklens wait --verdict invalid --include-existing --json";
+    pub const REPLAY: &str = "Examples:
+  hooklens replay 12 --to http://127.0.0.1:3001/modelgates/video-webhook
+  hooklens replay --all --resign --secret dev_secret --to http://127.0.0.1:3001/modelgates/video-webhook
+  hooklens replay --from assets/fixtures/modelgates.jsonl --all --to http://127.0.0.1:3001/modelgates/video-webhook";
+    pub const CERT: &str = "Examples:
+  hooklens cert                            show; changes nothing
+  hooklens cert --renew --tls-name myapp.test
+  hooklens cert --export ./certs";
+    pub const CHECK: &str = "Examples:
+  hooklens check http://127.0.0.1:3001/modelgates/video-webhook --secret dev_secret
+  hooklens check http://127.0.0.1:3001/modelgates/video-webhook --secret dev_secret --json";
+    pub const COMPLETIONS: &str = "Examples:
+  hooklens completions bash > ~/.local/share/bash-completion/completions/hooklens
+  hooklens completions zsh > ~/.zfunc/_hooklens      (with fpath+=~/.zfunc in .zshrc)
+  hooklens completions fish > ~/.config/fish/completions/hooklens.fish";
 }
 
 /// Runs the parsed command line: what the command concluded, or why it could not run (a
@@ -69,6 +141,9 @@ pub async fn run(cli: Cli) -> Result<args::Exit> {
         Some(Command::Replay(a)) => replay::run(a).await,
         Some(Command::Cert(a)) => cert::run(a),
         Some(Command::Check(a)) => check::run(a).await,
+        Some(Command::Completions(a)) => {
+            completions::run(a, <Cli as clap::CommandFactory>::command())
+        }
     }
 }
 

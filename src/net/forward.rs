@@ -161,10 +161,16 @@ pub fn integrity_flags(capture: &Capture, sent: &[Header], sent_body: &[u8]) -> 
         let after = crate::model::capture::header_value(sent, name);
         if before != after {
             // A chunked delivery gains a Content-Length; say so rather than hide it.
+            let shown = |v: Option<&[u8]>| {
+                v.map_or_else(
+                    || "none".to_owned(),
+                    |v| String::from_utf8_lossy(v).into_owned(),
+                )
+            };
             flags.push(format!(
-                "{name}: received {:?}, forwarded {:?}",
-                before.map(String::from_utf8_lossy),
-                after.map(String::from_utf8_lossy)
+                "{name}: received {}, forwarded {}",
+                shown(before),
+                shown(after)
             ));
         }
     }
