@@ -104,6 +104,18 @@ pub fn to_json_line<T: Serialize>(value: &T) -> String {
     terminal_safe_json(&text)
 }
 
+/// Serializes to indented JSON (a file for people and tools, e.g. a HAR) with the same
+/// escaping as [`to_json_line`]: no raw control, bidi or zero-width character anywhere.
+pub fn to_json_pretty<T: Serialize>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    // Raw newlines in pretty output are the layout (serde_json writes `\n` inside strings).
+    Ok(text
+        .split('\n')
+        .map(terminal_safe_json)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 /// Escapes (as `\uXXXX`, still valid JSON) the characters a terminal could act on that
 /// serde_json leaves raw: DEL, C1 controls, bidi and zero-width controls (the same set as the
 /// terminal escaper; serde_json already escapes C0 controls). `text` is compact JSON as

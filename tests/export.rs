@@ -87,3 +87,74 @@ fn curl_command_reproduces_the_request_byte_for_byte() {
     }
     rt.block_on(target.stop());
 }
+
+/// Sends one request with `target` as its raw request target (no client parses it first).
+async fn post_raw(addr: std::net::SocketAddr, target: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 2"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[test]
+fn curl_command_keeps_every_path_exactly() {
+    if !common::require_tool("curl") || !common::require_tool("bash") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let source_log = dir.path().join("source.jsonl");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // curl would glob `[1-2]` and `{a,b}` (exit 3, or two requests) and squash `/../`.
+    let targets = [
+        "/hook/[1-2]/x?ids[]=1&ids[]=2",
+        "/hook/{a,b}/{}",
+        "/a/../b/./c//d",
+        "/%5B%5D%7B%7D?q=%20",
+    ];
+    let source = rt.block_on(common::start(ListenConfig::default(), Some(&source_log)));
+    for t in targets {
+        rt.block_on(post_raw(source.addr, t));
+    }
+    let source_addr = source.addr.to_string();
+    rt.block_on(source.stop());
+
+    let target = rt.block_on(common::start(ListenConfig::default(), None));
+    for (n, want) in targets.iter().enumerate() {
+        let out = common::hooklens()
+            .args(["export", "--curl", &(n + 1).to_string(), "--store"])
+            .arg(&source_log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cmd = String::from_utf8(out.stdout)
+            .unwrap()
+            .replace(&source_addr, &target.addr.to_string());
+        let run = Command::new("bash").arg("-c").arg(&cmd).output().unwrap();
+        assert!(
+            run.status.success(),
+            "{cmd}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let got = target.store.load(CaptureId(n as u64 + 1)).unwrap().capture;
+        assert_eq!(&got.target, want, "{cmd}");
+    }
+    assert_eq!(
+        target.store.index().len(),
+        targets.len(),
+        "one request each"
+    );
+    rt.block_on(target.stop());
+}

@@ -92,8 +92,8 @@ pub fn export_har(
             .zip(&exchanges)
             .map(|(r, e)| (r, crate::export::har::shown_exchange(e))),
     );
-    let json = serde_json::to_vec_pretty(&har).context("encoding HAR")?;
-    write_private(out, &[&json, b"\n"])?;
+    let json = crate::sanitize::to_json_pretty(&har).context("encoding HAR")?;
+    write_private(out, &[json.as_bytes(), b"\n"])?;
     Ok(records.len())
 }
 
@@ -144,5 +144,38 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn the_har_file_holds_no_raw_control_or_bidi_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let (store, writer, _) = crate::store::Store::open(Some(&path)).unwrap();
+        let hostile = "{\"a\":\"\u{1b}[31m \u{85} \u{202e}gnp.exe \u{2066}x\u{7f}\"}";
+        store
+            .append(record(hostile.as_bytes(), "/hook"))
+            .await
+            .unwrap();
+        drop(store);
+        writer.join().await;
+        let out = dir.path().join("out.har");
+        export_har(&path, &crate::filter::Filter::parse("").unwrap(), &out).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| {
+                *c != '\n'
+                    && (c.is_control()
+                        || ('\u{2066}'..='\u{2069}').contains(c)
+                        || ('\u{202a}'..='\u{202e}').contains(c))
+            })
+            .collect();
+        assert!(raw.is_empty(), "raw characters in the HAR: {raw:?}");
+        // Still valid JSON that decodes to the exact body.
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            doc["log"]["entries"][0]["request"]["postData"]["text"],
+            hostile
+        );
     }
 }

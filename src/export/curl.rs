@@ -1,6 +1,7 @@
 //! Export formats as pure functions over a capture.
 //!
-//! `curl`: a runnable command that reproduces the request byte for byte. Printable ASCII goes
+//! `curl`: a runnable command that reproduces the request byte for byte, path included (`-g`
+//! turns off curl's `[]`/`{}` globbing, `--path-as-is` keeps `/../`). Printable ASCII goes
 //! in single quotes; anything else (controls, non-ASCII, invalid UTF-8) as `$'\xNN'`, so the
 //! command is terminal-safe and nothing is lost. Bodies containing NUL (which no shell argument
 //! can hold) are piped through `base64 -d`.
@@ -30,9 +31,13 @@ pub fn command(capture: &Capture, body_file: Option<&Path>) -> String {
         "http"
     };
     let url = format!("{scheme}://{host}{}", capture.target);
+    // `-g`: `[ ] { }` in a path are bytes, not curl's globbing; `--path-as-is`: `/../` and
+    // `/./` go out as captured instead of being squashed.
     let mut parts = vec![
         "curl".to_string(),
         "-sS".to_string(),
+        "-g".to_string(),
+        "--path-as-is".to_string(),
         "-X".to_string(),
         shell_quote(capture.method.as_bytes()),
         shell_quote(url.as_bytes()),
@@ -99,7 +104,7 @@ mod tests {
         );
         assert_eq!(
             command(&c, None),
-            "curl -sS -X 'POST' 'http://127.0.0.1:9/modelgates/video-webhook' -H 'X-ModelGates-Signature: t=1,v1=ab' -H 'Content-Type: application/json' -H 'User-Agent:' -H 'Accept:' --data-binary '{}'"
+            "curl -sS -g --path-as-is -X 'POST' 'http://127.0.0.1:9/modelgates/video-webhook' -H 'X-ModelGates-Signature: t=1,v1=ab' -H 'Content-Type: application/json' -H 'User-Agent:' -H 'Accept:' --data-binary '{}'"
         );
         let nul = Capture::fixture(b"a\x00b", &[("Host", "h")]);
         assert!(command(&nul, None).ends_with("--data-binary @<(printf %s 'YQBi' | base64 -d)"));

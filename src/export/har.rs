@@ -8,14 +8,20 @@
 //! Choices worth knowing:
 //! * The URL is rebuilt from the `Host` header (`http`, or `https` when the capture came over
 //!   TLS) plus the target exactly as sent; without a `Host` header it is `http://localhost`.
-//! * A body that is UTF-8 goes into `postData.text` as is; any other body is base64 with
-//!   `"encoding": "base64"` (a HAR 1.2 extension every major viewer reads), so no byte is lost.
+//! * A request body that is UTF-8 goes into `postData.text` as is. Any other body is base64
+//!   with `"encoding": "base64"` and a `comment` saying so. HAR 1.2 defines `encoding` only for
+//!   `response.content` (Chrome and Firefox write it there); for `postData` it is the extension
+//!   the HAR writers that keep binary requests use, and viewers that ignore it show base64 text
+//!   rather than bytes silently turned into U+FFFD. No byte is lost either way.
+//! * The file has no raw control, bidi or zero-width character: they are `\uXXXX` escapes, as
+//!   JSON allows (`sanitize::to_json_pretty`), so `cat`-ing it or a viewer cannot be tricked.
 //! * Header values that are not UTF-8 are written lossily (HAR has no encoding for them); the
 //!   capture log keeps the exact bytes.
 //! * `response` is the receiver's answer to the capture's forward (or, when it was never
 //!   forwarded, its latest replay): status, headers, the body kept in the log, and the round
-//!   trip as `wait`. A capture never sent on gets HAR's "no response" placeholder (status 0),
-//!   which devtools show as a request without an answer.
+//!   trip as `wait`. A capture never sent on (or whose forward failed) carries the status
+//!   hooklens answered its sender, with a `comment` saying so; only a request nobody answered
+//!   gets HAR's "no response" placeholder (status 0).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -109,7 +115,13 @@ pub struct PostData {
     /// `base64` for bodies that are not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<&'static str>,
+    /// Says so when `text` is base64, for readers that skip `encoding`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<&'static str>,
 }
+
+/// `postData.comment` of a binary body.
+const BASE64_COMMENT: &str = "binary body: text is its base64 (encoding: base64); `hooklens export --curl ID` sends the exact bytes";
 
 /// `response`.
 #[derive(Debug, Serialize)]
@@ -233,13 +245,35 @@ fn names_values(headers: &[crate::model::capture::Header]) -> Vec<NameValue> {
         .collect()
 }
 
-/// `response` and `timings` from the receiver's answer, or the "no response" placeholder.
-fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
+/// `response` and `timings` from the receiver's answer; without one (never forwarded, or the
+/// forward failed), the status hooklens answered the sender (`answered`, from the record), or
+/// HAR's "no response" placeholder (status 0) when there was no answer at all.
+fn response_of(
+    exchange: Option<&Exchange>,
+    answered: u16,
+    version: &str,
+) -> (Response, Timings, f64) {
     let Some((e, r)) = exchange.and_then(|e| e.response.as_ref().map(|r| (e, r))) else {
+        let failed = exchange.and_then(|e| e.error.clone());
+        let (status_text, http_version, comment) = match answered {
+            0 => (String::new(), String::new(), failed),
+            n => (
+                http::StatusCode::from_u16(n)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("")
+                    .to_owned(),
+                version.to_owned(),
+                Some(match failed {
+                    Some(why) => format!("hooklens's own answer; the forward failed: {why}"),
+                    None => "hooklens's own answer (the capture was not forwarded)".to_owned(),
+                }),
+            ),
+        };
         let placeholder = Response {
-            status: 0,
-            status_text: String::new(),
-            http_version: String::new(),
+            status: answered,
+            status_text,
+            http_version,
             cookies: Vec::new(),
             headers: Vec::new(),
             content: Content {
@@ -247,7 +281,7 @@ fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
                 mime_type: String::new(),
                 text: None,
                 encoding: None,
-                comment: exchange.and_then(|e| e.error.clone()),
+                comment,
             },
             redirect_url: String::new(),
             headers_size: -1,
@@ -303,7 +337,8 @@ fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
 pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
     let c = &record.capture;
     let headers = names_values(&c.headers);
-    let (response, timings, time) = response_of(exchange);
+    let (response, timings, time) =
+        response_of(exchange, record.response_status, c.version.as_str());
     let post_data = (!c.body.is_empty()).then(|| {
         let mime_type = c
             .header("content-type")
@@ -314,11 +349,13 @@ pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
                 mime_type,
                 text: text.to_owned(),
                 encoding: None,
+                comment: None,
             },
             Err(_) => PostData {
                 mime_type,
                 text: B64.encode(&c.body),
                 encoding: Some("base64"),
+                comment: Some(BASE64_COMMENT),
             },
         }
     });
@@ -593,7 +630,46 @@ pub(crate) mod tests {
         assert_eq!(e[0]["time"], 2.5);
         assert_eq!(e[1]["response"]["content"]["encoding"], "base64");
         assert_eq!(e[1]["response"]["content"]["text"], "//4=");
-        assert_eq!(e[2]["response"]["status"], 0, "no answer: the placeholder");
-        assert_eq!(e[2]["response"]["content"]["comment"], "connection reset");
+        // The forward failed: what the sender got is hooklens's own answer.
+        assert_eq!(e[2]["response"]["status"], 204);
+        let why = e[2]["response"]["content"]["comment"].as_str().unwrap();
+        assert!(why.contains("connection reset"), "{why}");
+    }
+
+    #[test]
+    fn a_capture_never_forwarded_carries_what_hooklens_answered() {
+        let mut r = record(b"{}", "/hook");
+        r.response_status = 401;
+        let mut unanswered = record(b"{}", "/hook");
+        unanswered.response_status = 0;
+        let doc = serde_json::to_value(to_har([(&r, None), (&unanswered, None)])).unwrap();
+        validate_har(&doc);
+        let e = &doc["log"]["entries"];
+        assert_eq!(e[0]["response"]["status"], 401);
+        assert_eq!(e[0]["response"]["statusText"], "Unauthorized");
+        assert_eq!(e[0]["response"]["httpVersion"], "HTTP/1.1");
+        assert!(
+            e[0]["response"]["content"]["comment"]
+                .as_str()
+                .unwrap()
+                .contains("not forwarded")
+        );
+        assert_eq!(
+            e[1]["response"]["status"], 0,
+            "nobody answered: the placeholder"
+        );
+    }
+
+    #[test]
+    fn binary_request_bodies_say_they_are_base64() {
+        let r = record(b"\xff\x00raw", "/hook");
+        let doc = serde_json::to_value(to_har([(&r, None)])).unwrap();
+        let pd = &doc["log"]["entries"][0]["request"]["postData"];
+        assert_eq!(pd["encoding"], "base64");
+        assert_eq!(
+            B64.decode(pd["text"].as_str().unwrap()).unwrap(),
+            b"\xff\x00raw"
+        );
+        assert!(pd["comment"].as_str().unwrap().contains("base64"));
     }
 }
