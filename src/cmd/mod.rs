@@ -110,9 +110,9 @@ wait timed out, a check case failed); 2 a usage or environment error.";
   hooklens wait --type video.generation.completed --timeout 2m
   hooklens wait --verdict invalid --include-existing --json";
     pub const REPLAY: &str = "Examples:
-  hooklens replay 12 --to http://127.0.0.1:3001/modelgates/video-webhook
-  hooklens replay --all --resign --secret dev_secret --to http://127.0.0.1:3001/modelgates/video-webhook
-  hooklens replay --from assets/fixtures/modelgates.jsonl --all --to http://127.0.0.1:3001/modelgates/video-webhook";
+  hooklens replay 12 --to http://127.0.0.1:3001
+  hooklens replay 12 --resign --secret dev_secret
+  hooklens replay --from assets/fixtures/modelgates.jsonl --all --filter valid --resign --secret dev_secret --to http://127.0.0.1:3001";
     pub const CERT: &str = "Examples:
   hooklens cert                            show; changes nothing
   hooklens cert --renew --tls-name myapp.test
