@@ -83,6 +83,10 @@ fn every_offline_command_finds_the_default_log_from_any_folder() {
     );
     assert!(log.exists());
     assert!(
+        log.with_file_name("captures.jsonl.lock").exists(),
+        "the lock file sits beside the log"
+    );
+    assert!(
         !Path::new("hooklens-captures.jsonl").exists(),
         "nothing lands in the current folder"
     );
@@ -436,4 +440,50 @@ fn version_names_the_commit_and_every_help_ends_with_examples() {
             .count();
         assert!((2..=3).contains(&n), "{sub}: {n} examples\n{examples}");
     }
+}
+
+/// The README's fixture commands against the guide's receiver logic: valid ones re-signed pass,
+/// the others sent as captured get 401, and re-signing turns a broken one valid.
+#[test]
+fn the_shipped_fixtures_replay_as_the_readme_says() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/modelgates.jsonl");
+    let listed = hooklens()
+        .arg("list")
+        .arg("--store")
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    let listed = text(&listed.stdout);
+    for verdict in ["valid", "stale", "invalid signature", "missing"] {
+        assert!(
+            listed.contains(&format!("  {verdict}  ")),
+            "{verdict}: {listed}"
+        );
+    }
+    let receiver =
+        |n| common::Receiver::start(common::guide_check("dev_secret", 204, "")).expect(n);
+    let replay = |r: &common::Receiver, args: &[&str]| -> Output {
+        hooklens()
+            .args(["replay", "--from"])
+            .arg(&fixtures)
+            .args(["--all", "--to", &r.url()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let r = receiver(3);
+    let resign = ["--resign", "--secret", "dev_secret"];
+    let out = replay(&r, &[&["--filter", "valid"][..], &resign].concat());
+    assert!(out.status.success(), "{}", text(&out.stdout));
+
+    let r = receiver(4);
+    let out = replay(&r, &["--filter=-valid", "--expect", "401"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(r.seen().iter().all(|s| !s.guide_verifies("dev_secret")));
+
+    // Re-signed, the broken ones verify too: that is why the 401 cases go without --resign.
+    let r = receiver(4);
+    let out = replay(&r, &[&["--filter=-valid"][..], &resign].concat());
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(r.seen().iter().all(|s| s.guide_verifies("dev_secret")));
 }

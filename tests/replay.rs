@@ -201,7 +201,10 @@ fn edit_opens_the_editor_and_resigns_the_new_body() {
         .env("EDITOR", "sed -i s/job_1/job_1234/")
         .assert()
         .success()
-        .stdout(predicates::str::contains("[edited]"));
+        .stdout(predicates::str::contains("[edited]"))
+        // The integrity notes name the lengths plainly, not as Rust debug text.
+        .stdout(predicates::str::contains("Content-Length: received "))
+        .stdout(predicates::str::contains("Some(").not());
     let seen = &r.seen()[0];
     assert_eq!(
         seen.body.as_ref(),
