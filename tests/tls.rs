@@ -797,6 +797,57 @@ r.end('{}');
     server.stop().await;
 }
 
+#[tokio::test]
+async fn python_requests_trusts_the_ca_through_requests_ca_bundle_only() {
+    // The trust line `cert` prints for Python: requests reads REQUESTS_CA_BUNDLE and ignores
+    // SSL_CERT_FILE (it brings its own bundle), so the README must not send users to the latter.
+    if !common::require_tool("python3") {
+        return;
+    }
+    let has_requests = std::process::Command::new("python3")
+        .args(["-c", "import requests"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_requests {
+        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        assert!(
+            !ci,
+            "python3-requests is not installed (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: the python3 requests module is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let local = generated(dir.path());
+    let server = start(vec![Some(&local.identity)]).await;
+    let url = format!("https://localhost:{}/from-python", server.addr().port());
+    let script = "import sys, requests\ntry:\n    print(requests.post(sys.argv[1], data=b'{}', timeout=10).status_code)\nexcept requests.exceptions.SSLError:\n    sys.exit(3)";
+    let python = |var: &str| {
+        let mut cmd = tokio::process::Command::new("python3");
+        cmd.arg("-c").arg(script).arg(&url);
+        for v in [
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ] {
+            cmd.env_remove(v);
+        }
+        cmd.env(var, &local.paths.ca_cert);
+        cmd.output()
+    };
+    let out = python("REQUESTS_CA_BUNDLE").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "401");
+    let out = python("SSL_CERT_FILE").await.unwrap();
+    assert_eq!(out.status.code(), Some(3), "requests ignores SSL_CERT_FILE");
+    server.stop().await;
+}
+
 // ---- the binary: `hooklens cert` and `hooklens listen --tls` ----
 
 /// The test preset with `data_dir` as the data directory.

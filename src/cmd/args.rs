@@ -1,5 +1,7 @@
 //! What the subcommands share: value parsers for flags (durations, sizes, statuses, `--respond`,
-//! `--recipe`), the secrets lookup, [`UsageError`], [`EnvironmentError`] and [`Exit`].
+//! `--recipe`), the secrets lookup, the default capture log and opening it ([`default_log`],
+//! [`open_log`], [`load`]: a missing log or an unknown id is an [`EnvironmentError`]),
+//! [`UsageError`], [`EnvironmentError`] and [`Exit`].
 //!
 //! A leaf: every subcommand file imports it, it imports none of them (nor `cmd/mod.rs`).
 

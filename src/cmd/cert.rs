@@ -145,7 +145,7 @@ pub fn trust_lines(ca: &Path, sha256: &str, port: Option<u16>) -> Vec<String> {
         format!("  curl     curl --cacert {ca} https://localhost:{port}/"),
         format!("  Node     NODE_EXTRA_CA_CERTS={ca} node app.js"),
         format!(
-            "  Python   REQUESTS_CA_BUNDLE={ca} python app.py (requests; urllib and httpx: SSL_CERT_FILE)"
+            "  Python   REQUESTS_CA_BUNDLE={ca} python app.py (requests; urllib: SSL_CERT_FILE)"
         ),
         format!(
             "  OpenSSL-based tools (Ruby, Go, Python urllib, …): SSL_CERT_FILE={ca} … (replaces the system bundle for that command)"

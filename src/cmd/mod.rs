@@ -1,9 +1,11 @@
 //! Command line: the `hooklens` parser and the dispatch to one file per subcommand.
 //!
-//! `hooklens` with no subcommand is `hooklens listen`. Each subcommand's file holds its clap
-//! flags and its `run`; what they share (value parsers, secrets, [`args::UsageError`],
-//! [`args::Exit`]) is in [`args`], which imports none of them. [`run`] returns errors and
-//! never exits: `main.rs` prints them and maps the result to the exit code.
+//! `hooklens` with no subcommand is `hooklens listen`. Each subcommand's `--help` ends with
+//! examples (the `ex` module below). Each subcommand's file holds its clap flags and its `run`
+//! (`completions` is handed the parser it completes, so it needs nothing from here); what
+//! they share (value parsers, secrets, the default log, [`args::UsageError`], [`args::Exit`])
+//! is in [`args`], which imports none of them. [`run`] returns errors and never exits:
+//! `main.rs` prints them and maps the result to the exit code.
 
 pub mod args;
 pub mod cert;
