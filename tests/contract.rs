@@ -487,3 +487,54 @@ fn the_shipped_fixtures_replay_as_the_readme_says() {
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(r.seen().iter().all(|s| s.guide_verifies("dev_secret")));
 }
+
+#[test]
+fn every_signing_command_takes_the_secret_from_hooklens_secret() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fixtures/modelgates.jsonl");
+    for var in ["MODELGATES_WEBHOOK_SECRET", "HOOKLENS_SECRET"] {
+        let r = common::Receiver::start(common::guide_check("dev_secret", 204, "")).expect(2);
+        let out = hooklens()
+            .args(["replay", "4", "--resign", "--to", &r.url(), "--from"])
+            .arg(&fixtures)
+            .env(var, "dev_secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "replay {var}: {}", text(&out.stdout));
+        let out = hooklens()
+            .args(["send", "--to", &format!("{}/hook", r.url())])
+            .env(var, "dev_secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "send {var}: {}", text(&out.stderr));
+        assert!(r.seen().iter().all(|s| s.guide_verifies("dev_secret")));
+
+        let out = hooklens()
+            .args(["verify", "--capture", "1", "--store"])
+            .arg(&fixtures)
+            .env(var, "dev_secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "verify {var}: {}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn without_xdg_state_home_the_log_is_under_home() {
+    let home = tempfile::tempdir().unwrap();
+    for state in [None, Some("relative/ignored")] {
+        let mut cli = hooklens();
+        cli.env("HOME", home.path()).arg("list");
+        match state {
+            Some(s) => cli.env("XDG_STATE_HOME", s),
+            None => cli.env_remove("XDG_STATE_HOME"),
+        };
+        let out = cli.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let want = home.path().join(".local/state/hooklens/captures.jsonl");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&want.display().to_string()),
+            "{state:?}: {err}"
+        );
+    }
+}
