@@ -16,6 +16,7 @@ pub mod grade;
 pub mod hop;
 pub mod limits;
 pub mod passthrough;
+pub mod provider;
 pub mod rawhead;
 pub mod refused;
 pub mod replay;
