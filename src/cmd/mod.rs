@@ -9,8 +9,10 @@ pub mod args;
 pub mod cert;
 pub mod check;
 pub mod export;
+pub mod flow;
 pub mod list;
 pub mod listen;
+pub mod provider;
 pub mod replay;
 pub mod send;
 pub mod show;
@@ -52,6 +54,10 @@ enum Command {
     Cert(cert::CertArgs),
     /// Grade a webhook receiver with signed and broken deliveries (exit 0 all passed, 1 not).
     Check(check::CheckArgs),
+    /// An offline ModelGates video API: submit, polling, signed webhooks with retries, the video.
+    Provider(Box<provider::ProviderArgs>),
+    /// Run the guide's Steps 4-5 and check every link (exit 0 all passed, 1 a step failed).
+    Flow(Box<flow::FlowArgs>),
 }
 
 /// Runs the parsed command line: what the command concluded, or why it could not run (a
@@ -69,6 +75,8 @@ pub async fn run(cli: Cli) -> Result<args::Exit> {
         Some(Command::Replay(a)) => replay::run(a).await,
         Some(Command::Cert(a)) => cert::run(a),
         Some(Command::Check(a)) => check::run(a).await,
+        Some(Command::Provider(a)) => provider::run(*a).await,
+        Some(Command::Flow(a)) => flow::run(*a).await,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod check;
 pub mod chunk;
 pub mod client;
 pub mod deadline;
+pub mod flow;
 pub mod forward;
 pub mod grade;
 pub mod hop;
