@@ -149,8 +149,11 @@ pub async fn run(args: FlowArgs) -> Result<Exit> {
     if args.json {
         println!("{}", crate::sanitize::to_json_line(&result.report));
     } else {
+        // Pretty JSON's newlines are its own; every string in it is escaped line by line.
         let pretty = serde_json::to_string_pretty(&result.report).unwrap_or_default();
-        println!("{}", crate::sanitize::terminal_safe_json(&pretty));
+        for line in pretty.lines() {
+            println!("{}", crate::sanitize::terminal_safe_json(line));
+        }
     }
     Ok(if failed.is_some() {
         Exit::Negative

@@ -108,6 +108,7 @@ pub fn require_tool(tool: &str) -> bool {
         "tmux" => "-V",
         "openssl" => "version",
         "ss" => "-V",
+        "ffprobe" => "-version",
         _ => "--version",
     };
     let found = Command::new(tool)

@@ -306,7 +306,7 @@ async fn submit(p: &Provider, req: Request<Incoming>) -> Answer {
                 deliverer.deliver(&job, &base).await;
             });
     }
-    let fields = job.fields(&p.base, job.created_ms);
+    let fields = job.initial_fields(&p.base);
     json_answer(202, Some(job.id), note, &fields)
 }
 

@@ -238,13 +238,18 @@ impl Job {
         }
     }
 
-    /// The job's fields: `{id, status}` while pending; with the terminal fields (see
+    /// What the submit answers: `{"id", "polling_url", "status": "pending"}`.
+    pub fn initial_fields(&self, base: &str) -> Value {
+        json!({"id": self.id, "polling_url": polling_url(base, &self.id), "status": "pending"})
+    }
+
+    /// The job's fields: `{id, polling_url, status}` while pending; with the terminal fields (see
     /// [`Job::terminal_data`]) once done. `base` is the simulator's own `http://host:port`.
     pub fn fields(&self, base: &str, now_ms: i64) -> Value {
         if now_ms >= self.done_ms {
             Value::Object(self.terminal_data(base))
         } else {
-            json!({"id": self.id, "polling_url": polling_url(base, &self.id), "status": "pending"})
+            self.initial_fields(base)
         }
     }
 
