@@ -81,7 +81,7 @@ fn retry(text: &str) -> Result<Schedule, String> {
         return Ok(preset);
     }
     text.split(',')
-        .map(|w| args::duration(w))
+        .map(args::duration)
         .collect::<Result<Vec<_>, _>>()
         .map(Schedule)
         .map_err(|e| format!("{e}; or use svix, standard or none"))
