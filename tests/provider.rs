@@ -636,3 +636,97 @@ async fn reorder_sends_the_newer_jobs_webhook_first() {
     );
     p.stop().await;
 }
+
+#[tokio::test]
+async fn the_binary_prints_a_json_line_per_request_and_per_attempt() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let receiver = Receiver::start(guide_check(SECRET, 204, "")).expect(1);
+    let (mut cmd, _home) = common::hooklens().into_tokio();
+    cmd.env_remove("MODELGATES_API_KEY")
+        .args([
+            "provider",
+            "--port",
+            "0",
+            "--secret",
+            SECRET,
+            "--job-time",
+            "0",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = ready
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_owned();
+    let (status, _, body) = call(
+        "POST",
+        &format!("{base}/api/v1/videos"),
+        &[("Authorization", "Bearer k")],
+        guide_submit(Some(&receiver.url())),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut kinds = Vec::new();
+    while kinds.last().map(String::as_str) != Some("finished") {
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v["kind"] == "attempt" {
+            assert_eq!(v["status"], 204);
+            assert_eq!(v["idempotency_key"], format!("{id}-completed"));
+            assert_eq!(v["attempt"], 1);
+        }
+        if v["kind"] == "request" {
+            assert_eq!(
+                (v["method"].as_str(), v["status"].as_u64()),
+                (Some("POST"), Some(202))
+            );
+        }
+        kinds.push(v["kind"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["request", "attempt", "finished"]);
+    receiver.arrived(1).await;
+    child.kill().await.unwrap();
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for (args, says) in [
+        (vec!["--secret", SECRET, "--retry", "5x"], "--retry"),
+        (vec!["--secret", SECRET, "--outcome", "done"], "--outcome"),
+        (
+            vec!["--secret", SECRET, "--default-callback-url", "mailto:x"],
+            "--default-callback-url",
+        ),
+        (vec![], "provider needs --secret"),
+    ] {
+        let mut cmd = common::hooklens();
+        let out = cmd
+            .env_remove("MODELGATES_API_KEY")
+            .arg("provider")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

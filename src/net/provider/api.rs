@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use super::deliver::Deliverer;
 use super::events::{Event, Events, Served};
 use super::files::{CONTENT_TYPE, SAMPLE_MP4};
-use super::jobs::{Jobs, Submit};
+use super::jobs::{Job, Jobs, Submit};
 use crate::model::capture::now_ms;
 
 /// Largest submit body read; larger ones get 413.
@@ -139,6 +139,8 @@ struct Answer {
     job: Option<String>,
     note: String,
     response: Response<Full<Bytes>>,
+    /// A job just submitted whose webhook is to be delivered (after the submit is reported).
+    deliver: Option<Job>,
 }
 
 fn json_answer(status: u16, job: Option<String>, note: impl Into<String>, body: &Value) -> Answer {
@@ -152,6 +154,7 @@ fn json_answer(status: u16, job: Option<String>, note: impl Into<String>, body: 
         job,
         note: note.into(),
         response,
+        deliver: None,
     }
 }
 
@@ -200,7 +203,25 @@ async fn handle(p: &Provider, req: Request<Incoming>) -> Response<Full<Bytes>> {
         job: answer.job,
         note: answer.note,
     }));
+    if let Some(job) = answer.deliver {
+        start_delivery(p, job);
+    }
     answer.response
+}
+
+/// Delivers `job`'s webhook in the background once its time has passed.
+fn start_delivery(p: &Provider, job: Job) {
+    let (deliverer, base) = (p.deliverer.clone(), p.base.clone());
+    let mut deliveries = p.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
+    // Finished deliveries are let go, so a long test run does not pile them up.
+    while deliveries.try_join_next().is_some() {}
+    deliveries.spawn(async move {
+        let wait = job.done_ms - now_ms();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+        deliverer.deliver(&job, &base).await;
+    });
 }
 
 fn not_found(path: &str) -> Answer {
@@ -293,21 +314,10 @@ async fn submit(p: &Provider, req: Request<Incoming>) -> Answer {
             job.terminal.as_str()
         ),
     };
-    if job.callback_url.is_some() {
-        let (deliverer, base, job) = (p.deliverer.clone(), p.base.clone(), job.clone());
-        p.deliveries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .spawn(async move {
-                let wait = job.done_ms - now_ms();
-                if wait > 0 {
-                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-                }
-                deliverer.deliver(&job, &base).await;
-            });
-    }
     let fields = job.initial_fields(&p.base);
-    json_answer(202, Some(job.id), note, &fields)
+    let mut answer = json_answer(202, Some(job.id.clone()), note, &fields);
+    answer.deliver = job.callback_url.is_some().then_some(job);
+    answer
 }
 
 fn poll(p: &Provider, id: &str) -> Answer {
@@ -350,5 +360,6 @@ fn video(p: &Provider, id: &str, via: &str) -> Answer {
         job: Some(job.id),
         note: format!("{via}, {}", crate::fmt::size(SAMPLE_MP4.len() as u64)),
         response,
+        deliver: None,
     }
 }
