@@ -249,3 +249,60 @@ async fn a_download_cut_short_says_how_much_arrived() {
     let text = format!("{err:#}");
     assert!(text.contains("cut short after 10 of 1000 bytes"), "{text}");
 }
+
+#[tokio::test]
+async fn flow_can_use_a_listener_already_running_through_its_capture_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("captures.jsonl");
+    // A listener without a secret: the flow verifies with its own.
+    let listener = common::start(Default::default(), Some(&log)).await;
+    let mut settings = Settings::new(Secret::new(SECRET).unwrap());
+    settings.job_time = Duration::ZERO;
+    let p = provider::start("127.0.0.1".parse().unwrap(), 0, settings)
+        .await
+        .unwrap();
+    let hook = listener.url("/modelgates/video-webhook");
+    let base = p.base().to_owned();
+    let log_arg = log.display().to_string();
+    let (code, stdout, stderr) = flow(args(&[
+        "--secret",
+        SECRET,
+        "--api",
+        &base,
+        "--api-key",
+        "k",
+        "--poll-interval",
+        "200ms",
+        "--callback-url",
+        &hook,
+        "--store",
+        &log_arg,
+        "--json",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("webhooks looked for in"), "{stderr}");
+    assert!(stderr.contains("✓ webhook"), "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["job"]["downloaded_bytes"], sample_len());
+    // The same with the wrong secret fails at the webhook, by name.
+    let (code, _, stderr) = flow(args(&[
+        "--secret",
+        "another",
+        "--api",
+        &base,
+        "--api-key",
+        "k",
+        "--poll-interval",
+        "200ms",
+        "--callback-url",
+        &hook,
+        "--store",
+        &log_arg,
+    ]))
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("flow failed at step webhook"), "{stderr}");
+    p.stop().await;
+    listener.stop().await;
+}

@@ -45,6 +45,10 @@ pub struct FlowArgs {
     /// The flow's listener port on 127.0.0.1 (0: any free port).
     #[arg(long, short, default_value_t = 0)]
     pub port: u16,
+    /// The capture log of a `hooklens listen` already running that --callback-url leads to:
+    /// the webhook is looked for there (and verified with --secret); no listener is started.
+    #[arg(long, value_name = "FILE", requires = "callback_url", conflicts_with_all = ["forward_to", "port"])]
+    pub store: Option<PathBuf>,
     /// Your receiver, put behind the listener: the flow also checks that it answered 2xx.
     #[arg(long, value_name = "URL", value_parser = Target::parse)]
     pub forward_to: Option<Target>,
@@ -122,6 +126,7 @@ pub async fn run(args: FlowArgs) -> Result<Exit> {
         secret,
         callback_url: args.callback_url.clone(),
         listen_port: args.port,
+        store: args.store.clone(),
         forward_to: args.forward_to.clone(),
         poll_interval,
         timeout: args.timeout,

@@ -52,6 +52,9 @@ pub struct FlowConfig {
     pub callback_url: Option<String>,
     /// The listener's port on 127.0.0.1 (0: any free port).
     pub listen_port: u16,
+    /// The capture log of a `hooklens listen` already running (that `callback_url` leads
+    /// to): the webhook is looked for there, and no listener is started.
+    pub store: Option<PathBuf>,
     /// The user's receiver, put behind the listener.
     pub forward_to: Option<Target>,
     /// Time between polls.
@@ -195,29 +198,59 @@ fn on_api_host(api: &str, url: &str) -> bool {
 /// start (the listener's port, the TLS trust).
 pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<FlowResult> {
     let client = crate::net::send::client(&cfg.cacert)?;
-    let local = Local::start(cfg).await?;
-    let mut events = local.store.subscribe();
     let mut run = Run {
         steps: Vec::new(),
         on_step: &mut on_step,
     };
-    let callback = cfg
-        .callback_url
-        .clone()
-        .unwrap_or_else(|| local.url.clone());
-    let listening = match &cfg.forward_to {
-        Some(t) => format!("{} → {}", local.url, crate::net::forward::target_url(t)),
-        None => local.url.clone(),
+    let (local, callback) = match (&cfg.store, &cfg.callback_url) {
+        (Some(path), Some(url)) => {
+            if !path.exists() {
+                run.step(
+                    "listen",
+                    State::Failed,
+                    format!(
+                        "no capture log at {}: is hooklens listen running there?",
+                        path.display()
+                    ),
+                );
+                return Ok(FlowResult {
+                    steps: run.steps,
+                    report: report::report(None, None, &[], None),
+                });
+            }
+            run.step(
+                "listen",
+                State::Passed,
+                format!(
+                    "callback_url {url}, webhooks looked for in {}",
+                    path.display()
+                ),
+            );
+            (None, url.clone())
+        }
+        _ => {
+            let local = Local::start(cfg).await?;
+            let callback = cfg
+                .callback_url
+                .clone()
+                .unwrap_or_else(|| local.url.clone());
+            let listening = match &cfg.forward_to {
+                Some(t) => format!("{} → {}", local.url, crate::net::forward::target_url(t)),
+                None => local.url.clone(),
+            };
+            run.step(
+                "listen",
+                State::Passed,
+                if cfg.callback_url.is_some() {
+                    format!("{listening} (callback_url {callback})")
+                } else {
+                    listening
+                },
+            );
+            (Some(local), callback)
+        }
     };
-    run.step(
-        "listen",
-        State::Passed,
-        if cfg.callback_url.is_some() {
-            format!("{listening} (callback_url {callback})")
-        } else {
-            listening
-        },
-    );
+    let mut events = local.as_ref().map(|l| l.store.subscribe());
     let started = Instant::now();
     let deadline = started + cfg.timeout;
     let api = cfg.api.trim_end_matches('/');
@@ -249,7 +282,9 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
         }
         Err(why) => {
             run.step("submit", State::Failed, why);
-            local.stop().await;
+            if let Some(local) = local {
+                local.stop().await;
+            }
             return Ok(FlowResult {
                 steps: run.steps,
                 report: report::report(None, None, &[], None),
@@ -318,7 +353,11 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
 
     // The signed terminal webhook, as the listener verified it.
     let wait_until = deadline.max(Instant::now() + Duration::from_secs(5));
-    let delivery = wait_for_delivery(&mut events, &local.store, &job_id, wait_until).await;
+    let delivery = match (&local, events.as_mut(), &cfg.store) {
+        (Some(l), Some(ev), _) => wait_for_delivery(ev, &l.store, &job_id, wait_until).await,
+        (_, _, Some(path)) => from_log(path, &job_id, &cfg.secret, wait_until).await,
+        _ => None,
+    };
     let mut arrived_body: Option<Value> = None;
     let shape = delivery
         .as_ref()
@@ -330,13 +369,13 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
             run.step("webhook", state, detail);
         }
         None => {
-            let elsewhere = if cfg.callback_url.is_some() {
-                format!(
+            let elsewhere = match (&local, &cfg.store) {
+                (Some(l), _) if cfg.callback_url.is_some() => format!(
                     "; the callback_url {callback} must lead to this flow's listener ({})",
-                    local.url
-                )
-            } else {
-                String::new()
+                    l.url
+                ),
+                (_, Some(path)) => format!(" writing {}", path.display()),
+                _ => String::new(),
             };
             run.step(
                 "webhook",
@@ -350,12 +389,11 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
     }
 
     // The user's receiver behind the listener.
-    if cfg.forward_to.is_some() {
+    if let (Some(_), Some(events)) = (&cfg.forward_to, events.as_mut()) {
         match &delivery {
             Some(record) => {
                 let until = Instant::now() + FORWARD_TIMEOUT + Duration::from_secs(5);
-                let (state, detail) = match wait_for_forward(&mut events, record.capture.id, until)
-                    .await
+                let (state, detail) = match wait_for_forward(events, record.capture.id, until).await
                 {
                     Some((Some(status), _)) if (200..300).contains(&status) => {
                         (State::Passed, format!("your receiver answered {status}"))
@@ -419,7 +457,9 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
         None => run.step("download", State::Skipped, "the job did not finish"),
     }
 
-    local.stop().await;
+    if let Some(local) = local {
+        local.stop().await;
+    }
     let data_id = arrived_body
         .as_ref()
         .and_then(|b| b.pointer("/data/id"))
@@ -525,6 +565,36 @@ async fn wait_for_delivery(
             Ok(Ok(_)) => continue,
         }
     }
+}
+
+/// The delivery for `job_id` in the capture log of a listener already running, verified
+/// again with the flow's secret as of its arrival (the listener may have none).
+async fn from_log(
+    path: &std::path::Path,
+    job_id: &str,
+    secret: &Secret,
+    until: Instant,
+) -> Option<CaptureRecord> {
+    let what = crate::store::tail::WaitFor {
+        filter: crate::filter::Filter::parse(&format!("key:{job_id}")).ok()?,
+        include_existing: true,
+        ..Default::default()
+    };
+    let left = until.checked_duration_since(Instant::now())?;
+    let mut record = crate::store::tail::wait_for(path, &what, left)
+        .await
+        .ok()??;
+    let cfg = VerifyConfig {
+        secrets: vec![secret.clone()],
+        ..Default::default()
+    };
+    record.verdict = crate::verify::verify(
+        &record.capture.headers,
+        &record.capture.body,
+        &cfg,
+        record.capture.received_at_ms.div_euclid(1000),
+    );
+    Some(record)
 }
 
 /// The receiver's status (or the error) for the forward of capture `id`.
