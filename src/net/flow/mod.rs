@@ -5,9 +5,11 @@
 //! [`Step`] per link, reported as each one ends.
 //!
 //! Files: this one runs the steps; [`http`] makes the API calls (bounded, bearer token only
-//! for the API's own host); [`report`] builds the report (pure). Printing is `cmd/flow.rs`'s.
+//! for the API's own host); [`judge`] decides each step from what was seen and [`report`]
+//! builds the report (both pure). Printing is `cmd/flow.rs`'s.
 
 pub mod http;
+pub mod judge;
 pub mod report;
 
 use std::path::PathBuf;
@@ -23,11 +25,12 @@ use crate::model::capture::CaptureId;
 use crate::model::exchange::PathMode;
 use crate::model::record::{CaptureRecord, Event};
 use crate::model::secret::Secret;
-use crate::model::verdict::Outcome;
 use crate::net::client::Target;
 use crate::net::server::{self, ListenConfig, Listener, Respond};
 use crate::store::Store;
 use crate::verify::VerifyConfig;
+pub use judge::{State, Step};
+use judge::{error_text, first_url, judge_download, judge_submit, judge_webhook};
 use report::{Arrived, PollStatus};
 
 /// Where the guide's receiver listens.
@@ -63,29 +66,6 @@ pub struct FlowConfig {
     pub timeout: Duration,
     /// Extra CA certificates for https APIs and receivers.
     pub cacert: Vec<PathBuf>,
-}
-
-/// How a step ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// It did what it should.
-    Passed,
-    /// It did not (the flow fails).
-    Failed,
-    /// It did not apply (no video for a failed job).
-    Skipped,
-}
-
-/// One link of the flow.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Step {
-    /// `listen`, `submit`, `poll`, `webhook`, `receiver`, `download`.
-    pub name: &'static str,
-    /// How it ended.
-    pub state: State,
-    /// What was seen, one line (terminal-safe).
-    pub detail: String,
 }
 
 /// Everything a flow found.
@@ -480,62 +460,6 @@ pub async fn run(cfg: &FlowConfig, mut on_step: impl FnMut(&Step)) -> Result<Flo
     })
 }
 
-fn error_text(body: &Result<Value, String>) -> String {
-    match body {
-        Ok(v) => v
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .map_or_else(|| v.to_string(), str::to_owned),
-        Err(e) => e.clone(),
-    }
-}
-
-fn first_url(data: Option<&Value>) -> Option<String> {
-    data?
-        .get("unsigned_urls")?
-        .get(0)?
-        .as_str()
-        .map(str::to_owned)
-}
-
-/// The submit answer: 2xx with `id`, `polling_url` and `status: pending`.
-fn judge_submit(answer: Result<http::JsonAnswer>) -> Result<(String, String, String), String> {
-    let a = answer.map_err(|e| format!("{e:#}"))?;
-    if !(200..300).contains(&a.status) {
-        return Err(format!(
-            "the API answered {}: {}",
-            a.status,
-            error_text(&a.body)
-        ));
-    }
-    let v = a
-        .body
-        .map_err(|e| format!("the API answered {}: {e}", a.status))?;
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let (Some(id), Some(polling)) = (text("id"), text("polling_url")) else {
-        return Err(format!("the answer lacks id or polling_url: {v}"));
-    };
-    let mut keys: Vec<&str> = v
-        .as_object()
-        .map_or(Vec::new(), |m| m.keys().map(String::as_str).collect());
-    keys.sort_unstable();
-    let status = text("status").unwrap_or_else(|| "(none)".into());
-    if status != "pending" {
-        return Err(format!(
-            "job {id}: initial status {status}, expected pending"
-        ));
-    }
-    Ok((
-        id.clone(),
-        polling,
-        format!(
-            "{} job {id} pending, response_keys [{}]",
-            a.status,
-            keys.join(",")
-        ),
-    ))
-}
-
 async fn wait_for_delivery(
     events: &mut tokio::sync::broadcast::Receiver<Event>,
     store: &Store,
@@ -617,91 +541,4 @@ async fn wait_for_forward(
             Ok(Ok(_)) => continue,
         }
     }
-}
-
-/// The guide's checks on the delivery: a valid signature within the tolerance, an
-/// idempotency key with the job id, `data.id` the job, the status the type says (and the one
-/// the polls ended with).
-fn judge_webhook(record: &CaptureRecord, job_id: &str, polled: Option<&str>) -> (State, String) {
-    let v = &record.verdict;
-    let mut problems = Vec::new();
-    if v.outcome != Outcome::Valid {
-        problems.push(format!("signature {}: {}", v.outcome.label(), v.reason));
-    }
-    let key = record.idempotency_key.as_deref().unwrap_or("");
-    if !key.contains(job_id) {
-        problems.push(format!(
-            "idempotency key {key:?} does not include the job id"
-        ));
-    }
-    let summary = crate::envelope::summarize(&record.capture.body);
-    if summary.data_id.as_deref() != Some(job_id) {
-        problems.push(format!(
-            "data.id is {:?}, not the job id",
-            summary.data_id.as_deref().unwrap_or("(none)")
-        ));
-    }
-    let suffix = summary
-        .event_type
-        .as_deref()
-        .and_then(|t| t.strip_prefix("video.generation."));
-    if suffix.is_none() || suffix != summary.data_status.as_deref() {
-        problems.push(format!(
-            "type {:?} and data.status {:?} do not match",
-            summary.event_type.as_deref().unwrap_or("(none)"),
-            summary.data_status.as_deref().unwrap_or("(none)")
-        ));
-    }
-    if let (Some(p), Some(s)) = (polled, summary.data_status.as_deref())
-        && p != s
-    {
-        problems.push(format!("the webhook says {s}, the last poll said {p}"));
-    }
-    if problems.is_empty() {
-        (
-            State::Passed,
-            format!(
-                "{} valid, skew {}, key {key}, data.id is the job, status {} matches the type",
-                summary.event_type.as_deref().unwrap_or(""),
-                crate::fmt::skew(v.skew_secs),
-                summary.data_status.as_deref().unwrap_or("")
-            ),
-        )
-    } else {
-        (State::Failed, problems.join("; "))
-    }
-}
-
-fn judge_download(d: &http::Download, bearer: bool) -> (State, String) {
-    let how = if bearer {
-        "with the bearer token"
-    } else {
-        "without a token"
-    };
-    let kind = d.content_type.as_deref().unwrap_or("no Content-Type");
-    if !(200..300).contains(&d.status) {
-        return (State::Failed, format!("GET answered {} ({how})", d.status));
-    }
-    if d.bytes == 0 {
-        return (State::Failed, format!("an empty video ({kind})"));
-    }
-    if d.declared.is_some_and(|n| n != d.bytes) {
-        return (
-            State::Failed,
-            format!(
-                "{} bytes of the {} declared",
-                d.bytes,
-                d.declared.unwrap_or(0)
-            ),
-        );
-    }
-    let mp4 = d.head.get(4..8) == Some(b"ftyp".as_slice());
-    (
-        State::Passed,
-        format!(
-            "{} bytes, {kind}{} ({how})",
-            d.bytes,
-            if mp4 { ", an MP4" } else { "" }
-        ),
-    )
 }
