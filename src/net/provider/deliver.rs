@@ -113,9 +113,12 @@ impl Deliverer {
                 attempts: 0,
             };
         };
-        if self.misbehave.reorder {
-            self.wait_for_the_next_job().await;
-        }
+        // With --reorder: the earlier job held back, let go once this one's first attempt is done.
+        let mut release = if self.misbehave.reorder {
+            self.hold().await
+        } else {
+            None
+        };
         let body = job.event_body(base, &crate::fmt::rfc3339(now_ms()));
         let key = job.idempotency_key();
         let mut attempts = 0;
@@ -130,6 +133,9 @@ impl Deliverer {
                 let a = self.attempt(job, &url, &body, &key, attempts, copy).await;
                 delivered |= a.ok();
                 self.events.send(Event::Attempt(Box::new(a)));
+            }
+            if let Some(go) = release.take() {
+                let _ = go.send(());
             }
             if delivered {
                 break;
@@ -224,24 +230,18 @@ impl Deliverer {
         d
     }
 
-    /// `--reorder`: the first job to finish waits (at most 30 s) for the next; the next lets
-    /// it go after its own first attempt is on its way, so the newer webhook arrives first.
-    async fn wait_for_the_next_job(&self) {
+    /// `--reorder`: a job that finishes while none is held waits (at most 30 s) for the next
+    /// one; the next one takes it and lets it go after its own first attempt, so the newer
+    /// webhook arrives first. Returns the held job's signal, for the job that goes first.
+    async fn hold(&self) -> Option<tokio::sync::oneshot::Sender<()>> {
         let earlier = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match earlier {
-            Some(go) => {
-                let _ = go.send(());
-                // The earlier job starts now too; give this one a head start.
-                tokio::task::yield_now().await;
-            }
-            None => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
-                let _ = tokio::time::timeout(Duration::from_secs(30), rx).await;
-                // The later job's webhook goes first.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+        if earlier.is_some() {
+            return earlier;
         }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        let _ = tokio::time::timeout(Duration::from_secs(30), rx).await;
+        None
     }
 }
 
