@@ -8,7 +8,7 @@
 //! | [`model`] | what flows: [`model::capture::Capture`], exchanges, log records, secrets | nothing of the crate |
 //! | [`verify`], [`envelope`], [`sanitize`], [`fmt`], [`filter`], [`export`] | pure logic over the model | pure rooms |
 //! | [`store`] | the durable capture log: line format, index, group commit, recovery, tailing | pure rooms |
-//! | [`net`] | sockets: the listener, TLS, the outbound client, forward, replay, send, check | store, pure rooms |
+//! | [`net`] | sockets: the listener, TLS, the outbound client, forward, replay, send, check, the provider simulator, flow | store, pure rooms |
 //! | [`front`] | what the user sees: the line/JSON printer, `show`, the terminal inspector | net, store, pure rooms |
 //! | [`cmd`] | one file per subcommand: its clap flags and its `run` | everything |
 //!

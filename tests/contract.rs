@@ -426,6 +426,8 @@ fn version_names_the_commit_and_every_help_ends_with_examples() {
         "cert",
         "check",
         "completions",
+        "provider",
+        "flow",
     ] {
         let out = hooklens().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub}");

@@ -12,8 +12,10 @@ pub mod cert;
 pub mod check;
 pub mod completions;
 pub mod export;
+pub mod flow;
 pub mod list;
 pub mod listen;
+pub mod provider;
 pub mod replay;
 pub mod send;
 pub mod show;
@@ -73,6 +75,12 @@ enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = ex::COMPLETIONS)]
     Completions(completions::CompletionsArgs),
+    /// An offline ModelGates video API: submit, polling, signed webhooks with retries, the video.
+    #[command(after_help = ex::PROVIDER)]
+    Provider(Box<provider::ProviderArgs>),
+    /// Run the guide's Steps 4-5 and check every link (exit 0 all passed, 1 a step failed).
+    #[command(after_help = ex::FLOW)]
+    Flow(Box<flow::FlowArgs>),
 }
 
 /// The examples each `--help` ends with (every one runs as written).
@@ -126,6 +134,14 @@ wait timed out, a check case failed); 2 a usage or environment error.";
   hooklens completions bash > ~/.local/share/bash-completion/completions/hooklens
   hooklens completions zsh > ~/.zfunc/_hooklens      (with fpath+=~/.zfunc in .zshrc)
   hooklens completions fish > ~/.config/fish/completions/hooklens.fish";
+    pub const PROVIDER: &str = "Examples:
+  hooklens provider --secret dev_secret
+  hooklens provider --secret dev_secret --job-time 0 --retry-scale 0.001 --outcome cycle --json
+  hooklens provider --secret dev_secret --default-callback-url http://127.0.0.1:8787/modelgates/video-webhook --duplicate";
+    pub const FLOW: &str = "Examples:
+  hooklens flow --secret dev_secret
+  hooklens flow --secret dev_secret --forward-to http://127.0.0.1:3001/modelgates/video-webhook
+  hooklens flow --secret dev_secret --outcome failed --json";
 }
 
 /// Runs the parsed command line: what the command concluded, or why it could not run (a
@@ -146,6 +162,8 @@ pub async fn run(cli: Cli) -> Result<args::Exit> {
         Some(Command::Completions(a)) => {
             completions::run(a, <Cli as clap::CommandFactory>::command())
         }
+        Some(Command::Provider(a)) => provider::run(*a).await,
+        Some(Command::Flow(a)) => flow::run(*a).await,
     }
 }
 

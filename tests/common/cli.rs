@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Environment variables a test run must not inherit: secrets, and trust added by the machine.
-pub const CLEARED: [&str; 4] = [
+pub const CLEARED: [&str; 5] = [
     "MODELGATES_WEBHOOK_SECRET",
+    "MODELGATES_API_KEY",
     "HOOKLENS_SECRET",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
@@ -121,6 +122,7 @@ pub fn require_tool(tool: &str) -> bool {
         "tmux" => "-V",
         "openssl" => "version",
         "ss" => "-V",
+        "ffprobe" => "-version",
         _ => "--version",
     };
     let found = Command::new(tool)
