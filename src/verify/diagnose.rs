@@ -32,7 +32,7 @@ pub fn diagnose(
     now: i64,
     verdict: &Verdict,
 ) -> Vec<Hint> {
-    let Ok(Some(parsed)) = recipe.parse_headers(headers) else {
+    let Ok(parsed) = recipe.parse_headers(headers, body) else {
         return Vec::new();
     };
     let t = parsed.timestamp.clone().unwrap_or_default();
@@ -53,7 +53,7 @@ pub fn diagnose(
             .map(|(i, _)| *i)
     };
 
-    if verdict.outcome == Outcome::Stale {
+    if verdict.outcome == Outcome::Stale && verdict.matched_secret.is_some() {
         // Signature fine, timestamp far off: milliseconds look like a date far in the future.
         if let (Some(ts), Some(skew)) = (verdict.timestamp, verdict.skew_secs)
             && ts > 100_000_000_000
@@ -69,7 +69,9 @@ pub fn diagnose(
         }
         return Vec::new();
     }
-    if verdict.outcome != Outcome::InvalidSignature {
+    // A stale timestamp whose signature does not match either is explained like an invalid
+    // signature (the contract judges the timestamp first).
+    if !matches!(verdict.outcome, Outcome::InvalidSignature | Outcome::Stale) {
         return Vec::new();
     }
 

@@ -22,7 +22,7 @@ pub fn signature_headers(value: &[u8], body: &[u8]) {
         if let Some(t) = &recipe.timestamp_header {
             headers.push(Header::new(t, value.to_vec()));
         }
-        let _ = recipe.parse_headers(&headers);
+        let _ = recipe.parse_headers(&headers, &[]);
     }
     let headers = [
         Header::new(modelgates::SIGNATURE_HEADER, value.to_vec()),
@@ -47,7 +47,7 @@ pub fn recipe(text: &[u8]) {
     };
     if let Ok(recipe) = Recipe::parse(text) {
         let headers = [Header::new(&recipe.header, text.as_bytes().to_vec())];
-        let _ = recipe.parse_headers(&headers);
+        let _ = recipe.parse_headers(&headers, &[]);
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod check;
 mod config;
+mod contract;
 pub mod diagnose;
 pub mod fuzzing;
 pub mod github;
