@@ -17,7 +17,7 @@ pub enum SchemeChoice {
     Auto,
     /// `X-ModelGates-Signature: t=,v1=` over `"<t>," ++ body`.
     Modelgates,
-    /// Standard Webhooks / Svix.
+    /// Standard Webhooks / Svix (`webhook-*` or the branded `svix-*`).
     Standard,
     /// Stripe.
     Stripe,
@@ -27,6 +27,20 @@ pub enum SchemeChoice {
     Slack,
     /// Shopify.
     Shopify,
+    /// Paddle Billing (`Paddle-Signature: ts=;h1=`).
+    Paddle,
+    /// Linear (`Linear-Signature`, `webhookTimestamp` in the body).
+    Linear,
+    /// Zoom (`x-zm-signature: v0=`).
+    Zoom,
+    /// Twitch EventSub.
+    Twitch,
+    /// Vercel (`x-vercel-signature`, SHA-1).
+    Vercel,
+    /// WooCommerce (`X-WC-Webhook-Signature`).
+    Woocommerce,
+    /// Intercom (`X-Hub-Signature: sha1=`).
+    Intercom,
     /// The `--recipe` given.
     Custom,
 }

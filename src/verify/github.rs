@@ -1,11 +1,12 @@
-//! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; no timestamp.
+//! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; no timestamp. GitHub's
+//! reference compares the string `sha256=` + lowercase hex, so uppercase hex does not match.
 
 use super::recipe::Recipe;
 
 /// The recipe.
 pub fn recipe() -> Recipe {
     Recipe::parse(
-        "name=github;header=X-Hub-Signature-256;split=bare;prefix=sha256=;template={body}",
+        "name=github;header=X-Hub-Signature-256;split=bare;prefix=sha256=;template={body};lowercase_only=true",
     )
     .expect("built-in recipe")
 }

@@ -9,20 +9,29 @@
 //! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
 //! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
 
+#[cfg(test)]
+mod cases;
 mod check;
 mod config;
 mod contract;
 pub mod diagnose;
 pub mod fuzzing;
 pub mod github;
+pub mod intercom;
+pub mod linear;
 pub mod mac;
 pub mod modelgates;
+pub mod paddle;
 pub mod recipe;
 pub mod shopify;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
+pub mod twitch;
+pub mod vercel;
+pub mod woocommerce;
 mod wording;
+pub mod zoom;
 
 use std::sync::LazyLock;
 
@@ -34,13 +43,21 @@ pub use config::{DEFAULT_TOLERANCE_SECS, SchemeChoice, VerifyConfig};
 pub use wording::describe_skew;
 
 /// Built-in recipes, in auto-detection order after ModelGates.
-static BUILT_IN: LazyLock<[Recipe; 5]> = LazyLock::new(|| {
-    [
+/// GitHub comes before Intercom: GitHub sends Intercom's `X-Hub-Signature` too (its SHA-1 copy).
+static BUILT_IN: LazyLock<Vec<Recipe>> = LazyLock::new(|| {
+    vec![
         standard::recipe(),
         stripe::recipe(),
         github::recipe(),
         slack::recipe(),
         shopify::recipe(),
+        paddle::recipe(),
+        linear::recipe(),
+        zoom::recipe(),
+        twitch::recipe(),
+        vercel::recipe(),
+        woocommerce::recipe(),
+        intercom::recipe(),
     ]
 });
 
@@ -68,6 +85,13 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         SchemeChoice::Github => by_name("github"),
         SchemeChoice::Slack => by_name("slack"),
         SchemeChoice::Shopify => by_name("shopify"),
+        SchemeChoice::Paddle => by_name("paddle"),
+        SchemeChoice::Linear => by_name("linear"),
+        SchemeChoice::Zoom => by_name("zoom"),
+        SchemeChoice::Twitch => by_name("twitch"),
+        SchemeChoice::Vercel => by_name("vercel"),
+        SchemeChoice::Woocommerce => by_name("woocommerce"),
+        SchemeChoice::Intercom => by_name("intercom"),
         SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
     };
     if let Some(r) = forced {
@@ -87,6 +111,24 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         .map_or(Resolved::ModelGates, Resolved::Recipe)
 }
 
+/// When auto-detection had a choice: which other schemes' headers are present too, and why
+/// `picked` was used (it comes first in the detection order, which puts the more specific
+/// header first).
+fn also_applies(headers: &[Header], picked: &str) -> Option<String> {
+    let others: Vec<String> = BUILT_IN
+        .iter()
+        .filter(|r| r.name != picked && r.detect(headers))
+        .map(|r| format!("{} ({})", r.name, r.header.replace(" | ", " or ")))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "checked as {picked}: its header comes first in the detection order; also present: {}",
+        others.join(", ")
+    ))
+}
+
 /// The recipe for a built-in scheme name (`standard`, `stripe`, ...), for signing.
 pub fn built_in(name: &str) -> Option<Recipe> {
     if name == modelgates::NAME {
@@ -103,6 +145,12 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
         Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
         Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
     };
+    if cfg.scheme == SchemeChoice::Auto
+        && let Some(why) = also_applies(headers, verdict.scheme.as_deref().unwrap_or(""))
+    {
+        verdict.reason.push_str("; ");
+        verdict.reason.push_str(&why);
+    }
     if matches!(
         verdict.outcome,
         Outcome::InvalidSignature | Outcome::Stale | Outcome::MalformedHeader

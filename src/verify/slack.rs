@@ -1,11 +1,12 @@
-//! Slack: `X-Slack-Signature: v0=<hex>` over `v0:<X-Slack-Request-Timestamp>:<body>`.
+//! Slack: `X-Slack-Signature: v0=<hex>` over `v0:<X-Slack-Request-Timestamp>:<body>`, compared
+//! as a string (`hmac.compare_digest` of `"v0=" + hexdigest`), ±300 s.
 
 use super::recipe::Recipe;
 
 /// The recipe.
 pub fn recipe() -> Recipe {
     Recipe::parse(
-        "name=slack;header=X-Slack-Signature;split=bare;prefix=v0=;timestamp_header=X-Slack-Request-Timestamp;template=v0:{t}:{body}",
+        "name=slack;header=X-Slack-Signature;split=bare;prefix=v0=;timestamp_header=X-Slack-Request-Timestamp;template=v0:{t}:{body};lowercase_only=true",
     )
     .expect("built-in recipe")
 }

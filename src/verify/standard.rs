@@ -1,12 +1,15 @@
 //! Standard Webhooks / Svix: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> …`,
-//! HMAC-SHA256 over `<id>.<t>.<body>` with the base64-decoded `whsec_` secret.
+//! HMAC-SHA256 over `<id>.<t>.<body>` with the base64-decoded `whsec_` secret. Svix's branded
+//! `svix-id`, `svix-timestamp`, `svix-signature` (Clerk, Resend, …) are read first, header by
+//! header, as Svix's library does. Entries of other versions are skipped; when no `v1` is
+//! left, no signature matches (not a malformed header).
 
 use super::recipe::Recipe;
 
 /// The recipe.
 pub fn recipe() -> Recipe {
     Recipe::parse(
-        "name=standard;header=webhook-signature;split=list;signature=v1;timestamp_header=webhook-timestamp;id_header=webhook-id;template={id}.{t}.{body};encoding=base64;key=whsec",
+        "name=standard;header=svix-signature | webhook-signature;split=list;signature=v1;timestamp_header=svix-timestamp | webhook-timestamp;id_header=svix-id | webhook-id;template={id}.{t}.{body};encoding=base64;key=whsec;no_signature=invalid",
     )
     .expect("built-in recipe")
 }

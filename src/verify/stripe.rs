@@ -1,12 +1,13 @@
 //! Stripe: `Stripe-Signature: t=<s>,v1=<hex>[,v1=…][,v0=…]`, HMAC-SHA256 over `<t>.<body>`
-//! keyed with the whole `whsec_…` string; only old timestamps are refused (as the SDKs do).
+//! keyed with the whole `whsec_…` string; only old timestamps are refused (as the SDKs do). A
+//! header with `t` but no `v1` is stripe-go's `ErrNoValidSignature`: no signature matches.
 
 use super::recipe::Recipe;
 
 /// The recipe.
 pub fn recipe() -> Recipe {
     Recipe::parse(
-        "name=stripe;header=Stripe-Signature;split=pairs;signature=v1;timestamp=t;template={t}.{body};tolerance=past",
+        "name=stripe;header=Stripe-Signature;split=pairs;signature=v1;timestamp=t;template={t}.{body};tolerance=past;no_signature=invalid",
     )
     .expect("built-in recipe")
 }
