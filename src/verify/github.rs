@@ -37,4 +37,79 @@ mod tests {
             Outcome::InvalidSignature
         );
     }
+
+    use crate::verify::cases::check;
+    use rstest::rstest;
+
+    const SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[rstest]
+    // signature-schemes.md §4 l.137: the documented vector.
+    #[case::valid(Some(SIG), "Hello, World!", Outcome::Valid)]
+    // §1 l.48 (the contract): absent or empty is missing.
+    #[case::absent(None, "Hello, World!", Outcome::MissingHeader)]
+    #[case::empty(Some(""), "Hello, World!", Outcome::MissingHeader)]
+    // §1 l.49: present but unparsable (no sha256= prefix).
+    #[case::no_prefix(
+        Some("757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+        "Hello, World!",
+        Outcome::MalformedHeader
+    )]
+    // §1 l.51: the digest of other bytes.
+    #[case::invalid(Some(SIG), "Hello, World?", Outcome::InvalidSignature)]
+    // §4 l.131, l.138: GitHub compares "sha256=" + lowercase hex as a string.
+    #[case::uppercase(
+        Some("sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17"),
+        "Hello, World!",
+        Outcome::InvalidSignature
+    )]
+    // §4 l.135: no timestamp, so nothing is ever stale.
+    fn verdicts(#[case] sig: Option<&str>, #[case] body: &str, #[case] expected: Outcome) {
+        let headers: Vec<(&str, &str)> = sig
+            .map(|s| ("X-Hub-Signature-256", s))
+            .into_iter()
+            .collect();
+        let v = check(
+            "github",
+            &headers,
+            body.as_bytes(),
+            "It's a Secret to Everybody",
+            0,
+        );
+        assert_eq!(v.outcome, expected, "{}", v.reason);
+    }
+
+    #[test]
+    fn uppercase_hex_is_invalid_with_the_hint() {
+        let upper = SIG.to_uppercase().replace("SHA256=", "sha256=");
+        let v = check(
+            "github",
+            &[("X-Hub-Signature-256", &upper)],
+            b"Hello, World!",
+            "It's a Secret to Everybody",
+            0,
+        );
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "uppercase_hex", "{:?}", v.hints);
+    }
+
+    #[test]
+    fn with_the_legacy_sha1_header_too_auto_picks_github_and_says_why() {
+        // GitHub sends X-Hub-Signature (SHA-1) next to X-Hub-Signature-256; Intercom sends
+        // only X-Hub-Signature.
+        let v = check(
+            "auto",
+            &[("X-Hub-Signature-256", SIG), ("X-Hub-Signature", "sha1=00")],
+            b"Hello, World!",
+            "It's a Secret to Everybody",
+            0,
+        );
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("github"), Outcome::Valid)
+        );
+        assert!(v.reason.contains("also present: intercom"), "{}", v.reason);
+        let v = check("auto", &[("X-Hub-Signature", "sha1=00")], b"", "k", 0);
+        assert_eq!(v.scheme.as_deref(), Some("intercom"));
+    }
 }

@@ -203,6 +203,42 @@ mod tests {
         assert_eq!(v.outcome, expected, "{}", v.reason);
     }
 
+    #[rstest]
+    // signature-schemes.md §1 l.48: the header absent or its value empty is missing.
+    #[case::absent(None, NOW, Outcome::MissingHeader)]
+    #[case::empty(Some(String::new()), NOW, Outcome::MissingHeader)]
+    #[case::blank(Some("  ".to_string()), NOW, Outcome::MissingHeader)]
+    // §1 l.49: no t, no v1, a non-integer t, or an item without `=`.
+    #[case::no_t(Some(format!("v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    #[case::no_v1(Some(format!("t={NOW}")), NOW, Outcome::MalformedHeader)]
+    #[case::non_integer_t(Some(format!("t=1e9,v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    #[case::item_without_eq(Some(format!("t={NOW},v1,v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    // §1 l.50 (before l.51): |now − t| > 300 is stale, whether or not the signature matches.
+    #[case::stale(Some(signature_header(b"dev_secret", NOW, BODY)), NOW + 301, Outcome::Stale)]
+    #[case::stale_and_wrong(Some(signature_header(b"nope", NOW, BODY)), NOW + 301, Outcome::Stale)]
+    // §1 l.51: no v1 equals the digest.
+    #[case::invalid(
+        Some(signature_header(b"nope", NOW, BODY)),
+        NOW,
+        Outcome::InvalidSignature
+    )]
+    // §1 l.56: t in milliseconds is stale (the signature matches the literal t).
+    #[case::milliseconds(Some(signature_header(b"dev_secret", NOW * 1000, BODY)), NOW, Outcome::Stale)]
+    #[case::valid(Some(signature_header(b"dev_secret", NOW, BODY)), NOW, Outcome::Valid)]
+    fn contract(#[case] header: Option<String>, #[case] now: i64, #[case] expected: Outcome) {
+        let headers = header.map(|h| with_sig(&h)).unwrap_or_default();
+        let v = verify(&headers, BODY, &cfg(&["dev_secret"]), now);
+        assert_eq!(v.outcome, expected, "{}", v.reason);
+        if expected == Outcome::Stale {
+            let says = if v.matched_secret.is_some() {
+                "signature matches"
+            } else {
+                "no signature matches"
+            };
+            assert!(v.reason.contains(says), "{}", v.reason);
+        }
+    }
+
     #[test]
     fn missing_header_and_unverified() {
         assert_eq!(
