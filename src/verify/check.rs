@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::config::VerifyConfig;
-use super::contract::{Evidence, Fault, judge, tolerance};
+use super::contract::{Evidence, Fault, judge};
 use super::recipe::{Encoding, Recipe};
 use crate::model::capture::Header;
 use crate::model::verdict::Verdict;
@@ -14,7 +14,12 @@ use crate::model::verdict::Verdict;
 impl Recipe {
     /// Verifies a request.
     pub fn verify(&self, headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: i64) -> Verdict {
-        judge(&self.name, cfg, now, self.evidence(headers, body, cfg))
+        judge(
+            &self.name,
+            &cfg.secrets,
+            now,
+            self.evidence(headers, body, cfg),
+        )
     }
 
     fn evidence<'c>(
@@ -64,7 +69,7 @@ impl Recipe {
         Ok(Evidence {
             timestamp,
             window: self.window,
-            tolerance: tolerance(cfg, self.max_age),
+            tolerance: cfg.tolerance_for(self.max_age),
             matched,
             notes,
         })

@@ -58,6 +58,17 @@ pub struct VerifyConfig {
     pub custom: Option<Arc<Recipe>>,
 }
 
+impl VerifyConfig {
+    /// The tolerance for a scheme whose provider applies `scheme_default` seconds: that one,
+    /// unless `--tolerance` was changed from its default.
+    pub fn tolerance_for(&self, scheme_default: Option<i64>) -> i64 {
+        match scheme_default {
+            Some(own) if self.tolerance_secs == DEFAULT_TOLERANCE_SECS => own,
+            _ => self.tolerance_secs,
+        }
+    }
+}
+
 impl Default for VerifyConfig {
     fn default() -> Self {
         VerifyConfig {

@@ -15,7 +15,6 @@
 //! Without a configured secret nothing is rejected: the outcome is `unverified`, and the reason
 //! says what was wrong.
 
-use super::config::{DEFAULT_TOLERANCE_SECS, VerifyConfig};
 use super::wording::describe_skew;
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
@@ -90,22 +89,14 @@ pub fn first_of<'a, 'n>(
     ))
 }
 
-/// The scheme's own tolerance applies unless `--tolerance` was changed from its default.
-pub fn tolerance(cfg: &VerifyConfig, scheme_default: Option<i64>) -> i64 {
-    match scheme_default {
-        Some(own) if cfg.tolerance_secs == DEFAULT_TOLERANCE_SECS => own,
-        _ => cfg.tolerance_secs,
-    }
-}
-
 /// The verdict for what a scheme read, by the contract above.
 pub fn judge(
     name: &str,
-    cfg: &VerifyConfig,
+    secrets: &[Secret],
     now: i64,
     read: Result<Evidence<'_>, Fault>,
 ) -> Verdict {
-    let none_configured = cfg.secrets.is_empty();
+    let none_configured = secrets.is_empty();
     let evidence = match read {
         Ok(e) => e,
         Err(fault) => {
@@ -137,10 +128,10 @@ pub fn judge(
         (Window::Both, Some(s)) => s.unsigned_abs() <= tol,
         (Window::Past, Some(s)) => s >= 0 || s.unsigned_abs() <= tol,
     };
-    let whom = if cfg.secrets.len() == 1 {
+    let whom = if secrets.len() == 1 {
         "the configured secret".to_string()
     } else {
-        format!("any of the {} configured secrets", cfg.secrets.len())
+        format!("any of the {} configured secrets", secrets.len())
     };
     if let Some((index, secret)) = evidence.matched {
         verdict.matched_secret = Some(MatchedSecret {

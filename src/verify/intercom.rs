@@ -42,7 +42,7 @@ mod tests {
     )]
     fn verdicts(#[case] sig: &str, #[case] expected: Outcome) {
         let v = check(
-            "intercom",
+            &super::recipe(),
             &[("X-Hub-Signature", sig)],
             BODY,
             "intercom_client_secret",

@@ -56,7 +56,7 @@ mod tests {
         #[case] expected: Outcome,
     ) {
         let v = check(
-            "linear",
+            &super::recipe(),
             &[("Linear-Signature", sig)],
             body.as_bytes(),
             SECRET,
@@ -69,11 +69,11 @@ mod tests {
     fn absent_header_is_missing_and_milliseconds_are_read_as_such() {
         // §1 l.48.
         assert_eq!(
-            check("linear", &[], BODY.as_bytes(), SECRET, NOW).outcome,
+            check(&super::recipe(), &[], BODY.as_bytes(), SECRET, NOW).outcome,
             Outcome::MissingHeader
         );
         let v = check(
-            "linear",
+            &super::recipe(),
             &[("Linear-Signature", SIG)],
             BODY.as_bytes(),
             SECRET,

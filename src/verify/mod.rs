@@ -216,6 +216,62 @@ mod tests {
         assert_eq!(v.scheme.as_deref(), Some(scheme));
     }
 
+    #[rstest]
+    // signature-schemes.md §2 l.67: Svix-branded headers are Standard Webhooks.
+    #[case::svix("svix-signature", "standard")]
+    #[case::paddle("Paddle-Signature", "paddle")]
+    #[case::linear("Linear-Signature", "linear")]
+    #[case::zoom("x-zm-signature", "zoom")]
+    #[case::twitch("Twitch-Eventsub-Message-Signature", "twitch")]
+    #[case::vercel("x-vercel-signature", "vercel")]
+    #[case::woocommerce("X-WC-Webhook-Signature", "woocommerce")]
+    #[case::intercom("X-Hub-Signature", "intercom")]
+    fn auto_picks_the_newer_schemes_by_header(#[case] header: &str, #[case] scheme: &str) {
+        let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
+        assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[test]
+    fn with_the_legacy_sha1_header_too_auto_picks_github_and_says_why() {
+        // GitHub sends X-Hub-Signature (SHA-1) next to X-Hub-Signature-256 (signature-schemes.md
+        // §4 l.132); Intercom sends only X-Hub-Signature.
+        let headers = [
+            Header::new(
+                "X-Hub-Signature-256",
+                "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            ),
+            Header::new("X-Hub-Signature", "sha1=00"),
+        ];
+        let v = verify(
+            &headers,
+            b"Hello, World!",
+            &cfg(&["It's a Secret to Everybody"]),
+            0,
+        );
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("github"), Outcome::Valid)
+        );
+        assert!(v.reason.contains("also present: intercom"), "{}", v.reason);
+    }
+
+    #[test]
+    fn github_uppercase_hex_is_invalid_with_the_hint() {
+        // signature-schemes.md §4 l.131, l.138: "sha256=" + lowercase hex, compared as a string.
+        let headers = [Header::new(
+            "X-Hub-Signature-256",
+            "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
+        )];
+        let v = verify(
+            &headers,
+            b"Hello, World!",
+            &cfg(&["It's a Secret to Everybody"]),
+            0,
+        );
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "uppercase_hex", "{:?}", v.hints);
+    }
+
     #[test]
     fn a_failure_carries_its_diagnosis_and_a_success_none() {
         let c = cfg(&["dev_secret"]);

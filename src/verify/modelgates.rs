@@ -125,7 +125,7 @@ fn candidates(v1: &[String]) -> Vec<Vec<u8>> {
 /// assert_eq!(modelgates::verify(&bad, body, &cfg, 1010).outcome, Outcome::InvalidSignature);
 /// ```
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
-    judge(NAME, cfg, now_secs, evidence(headers, body, cfg))
+    judge(NAME, &cfg.secrets, now_secs, evidence(headers, body, cfg))
 }
 
 fn evidence<'c>(

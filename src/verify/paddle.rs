@@ -47,7 +47,7 @@ mod tests {
     #[case::uppercase(format!("ts={T};h1={}", H1.to_uppercase()), T, Outcome::InvalidSignature)]
     fn verdicts(#[case] header: String, #[case] now: i64, #[case] expected: Outcome) {
         let v = check(
-            "paddle",
+            &super::recipe(),
             &[("Paddle-Signature", &header)],
             BODY,
             SECRET,
@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn absent_header_is_missing() {
         // §1 l.48.
-        let v = check("paddle", &[], BODY, SECRET, T);
+        let v = check(&super::recipe(), &[], BODY, SECRET, T);
         assert_eq!(v.outcome, Outcome::MissingHeader);
     }
 }

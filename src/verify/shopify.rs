@@ -57,7 +57,7 @@ mod tests {
             .map(|s| ("X-Shopify-Hmac-Sha256", s))
             .into_iter()
             .collect();
-        let v = check("shopify", &headers, body, "test-webhook-secret", 0);
+        let v = check(&super::recipe(), &headers, body, "test-webhook-secret", 0);
         assert_eq!(v.outcome, expected, "{}", v.reason);
     }
 }

@@ -91,7 +91,7 @@ mod tests {
             headers.push(("X-Slack-Request-Timestamp", t));
         }
         let v = check(
-            "slack",
+            &super::recipe(),
             &headers,
             BODY.as_bytes(),
             "8f742231b10e8888abcd99yyyzzz85a5",

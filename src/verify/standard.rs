@@ -164,25 +164,20 @@ mod tests {
         .into_iter()
         .filter_map(|(n, v)| v.map(|v| (n, v)))
         .collect();
-        let v = verdict("standard", &headers, BODY, SECRET, now);
+        let v = verdict(&super::recipe(), &headers, BODY, SECRET, now);
         assert_eq!(v.outcome, expected, "{}", v.reason);
     }
 
     #[rstest]
-    // §2 l.67: the branded svix-* names, alone, give the same verdicts (auto-detected too).
-    #[case::branded_forced("standard", &[("svix-id", ID), ("svix-timestamp", "1614265330"), ("svix-signature", SIG)], Outcome::Valid)]
-    #[case::branded_auto("auto", &[("svix-id", ID), ("svix-timestamp", "1614265330"), ("svix-signature", SIG)], Outcome::Valid)]
-    #[case::branded_missing_id("auto", &[("svix-timestamp", "1614265330"), ("svix-signature", SIG)], Outcome::MissingHeader)]
+    // §2 l.67: the branded svix-* names, alone, give the same verdicts.
+    #[case::branded(&[("svix-id", ID), ("svix-timestamp", "1614265330"), ("svix-signature", SIG)], Outcome::Valid)]
+    #[case::branded_missing_id(&[("svix-timestamp", "1614265330"), ("svix-signature", SIG)], Outcome::MissingHeader)]
     // l.67: the branded name is checked first: a good svix-signature wins over a bad webhook-signature…
-    #[case::branded_first("auto", &[("svix-id", ID), ("svix-timestamp", "1614265330"), ("svix-signature", SIG), ("webhook-signature", "v1,AAAA")], Outcome::Valid)]
+    #[case::branded_first(&[("svix-id", ID), ("svix-timestamp", "1614265330"), ("svix-signature", SIG), ("webhook-signature", "v1,AAAA")], Outcome::Valid)]
     // …and a bad svix-signature is not rescued by a good webhook-signature.
-    #[case::branded_bad("auto", &[("webhook-id", ID), ("webhook-timestamp", "1614265330"), ("svix-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="), ("webhook-signature", SIG)], Outcome::InvalidSignature)]
-    fn svix_branded(
-        #[case] scheme: &str,
-        #[case] headers: &[(&str, &str)],
-        #[case] expected: Outcome,
-    ) {
-        let v = verdict(scheme, headers, BODY, SECRET, T);
+    #[case::branded_bad(&[("webhook-id", ID), ("webhook-timestamp", "1614265330"), ("svix-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="), ("webhook-signature", SIG)], Outcome::InvalidSignature)]
+    fn svix_branded(#[case] headers: &[(&str, &str)], #[case] expected: Outcome) {
+        let v = verdict(&super::recipe(), headers, BODY, SECRET, T);
         assert_eq!(
             (v.scheme.as_deref(), v.outcome),
             (Some("standard"), expected),

@@ -91,7 +91,7 @@ mod tests {
     #[case::invalid(format!("t={},v1={SIG}", T + 1), T, Outcome::InvalidSignature)]
     fn verdicts(#[case] header: String, #[case] now: i64, #[case] expected: Outcome) {
         let v = check(
-            "stripe",
+            &super::recipe(),
             &[("Stripe-Signature", &header)],
             br#"{"id":"evt_test_webhook","type":"invoice.paid"}"#,
             "whsec_test_secret",

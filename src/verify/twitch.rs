@@ -29,7 +29,7 @@ mod tests {
 
     fn run(sig: &str, id: &str, ts: &str, now: i64) -> Outcome {
         let v = check(
-            "twitch",
+            &super::recipe(),
             &[
                 ("Twitch-Eventsub-Message-Signature", sig),
                 ("Twitch-Eventsub-Message-Id", id),

@@ -35,7 +35,7 @@ mod tests {
     )]
     fn verdicts(#[case] sig: &str, #[case] expected: Outcome) {
         let v = check(
-            "vercel",
+            &super::recipe(),
             &[("x-vercel-signature", sig)],
             BODY,
             "vercel_secret",

@@ -36,7 +36,7 @@ mod tests {
     )]
     fn verdicts(#[case] sig: &str, #[case] expected: Outcome) {
         let v = check(
-            "woocommerce",
+            &super::recipe(),
             &[("X-WC-Webhook-Signature", sig)],
             BODY,
             "woo_secret",

@@ -45,7 +45,7 @@ mod tests {
     #[case::invalid(SIG, "1700000001", 1_700_000_000, Outcome::InvalidSignature)]
     fn verdicts(#[case] sig: &str, #[case] ts: &str, #[case] now: i64, #[case] expected: Outcome) {
         let v = check(
-            "zoom",
+            &super::recipe(),
             &[("x-zm-signature", sig), ("x-zm-request-timestamp", ts)],
             BODY,
             SECRET,
@@ -57,7 +57,13 @@ mod tests {
     #[test]
     fn absent_timestamp_header_is_missing() {
         // §1 l.48: a needed header that is absent.
-        let v = check("zoom", &[("x-zm-signature", SIG)], BODY, SECRET, 0);
+        let v = check(
+            &super::recipe(),
+            &[("x-zm-signature", SIG)],
+            BODY,
+            SECRET,
+            0,
+        );
         assert_eq!(v.outcome, Outcome::MissingHeader, "{}", v.reason);
     }
 }
