@@ -41,6 +41,8 @@ pub enum SchemeChoice {
     Woocommerce,
     /// Intercom (`X-Hub-Signature: sha1=`).
     Intercom,
+    /// Mailgun (signature, timestamp and token inside the body).
+    Mailgun,
     /// The `--recipe` given.
     Custom,
 }

@@ -20,6 +20,7 @@ pub mod github;
 pub mod intercom;
 pub mod linear;
 pub mod mac;
+pub mod mailgun;
 pub mod modelgates;
 pub mod paddle;
 pub mod recipe;
@@ -92,6 +93,7 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         SchemeChoice::Vercel => by_name("vercel"),
         SchemeChoice::Woocommerce => by_name("woocommerce"),
         SchemeChoice::Intercom => by_name("intercom"),
+        SchemeChoice::Mailgun => None,
         SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
     };
     if let Some(r) = forced {
@@ -118,7 +120,7 @@ fn also_applies(headers: &[Header], picked: &str) -> Option<String> {
     let others: Vec<String> = BUILT_IN
         .iter()
         .filter(|r| r.name != picked && r.detect(headers))
-        .map(|r| format!("{} ({})", r.name, r.header.replace(" | ", " or ")))
+        .map(|r| format!("{} ({})", r.name, r.lookups(&r.header).join(" or ")))
         .collect();
     if others.is_empty() {
         return None;
@@ -141,6 +143,15 @@ pub fn built_in(name: &str) -> Option<Recipe> {
 /// failure, confirmed diagnoses are attached as hints (the valid path pays nothing for them).
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
     let resolved = resolve(headers, cfg);
+    // Mailgun signs inside the body: forced, or in auto when no header names a scheme.
+    if cfg.scheme == SchemeChoice::Mailgun
+        || (cfg.scheme == SchemeChoice::Auto
+            && matches!(resolved, Resolved::ModelGates)
+            && capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_none()
+            && mailgun::detect(body))
+    {
+        return mailgun::verify(headers, body, cfg, now_secs);
+    }
     let mut verdict = match &resolved {
         Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
         Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
@@ -229,6 +240,22 @@ mod tests {
     fn auto_picks_the_newer_schemes_by_header(#[case] header: &str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
         assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[test]
+    fn auto_finds_mailgun_by_its_body() {
+        let body = mailgun::signed_body(b"k", NOW, "tok", br#"{"event":"delivered"}"#);
+        let v = verify(&[], &body, &cfg(&["k"]), NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("mailgun"), Outcome::Valid)
+        );
+        // A ModelGates body with no header stays a missing ModelGates signature.
+        let v = verify(&[], BODY, &cfg(&["k"]), NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("modelgates"), Outcome::MissingHeader)
+        );
     }
 
     #[test]

@@ -4,16 +4,17 @@
 //! in a small `key = value` file or inline (`key=value;key=value`).
 //!
 //! ```text
-//! header    = X-Signature          # where the signature is; `a | b`: the first present
+//! header    = X-Signature          # where the signature is
 //! split     = pairs                # pairs (t=…,v1=…) | bare | list (v1,<sig> v1,<sig>)
 //! separator = comma                # pairs: comma | semicolon (Paddle: ts=…;h1=…)
 //! signature = v1                   # pairs: the key holding signatures; list: the version
 //! timestamp = t                    # pairs: the key holding the timestamp
 //! prefix    = sha256=              # bare: a prefix before the signature
-//! timestamp_header = X-Timestamp   # or: the timestamp comes from this header (`a | b` too)
+//! timestamp_header = X-Timestamp   # or: the timestamp comes from this header
 //! timestamp_field = webhookTimestamp  # or: from this field of the JSON body (a.b for nested)
 //! timestamp_unit = seconds         # seconds | milliseconds | rfc3339
-//! id_header = webhook-id           # {id} in the template comes from this header (`a | b` too)
+//! id_header = webhook-id           # {id} in the template comes from this header
+//! brand     = svix                 # each header is read as svix-… first (svix-id, then webhook-id)
 //! template  = {t}.{body}           # {t}, {id}, {body} and literal text (\n, \t allowed)
 //! algorithm = sha256               # sha256 | sha1 | sha512
 //! encoding  = hex                  # hex | base64
@@ -25,8 +26,9 @@
 //! no_signature = malformed         # a header with no signature entry: malformed | invalid
 //! ```
 //!
-//! With `a | b` header names the first one present is read (Svix's branded `svix-*` names
-//! before `webhook-*`, as its library does); a signer writes the last one.
+//! With a `brand`, each header is looked for under its branded name first, header by header,
+//! as Svix's library reads `svix-id` before `webhook-id`; a signer writes the plain names
+//! (or, re-signing a captured request, the names it carried: [`Recipe::sign_like`]).
 //!
 //! Checking a request against a recipe ([`Recipe::verify`]) lives in `check`.
 
@@ -124,6 +126,8 @@ pub struct Recipe {
     pub timestamp_unit: TimeUnit,
     /// Header holding the message id.
     pub id_header: Option<String>,
+    /// Each header is read as `<brand>-<rest of its name>` first (`svix`).
+    pub brand: Option<String>,
     /// The signed string.
     pub template: Vec<Part>,
     /// MAC.
@@ -156,14 +160,6 @@ pub struct Parsed {
     pub signatures: Vec<String>,
     /// Which header names were read, when the recipe allows several.
     pub notes: Vec<String>,
-}
-
-/// The names of an `a | b` header list, in the order they are tried.
-pub fn names(list: &str) -> Vec<&str> {
-    list.split('|')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect()
 }
 
 /// A field of a JSON body by dotted path: absent (or not JSON) is `Ok(None)`; a value that is
@@ -270,6 +266,7 @@ impl Recipe {
             timestamp_field: None,
             timestamp_unit: TimeUnit::Seconds,
             id_header: None,
+            brand: None,
             template: vec![Part::Body],
             algorithm: Algorithm::Sha256,
             encoding: Encoding::Hex,
@@ -330,6 +327,7 @@ impl Recipe {
                     )?
                 }
                 "id_header" => r.id_header = Some(v),
+                "brand" => r.brand = Some(v),
                 "template" => r.template = parse_template(&v)?,
                 "algorithm" => {
                     r.algorithm = pick(
@@ -403,9 +401,6 @@ impl Recipe {
                     .into(),
             );
         }
-        if names(&r.header).is_empty() {
-            return Err("recipe needs header = <signature header name>".into());
-        }
         if r.template.contains(&Part::Id) && r.id_header.is_none() {
             return Err("template uses {id} but no id_header".into());
         }
@@ -414,17 +409,39 @@ impl Recipe {
 
     /// Whether one of this recipe's signature headers is present.
     pub fn detect(&self, headers: &[Header]) -> bool {
-        names(&self.header)
+        self.lookups(&self.header)
             .iter()
             .any(|n| header_value(headers, n).is_some())
+    }
+
+    /// The names a header is looked for under, in order: branded first, with a `brand`.
+    pub fn lookups(&self, name: &str) -> Vec<String> {
+        match (&self.brand, name.split_once('-')) {
+            (Some(brand), Some((_, rest))) => vec![format!("{brand}-{rest}"), name.to_string()],
+            _ => vec![name.to_string()],
+        }
+    }
+
+    /// A header by [`Recipe::lookups`]: the name found and its value, as `contract::required`.
+    fn read<'h>(&self, headers: &'h [Header], name: &str) -> Result<(String, &'h str), Fault> {
+        let names = self.lookups(name);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        first_of(headers, &refs).map(|(n, v)| (n.to_string(), v))
+    }
+
+    /// The message id as verification reads it (branded name first).
+    pub fn read_id(&self, headers: &[Header]) -> Option<String> {
+        let h = self.id_header.as_deref()?;
+        self.read(headers, h).ok().map(|(_, v)| v.to_string())
     }
 
     /// Reads timestamp, id and signature candidates from the request, by the contract: a
     /// needed header absent or empty is [`Fault::Missing`], one that cannot be parsed
     /// [`Fault::Malformed`].
     pub fn parse_headers(&self, headers: &[Header], body: &[u8]) -> Result<Parsed, Fault> {
-        let header_names = names(&self.header);
-        let (used, text) = first_of(headers, &header_names)?;
+        let header_names = self.lookups(&self.header);
+        let (used, text) = self.read(headers, &self.header)?;
+        let used = used.as_str();
         let bad = |why: String| Fault::Malformed(format!("{used}: {why}"));
         let mut parsed = Parsed {
             timestamp: None,
@@ -435,10 +452,10 @@ impl Recipe {
         if header_names.len() > 1 {
             let others: Vec<&str> = header_names
                 .iter()
-                .copied()
+                .map(String::as_str)
                 .filter(|n| *n != used && header_value(headers, n).is_some())
                 .collect();
-            if used != header_names[header_names.len() - 1] || !others.is_empty() {
+            if used != header_names[header_names.len() - 1].as_str() || !others.is_empty() {
                 let mut note = format!("read {used}");
                 if !others.is_empty() {
                     note.push_str(&format!(
@@ -518,7 +535,7 @@ impl Recipe {
             parsed.notes.push(why);
         }
         if let Some(list) = &self.timestamp_header {
-            parsed.timestamp = Some(first_of(headers, &names(list))?.1.to_string());
+            parsed.timestamp = Some(self.read(headers, list)?.1.to_string());
         }
         if let Some(field) = &self.timestamp_field {
             parsed.timestamp = body_field(body, field)?;
@@ -529,7 +546,7 @@ impl Recipe {
             }
         }
         if let Some(list) = &self.id_header {
-            parsed.id = Some(first_of(headers, &names(list))?.1.to_string());
+            parsed.id = Some(self.read(headers, list)?.1.to_string());
         }
         if self.template.contains(&Part::Timestamp) && parsed.timestamp.is_none() {
             return Err(Fault::Missing("no timestamp".into()));
@@ -709,13 +726,35 @@ impl Recipe {
             Split::Bare { prefix } => format!("{prefix}{sig}"),
             Split::List { version } => format!("{version},{sig}"),
         };
-        let last = |list: &str| names(list).last().copied().unwrap_or_default().to_string();
-        let mut headers = vec![Header::new(last(&self.header), value)];
+        let mut headers = vec![Header::new(self.header.clone(), value)];
         if let Some(h) = &self.timestamp_header {
-            headers.push(Header::new(last(h), t));
+            headers.push(Header::new(h.clone(), t));
         }
         if let Some(h) = &self.id_header {
-            headers.push(Header::new(last(h), id.to_string()));
+            headers.push(Header::new(h.clone(), id.to_string()));
+        }
+        Ok(headers)
+    }
+
+    /// Re-signs a captured request at unix seconds `t`: its own id, and each header written
+    /// under the name the capture carried (a branded `svix-*` capture stays branded).
+    pub fn sign_like(
+        &self,
+        secret: &Secret,
+        t: i64,
+        body: &[u8],
+        like: &[Header],
+    ) -> Result<Vec<Header>, String> {
+        let id = self.read_id(like).unwrap_or_default();
+        let mut headers = self.sign(secret, t, &id, body)?;
+        for h in &mut headers {
+            if let Some(name) = self
+                .lookups(&h.name)
+                .into_iter()
+                .find(|n| header_value(like, n).is_some())
+            {
+                h.name = name;
+            }
         }
         Ok(headers)
     }

@@ -9,7 +9,7 @@ use super::recipe::Recipe;
 /// The recipe.
 pub fn recipe() -> Recipe {
     Recipe::parse(
-        "name=standard;header=svix-signature | webhook-signature;split=list;signature=v1;timestamp_header=svix-timestamp | webhook-timestamp;id_header=svix-id | webhook-id;template={id}.{t}.{body};encoding=base64;key=whsec;no_signature=invalid",
+        "name=standard;header=webhook-signature;split=list;signature=v1;timestamp_header=webhook-timestamp;id_header=webhook-id;brand=svix;template={id}.{t}.{body};encoding=base64;key=whsec;no_signature=invalid",
     )
     .expect("built-in recipe")
 }
@@ -187,6 +187,20 @@ mod tests {
         if expected == Outcome::Valid {
             assert!(v.reason.contains("read svix-signature"), "{}", v.reason);
         }
+    }
+
+    #[test]
+    fn re_signing_a_branded_capture_keeps_its_names_and_id() {
+        let s = Secret::new(SECRET).unwrap();
+        let captured = vec![
+            Header::new("svix-id", ID),
+            Header::new("svix-timestamp", "1"),
+            Header::new("svix-signature", "v1,old"),
+        ];
+        let fresh = recipe().sign_like(&s, T, BODY, &captured).unwrap();
+        let names: Vec<&str> = fresh.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["svix-signature", "svix-timestamp", "svix-id"]);
+        assert_eq!(fresh[0].value.as_ref(), SIG.as_bytes());
     }
 
     #[test]
