@@ -92,6 +92,14 @@ fn send_fails_against_a_receiver_that_accepts_a_broken_delivery() {
 #[case::github(SchemeChoice::Github)]
 #[case::slack(SchemeChoice::Slack)]
 #[case::shopify(SchemeChoice::Shopify)]
+#[case::paddle(SchemeChoice::Paddle)]
+#[case::linear(SchemeChoice::Linear)]
+#[case::zoom(SchemeChoice::Zoom)]
+#[case::twitch(SchemeChoice::Twitch)]
+#[case::vercel(SchemeChoice::Vercel)]
+#[case::woocommerce(SchemeChoice::Woocommerce)]
+#[case::intercom(SchemeChoice::Intercom)]
+#[case::mailgun(SchemeChoice::Mailgun)]
 fn send_signs_other_schemes_and_a_listener_in_that_scheme_accepts_them(
     #[case] scheme: SchemeChoice,
 ) {

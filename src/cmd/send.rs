@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use crate::cmd::args::{self, Exit, usage};
-use crate::net::send::{Break, build, client, event_body, post, post_many};
+use crate::net::send::{Break, build, build_mailgun, client, event_body, post, post_many};
 use crate::sanitize::escape_text;
 use crate::verify::SchemeChoice;
 use crate::verify::recipe::Recipe;
@@ -77,7 +77,7 @@ fn describe_expectation(args: &SendArgs) -> String {
 pub async fn run(args: SendArgs) -> Result<Exit> {
     let secret = args::signing_secret(NAME, args.secret.as_slice())?;
     let recipe = match args.scheme {
-        SchemeChoice::Auto | SchemeChoice::Modelgates => None,
+        SchemeChoice::Auto | SchemeChoice::Modelgates | SchemeChoice::Mailgun => None,
         SchemeChoice::Custom => match args.recipe.as_deref() {
             Some(r) => Some(r.clone()),
             None => return Err(usage(NAME, "--scheme custom needs --recipe")),
@@ -90,7 +90,11 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let created_at = crate::fmt::rfc3339(now * 1000);
     let body = event_body(&args.event, &args.id, &created_at)?;
-    let delivery = build(recipe.as_ref(), &secret, body, now, args.break_)?;
+    let delivery = if args.scheme == SchemeChoice::Mailgun {
+        build_mailgun(&secret, body, now, args.break_).map_err(|e| usage(NAME, format!("{e:#}")))?
+    } else {
+        build(recipe.as_ref(), &secret, body, now, args.break_)?
+    };
     let client = client(&args.cacert)?;
 
     if args.count == 1 {
