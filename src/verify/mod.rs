@@ -5,9 +5,13 @@
 //! fingerprint.
 //!
 //! This file only dispatches ([`resolve`], [`built_in`], [`verify`], which also attaches the
-//! diagnosis and the rotation hint). What the schemes share lives in leaf files they import
-//! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
-//! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
+//! diagnosis and the rotation hint, and says when another scheme's header was present too).
+//! What the schemes share lives in leaf files they import directly: `config`
+//! ([`VerifyConfig`]), `contract` (the one verdict mapping of `signature-schemes.md`: missing,
+//! malformed, stale, invalid, valid), `wording` (skew in words) and [`mac`] (the one MAC
+//! computation and constant-time comparison); `check` holds [`Recipe::verify`]. One file per
+//! scheme: a recipe, or code where a recipe cannot say it (ModelGates, the reference;
+//! [`mailgun`], signed inside the body).
 
 #[cfg(test)]
 mod cases;
@@ -25,6 +29,7 @@ pub mod modelgates;
 pub mod paddle;
 pub mod recipe;
 pub mod shopify;
+mod sign;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
