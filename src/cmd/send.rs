@@ -9,7 +9,10 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use crate::cmd::args::{self, Exit, usage};
-use crate::net::send::{Break, build, client, event_body, post, post_many};
+use crate::model::secret::Secret;
+use crate::net::send::{
+    Break, Delivery, build, build_mailgun, client, event_body, post, post_many,
+};
 use crate::sanitize::escape_text;
 use crate::verify::SchemeChoice;
 use crate::verify::recipe::Recipe;
@@ -81,11 +84,28 @@ fn describe_expectation(args: &SendArgs) -> String {
     }
 }
 
+/// Signs one event body in the chosen scheme: Mailgun signs inside the body, the rest are
+/// recipes (none: ModelGates).
+fn sign(
+    scheme: SchemeChoice,
+    recipe: Option<&Recipe>,
+    secret: &Secret,
+    body: Vec<u8>,
+    now: i64,
+    broken: Option<Break>,
+) -> Result<Delivery> {
+    if scheme == SchemeChoice::Mailgun {
+        build_mailgun(secret, body, now, broken).map_err(|e| usage(NAME, format!("{e:#}")))
+    } else {
+        build(recipe, secret, body, now, broken)
+    }
+}
+
 /// Runs `hooklens send`: negative when the receiver did not answer as expected.
 pub async fn run(args: SendArgs) -> Result<Exit> {
     let secret = args::signing_secret(NAME, args.secret.as_slice())?;
     let recipe = match args.scheme {
-        SchemeChoice::Auto | SchemeChoice::Modelgates => None,
+        SchemeChoice::Auto | SchemeChoice::Modelgates | SchemeChoice::Mailgun => None,
         SchemeChoice::Custom => match args.recipe.as_deref() {
             Some(r) => Some(r.clone()),
             None => return Err(usage(NAME, "--scheme custom needs --recipe")),
@@ -100,7 +120,14 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let one_job = args.count == 1 || args.same_id || args.id.is_some();
     let job = args.id.clone().unwrap_or_else(|| DEFAULT_JOB.to_owned());
     let body = event_body(&args.event, &job, &created_at)?;
-    let delivery = build(recipe.as_ref(), &secret, body, now, args.break_)?;
+    let delivery = sign(
+        args.scheme,
+        recipe.as_ref(),
+        &secret,
+        body,
+        now,
+        args.break_,
+    )?;
     let client = client(&args.cacert)?;
 
     if args.count == 1 {
@@ -129,14 +156,15 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     }
 
     // Load mode: `count` deliveries, `concurrency` at a time.
-    let deliveries: Arc<dyn Fn(u64) -> crate::net::send::Delivery + Send + Sync> = if one_job {
+    let deliveries: Arc<dyn Fn(u64) -> Delivery + Send + Sync> = if one_job {
         Arc::new(move |_| delivery.clone())
     } else {
         // A job of its own for each: the same event with `data.id` job_<run>_<n>, signed anew.
         let (event, secret, recipe) = (args.event.clone(), secret.clone(), recipe.clone());
+        let scheme = args.scheme;
         Arc::new(move |n| {
             event_body(&event, &format!("job_{now}_{}", n + 1), &created_at)
-                .and_then(|body| build(recipe.as_ref(), &secret, body, now, args.break_))
+                .and_then(|body| sign(scheme, recipe.as_ref(), &secret, body, now, args.break_))
                 .unwrap_or_else(|_| delivery.clone())
         })
     };

@@ -13,7 +13,8 @@ pub enum Outcome {
     Unverified,
     /// No signature matched any configured secret.
     InvalidSignature,
-    /// The signature matched but the timestamp is outside the tolerance (past or future).
+    /// The timestamp is outside the tolerance (past or future); judged before the signature,
+    /// so the reason and `matched_secret` say whether the signature matched.
     Stale,
     /// The signature header is absent.
     MissingHeader,

@@ -59,13 +59,7 @@ pub fn resign(
             modelgates::signature_header(secret.expose(), now, body),
         )],
         crate::verify::Resolved::Recipe(recipe) => {
-            let id = recipe
-                .id_header
-                .as_deref()
-                .and_then(|h| capture.header(h))
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
-            recipe.sign(secret, now, &id, body)?
+            recipe.sign_like(secret, now, body, &capture.headers)?
         }
     };
     // Replace each signed header in place (keeping the captured name's case and position).

@@ -14,8 +14,8 @@ use http_body_util::{BodyExt, Full};
 
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
-use crate::verify::modelgates;
 use crate::verify::recipe::Recipe;
+use crate::verify::{mailgun, modelgates};
 
 /// Built-in events (compact JSON as `JSON.stringify` writes it); `{{job_id}}` and
 /// `{{created_at}}` are filled in at send time.
@@ -94,6 +94,11 @@ pub fn build(
         .clone()
         .unwrap_or_else(|| "job_test".into());
     let mut headers = vec![Header::new("Content-Type", "application/json")];
+    // A scheme whose timestamp travels in the body (Linear) gets it there before signing.
+    let body = match recipe {
+        Some(r) => r.stamp(body, t),
+        None => body,
+    };
     let signature = match recipe {
         None => vec![Header::new(
             modelgates::SIGNATURE_HEADER,
@@ -119,6 +124,47 @@ pub fn build(
         body.push(b' ');
     }
     Ok(Delivery { headers, body })
+}
+
+/// Mailgun's delivery: `event` under `event-data`, with the signature object in the body.
+/// `--break body` is refused: Mailgun's signature does not cover the body, so no receiver can
+/// notice the change.
+pub fn build_mailgun(
+    secret: &Secret,
+    event: Vec<u8>,
+    now: i64,
+    broken: Option<Break>,
+) -> Result<Delivery> {
+    let t = match broken {
+        Some(Break::Stale) => now - 360,
+        Some(Break::Future) => now + 360,
+        _ => now,
+    };
+    let key = match broken {
+        Some(Break::WrongSecret) => format!("{}-not-it", secret.expose_str()),
+        _ => secret.expose_str().to_string(),
+    };
+    let token = hex::encode(crate::verify::mac::compute(
+        crate::verify::mac::Algorithm::Sha256,
+        now.to_string().as_bytes(),
+        &[&event],
+    ));
+    let body = match broken {
+        Some(Break::Body) => anyhow::bail!(
+            "--break body: Mailgun's signature covers only timestamp and token, not the body, so a receiver cannot notice a changed body"
+        ),
+        Some(Break::MissingSignature) => {
+            let mut b = br#"{"event-data":"#.to_vec();
+            b.extend_from_slice(&event);
+            b.push(b'}');
+            b
+        }
+        _ => mailgun::signed_body(key.as_bytes(), t, &token[..50], &event),
+    };
+    Ok(Delivery {
+        headers: vec![Header::new("Content-Type", "application/json")],
+        body,
+    })
 }
 
 /// The outbound client `send` uses.
@@ -285,10 +331,64 @@ mod tests {
     }
 
     #[test]
+    fn mailgun_deliveries_verify_and_break_as_asked() {
+        let s = Secret::new("key-mailgun").unwrap();
+        let event = event_body("failed", "job_3", "2026-11-26T10:00:00.000Z").unwrap();
+        let cfg = VerifyConfig {
+            secrets: vec![s.clone()],
+            ..Default::default()
+        };
+        let now = 1_764_151_200;
+        let outcome = |b| {
+            let d = build_mailgun(&s, event.clone(), now, b).unwrap();
+            let v = verify(&d.headers, &d.body, &cfg, now);
+            (v.scheme, v.outcome)
+        };
+        let mg = Some("mailgun".to_string());
+        assert_eq!(outcome(None), (mg.clone(), Outcome::Valid));
+        assert_eq!(
+            outcome(Some(Break::WrongSecret)),
+            (mg, Outcome::InvalidSignature)
+        );
+        let why = build_mailgun(&s, event.clone(), now, Some(Break::Body)).unwrap_err();
+        assert!(format!("{why}").contains("not the body"), "{why}");
+    }
+
+    #[test]
+    fn a_linear_event_carries_its_timestamp_in_the_body() {
+        let s = Secret::new("lin").unwrap();
+        let r = crate::verify::built_in("linear").unwrap();
+        let body = event_body("completed", "job_4", "2026-11-26T10:00:00.000Z").unwrap();
+        let d = build(Some(&r), &s, body, 1_764_151_200, Some(Break::Stale)).unwrap();
+        assert!(
+            String::from_utf8_lossy(&d.body).starts_with(r#"{"webhookTimestamp":1764150840000,"#)
+        );
+        let cfg = VerifyConfig {
+            secrets: vec![s],
+            ..Default::default()
+        };
+        let v = verify(&d.headers, &d.body, &cfg, 1_764_151_200);
+        assert_eq!(v.outcome, Outcome::Stale, "{}", v.reason);
+    }
+
+    #[test]
     fn every_scheme_signs_what_it_verifies() {
         let s = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = event_body("failed", "job_2", "2026-11-26T10:00:00.000Z").unwrap();
-        for name in ["standard", "stripe", "github", "slack", "shopify"] {
+        for name in [
+            "standard",
+            "stripe",
+            "github",
+            "slack",
+            "shopify",
+            "paddle",
+            "linear",
+            "zoom",
+            "twitch",
+            "vercel",
+            "woocommerce",
+            "intercom",
+        ] {
             let r = crate::verify::built_in(name).unwrap();
             let d = build(Some(&r), &s, body.clone(), 1_764_151_200, None).unwrap();
             let cfg = VerifyConfig {

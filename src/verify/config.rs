@@ -17,7 +17,7 @@ pub enum SchemeChoice {
     Auto,
     /// `X-ModelGates-Signature: t=,v1=` over `"<t>," ++ body`.
     Modelgates,
-    /// Standard Webhooks / Svix.
+    /// Standard Webhooks / Svix (`webhook-*` or the branded `svix-*`).
     Standard,
     /// Stripe.
     Stripe,
@@ -27,6 +27,22 @@ pub enum SchemeChoice {
     Slack,
     /// Shopify.
     Shopify,
+    /// Paddle Billing (`Paddle-Signature: ts=;h1=`).
+    Paddle,
+    /// Linear (`Linear-Signature`, `webhookTimestamp` in the body).
+    Linear,
+    /// Zoom (`x-zm-signature: v0=`).
+    Zoom,
+    /// Twitch EventSub.
+    Twitch,
+    /// Vercel (`x-vercel-signature`, SHA-1).
+    Vercel,
+    /// WooCommerce (`X-WC-Webhook-Signature`).
+    Woocommerce,
+    /// Intercom (`X-Hub-Signature: sha1=`).
+    Intercom,
+    /// Mailgun (signature, timestamp and token inside the body).
+    Mailgun,
     /// The `--recipe` given.
     Custom,
 }
@@ -42,6 +58,17 @@ pub struct VerifyConfig {
     pub scheme: SchemeChoice,
     /// A user-described scheme (`--recipe`), used by `custom` and detected by `auto`.
     pub custom: Option<Arc<Recipe>>,
+}
+
+impl VerifyConfig {
+    /// The tolerance for a scheme whose provider applies `scheme_default` seconds: that one,
+    /// unless `--tolerance` was changed from its default.
+    pub fn tolerance_for(&self, scheme_default: Option<i64>) -> i64 {
+        match scheme_default {
+            Some(own) if self.tolerance_secs == DEFAULT_TOLERANCE_SECS => own,
+            _ => self.tolerance_secs,
+        }
+    }
 }
 
 impl Default for VerifyConfig {

@@ -5,13 +5,13 @@
 //!
 //! The hint codes, in the order they are tried: `timestamp_milliseconds` (stale), then for an
 //! invalid signature `body_length_changed`, `secret_whitespace`, `whsec_key_handling`,
-//! `uppercase_hex`, `body_reserialized`, `signed_string_layout`, `timestamp_milliseconds`,
-//! `body_compressed`. (`older_secret`, on a valid delivery, is added by `verify` itself.)
+//! `uppercase_hex`, `wrong_encoding`, `key_form`, `body_reserialized`, `signed_string_layout`,
+//! `timestamp_milliseconds`, `body_compressed`. (`older_secret`, on a valid delivery, is added by `verify` itself.)
 
 use serde_json::Value;
 
 use super::config::VerifyConfig;
-use super::recipe::{KeyMode, Part, Recipe, parse_template, template_text};
+use super::recipe::{Encoding, KeyMode, Part, Recipe, parse_template, template_text};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
 use crate::model::verdict::{Hint, Outcome, Verdict};
@@ -32,7 +32,7 @@ pub fn diagnose(
     now: i64,
     verdict: &Verdict,
 ) -> Vec<Hint> {
-    let Ok(Some(parsed)) = recipe.parse_headers(headers) else {
+    let Ok(parsed) = recipe.parse_headers(headers, body) else {
         return Vec::new();
     };
     let t = parsed.timestamp.clone().unwrap_or_default();
@@ -53,7 +53,7 @@ pub fn diagnose(
             .map(|(i, _)| *i)
     };
 
-    if verdict.outcome == Outcome::Stale {
+    if verdict.outcome == Outcome::Stale && verdict.matched_secret.is_some() {
         // Signature fine, timestamp far off: milliseconds look like a date far in the future.
         if let (Some(ts), Some(skew)) = (verdict.timestamp, verdict.skew_secs)
             && ts > 100_000_000_000
@@ -69,7 +69,9 @@ pub fn diagnose(
         }
         return Vec::new();
     }
-    if verdict.outcome != Outcome::InvalidSignature {
+    // A stale timestamp whose signature does not match either is explained like an invalid
+    // signature (the contract judges the timestamp first).
+    if !matches!(verdict.outcome, Outcome::InvalidSignature | Outcome::Stale) {
         return Vec::new();
     }
 
@@ -179,6 +181,59 @@ pub fn diagnose(
         }
     }
 
+    // The right MAC, written in the other encoding (hex where base64 is expected, or back).
+    let signed = recipe.signed_bytes(&recipe.template, &t, &id, body);
+    let (other, other_name, want_name) = match recipe.encoding {
+        Encoding::Hex => (Encoding::Base64, "base64", "hex"),
+        Encoding::Base64 => (Encoding::Hex, "hex", "base64"),
+    };
+    let mut recoded = recipe.clone();
+    recoded.encoding = other;
+    recoded.lowercase_only = false;
+    if let Some(i) = keys
+        .iter()
+        .find(|(_, k)| recoded.matches(k, &signed, sigs))
+        .map(|(i, _)| *i)
+    {
+        return hint(
+            "wrong_encoding",
+            format!(
+                "the signature is the right MAC (secret {i}) written in {other_name}, but {} sends {want_name}: the sender encoded the digest the wrong way",
+                recipe.name
+            ),
+        );
+    }
+
+    // The secret's text was decoded first (hex or base64 shown in a dashboard), or the other
+    // way round.
+    if recipe.key == KeyMode::Utf8 {
+        use base64::Engine;
+        for (i, secret) in cfg.secrets.iter().enumerate() {
+            let s = secret.expose_str();
+            let forms = [
+                (hex::decode(s).ok(), "hex-decoded"),
+                (
+                    base64::engine::general_purpose::STANDARD.decode(s).ok(),
+                    "base64-decoded",
+                ),
+            ];
+            for (key, how) in forms {
+                if let Some(key) = key
+                    && !key.is_empty()
+                    && recipe.matches(&key, &signed, sigs)
+                {
+                    return hint(
+                        "key_form",
+                        format!(
+                            "the signature matches secret {i} {how}: the sender keyed the MAC with the decoded bytes, while {} uses the secret's text as it is",
+                            recipe.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     // The body was parsed and re-encoded before signing (or before this check).
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         let forms = [
@@ -209,6 +264,7 @@ pub fn diagnose(
         "{body}",
         "v0:{t}:{body}",
         "{id}.{t}.{body}",
+        "{id}{t}{body}",
     ];
     let current = template_text(&recipe.template);
     for layout in layouts {
@@ -421,6 +477,29 @@ mod tests {
         let mut h = mg(modelgates::signature_header(b"other", NOW, BODY), BODY);
         h.push(Header::new("Content-Encoding", "gzip"));
         assert!(codes(&h, BODY, &cfg("dev_secret")).is_empty());
+    }
+
+    #[test]
+    fn digest_in_the_wrong_encoding() {
+        // A WooCommerce sender that wrote the hex digest instead of base64.
+        let r = crate::verify::woocommerce::recipe();
+        let body = br#"{"id":42}"#;
+        let hexsig = hmac_hex(b"woo", body);
+        let h = vec![Header::new("X-WC-Webhook-Signature", hexsig)];
+        let v = checked(&r, &h, body, &cfg("woo"));
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "wrong_encoding", "{:?}", v.hints);
+    }
+
+    #[test]
+    fn key_decoded_by_the_sender() {
+        // The secret is shown as hex; the sender keyed the MAC with its bytes.
+        let r = crate::verify::github::recipe();
+        let body = b"Hello";
+        let sig = hmac_hex(&[0xde, 0xad, 0xbe, 0xef], body);
+        let h = vec![Header::new("X-Hub-Signature-256", format!("sha256={sig}"))];
+        let v = checked(&r, &h, body, &cfg("deadbeef"));
+        assert_eq!(v.hints[0].code, "key_form", "{:?}", v.hints);
     }
 
     #[test]

@@ -15,15 +15,33 @@ pub fn signature_headers(value: &[u8], body: &[u8]) {
     if let Ok(parsed) = modelgates::parse_header(value) {
         assert!(parsed.v1.iter().all(|s| s.len() == 64));
     }
-    let names = ["standard", "stripe", "github", "slack", "shopify"];
+    let names = [
+        "standard",
+        "stripe",
+        "github",
+        "slack",
+        "shopify",
+        "paddle",
+        "linear",
+        "zoom",
+        "twitch",
+        "vercel",
+        "woocommerce",
+        "intercom",
+    ];
     for name in names {
         let recipe = built_in(name).expect("a built-in scheme");
         let mut headers = vec![Header::new(&recipe.header, value.to_vec())];
         if let Some(t) = &recipe.timestamp_header {
             headers.push(Header::new(t, value.to_vec()));
         }
-        let _ = recipe.parse_headers(&headers);
+        if let Some(id) = &recipe.id_header {
+            headers.push(Header::new(id, value.to_vec()));
+        }
+        let _ = recipe.parse_headers(&headers, body);
     }
+    // Mailgun reads its signature from the body.
+    let _ = super::mailgun::detect(body);
     let headers = [
         Header::new(modelgates::SIGNATURE_HEADER, value.to_vec()),
         Header::new("webhook-signature", value.to_vec()),
@@ -47,7 +65,7 @@ pub fn recipe(text: &[u8]) {
     };
     if let Ok(recipe) = Recipe::parse(text) {
         let headers = [Header::new(&recipe.header, text.as_bytes().to_vec())];
-        let _ = recipe.parse_headers(&headers);
+        let _ = recipe.parse_headers(&headers, &[]);
     }
 }
 

@@ -5,23 +5,39 @@
 //! fingerprint.
 //!
 //! This file only dispatches ([`resolve`], [`built_in`], [`verify`], which also attaches the
-//! diagnosis and the rotation hint). What the schemes share lives in leaf files they import
-//! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
-//! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
+//! diagnosis and the rotation hint, and says when another scheme's header was present too).
+//! What the schemes share lives in leaf files they import directly: `config`
+//! ([`VerifyConfig`]), `contract` (the one verdict mapping of `signature-schemes.md`: missing,
+//! malformed, stale, invalid, valid), `wording` (skew in words) and [`mac`] (the one MAC
+//! computation and constant-time comparison); `check` holds [`Recipe::verify`]. One file per
+//! scheme: a recipe, or code where a recipe cannot say it (ModelGates, the reference;
+//! [`mailgun`], signed inside the body).
 
+#[cfg(test)]
+mod cases;
 mod check;
 mod config;
+mod contract;
 pub mod diagnose;
 pub mod fuzzing;
 pub mod github;
+pub mod intercom;
+pub mod linear;
 pub mod mac;
+pub mod mailgun;
 pub mod modelgates;
+pub mod paddle;
 pub mod recipe;
 pub mod shopify;
+mod sign;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
+pub mod twitch;
+pub mod vercel;
+pub mod woocommerce;
 mod wording;
+pub mod zoom;
 
 use std::sync::LazyLock;
 
@@ -33,13 +49,21 @@ pub use config::{DEFAULT_TOLERANCE_SECS, SchemeChoice, VerifyConfig};
 pub use wording::describe_skew;
 
 /// Built-in recipes, in auto-detection order after ModelGates.
-static BUILT_IN: LazyLock<[Recipe; 5]> = LazyLock::new(|| {
-    [
+/// GitHub comes before Intercom: GitHub sends Intercom's `X-Hub-Signature` too (its SHA-1 copy).
+static BUILT_IN: LazyLock<Vec<Recipe>> = LazyLock::new(|| {
+    vec![
         standard::recipe(),
         stripe::recipe(),
         github::recipe(),
         slack::recipe(),
         shopify::recipe(),
+        paddle::recipe(),
+        linear::recipe(),
+        zoom::recipe(),
+        twitch::recipe(),
+        vercel::recipe(),
+        woocommerce::recipe(),
+        intercom::recipe(),
     ]
 });
 
@@ -67,6 +91,14 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         SchemeChoice::Github => by_name("github"),
         SchemeChoice::Slack => by_name("slack"),
         SchemeChoice::Shopify => by_name("shopify"),
+        SchemeChoice::Paddle => by_name("paddle"),
+        SchemeChoice::Linear => by_name("linear"),
+        SchemeChoice::Zoom => by_name("zoom"),
+        SchemeChoice::Twitch => by_name("twitch"),
+        SchemeChoice::Vercel => by_name("vercel"),
+        SchemeChoice::Woocommerce => by_name("woocommerce"),
+        SchemeChoice::Intercom => by_name("intercom"),
+        SchemeChoice::Mailgun => None,
         SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
     };
     if let Some(r) = forced {
@@ -86,6 +118,24 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         .map_or(Resolved::ModelGates, Resolved::Recipe)
 }
 
+/// When auto-detection had a choice: which other schemes' headers are present too, and why
+/// `picked` was used (it comes first in the detection order, which puts the more specific
+/// header first).
+fn also_applies(headers: &[Header], picked: &str) -> Option<String> {
+    let others: Vec<String> = BUILT_IN
+        .iter()
+        .filter(|r| r.name != picked && r.detect(headers))
+        .map(|r| format!("{} ({})", r.name, r.lookups(&r.header).join(" or ")))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "checked as {picked}: its header comes first in the detection order; also present: {}",
+        others.join(", ")
+    ))
+}
+
 /// The recipe for a built-in scheme name (`standard`, `stripe`, ...), for signing.
 pub fn built_in(name: &str) -> Option<Recipe> {
     if name == modelgates::NAME {
@@ -98,10 +148,25 @@ pub fn built_in(name: &str) -> Option<Recipe> {
 /// failure, confirmed diagnoses are attached as hints (the valid path pays nothing for them).
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
     let resolved = resolve(headers, cfg);
+    // Mailgun signs inside the body: forced, or in auto when no header names a scheme.
+    if cfg.scheme == SchemeChoice::Mailgun
+        || (cfg.scheme == SchemeChoice::Auto
+            && matches!(resolved, Resolved::ModelGates)
+            && capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_none()
+            && mailgun::detect(body))
+    {
+        return mailgun::verify(headers, body, cfg, now_secs);
+    }
     let mut verdict = match &resolved {
         Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
         Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
     };
+    if cfg.scheme == SchemeChoice::Auto
+        && let Some(why) = also_applies(headers, verdict.scheme.as_deref().unwrap_or(""))
+    {
+        verdict.reason.push_str("; ");
+        verdict.reason.push_str(&why);
+    }
     if matches!(
         verdict.outcome,
         Outcome::InvalidSignature | Outcome::Stale | Outcome::MalformedHeader
@@ -165,6 +230,78 @@ mod tests {
     fn auto_picks_the_scheme_by_header(#[case] header: &str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
         assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[rstest]
+    // signature-schemes.md §2 l.67: Svix-branded headers are Standard Webhooks.
+    #[case::svix("svix-signature", "standard")]
+    #[case::paddle("Paddle-Signature", "paddle")]
+    #[case::linear("Linear-Signature", "linear")]
+    #[case::zoom("x-zm-signature", "zoom")]
+    #[case::twitch("Twitch-Eventsub-Message-Signature", "twitch")]
+    #[case::vercel("x-vercel-signature", "vercel")]
+    #[case::woocommerce("X-WC-Webhook-Signature", "woocommerce")]
+    #[case::intercom("X-Hub-Signature", "intercom")]
+    fn auto_picks_the_newer_schemes_by_header(#[case] header: &str, #[case] scheme: &str) {
+        let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
+        assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[test]
+    fn auto_finds_mailgun_by_its_body() {
+        let body = mailgun::signed_body(b"k", NOW, "tok", br#"{"event":"delivered"}"#);
+        let v = verify(&[], &body, &cfg(&["k"]), NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("mailgun"), Outcome::Valid)
+        );
+        // A ModelGates body with no header stays a missing ModelGates signature.
+        let v = verify(&[], BODY, &cfg(&["k"]), NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("modelgates"), Outcome::MissingHeader)
+        );
+    }
+
+    #[test]
+    fn with_the_legacy_sha1_header_too_auto_picks_github_and_says_why() {
+        // GitHub sends X-Hub-Signature (SHA-1) next to X-Hub-Signature-256 (signature-schemes.md
+        // §4 l.132); Intercom sends only X-Hub-Signature.
+        let headers = [
+            Header::new(
+                "X-Hub-Signature-256",
+                "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            ),
+            Header::new("X-Hub-Signature", "sha1=00"),
+        ];
+        let v = verify(
+            &headers,
+            b"Hello, World!",
+            &cfg(&["It's a Secret to Everybody"]),
+            0,
+        );
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some("github"), Outcome::Valid)
+        );
+        assert!(v.reason.contains("also present: intercom"), "{}", v.reason);
+    }
+
+    #[test]
+    fn github_uppercase_hex_is_invalid_with_the_hint() {
+        // signature-schemes.md §4 l.131, l.138: "sha256=" + lowercase hex, compared as a string.
+        let headers = [Header::new(
+            "X-Hub-Signature-256",
+            "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
+        )];
+        let v = verify(
+            &headers,
+            b"Hello, World!",
+            &cfg(&["It's a Secret to Everybody"]),
+            0,
+        );
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "uppercase_hex", "{:?}", v.hints);
     }
 
     #[test]

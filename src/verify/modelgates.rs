@@ -6,11 +6,11 @@
 //! tolerance) and compares in constant time.
 
 use super::config::VerifyConfig;
+use super::contract::{Evidence, Fault, Window, judge, required};
 use super::mac::{self, Algorithm};
 use super::recipe::Recipe;
-use super::wording::{conclude, describe_skew};
-use crate::model::capture::{Header, header_value};
-use crate::model::verdict::{Outcome, Verdict};
+use crate::model::capture::Header;
+use crate::model::verdict::Verdict;
 
 /// Scheme name in verdicts.
 pub const NAME: &str = "modelgates";
@@ -28,7 +28,8 @@ pub struct SignatureHeader {
     pub v1: Vec<String>,
 }
 
-/// Parses `t=…,v1=…[,v1=…]` (parts separated by commas, optional spaces, unknown parts ignored).
+/// Parses `t=…,v1=…[,v1=…]` (parts separated by commas, optional spaces, unknown `key=value`
+/// parts ignored; a part without `=` is malformed, as the reference says).
 pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
     let text = std::str::from_utf8(value).map_err(|_| "header is not valid UTF-8".to_string())?;
     let mut timestamp = None;
@@ -56,6 +57,11 @@ pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
                 ));
             }
             v1.push(sig.to_string());
+        } else if !part.contains('=') {
+            return Err(format!(
+                "part {:?} is not key=value (expected t=<unix seconds>,v1=<hex>)",
+                crate::sanitize::escape_line(part.as_bytes())
+            ));
         }
     }
     match (timestamp, v1.is_empty()) {
@@ -119,34 +125,16 @@ fn candidates(v1: &[String]) -> Vec<Vec<u8>> {
 /// assert_eq!(modelgates::verify(&bad, body, &cfg, 1010).outcome, Outcome::InvalidSignature);
 /// ```
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
-    let Some(raw) = header_value(headers, SIGNATURE_HEADER) else {
-        let outcome = if cfg.secrets.is_empty() {
-            Outcome::Unverified
-        } else {
-            Outcome::MissingHeader
-        };
-        return Verdict::new(Some(NAME), outcome, format!("no {SIGNATURE_HEADER} header"));
-    };
-    let parsed = match parse_header(raw) {
-        Ok(parsed) => parsed,
-        Err(why) => {
-            let outcome = if cfg.secrets.is_empty() {
-                Outcome::Unverified
-            } else {
-                Outcome::MalformedHeader
-            };
-            return Verdict::new(Some(NAME), outcome, why);
-        }
-    };
-    let skew = parsed.timestamp.saturating_sub(now_secs);
-    let fresh = skew.unsigned_abs() <= cfg.tolerance_secs.unsigned_abs();
-    let mut verdict = Verdict::new(Some(NAME), Outcome::Unverified, "no secret configured");
-    verdict.timestamp = Some(parsed.timestamp);
-    verdict.skew_secs = Some(skew);
-    if cfg.secrets.is_empty() {
-        return verdict;
-    }
+    judge(NAME, &cfg.secrets, now_secs, evidence(headers, body, cfg))
+}
 
+fn evidence<'c>(
+    headers: &[Header],
+    body: &[u8],
+    cfg: &'c VerifyConfig,
+) -> Result<Evidence<'c>, Fault> {
+    let raw = required(headers, SIGNATURE_HEADER)?;
+    let parsed = parse_header(raw.as_bytes()).map_err(Fault::Malformed)?;
     let t = parsed.timestamp.to_string();
     let signed: [&[u8]; 3] = [t.as_bytes(), b",", body];
     let sigs = candidates(&parsed.v1);
@@ -158,14 +146,20 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
             sigs.iter().map(Vec::as_slice),
         )
     });
-    conclude(&mut verdict, matched, fresh, cfg, &describe_skew(skew));
-    verdict
+    Ok(Evidence {
+        timestamp: Some(parsed.timestamp),
+        window: Window::Both,
+        tolerance: cfg.tolerance_secs,
+        matched,
+        notes: Vec::new(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::secret::Secret;
+    use crate::model::verdict::Outcome;
     use proptest::prelude::*;
     use rstest::rstest;
 
@@ -207,6 +201,42 @@ mod tests {
     fn verdict_matrix(#[case] header: String, #[case] body: &[u8], #[case] expected: Outcome) {
         let v = verify(&with_sig(&header), body, &cfg(&["dev_secret"]), NOW);
         assert_eq!(v.outcome, expected, "{}", v.reason);
+    }
+
+    #[rstest]
+    // signature-schemes.md §1 l.48: the header absent or its value empty is missing.
+    #[case::absent(None, NOW, Outcome::MissingHeader)]
+    #[case::empty(Some(String::new()), NOW, Outcome::MissingHeader)]
+    #[case::blank(Some("  ".to_string()), NOW, Outcome::MissingHeader)]
+    // §1 l.49: no t, no v1, a non-integer t, or an item without `=`.
+    #[case::no_t(Some(format!("v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    #[case::no_v1(Some(format!("t={NOW}")), NOW, Outcome::MalformedHeader)]
+    #[case::non_integer_t(Some(format!("t=1e9,v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    #[case::item_without_eq(Some(format!("t={NOW},v1,v1={}", sign(b"dev_secret", NOW, BODY))), NOW, Outcome::MalformedHeader)]
+    // §1 l.50 (before l.51): |now − t| > 300 is stale, whether or not the signature matches.
+    #[case::stale(Some(signature_header(b"dev_secret", NOW, BODY)), NOW + 301, Outcome::Stale)]
+    #[case::stale_and_wrong(Some(signature_header(b"nope", NOW, BODY)), NOW + 301, Outcome::Stale)]
+    // §1 l.51: no v1 equals the digest.
+    #[case::invalid(
+        Some(signature_header(b"nope", NOW, BODY)),
+        NOW,
+        Outcome::InvalidSignature
+    )]
+    // §1 l.56: t in milliseconds is stale (the signature matches the literal t).
+    #[case::milliseconds(Some(signature_header(b"dev_secret", NOW * 1000, BODY)), NOW, Outcome::Stale)]
+    #[case::valid(Some(signature_header(b"dev_secret", NOW, BODY)), NOW, Outcome::Valid)]
+    fn contract(#[case] header: Option<String>, #[case] now: i64, #[case] expected: Outcome) {
+        let headers = header.map(|h| with_sig(&h)).unwrap_or_default();
+        let v = verify(&headers, BODY, &cfg(&["dev_secret"]), now);
+        assert_eq!(v.outcome, expected, "{}", v.reason);
+        if expected == Outcome::Stale {
+            let says = if v.matched_secret.is_some() {
+                "signature matches"
+            } else {
+                "no signature matches"
+            };
+            assert!(v.reason.contains(says), "{}", v.reason);
+        }
     }
 
     #[test]

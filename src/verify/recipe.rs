@@ -6,23 +6,38 @@
 //! ```text
 //! header    = X-Signature          # where the signature is
 //! split     = pairs                # pairs (t=…,v1=…) | bare | list (v1,<sig> v1,<sig>)
+//! separator = comma                # pairs: comma | semicolon (Paddle: ts=…;h1=…)
 //! signature = v1                   # pairs: the key holding signatures; list: the version
 //! timestamp = t                    # pairs: the key holding the timestamp
 //! prefix    = sha256=              # bare: a prefix before the signature
 //! timestamp_header = X-Timestamp   # or: the timestamp comes from this header
+//! timestamp_field = webhookTimestamp  # or: from this field of the JSON body (a.b for nested)
+//! timestamp_unit = seconds         # seconds | milliseconds | rfc3339
 //! id_header = webhook-id           # {id} in the template comes from this header
+//! brand     = svix                 # each header is read as svix-… first (svix-id, then webhook-id)
 //! template  = {t}.{body}           # {t}, {id}, {body} and literal text (\n, \t allowed)
 //! algorithm = sha256               # sha256 | sha1 | sha512
 //! encoding  = hex                  # hex | base64
 //! key       = utf8                 # utf8 | whsec (strip whsec_, base64-decode: Standard Webhooks)
 //! tolerance = both                 # both | past (Stripe rejects only old timestamps) | none
+//! max_age   = 300                  # the scheme's own tolerance, s (`--tolerance` overrides it)
+//! lowercase_only = true            # hex compared as a lowercase string (most SDKs do)
+//! strict    = true                 # a signature that is not a MAC of the right size: malformed
+//! no_signature = malformed         # a header with no signature entry: malformed | invalid
 //! ```
 //!
-//! Checking a request against a recipe ([`Recipe::verify`]) lives in `check`.
+//! With a `brand`, each header is looked for under its branded name first, header by header,
+//! as Svix's library reads `svix-id` before `webhook-id`; a signer writes the plain names
+//! (or, re-signing a captured request, the names it carried: [`Recipe::sign_like`]).
+//!
+//! Checking a request against a recipe ([`Recipe::verify`]) lives in `check`, signing one
+//! ([`Recipe::sign`]) in `sign`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+pub use super::contract::Window;
+use super::contract::{Fault, first_of};
 use super::mac;
 pub use super::mac::Algorithm;
 use crate::model::capture::{Header, header_value};
@@ -38,6 +53,8 @@ pub enum Split {
         signature: String,
         /// Key of the timestamp (`t`), if the header carries it.
         timestamp: Option<String>,
+        /// Between the pairs: `,` or `;`.
+        separator: char,
     },
     /// One value, optionally after a prefix (`sha256=<hex>`, `v0=<hex>`, bare base64).
     Bare {
@@ -82,15 +99,15 @@ pub enum KeyMode {
     Whsec,
 }
 
-/// Which timestamps are too far off.
+/// How the timestamp is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Window {
-    /// |now − t| ≤ tolerance.
-    Both,
-    /// Only old timestamps are refused (Stripe's SDKs).
-    Past,
-    /// No freshness check.
-    None,
+pub enum TimeUnit {
+    /// Unix seconds.
+    Seconds,
+    /// Unix milliseconds (Linear's `webhookTimestamp`).
+    Milliseconds,
+    /// RFC 3339 (Twitch).
+    Rfc3339,
 }
 
 /// A complete scheme description.
@@ -104,8 +121,14 @@ pub struct Recipe {
     pub split: Split,
     /// Header holding the timestamp, when it is not in the signature header.
     pub timestamp_header: Option<String>,
+    /// JSON body field holding the timestamp (dotted path).
+    pub timestamp_field: Option<String>,
+    /// How the timestamp is written.
+    pub timestamp_unit: TimeUnit,
     /// Header holding the message id.
     pub id_header: Option<String>,
+    /// Each header is read as `<brand>-<rest of its name>` first (`svix`).
+    pub brand: Option<String>,
     /// The signed string.
     pub template: Vec<Part>,
     /// MAC.
@@ -116,6 +139,10 @@ pub struct Recipe {
     pub key: KeyMode,
     /// Freshness window.
     pub window: Window,
+    /// The scheme's own tolerance in seconds (the provider SDK's), unless `--tolerance` is set.
+    pub max_age: Option<i64>,
+    /// A header without any signature entry is malformed (else: no signature matches).
+    pub no_signature_malformed: bool,
     /// Hex must be lowercase (the ModelGates receiver compares strings).
     pub lowercase_only: bool,
     /// A signature that is not well formed (alphabet, length) makes the header malformed
@@ -132,6 +159,30 @@ pub struct Parsed {
     pub id: Option<String>,
     /// Signature candidates as sent (encoded).
     pub signatures: Vec<String>,
+    /// Which header names were read, when the recipe allows several.
+    pub notes: Vec<String>,
+}
+
+/// A field of a JSON body by dotted path: absent (or not JSON) is `Ok(None)`; a value that is
+/// not a string or number is an error.
+pub fn body_field(body: &[u8], path: &str) -> Result<Option<String>, Fault> {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(None);
+    };
+    for key in path.split('.') {
+        match value.get_mut(key) {
+            Some(v) => value = v.take(),
+            None => return Ok(None),
+        }
+    }
+    match value {
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Null => Ok(None),
+        _ => Err(Fault::Malformed(format!(
+            "body field {path} is not a timestamp"
+        ))),
+    }
 }
 
 /// Parses a template such as `{t}.{body}`.
@@ -213,17 +264,22 @@ impl Recipe {
                 prefix: String::new(),
             },
             timestamp_header: None,
+            timestamp_field: None,
+            timestamp_unit: TimeUnit::Seconds,
             id_header: None,
+            brand: None,
             template: vec![Part::Body],
             algorithm: Algorithm::Sha256,
             encoding: Encoding::Hex,
             key: KeyMode::Utf8,
             window: Window::Both,
+            max_age: None,
+            no_signature_malformed: true,
             lowercase_only: false,
             strict: false,
         };
-        let (mut split, mut signature, mut timestamp, mut prefix) =
-            ("bare".to_string(), None, None, String::new());
+        let (mut split, mut signature, mut timestamp, mut prefix, mut pair_sep) =
+            ("bare".to_string(), None, None, String::new(), ',');
         let separator = if text.contains('\n') { '\n' } else { ';' };
         for raw in text.split(separator) {
             let line = raw.split(" #").next().unwrap_or("").trim();
@@ -241,8 +297,38 @@ impl Recipe {
                 "signature" => signature = Some(v),
                 "timestamp" => timestamp = Some(v),
                 "prefix" => prefix = v,
+                "separator" => {
+                    pair_sep = pick("separator", &v, &[("comma", ','), ("semicolon", ';')])?
+                }
                 "timestamp_header" => r.timestamp_header = Some(v),
+                "timestamp_field" => r.timestamp_field = Some(v),
+                "timestamp_unit" => {
+                    r.timestamp_unit = pick(
+                        "timestamp unit",
+                        &v,
+                        &[
+                            ("seconds", TimeUnit::Seconds),
+                            ("milliseconds", TimeUnit::Milliseconds),
+                            ("rfc3339", TimeUnit::Rfc3339),
+                        ],
+                    )?
+                }
+                "max_age" => {
+                    r.max_age = Some(
+                        v.parse::<u32>()
+                            .map_err(|_| format!("max_age {v:?} is not a number of seconds"))?
+                            .into(),
+                    )
+                }
+                "no_signature" => {
+                    r.no_signature_malformed = pick(
+                        "no_signature",
+                        &v,
+                        &[("malformed", true), ("invalid", false)],
+                    )?
+                }
                 "id_header" => r.id_header = Some(v),
+                "brand" => r.brand = Some(v),
                 "template" => r.template = parse_template(&v)?,
                 "algorithm" => {
                     r.algorithm = pick(
@@ -292,6 +378,7 @@ impl Recipe {
             "pairs" => Split::Pairs {
                 signature: signature.unwrap_or_else(|| "v1".into()),
                 timestamp,
+                separator: pair_sep,
             },
             "bare" => Split::Bare { prefix },
             "list" => Split::List {
@@ -301,6 +388,7 @@ impl Recipe {
         };
         let needs_t = r.template.contains(&Part::Timestamp);
         let has_t = r.timestamp_header.is_some()
+            || r.timestamp_field.is_some()
             || matches!(
                 &r.split,
                 Split::Pairs {
@@ -310,7 +398,7 @@ impl Recipe {
             );
         if needs_t && !has_t {
             return Err(
-                "template uses {t} but no timestamp source (timestamp = key, or timestamp_header)"
+                "template uses {t} but no timestamp source (timestamp = key, timestamp_header or timestamp_field)"
                     .into(),
             );
         }
@@ -320,88 +408,191 @@ impl Recipe {
         Ok(r)
     }
 
-    /// Whether this recipe's signature header is present.
+    /// Whether one of this recipe's signature headers is present.
     pub fn detect(&self, headers: &[Header]) -> bool {
-        header_value(headers, &self.header).is_some()
+        self.lookups(&self.header)
+            .iter()
+            .any(|n| header_value(headers, n).is_some())
     }
 
-    /// Reads timestamp, id and signature candidates from the headers.
-    pub fn parse_headers(&self, headers: &[Header]) -> Result<Option<Parsed>, String> {
-        let Some(raw) = header_value(headers, &self.header) else {
-            return Ok(None);
-        };
-        let text =
-            std::str::from_utf8(raw).map_err(|_| format!("{} is not valid UTF-8", self.header))?;
+    /// The names a header is looked for under, in order: branded first, with a `brand`.
+    pub fn lookups(&self, name: &str) -> Vec<String> {
+        match (&self.brand, name.split_once('-')) {
+            (Some(brand), Some((_, rest))) => vec![format!("{brand}-{rest}"), name.to_string()],
+            _ => vec![name.to_string()],
+        }
+    }
+
+    /// A header by [`Recipe::lookups`]: the name found and its value, as `contract::required`.
+    fn read<'h>(&self, headers: &'h [Header], name: &str) -> Result<(String, &'h str), Fault> {
+        let names = self.lookups(name);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        first_of(headers, &refs).map(|(n, v)| (n.to_string(), v))
+    }
+
+    /// The message id as verification reads it (branded name first).
+    pub fn read_id(&self, headers: &[Header]) -> Option<String> {
+        let h = self.id_header.as_deref()?;
+        self.read(headers, h).ok().map(|(_, v)| v.to_string())
+    }
+
+    /// Reads timestamp, id and signature candidates from the request, by the contract: a
+    /// needed header absent or empty is [`Fault::Missing`], one that cannot be parsed
+    /// [`Fault::Malformed`].
+    pub fn parse_headers(&self, headers: &[Header], body: &[u8]) -> Result<Parsed, Fault> {
+        let header_names = self.lookups(&self.header);
+        let (used, text) = self.read(headers, &self.header)?;
+        let used = used.as_str();
+        let bad = |why: String| Fault::Malformed(format!("{used}: {why}"));
         let mut parsed = Parsed {
             timestamp: None,
             id: None,
             signatures: Vec::new(),
+            notes: Vec::new(),
         };
+        if header_names.len() > 1 {
+            let others: Vec<&str> = header_names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| *n != used && header_value(headers, n).is_some())
+                .collect();
+            if used != header_names[header_names.len() - 1].as_str() || !others.is_empty() {
+                let mut note = format!("read {used}");
+                if !others.is_empty() {
+                    note.push_str(&format!(
+                        " ({} present too; {used} is checked first, as the provider's library does)",
+                        others.join(", ")
+                    ));
+                }
+                parsed.notes.push(note);
+            }
+        }
+        let mut no_signature = None;
         match &self.split {
             Split::Pairs {
                 signature,
                 timestamp,
+                separator,
             } => {
-                for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                for part in text
+                    .split(*separator)
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
                     let Some((k, v)) = part.split_once('=') else {
-                        return Err(format!(
+                        return Err(bad(format!(
                             "part {:?} is not key=value",
                             escape_line(part.as_bytes())
-                        ));
+                        )));
                     };
                     if Some(k) == timestamp.as_deref() {
                         if parsed.timestamp.is_some() {
-                            return Err(format!("more than one {k}= part"));
+                            return Err(bad(format!("more than one {k}= part")));
                         }
                         parsed.timestamp = Some(v.to_string());
                     } else if k == signature {
                         parsed.signatures.push(v.to_string());
                     }
                 }
+                if let Some(tk) = timestamp
+                    && parsed.timestamp.is_none()
+                {
+                    return Err(bad(format!("no {tk}= part")));
+                }
                 if parsed.signatures.is_empty() {
-                    return Err(format!("no {signature}= part"));
+                    no_signature = Some(format!("no {signature}= part"));
                 }
             }
             Split::Bare { prefix } => {
-                let value = text.trim();
-                let sig = value
+                let sig = text
                     .strip_prefix(prefix.as_str())
-                    .ok_or_else(|| format!("value does not start with {prefix:?}"))?;
+                    .ok_or_else(|| bad(format!("value does not start with {prefix:?}")))?;
                 if sig.is_empty() {
-                    return Err("empty signature".into());
+                    return Err(bad("empty signature".into()));
                 }
                 parsed.signatures.push(sig.to_string());
             }
             Split::List { version } => {
                 for entry in text.split(' ').filter(|e| !e.is_empty()) {
-                    if let Some((v, sig)) = entry.split_once(',')
-                        && v == version
-                    {
+                    let Some((v, sig)) = entry.split_once(',') else {
+                        return Err(bad(format!(
+                            "entry {:?} is not <version>,<signature>",
+                            escape_line(entry.as_bytes())
+                        )));
+                    };
+                    if v == version {
                         parsed.signatures.push(sig.to_string());
                     }
                 }
                 if parsed.signatures.is_empty() {
-                    return Err(format!("no {version},<signature> entry"));
+                    no_signature = Some(format!("no {version},<signature> entry"));
                 }
             }
         }
-        if let Some(h) = &self.timestamp_header {
-            parsed.timestamp =
-                header_value(headers, h).map(|v| String::from_utf8_lossy(v).trim().to_string());
+        if let Some(why) = no_signature {
+            if self.no_signature_malformed {
+                return Err(bad(why));
+            }
+            parsed.notes.push(why);
         }
-        if let Some(h) = &self.id_header {
-            parsed.id = header_value(headers, h).map(|v| String::from_utf8_lossy(v).into_owned());
+        if let Some(list) = &self.timestamp_header {
+            parsed.timestamp = Some(self.read(headers, list)?.1.to_string());
+        }
+        if let Some(field) = &self.timestamp_field {
+            parsed.timestamp = body_field(body, field)?;
+            if parsed.timestamp.is_none() {
+                parsed
+                    .notes
+                    .push(format!("no {field} in the body: freshness not checked"));
+            }
+        }
+        if let Some(list) = &self.id_header {
+            parsed.id = Some(self.read(headers, list)?.1.to_string());
         }
         if self.template.contains(&Part::Timestamp) && parsed.timestamp.is_none() {
-            return Err("no timestamp".into());
+            return Err(Fault::Missing("no timestamp".into()));
         }
-        if self.template.contains(&Part::Id) && parsed.id.is_none() {
-            return Err(format!(
-                "no {} header",
-                self.id_header.as_deref().unwrap_or("id")
-            ));
+        Ok(parsed)
+    }
+
+    /// The timestamp as unix seconds, or why it is not one in this recipe's unit.
+    pub fn unix_seconds(&self, t: &str) -> Result<i64, Fault> {
+        let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let shown = escape_line(t.as_bytes());
+        match self.timestamp_unit {
+            TimeUnit::Seconds | TimeUnit::Milliseconds if !digits => Err(Fault::Malformed(
+                format!("timestamp {shown:?} is not unix {}", self.unit_name()),
+            )),
+            TimeUnit::Seconds => t
+                .parse::<i64>()
+                .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is out of range"))),
+            TimeUnit::Milliseconds => t
+                .parse::<i64>()
+                .map(|ms| ms.div_euclid(1000))
+                .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is out of range"))),
+            TimeUnit::Rfc3339 => {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map(|d| d.unix_timestamp())
+                    .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is not RFC 3339")))
+            }
         }
-        Ok(Some(parsed))
+    }
+
+    fn unit_name(&self) -> &'static str {
+        match self.timestamp_unit {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Milliseconds => "milliseconds",
+            TimeUnit::Rfc3339 => "RFC 3339",
+        }
+    }
+
+    /// The timestamp text a signer writes for unix seconds `t`.
+    pub fn timestamp_text(&self, t: i64) -> String {
+        match self.timestamp_unit {
+            TimeUnit::Seconds => t.to_string(),
+            TimeUnit::Milliseconds => (t * 1000).to_string(),
+            TimeUnit::Rfc3339 => crate::fmt::rfc3339(t * 1000),
+        }
     }
 
     /// The HMAC key for a secret, or why it cannot be used.
@@ -473,51 +664,6 @@ impl Recipe {
             &[signed],
             decoded.iter().map(Vec::as_slice),
         )
-    }
-
-    /// The headers a sender using this recipe would attach.
-    pub fn sign(
-        &self,
-        secret: &Secret,
-        timestamp: i64,
-        id: &str,
-        body: &[u8],
-    ) -> Result<Vec<Header>, String> {
-        self.sign_literal(secret, &timestamp.to_string(), id, body)
-    }
-
-    /// [`Recipe::sign`] with the timestamp written as `t`, exactly (milliseconds, text, or
-    /// nothing): what `hooklens check` sends to see whether a receiver refuses it.
-    pub fn sign_literal(
-        &self,
-        secret: &Secret,
-        t: &str,
-        id: &str,
-        body: &[u8],
-    ) -> Result<Vec<Header>, String> {
-        let key = self.key_bytes(secret)?;
-        let t = t.to_string();
-        let sig = self.encode(&self.mac(&key, &self.signed_bytes(&self.template, &t, id, body)));
-        let value = match &self.split {
-            Split::Pairs {
-                signature,
-                timestamp: Some(tk),
-            } => format!("{tk}={t},{signature}={sig}"),
-            Split::Pairs {
-                signature,
-                timestamp: None,
-            } => format!("{signature}={sig}"),
-            Split::Bare { prefix } => format!("{prefix}{sig}"),
-            Split::List { version } => format!("{version},{sig}"),
-        };
-        let mut headers = vec![Header::new(self.header.clone(), value)];
-        if let Some(h) = &self.timestamp_header {
-            headers.push(Header::new(h.clone(), t));
-        }
-        if let Some(h) = &self.id_header {
-            headers.push(Header::new(h.clone(), id.to_string()));
-        }
-        Ok(headers)
     }
 }
 
