@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use crate::cmd::args::{self, Exit, usage};
-use crate::net::send::{Break, build, client, event_body, post, post_many};
+use crate::model::secret::Secret;
+use crate::net::send::{Break, build, build_with, client, event_body, post, post_many};
 use crate::sanitize::escape_text;
 use crate::verify::SchemeChoice;
 use crate::verify::recipe::Recipe;
@@ -22,7 +23,9 @@ pub struct SendArgs {
     /// Receiver URL.
     #[arg(long, default_value = "http://127.0.0.1:8787/modelgates/video-webhook")]
     pub to: String,
-    /// Signing secret (also MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET).
+    /// Signing secret (also MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET). For the key
+    /// schemes, the private key: `whsk_…` (standard, signs v1a), 64 hex (discord), base64
+    /// DER PKCS#8 P-256 (sendgrid).
     #[arg(long, short = 's')]
     pub secret: Option<String>,
     /// completed, failed, cancelled, expired, or a file whose bytes are sent as they are.
@@ -90,11 +93,26 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let created_at = crate::fmt::rfc3339(now * 1000);
     let body = event_body(&args.event, &args.id, &created_at)?;
-    let delivery = build(recipe.as_ref(), &secret, body, now, args.break_)?;
+    // Twilio signs JSON by URL: the body's SHA-256 goes into the query it is sent to.
+    let to = match args.scheme {
+        SchemeChoice::Twilio => crate::verify::twilio::with_body_hash(&args.to, &body),
+        _ => args.to.clone(),
+    };
+    let code = |s: &Secret, t: i64, id: &str, b: &[u8]| {
+        crate::verify::sign_code(args.scheme, s, t, id, &to, b)
+    };
+    let delivery = if crate::verify::signs_as_code(args.scheme, &secret) {
+        let sign = |s: &Secret, t: i64, id: &str, b: &[u8]| {
+            code(s, t, id, b).unwrap_or_else(|| Err("no signer".into()))
+        };
+        build_with(&sign, false, &secret, body, now, args.break_)?
+    } else {
+        build(recipe.as_ref(), &secret, body, now, args.break_)?
+    };
     let client = client(&args.cacert)?;
 
     if args.count == 1 {
-        let answer = post(&client, &args.to, &delivery, args.timeout).await?;
+        let answer = post(&client, &to, &delivery, args.timeout).await?;
         let reason = http::StatusCode::from_u16(answer.status)
             .ok()
             .and_then(|s| s.canonical_reason())
@@ -122,7 +140,7 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let started = Instant::now();
     let results = post_many(
         &client,
-        &args.to,
+        &to,
         &delivery,
         args.timeout,
         args.count,

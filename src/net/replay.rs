@@ -67,6 +67,14 @@ pub fn resign(
                 .unwrap_or_default();
             recipe.sign(secret, now, &id, body)?
         }
+        crate::verify::Resolved::Code(code) => {
+            let id = capture
+                .header("webhook-id")
+                .or_else(|| capture.header("svix-id"))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            code.resign(secret, now, &id, body)?
+        }
     };
     // Replace each signed header in place (keeping the captured name's case and position).
     let mut out = capture.headers.clone();

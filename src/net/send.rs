@@ -69,9 +69,31 @@ pub fn event_body(event: &str, job_id: &str, created_at: &str) -> Result<Vec<u8>
     })
 }
 
+/// How a delivery is signed: `(secret, timestamp, message id, body)` to the signature headers.
+pub type Signer<'a> = &'a dyn Fn(&Secret, i64, &str, &[u8]) -> Result<Vec<Header>, String>;
+
 /// Signs `body` as the chosen scheme would, then applies the requested breakage.
 pub fn build(
     recipe: Option<&Recipe>,
+    secret: &Secret,
+    body: Vec<u8>,
+    now: i64,
+    broken: Option<Break>,
+) -> Result<Delivery> {
+    let sign = |s: &Secret, t: i64, id: &str, body: &[u8]| match recipe {
+        None => Ok(vec![Header::new(
+            modelgates::SIGNATURE_HEADER,
+            modelgates::signature_header(s.expose(), t, body),
+        )]),
+        Some(r) => r.sign(s, t, id, body),
+    };
+    build_with(&sign, recipe.is_none(), secret, body, now, broken)
+}
+
+/// [`build`] with any signer; `idempotency` adds the ModelGates idempotency key.
+pub fn build_with(
+    sign: Signer<'_>,
+    idempotency: bool,
     secret: &Secret,
     body: Vec<u8>,
     now: i64,
@@ -83,9 +105,11 @@ pub fn build(
         _ => now,
     };
     let signing = match broken {
-        Some(Break::WrongSecret) => {
-            Secret::new(format!("{}-not-it", secret.expose_str())).context("secret")?
-        }
+        // An asymmetric key is replaced by another valid key; a secret gets a suffix.
+        Some(Break::WrongSecret) => match crate::verify::ed25519::other_key(secret) {
+            Some(other) => other,
+            None => Secret::new(format!("{}-not-it", secret.expose_str())).context("secret")?,
+        },
         _ => secret.clone(),
     };
     let envelope = crate::envelope::summarize(&body);
@@ -94,19 +118,12 @@ pub fn build(
         .clone()
         .unwrap_or_else(|| "job_test".into());
     let mut headers = vec![Header::new("Content-Type", "application/json")];
-    let signature = match recipe {
-        None => vec![Header::new(
-            modelgates::SIGNATURE_HEADER,
-            modelgates::signature_header(signing.expose(), t, &body),
-        )],
-        Some(r) => r
-            .sign(&signing, t, &format!("msg_{job}"), &body)
-            .map_err(|e| anyhow::anyhow!("signing: {e}"))?,
-    };
+    let signature = sign(&signing, t, &format!("msg_{job}"), &body)
+        .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
     if broken != Some(Break::MissingSignature) {
         headers.extend(signature);
     }
-    if recipe.is_none() {
+    if idempotency {
         let status = envelope.data_status.unwrap_or_else(|| "event".into());
         headers.push(Header::new(
             modelgates::IDEMPOTENCY_HEADER,

@@ -8,19 +8,30 @@
 //! diagnosis and the rotation hint). What the schemes share lives in leaf files they import
 //! directly: `config` ([`VerifyConfig`]), `wording` (how a verdict is worded) and [`mac`] (the
 //! one MAC computation and constant-time comparison); `check` holds [`Recipe::verify`].
+//! Schemes a recipe cannot express are code ([`Code`]): the ed25519 ones (`ed25519`), SendGrid
+//! (`sendgrid`), the URL-signed ones (`twilio`, `square`, `hubspot`, sharing `urlform`) and
+//! the tokens that are not signatures (`token`); they share the verdict steps in `judge`.
 
 mod check;
 mod config;
 pub mod diagnose;
+pub mod ed25519;
 pub mod fuzzing;
 pub mod github;
+pub mod hubspot;
+mod judge;
 pub mod mac;
 pub mod modelgates;
 pub mod recipe;
+pub mod sendgrid;
 pub mod shopify;
 pub mod slack;
+pub mod square;
 pub mod standard;
 pub mod stripe;
+pub mod token;
+pub mod twilio;
+pub mod urlform;
 mod wording;
 
 use std::sync::LazyLock;
@@ -28,8 +39,9 @@ use std::sync::LazyLock;
 use recipe::Recipe;
 
 use crate::model::capture::{self, Header};
+use crate::model::secret::Secret;
 pub use crate::model::verdict::{Hint, MatchedSecret, Outcome, Verdict};
-pub use config::{DEFAULT_TOLERANCE_SECS, SchemeChoice, VerifyConfig};
+pub use config::{DEFAULT_TOLERANCE_SECS, RequestLine, SchemeChoice, VerifyConfig};
 pub use wording::describe_skew;
 
 /// Built-in recipes, in auto-detection order after ModelGates.
@@ -49,6 +61,131 @@ pub enum Resolved<'a> {
     ModelGates,
     /// A recipe (built-in or custom).
     Recipe(&'a Recipe),
+    /// A scheme written as code.
+    Code(Code),
+}
+
+/// The schemes written as code rather than recipes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// Standard Webhooks asymmetric `v1a` (ed25519).
+    StandardV1a,
+    /// Discord (ed25519).
+    Discord,
+    /// SendGrid Event Webhook (ECDSA P-256).
+    Sendgrid,
+    /// Twilio (URL + form parameters, HMAC-SHA1).
+    Twilio,
+    /// Square (URL + body, HMAC-SHA256).
+    Square,
+    /// HubSpot v3 (method + URL + body + timestamp, HMAC-SHA256).
+    Hubspot,
+    /// A token that is not a signature.
+    Token(token::Kind),
+}
+
+/// Auto-detection of the code schemes, by header, after the recipes.
+const CODE_HEADERS: [(&str, Code); 6] = [
+    (ed25519::DISCORD_SIGNATURE, Code::Discord),
+    (sendgrid::SIGNATURE_HEADER, Code::Sendgrid),
+    (twilio::SIGNATURE_HEADER, Code::Twilio),
+    (square::SIGNATURE_HEADER, Code::Square),
+    (hubspot::SIGNATURE_HEADER, Code::Hubspot),
+    (token::GITLAB_HEADER, Code::Token(token::Kind::Gitlab)),
+];
+
+impl Code {
+    /// The forced code scheme of `--scheme`, if it is one.
+    fn chosen(choice: SchemeChoice) -> Option<Code> {
+        Some(match choice {
+            SchemeChoice::Discord => Code::Discord,
+            SchemeChoice::Sendgrid => Code::Sendgrid,
+            SchemeChoice::Twilio => Code::Twilio,
+            SchemeChoice::Square => Code::Square,
+            SchemeChoice::Hubspot => Code::Hubspot,
+            SchemeChoice::Gitlab => Code::Token(token::Kind::Gitlab),
+            SchemeChoice::Basic => Code::Token(token::Kind::Basic),
+            SchemeChoice::Bearer => Code::Token(token::Kind::Bearer),
+            _ => return None,
+        })
+    }
+
+    /// Signs again for a replay (ed25519 and SendGrid with a private key, tokens); the
+    /// URL-signed schemes are refused, since the URL a replay goes to is not the one signed.
+    pub fn resign(
+        self,
+        secret: &Secret,
+        t: i64,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Vec<Header>, String> {
+        let choice = match self {
+            Code::StandardV1a => SchemeChoice::Standard,
+            Code::Discord => SchemeChoice::Discord,
+            Code::Sendgrid => SchemeChoice::Sendgrid,
+            Code::Token(token::Kind::Gitlab) => SchemeChoice::Gitlab,
+            Code::Token(token::Kind::Basic) => SchemeChoice::Basic,
+            Code::Token(token::Kind::Bearer) => SchemeChoice::Bearer,
+            Code::Twilio | Code::Square | Code::Hubspot => {
+                return Err(format!(
+                    "{self:?} signs the URL it was sent to; re-signing it for a replay is not supported (replay it as it was)"
+                ));
+            }
+        };
+        sign_code(choice, secret, t, id, "", body).unwrap_or_else(|| Err("no signer".into()))
+    }
+
+    fn verify(
+        self,
+        req: &RequestLine<'_>,
+        headers: &[Header],
+        body: &[u8],
+        cfg: &VerifyConfig,
+        now: i64,
+    ) -> Verdict {
+        match self {
+            Code::StandardV1a => ed25519::verify_standard(headers, body, cfg, now),
+            Code::Discord => ed25519::verify_discord(headers, body, cfg, now),
+            Code::Sendgrid => sendgrid::verify(headers, body, cfg, now),
+            Code::Twilio => twilio::verify(req, headers, body, cfg, now),
+            Code::Square => square::verify(req, headers, body, cfg, now),
+            Code::Hubspot => hubspot::verify(req, headers, body, cfg, now),
+            Code::Token(kind) => token::verify(kind, headers, cfg, now),
+        }
+    }
+}
+
+/// Whether `send` signs `choice` with [`sign_code`] (else ModelGates or a recipe signs).
+pub fn signs_as_code(choice: SchemeChoice, secret: &Secret) -> bool {
+    Code::chosen(choice).is_some()
+        || (choice == SchemeChoice::Standard
+            && secret.expose_str().starts_with(ed25519::SECRET_PREFIX))
+}
+
+/// Signs a delivery with a code scheme (`send`): `url` is where it goes (the URL-signed
+/// schemes sign it), `id` the message id, `t` unix seconds.
+pub fn sign_code(
+    choice: SchemeChoice,
+    secret: &Secret,
+    t: i64,
+    id: &str,
+    url: &str,
+    body: &[u8],
+) -> Option<Result<Vec<Header>, String>> {
+    Some(Ok(match choice {
+        SchemeChoice::Standard if secret.expose_str().starts_with(ed25519::SECRET_PREFIX) => {
+            return Some(ed25519::sign_standard(secret, t, id, body));
+        }
+        SchemeChoice::Discord => return Some(ed25519::sign_discord(secret, t, body)),
+        SchemeChoice::Sendgrid => return Some(sendgrid::sign(secret, t, body)),
+        SchemeChoice::Twilio => twilio::sign(secret, url, None),
+        SchemeChoice::Square => square::sign(secret, url, body),
+        SchemeChoice::Hubspot => hubspot::sign(secret, "POST", url, body, t * 1000),
+        other => match Code::chosen(other) {
+            Some(Code::Token(kind)) => token::sign(kind, secret.expose()),
+            _ => return None,
+        },
+    }))
 }
 
 /// Picks the scheme for a request: the forced one, or by the headers present.
@@ -68,9 +205,10 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         SchemeChoice::Slack => by_name("slack"),
         SchemeChoice::Shopify => by_name("shopify"),
         SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
+        other => Code::chosen(other).map(Resolved::Code),
     };
     if let Some(r) = forced {
-        return r;
+        return v1a_when_keyed(r, cfg);
     }
     if capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_some() {
         return Resolved::ModelGates;
@@ -80,10 +218,31 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
     {
         return Resolved::Recipe(custom);
     }
-    BUILT_IN
+    if let Some(r) = BUILT_IN.iter().find(|r| r.detect(headers)) {
+        return v1a_when_keyed(Resolved::Recipe(r), cfg);
+    }
+    // Standard Webhooks under Svix's branded names (the recipe reads `webhook-*` only).
+    if ed25519::has_asymmetric_keys(cfg)
+        && capture::header_value(headers, "svix-signature").is_some()
+    {
+        return Resolved::Code(Code::StandardV1a);
+    }
+    CODE_HEADERS
         .iter()
-        .find(|r| r.detect(headers))
-        .map_or(Resolved::ModelGates, Resolved::Recipe)
+        .find(|(h, _)| capture::header_value(headers, h).is_some())
+        .map_or(Resolved::ModelGates, |(_, c)| Resolved::Code(*c))
+}
+
+/// Standard Webhooks checked with `whpk_`/`whsk_` keys is the asymmetric `v1a` code.
+fn v1a_when_keyed<'a>(r: Resolved<'a>, cfg: &VerifyConfig) -> Resolved<'a> {
+    match r {
+        Resolved::Recipe(recipe)
+            if recipe.name == ed25519::STANDARD && ed25519::has_asymmetric_keys(cfg) =>
+        {
+            Resolved::Code(Code::StandardV1a)
+        }
+        other => other,
+    }
 }
 
 /// The recipe for a built-in scheme name (`standard`, `stripe`, ...), for signing.
@@ -94,13 +253,27 @@ pub fn built_in(name: &str) -> Option<Recipe> {
     BUILT_IN.iter().find(|r| r.name == name).cloned()
 }
 
+/// [`verify_request`] without the request line: the URL-signed schemes then sign
+/// `--public-url` as it is, and the method is taken as `POST`.
+pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
+    verify_request(&RequestLine::default(), headers, body, cfg, now_secs)
+}
+
 /// Verifies a request against the configured secrets at time `now_secs` (unix seconds). On a
 /// failure, confirmed diagnoses are attached as hints (the valid path pays nothing for them).
-pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
+pub fn verify_request(
+    req: &RequestLine<'_>,
+    headers: &[Header],
+    body: &[u8],
+    cfg: &VerifyConfig,
+    now_secs: i64,
+) -> Verdict {
     let resolved = resolve(headers, cfg);
     let mut verdict = match &resolved {
         Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
         Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
+        // Code schemes attach their own confirmed hints.
+        Resolved::Code(c) => c.verify(req, headers, body, cfg, now_secs),
     };
     if matches!(
         verdict.outcome,
@@ -110,11 +283,14 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
         let recipe = match resolved {
             Resolved::ModelGates => {
                 reference = modelgates::recipe();
-                &reference
+                Some(&reference)
             }
-            Resolved::Recipe(r) => r,
+            Resolved::Recipe(r) => Some(r),
+            Resolved::Code(_) => None,
         };
-        verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
+        if let Some(recipe) = recipe {
+            verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
+        }
     }
     // Not a failure, but worth knowing during a rotation: the match itself proves it.
     if let Some(m) = &verdict.matched_secret
