@@ -101,6 +101,10 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let code = |s: &Secret, t: i64, id: &str, b: &[u8]| {
         crate::verify::sign_code(args.scheme, s, t, id, &to, b)
     };
+    // A key of the wrong form is a usage error, said before anything is sent.
+    if let Some(Err(e)) = crate::verify::sign_code(args.scheme, &secret, now, "", &to, b"") {
+        return Err(usage(NAME, format!("--secret: {e}")));
+    }
     let delivery = if crate::verify::signs_as_code(args.scheme, &secret) {
         let sign = |s: &Secret, t: i64, id: &str, b: &[u8]| {
             code(s, t, id, b).unwrap_or_else(|| Err("no signer".into()))
