@@ -317,4 +317,55 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn every_code_scheme_signs_what_it_verifies() {
+        use crate::verify::{RequestLine, SchemeChoice, sign_code, verify_request};
+        // (scheme, signing key, checking key); the ed25519 and P-256 keys are those of
+        // verify::ed25519 and verify::sendgrid's tests (made with python3 `cryptography`).
+        let cases = [
+            (
+                SchemeChoice::Discord,
+                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+            ),
+            (
+                SchemeChoice::Standard,
+                "whsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+            ),
+            (SchemeChoice::Twilio, "tok", "tok"),
+            (SchemeChoice::Square, "tok", "tok"),
+            (SchemeChoice::Hubspot, "tok", "tok"),
+            (SchemeChoice::Gitlab, "tok", "tok"),
+            (SchemeChoice::Basic, "u:p", "u:p"),
+            (SchemeChoice::Bearer, "tok", "tok"),
+        ];
+        let body = event_body("completed", "job_3", "2026-11-26T10:00:00.000Z").unwrap();
+        let now = 1_764_151_200;
+        let url = "https://hooks.example/in?x=1";
+        for (choice, signing, checking) in cases {
+            let s = Secret::new(signing).unwrap();
+            let to = match choice {
+                SchemeChoice::Twilio => crate::verify::twilio::with_body_hash(url, &body),
+                _ => url.to_string(),
+            };
+            let sign = |s: &Secret, t: i64, id: &str, b: &[u8]| {
+                sign_code(choice, s, t, id, &to, b).unwrap()
+            };
+            let d = build_with(&sign, false, &s, body.clone(), now, None).unwrap();
+            let cfg = VerifyConfig {
+                secrets: vec![Secret::new(checking).unwrap()],
+                scheme: choice,
+                public_url: Some(to.clone()),
+                ..Default::default()
+            };
+            let req = RequestLine {
+                method: "POST",
+                target: "",
+            };
+            let v = verify_request(&req, &d.headers, &d.body, &cfg, now);
+            assert_eq!(v.outcome, Outcome::Valid, "{choice:?}: {}", v.reason);
+        }
+    }
 }

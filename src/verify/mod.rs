@@ -337,10 +337,58 @@ mod tests {
     #[case::github("X-Hub-Signature-256", "github")]
     #[case::slack("X-Slack-Signature", "slack")]
     #[case::shopify("X-Shopify-Hmac-Sha256", "shopify")]
+    #[case::discord("X-Signature-Ed25519", "discord")]
+    #[case::sendgrid("X-Twilio-Email-Event-Webhook-Signature", "sendgrid")]
+    #[case::twilio("X-Twilio-Signature", "twilio")]
+    #[case::square("x-square-hmacsha256-signature", "square")]
+    #[case::hubspot("X-HubSpot-Signature-v3", "hubspot")]
+    #[case::gitlab("X-Gitlab-Token", "gitlab")]
+    #[case::authorization_is_not_picked("Authorization", "modelgates")]
     #[case::nothing_known("X-Other", "modelgates")]
     fn auto_picks_the_scheme_by_header(#[case] header: &str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
         assert_eq!(v.scheme.as_deref(), Some(scheme));
+    }
+
+    #[rstest]
+    #[case::webhook_names("webhook-signature")]
+    #[case::svix_names("svix-signature")]
+    fn standard_webhooks_with_public_keys_is_checked_as_v1a(#[case] header: &str) {
+        let keyed = cfg(&["whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="]);
+        let prefix = header.trim_end_matches("-signature");
+        let h = [
+            Header::new(format!("{prefix}-id"), "msg_1"),
+            Header::new(format!("{prefix}-timestamp"), NOW.to_string()),
+            Header::new(header, "v1a,AAAA"),
+        ];
+        let v = verify(&h, BODY, &keyed, NOW);
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.scheme.as_deref(), Some("standard"));
+        assert!(v.reason.starts_with("v1a (ed25519)"), "{}", v.reason);
+        // With a whsec_ secret the same header is the symmetric recipe.
+        let v = verify(
+            &[Header::new("webhook-signature", "v1,AAAA")],
+            BODY,
+            &cfg(&["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+            NOW,
+        );
+        assert!(!v.reason.contains("v1a"), "{}", v.reason);
+    }
+
+    #[rstest]
+    #[case::basic(SchemeChoice::Basic, "basic")]
+    #[case::bearer(SchemeChoice::Bearer, "bearer")]
+    #[case::twilio(SchemeChoice::Twilio, "twilio")]
+    fn a_forced_code_scheme_is_used(#[case] choice: SchemeChoice, #[case] name: &str) {
+        let c = VerifyConfig {
+            scheme: choice,
+            ..cfg(&["k"])
+        };
+        let v = verify(&[], BODY, &c, NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some(name), Outcome::MissingHeader)
+        );
     }
 
     #[test]
