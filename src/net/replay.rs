@@ -52,7 +52,11 @@ pub fn resign(
     now: i64,
 ) -> Result<Vec<Header>, String> {
     // Sign in the capture's own scheme (found from its headers, as `--scheme auto` does).
-    let cfg = crate::verify::VerifyConfig::default();
+    // The key is given so Standard Webhooks with a whsk_ key is signed as v1a.
+    let cfg = crate::verify::VerifyConfig {
+        secrets: vec![secret.clone()],
+        ..Default::default()
+    };
     let fresh: Vec<Header> = match crate::verify::resolve(&capture.headers, &cfg) {
         crate::verify::Resolved::ModelGates => vec![Header::new(
             modelgates::SIGNATURE_HEADER,

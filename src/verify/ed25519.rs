@@ -42,14 +42,22 @@ const STANDARD_ID: [&str; 2] = ["svix-id", "webhook-id"];
 const STANDARD_TS: [&str; 2] = ["svix-timestamp", "webhook-timestamp"];
 const STANDARD_SIG: [&str; 2] = ["svix-signature", "webhook-signature"];
 
-/// Whether the configured keys are Standard Webhooks asymmetric keys (`whpk_`/`whsk_`), so a
-/// Standard Webhooks delivery is checked as `v1a`.
-pub fn has_asymmetric_keys(cfg: &VerifyConfig) -> bool {
-    !cfg.secrets.is_empty()
-        && cfg.secrets.iter().all(|s| {
-            let k = s.expose_str();
-            k.starts_with(PUBLIC_PREFIX) || k.starts_with(SECRET_PREFIX)
-        })
+fn is_asymmetric(s: &Secret) -> bool {
+    let k = s.expose_str();
+    k.starts_with(PUBLIC_PREFIX) || k.starts_with(SECRET_PREFIX)
+}
+
+/// Whether a Standard Webhooks delivery is checked as asymmetric `v1a`: some configured key
+/// is a `whpk_`/`whsk_` key, and either every key is, or the signature list has a `v1a` entry
+/// (so a listener holding a `whsec_` secret and a `whpk_` key checks each delivery by what it
+/// carries).
+pub fn checks_as_v1a(headers: &[Header], cfg: &VerifyConfig) -> bool {
+    if !cfg.secrets.iter().any(is_asymmetric) {
+        return false;
+    }
+    cfg.secrets.iter().all(is_asymmetric)
+        || first_present(headers, &STANDARD_SIG)
+            .is_some_and(|v| v.split(|&b| b == b' ').any(|e| e.starts_with(b"v1a,")))
 }
 
 fn seed_key(bytes: &[u8]) -> Result<SigningKey, String> {
@@ -182,6 +190,16 @@ pub fn verify_standard(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now:
         ));
     }
     v
+}
+
+/// Whether `s` is a key Standard Webhooks `v1a` can check with.
+pub fn is_standard_key(s: &Secret) -> bool {
+    standard_verifying_key(s).is_ok()
+}
+
+/// Whether `s` is a key Discord can be checked with.
+pub fn is_discord_key(s: &Secret) -> bool {
+    discord_keys(s).is_ok()
 }
 
 /// Signs a Standard Webhooks delivery as `v1a` with a `whsk_` secret key: the

@@ -86,6 +86,11 @@ pub(crate) fn judge(
         (Window::Past, Some(s)) => s >= 0 || s.unsigned_abs() <= tol,
     };
     conclude(&mut verdict, matched, fresh, cfg, &age);
+    // Keys of another scheme's form are noise once one matched (a listener for several
+    // providers holds several kinds of key).
+    if verdict.outcome == Outcome::Valid {
+        key_errors.clear();
+    }
     for e in key_errors {
         let _ = write!(verdict.reason, "; {e}");
     }

@@ -135,6 +135,16 @@ impl Code {
         sign_code(choice, secret, t, id, "", body).unwrap_or_else(|| Err("no signer".into()))
     }
 
+    /// Whether `s` is a key of this scheme's form (a MAC secret or token always is).
+    fn takes(self, s: &Secret) -> bool {
+        match self {
+            Code::StandardV1a => ed25519::is_standard_key(s),
+            Code::Discord => ed25519::is_discord_key(s),
+            Code::Sendgrid => sendgrid::is_key(s),
+            _ => true,
+        }
+    }
+
     fn verify(
         self,
         req: &RequestLine<'_>,
@@ -208,7 +218,7 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         other => Code::chosen(other).map(Resolved::Code),
     };
     if let Some(r) = forced {
-        return v1a_when_keyed(r, cfg);
+        return v1a_when_keyed(r, headers, cfg);
     }
     if capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_some() {
         return Resolved::ModelGates;
@@ -219,11 +229,11 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         return Resolved::Recipe(custom);
     }
     if let Some(r) = BUILT_IN.iter().find(|r| r.detect(headers)) {
-        return v1a_when_keyed(Resolved::Recipe(r), cfg);
+        return v1a_when_keyed(Resolved::Recipe(r), headers, cfg);
     }
     // Standard Webhooks under Svix's branded names (the recipe reads `webhook-*` only).
-    if ed25519::has_asymmetric_keys(cfg)
-        && capture::header_value(headers, "svix-signature").is_some()
+    if capture::header_value(headers, "svix-signature").is_some()
+        && ed25519::checks_as_v1a(headers, cfg)
     {
         return Resolved::Code(Code::StandardV1a);
     }
@@ -233,11 +243,12 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         .map_or(Resolved::ModelGates, |(_, c)| Resolved::Code(*c))
 }
 
-/// Standard Webhooks checked with `whpk_`/`whsk_` keys is the asymmetric `v1a` code.
-fn v1a_when_keyed<'a>(r: Resolved<'a>, cfg: &VerifyConfig) -> Resolved<'a> {
+/// Standard Webhooks checked with `whpk_`/`whsk_` keys is the asymmetric `v1a` code (see
+/// [`ed25519::checks_as_v1a`]).
+fn v1a_when_keyed<'a>(r: Resolved<'a>, headers: &[Header], cfg: &VerifyConfig) -> Resolved<'a> {
     match r {
         Resolved::Recipe(recipe)
-            if recipe.name == ed25519::STANDARD && ed25519::has_asymmetric_keys(cfg) =>
+            if recipe.name == ed25519::STANDARD && ed25519::checks_as_v1a(headers, cfg) =>
         {
             Resolved::Code(Code::StandardV1a)
         }
@@ -293,8 +304,14 @@ pub fn verify_request(
         }
     }
     // Not a failure, but worth knowing during a rotation: the match itself proves it.
+    // Keys of another scheme's form before the match are other providers' keys, not older ones.
+    let earlier_in_use = |index: usize| match resolved {
+        Resolved::Code(c) => cfg.secrets[..index].iter().any(|s| c.takes(s)),
+        _ => true,
+    };
     if let Some(m) = &verdict.matched_secret
         && m.index > 0
+        && earlier_in_use(m.index)
     {
         verdict.hints.push(Hint {
             code: "older_secret".into(),
@@ -373,6 +390,18 @@ mod tests {
             NOW,
         );
         assert!(!v.reason.contains("v1a"), "{}", v.reason);
+        // A listener with both kinds of key checks each delivery by what it carries.
+        let both = cfg(&[
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+        ]);
+        assert!(verify(&h, BODY, &both, NOW).reason.starts_with("v1a"));
+        let v1 = [
+            Header::new(format!("{prefix}-id"), "msg_1"),
+            Header::new(format!("{prefix}-timestamp"), NOW.to_string()),
+            Header::new(header, "v1,AAAA"),
+        ];
+        assert!(!verify(&v1, BODY, &both, NOW).reason.starts_with("v1a"));
     }
 
     #[rstest]
@@ -389,6 +418,27 @@ mod tests {
             (v.scheme.as_deref(), v.outcome),
             (Some(name), Outcome::MissingHeader)
         );
+    }
+
+    #[test]
+    fn another_providers_key_before_the_match_is_not_an_older_secret() {
+        // Discord's test vector (verify::ed25519 tests), checked by a listener that holds a
+        // whpk_ key first and a Discord key second, then two Discord keys.
+        let h = [
+            Header::new(
+                ed25519::DISCORD_SIGNATURE,
+                "c1098e97d711377f30225d53d94b89d43537f92e5b3afaddc590781b1f9f9d4b2eeab335d370be3b9a090bc61a85b86448bc140dcd195f1569c2bff181257607",
+            ),
+            Header::new(ed25519::DISCORD_TIMESTAMP, "1700000000"),
+        ];
+        let public = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+        let v = verify(&h, br#"{"type":1}"#, &cfg(&["whpk_AAAA", public]), NOW);
+        assert_eq!(v.outcome, Outcome::Valid, "{}", v.reason);
+        assert!(v.hints.is_empty(), "{:?}", v.hints);
+        assert!(!v.reason.contains("secret 0"), "{}", v.reason);
+        let other = "fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618";
+        let v = verify(&h, br#"{"type":1}"#, &cfg(&[other, public]), NOW);
+        assert_eq!(v.hints[0].code, "older_secret");
     }
 
     #[test]

@@ -48,6 +48,11 @@ fn public_key(s: &Secret) -> Result<VerifyingKey, String> {
     })
 }
 
+/// Whether `s` is a key SendGrid can be checked with.
+pub fn is_key(s: &Secret) -> bool {
+    public_key(s).is_ok()
+}
+
 /// Verifies a SendGrid Event Webhook delivery.
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: i64) -> Verdict {
     let Some(sig) = present(headers, SIGNATURE_HEADER) else {

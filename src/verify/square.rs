@@ -130,7 +130,9 @@ mod tests {
         assert!(
             v.hints[0]
                 .message
-                .contains("--public-url https://example.com/webhook")
+                .contains(": https://example.com/webhook —"),
+            "{}",
+            v.hints[0].message
         );
     }
 

@@ -147,7 +147,7 @@ pub fn url_form_hint(url: &str, matches: impl Fn(&str) -> bool) -> Option<Hint> 
     Some(Hint {
         code: "url_form".into(),
         message: format!(
-            "the signature matches the URL {found} ({how}), not {url}: the provider was given that URL; pass --public-url {found}"
+            "the signature matches the URL {how}: {found} — the URL the provider was given differs from --public-url only in form"
         ),
     })
 }
