@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
 use super::config::VerifyConfig;
-use super::judge::{judge, malformed, missing, present, unix_seconds};
+use super::judge::{body_hint, judge, malformed, missing, present, unix_seconds};
 use super::recipe::Window;
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
@@ -159,12 +159,8 @@ pub fn verify_standard(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now:
         .filter_map(|b| B64.decode(b).ok())
         .filter_map(|b| Signature::from_slice(&b).ok())
         .collect();
-    let mut signed = Vec::with_capacity(id.len() + ts_text.len() + body.len() + 2);
-    signed.extend_from_slice(id);
-    signed.push(b'.');
-    signed.extend_from_slice(ts_text);
-    signed.push(b'.');
-    signed.extend_from_slice(body);
+    let signed_with = |body: &[u8]| [id, b".", ts_text, b".", body].concat();
+    let signed = signed_with(body);
     let mut secret_keys = Vec::new();
     let mut v = judge(STANDARD, cfg, Some(ts), now, Window::Both, |s| {
         let (key, was_secret) = standard_verifying_key(s)?;
@@ -175,6 +171,16 @@ pub fn verify_standard(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now:
         Ok(ok)
     });
     v.reason = format!("v1a (ed25519): {}", v.reason);
+    let keys: Vec<VerifyingKey> = cfg
+        .secrets
+        .iter()
+        .filter_map(|s| standard_verifying_key(s).ok().map(|(k, _)| k))
+        .collect();
+    body_hint(&mut v, body, |b| {
+        let signed = signed_with(b);
+        keys.iter()
+            .any(|k| sigs.iter().any(|sig| k.verify(&signed, sig).is_ok()))
+    });
     if v.outcome == Outcome::InvalidSignature && sigs.is_empty() {
         v.reason.push_str(if sig.split(' ').any(|e| e.starts_with("v1,")) {
             "; the list has no v1a entry, only v1 (HMAC): give the whsec_ secret instead of a whpk_ key"
@@ -266,8 +272,7 @@ pub fn verify_discord(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: 
             format!("{DISCORD_SIGNATURE} is not 128 hex characters (a 64-byte ed25519 signature)"),
         );
     };
-    let mut signed = ts_text.to_vec();
-    signed.extend_from_slice(body);
+    let signed = [ts_text, body].concat();
     let mut private = false;
     let mut v = judge(
         DISCORD,
@@ -284,6 +289,17 @@ pub fn verify_discord(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: 
         },
     );
     v.reason = format!("ed25519: {}", v.reason);
+    let keys: Vec<VerifyingKey> = cfg
+        .secrets
+        .iter()
+        .filter_map(|s| discord_keys(s).ok())
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
+    body_hint(&mut v, body, |b| {
+        let signed = [ts_text, b].concat();
+        keys.iter().any(|k| k.verify(&signed, &sig).is_ok())
+    });
     if let (Some(m), true) = (&v.matched_secret, private) {
         v.hints.push(key_hint(
             m.index,
@@ -448,6 +464,18 @@ mod tests {
             "{}",
             v.reason
         );
+    }
+
+    #[test]
+    fn a_reserialized_body_is_named() {
+        // Signed over the compact body, delivered pretty-printed (as a framework re-encodes it).
+        let h = sign_discord(&Secret::new(SEED_HEX).unwrap(), NOW, BODY).unwrap();
+        let v = verify_discord(&h, b"{\n  \"type\": 1\n}", &cfg(&[PUBLIC_HEX]), NOW);
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.hints[0].code, "body_reserialized", "{:?}", v.hints);
+        let h = sign_standard(&Secret::new(WHSK).unwrap(), SW_TS, SW_ID, b"{\"test\":1}").unwrap();
+        let v = verify_standard(&h, b"{\"test\": 1}", &cfg(&[WHPK]), SW_TS);
+        assert_eq!(v.hints[0].code, "body_reserialized", "{:?}", v.hints);
     }
 
     #[test]

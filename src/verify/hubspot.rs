@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{judge, malformed, missing, present, unix_seconds};
+use super::judge::{body_hint, judge, malformed, missing, present, unix_seconds};
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
 use super::urlform::{signed_url, url_form_hint};
@@ -131,6 +131,11 @@ pub fn verify(
     {
         v.hints.push(h);
     }
+    body_hint(&mut v, body, |b| {
+        cfg.secrets
+            .iter()
+            .any(|s| matches(s.expose(), method, &url, b, ts, &sig))
+    });
     v.reason = format!("{} (signed {method} {url})", v.reason);
     v
 }

@@ -7,11 +7,12 @@
 use std::fmt::Write as _;
 
 use super::config::VerifyConfig;
+use super::diagnose::reserialized;
 use super::recipe::Window;
 use super::wording::{conclude, describe_skew};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
-use crate::model::verdict::{Outcome, Verdict};
+use crate::model::verdict::{Hint, Outcome, Verdict};
 
 /// A header's value when it is present and not empty (an empty one counts as absent).
 pub(crate) fn present<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
@@ -95,6 +96,22 @@ pub(crate) fn judge(
         let _ = write!(verdict.reason, "; {e}");
     }
     verdict
+}
+
+/// On an invalid signature, the confirmed `body_reserialized` hint when `matches` accepts a
+/// re-serialization of the JSON body (the same code and wording as the recipes' diagnosis).
+pub(crate) fn body_hint(v: &mut Verdict, body: &[u8], matches: impl Fn(&[u8]) -> bool) {
+    if v.outcome != Outcome::InvalidSignature {
+        return;
+    }
+    if let Some((_, how)) = reserialized(body).into_iter().find(|(b, _)| matches(b)) {
+        v.hints.push(Hint {
+            code: "body_reserialized".into(),
+            message: format!(
+                "the signature matches a {how} re-serialization of the JSON body, not the bytes that arrived: something parsed and re-encoded the body; sign and verify the raw bytes"
+            ),
+        });
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 
 use super::config::VerifyConfig;
-use super::judge::{judge, malformed, missing, present, unix_seconds};
+use super::judge::{body_hint, judge, malformed, missing, present, unix_seconds};
 use super::recipe::Window;
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
@@ -72,12 +72,20 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: i64) -> 
             format!("{SIGNATURE_HEADER} is not a base64 DER ECDSA signature"),
         );
     };
-    let mut signed = ts.to_vec();
-    signed.extend_from_slice(body);
+    let signed = [ts, body].concat();
     let mut v = judge(NAME, cfg, unix_seconds(ts), now, Window::None, |s| {
         Ok(public_key(s)?.verify(&signed, &sig).is_ok())
     });
     v.reason = format!("ECDSA P-256: {}", v.reason);
+    let keys: Vec<VerifyingKey> = cfg
+        .secrets
+        .iter()
+        .filter_map(|s| public_key(s).ok())
+        .collect();
+    body_hint(&mut v, body, |b| {
+        let signed = [ts, b].concat();
+        keys.iter().any(|k| k.verify(&signed, &sig).is_ok())
+    });
     v
 }
 

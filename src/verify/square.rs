@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{judge, malformed, missing, present};
+use super::judge::{body_hint, judge, malformed, missing, present};
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
 use super::urlform::{signed_url, url_form_hint};
@@ -60,6 +60,11 @@ pub fn verify(
     {
         v.hints.push(h);
     }
+    body_hint(&mut v, body, |b| {
+        cfg.secrets
+            .iter()
+            .any(|s| matches(s.expose(), &url, b, &sig))
+    });
     v.reason = format!("{} (signed URL {url})", v.reason);
     v
 }
