@@ -104,6 +104,20 @@ fn send_signs_with_the_private_key_and_the_listener_says_valid(
     "body",
     Outcome::InvalidSignature
 )]
+#[case::sendgrid_wrong_key(
+    "sendgrid",
+    P256_PRIVATE,
+    P256_PUBLIC,
+    "wrong-secret",
+    Outcome::InvalidSignature
+)]
+#[case::gitlab_wrong_token(
+    "gitlab",
+    "gl-token",
+    "gl-token",
+    "wrong-secret",
+    Outcome::InvalidSignature
+)]
 fn broken_deliveries_get_the_contract_verdicts(
     #[case] scheme: &str,
     #[case] signing: &str,
@@ -209,6 +223,37 @@ fn bad_public_urls_and_keys_are_one_line_usage_errors() {
         .stderr(predicates::str::contains(
             "is not an http:// or https:// URL",
         ));
+    // A break a correct receiver of that scheme would not refuse.
+    hooklens()
+        .args([
+            "send",
+            "--scheme",
+            "gitlab",
+            "--secret",
+            "t",
+            "--break",
+            "body",
+            "--to",
+            "http://127.0.0.1:9/",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("does not cover the body"));
+    hooklens()
+        .args([
+            "send",
+            "--scheme",
+            "discord",
+            "--secret",
+            ED_SEED_HEX,
+            "--break",
+            "stale",
+            "--to",
+            "http://127.0.0.1:9/",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("do not judge the timestamp"));
     // A signing key of the wrong form: one line, exit 2 before anything is sent.
     hooklens()
         .args([

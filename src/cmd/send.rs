@@ -76,6 +76,32 @@ fn describe_expectation(args: &SendArgs) -> String {
     }
 }
 
+/// Why `--break how` cannot make a `scheme` delivery one a correct receiver refuses.
+fn pointless_break(scheme: SchemeChoice, how: Break) -> Option<String> {
+    use SchemeChoice as S;
+    let name = format!("{scheme:?}").to_lowercase();
+    match how {
+        Break::Stale | Break::Future => match scheme {
+            S::Discord | S::Sendgrid => Some(format!(
+                "--break {}: {name}'s own libraries do not judge the timestamp, so a correct receiver accepts it",
+                if how == Break::Stale { "stale" } else { "future" }
+            )),
+            S::Twilio | S::Square | S::Gitlab | S::Basic | S::Bearer => Some(format!(
+                "--break {}: {name} signs no timestamp",
+                if how == Break::Stale { "stale" } else { "future" }
+            )),
+            S::Hubspot if how == Break::Future => Some(
+                "--break future: HubSpot refuses only old timestamps, so a correct receiver accepts it".into(),
+            ),
+            _ => None,
+        },
+        Break::Body if matches!(scheme, S::Gitlab | S::Basic | S::Bearer) => Some(format!(
+            "--break body: a {name} token does not cover the body, so a correct receiver accepts it"
+        )),
+        _ => None,
+    }
+}
+
 /// Runs `hooklens send`: negative when the receiver did not answer as expected.
 pub async fn run(args: SendArgs) -> Result<Exit> {
     let secret = args::signing_secret(NAME, args.secret.as_slice())?;
@@ -101,6 +127,9 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     let code = |s: &Secret, t: i64, id: &str, b: &[u8]| {
         crate::verify::sign_code(args.scheme, s, t, id, &to, b)
     };
+    if let Some(why) = args.break_.and_then(|b| pointless_break(args.scheme, b)) {
+        return Err(usage(NAME, why));
+    }
     // A key of the wrong form is a usage error, said before anything is sent.
     if let Some(Err(e)) = crate::verify::sign_code(args.scheme, &secret, now, "", &to, b"") {
         return Err(usage(NAME, format!("--secret: {e}")));

@@ -106,7 +106,9 @@ pub fn build_with(
     };
     let signing = match broken {
         // An asymmetric key is replaced by another valid key; a secret gets a suffix.
-        Some(Break::WrongSecret) => match crate::verify::ed25519::other_key(secret) {
+        Some(Break::WrongSecret) => match crate::verify::ed25519::other_key(secret)
+            .or_else(|| crate::verify::sendgrid::other_key(secret))
+        {
             Some(other) => other,
             None => Secret::new(format!("{}-not-it", secret.expose_str())).context("secret")?,
         },

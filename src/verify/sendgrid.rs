@@ -89,6 +89,17 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: i64) -> 
     v
 }
 
+/// Another P-256 private key in the same form as `secret`, for `send --break wrong-secret`.
+pub fn other_key(secret: &Secret) -> Option<Secret> {
+    use p256::pkcs8::EncodePrivateKey;
+    let key = SigningKey::from_pkcs8_der(&der(secret.expose_str()).ok()?).ok()?;
+    let mut bytes = key.to_bytes();
+    bytes[31] ^= 1;
+    let other = SigningKey::from_bytes(&bytes).ok()?;
+    let der = other.to_pkcs8_der().ok()?;
+    Secret::new(B64.encode(der.as_bytes())).ok()
+}
+
 /// Signs a delivery as SendGrid does, with a base64 DER (PKCS#8) P-256 private key.
 pub fn sign(secret: &Secret, ts: i64, body: &[u8]) -> Result<Vec<Header>, String> {
     let key = SigningKey::from_pkcs8_der(&der(secret.expose_str())?)
