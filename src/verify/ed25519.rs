@@ -261,15 +261,24 @@ pub fn verify_discord(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now: 
     let Some(ts_text) = present(headers, DISCORD_TIMESTAMP) else {
         return missing(DISCORD, cfg, format!("no {DISCORD_TIMESTAMP} header"));
     };
+    let raw_sig = sig;
     let sig = match hex::decode(sig) {
         Ok(b) if b.len() == 64 => Signature::from_slice(&b).ok(),
         _ => None,
     };
     let Some(sig) = sig else {
+        let base64 = B64.decode(raw_sig).is_ok_and(|b| b.len() == 64);
         return malformed(
             DISCORD,
             cfg,
-            format!("{DISCORD_SIGNATURE} is not 128 hex characters (a 64-byte ed25519 signature)"),
+            format!(
+                "{DISCORD_SIGNATURE} is not 128 hex characters (a 64-byte ed25519 signature){}",
+                if base64 {
+                    "; it is base64: Discord sends hex"
+                } else {
+                    ""
+                }
+            ),
         );
     };
     let signed = [ts_text, body].concat();
@@ -403,6 +412,12 @@ mod tests {
     #[case::empty_signature_is_missing("", "1700000000", BODY, Outcome::MissingHeader)]
     #[case::empty_timestamp_is_missing(DISCORD_SIG, "", BODY, Outcome::MissingHeader)]
     #[case::not_hex_is_malformed("zz", "1700000000", BODY, Outcome::MalformedHeader)]
+    #[case::base64_is_malformed(
+        "wQmOl9cRN38wIl1T2UuJ1DU3+S5bOvrdxZB4Gx+fnUsu6rM103C+O5oJC8YahbhkSLwUDc0ZXxVpwr/xgSV2Bw==",
+        "1700000000",
+        BODY,
+        Outcome::MalformedHeader
+    )]
     #[case::short_is_malformed(&DISCORD_SIG[..126], "1700000000", BODY, Outcome::MalformedHeader)]
     fn discord_verdicts(
         #[case] sig: &str,
@@ -412,6 +427,23 @@ mod tests {
     ) {
         let v = verify_discord(&discord_headers(sig, ts), body, &cfg(&[PUBLIC_HEX]), NOW);
         assert_eq!(v.outcome, expected, "{}", v.reason);
+    }
+
+    #[test]
+    fn a_base64_discord_signature_is_named() {
+        // DISCORD_SIG as base64 (python3 base64.b64encode(bytes.fromhex(DISCORD_SIG))).
+        let b64 = "wQmOl9cRN38wIl1T2UuJ1DU3+S5bOvrdxZB4Gx+fnUsu6rM103C+O5oJC8YahbhkSLwUDc0ZXxVpwr/xgSV2Bw==";
+        let v = verify_discord(
+            &discord_headers(b64, "1700000000"),
+            BODY,
+            &cfg(&[PUBLIC_HEX]),
+            NOW,
+        );
+        assert!(
+            v.reason.ends_with("it is base64: Discord sends hex"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
