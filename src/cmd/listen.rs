@@ -259,6 +259,17 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         // What the URL-signed schemes sign: the tunnel's URL + each request's path and query.
         config.verify.public_url.clone_from(&public_url);
     }
+    if config.verify.public_url.is_none()
+        && matches!(
+            config.verify.scheme,
+            SchemeChoice::Twilio | SchemeChoice::Square | SchemeChoice::Hubspot
+        )
+    {
+        eprintln!(
+            "hooklens: warning: --scheme {} signs the URL the provider calls; without --public-url (or --tunnel) every request shows as unverified",
+            format!("{:?}", config.verify.scheme).to_lowercase()
+        );
+    }
     if let Some(url) = &public_url {
         // On disk before the URL is shown, like the forward target before readiness.
         record_session(&store, &args, Some(url)).await?;
