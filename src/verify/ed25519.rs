@@ -231,9 +231,9 @@ pub fn sign_standard(
     ])
 }
 
-/// The Discord key for verifying: the hex public key, or (`true`) the public half of a hex
-/// private key given by mistake... which cannot be told apart by length, so a 32-byte value
-/// is first taken as the public key and only then as a seed.
+/// The keys to try for a hex Discord key, each with whether it came from a private key. A
+/// public key and a private seed are both 32 bytes, so a 32-byte value is tried as the public
+/// key first, then as a seed given by mistake; 64 bytes is the seed + public key form.
 fn discord_keys(s: &Secret) -> Result<Vec<(VerifyingKey, bool)>, String> {
     let bytes = hex::decode(s.expose_str().trim_start_matches("0x"))
         .map_err(|_| "a Discord public key is 64 hex characters".to_string())?;
