@@ -29,7 +29,8 @@ pub struct ListenArgs {
     /// Port to listen on; 0 picks a free port and prints it.
     #[arg(long, short, default_value_t = server::DEFAULT_PORT)]
     pub port: u16,
-    /// Signing secret; repeat for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
+    /// Signing secret (for discord, sendgrid and Standard Webhooks v1a: the public key); repeat
+    /// for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
     #[arg(long = "secret", short = 's', value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// Allowed timestamp skew, past or future (e.g. 300s, 5m).

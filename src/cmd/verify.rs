@@ -25,7 +25,8 @@ use crate::verify::{
 /// Flags of `hooklens verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Secret to check against; repeat for rotation (also MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET).
+    /// Secret to check against (for discord, sendgrid and Standard Webhooks v1a: the public
+    /// key); repeat for rotation (also MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET).
     #[arg(long = "secret", short = 's', value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// A request header, `Name: value`; repeatable.
