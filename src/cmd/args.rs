@@ -250,6 +250,22 @@ pub fn respond(s: &str) -> Result<Respond, String> {
     }
 }
 
+/// Parses `--public-url`: an `http://` or `https://` URL with a host, kept as written (the
+/// URL-signed schemes sign its exact text).
+pub fn public_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with(['/', '?', ':']) {
+        return Err(format!("{s:?} has no host"));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{s:?} contains whitespace"));
+    }
+    Ok(s.to_string())
+}
+
 /// Parses `--recipe`: reads the file when there is one, else parses the text as an inline
 /// recipe (the file is read here, so `verify` stays free of I/O).
 pub fn recipe(s: &str) -> Result<Arc<Recipe>, String> {

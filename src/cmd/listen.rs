@@ -29,7 +29,8 @@ pub struct ListenArgs {
     /// Port to listen on; 0 picks a free port and prints it.
     #[arg(long, short, default_value_t = server::DEFAULT_PORT)]
     pub port: u16,
-    /// Signing secret; repeat for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
+    /// Signing secret (for discord, sendgrid and Standard Webhooks v1a: the public key); repeat
+    /// for rotation. Also read from MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET.
     #[arg(long = "secret", short = 's', value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// Allowed timestamp skew, past or future (e.g. 300s, 5m).
@@ -41,6 +42,11 @@ pub struct ListenArgs {
     /// A custom scheme: a recipe file, or inline `header=X-Sig;split=bare;template={body}`.
     #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
     pub recipe: Option<Arc<Recipe>>,
+    /// The URL the provider calls, for the URL-signed schemes (twilio, square, hubspot): an
+    /// origin such as https://abc.example (each request's path and query are added) or a full
+    /// URL. Default with --tunnel: the tunnel's public URL.
+    #[arg(long, value_name = "URL", value_parser = args::public_url)]
+    pub public_url: Option<String>,
     /// How to answer: a status for every request, `mimic` (204/401 by verdict), or `relay`
     /// (the receiver's answer; the default with --forward-to).
     #[arg(long, value_name = "STATUS|mimic|relay", value_parser = args::respond)]
@@ -160,6 +166,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             tolerance_secs: args.tolerance.as_secs() as i64,
             scheme: args.scheme,
             custom: args.recipe.clone(),
+            public_url: args.public_url.clone(),
         },
         respond: match (args.respond, &args.forward_to) {
             (Some(Respond::Relay | Respond::Mimic), None) => {
@@ -250,6 +257,21 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         None => None,
     };
     let public_url = tunnel.as_ref().map(|t| t.url.clone());
+    if config.verify.public_url.is_none() {
+        // What the URL-signed schemes sign: the tunnel's URL + each request's path and query.
+        config.verify.public_url.clone_from(&public_url);
+    }
+    if config.verify.public_url.is_none()
+        && matches!(
+            config.verify.scheme,
+            SchemeChoice::Twilio | SchemeChoice::Square | SchemeChoice::Hubspot
+        )
+    {
+        eprintln!(
+            "hooklens: warning: --scheme {} signs the URL the provider calls; without --public-url (or --tunnel) every request shows as unverified",
+            format!("{:?}", config.verify.scheme).to_lowercase()
+        );
+    }
     if let Some(url) = &public_url {
         // On disk before the URL is shown, like the forward target before readiness.
         record_session(&store, &args, Some(url)).await?;

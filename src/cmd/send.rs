@@ -11,7 +11,7 @@ use clap::Args;
 use crate::cmd::args::{self, Exit, usage};
 use crate::model::secret::Secret;
 use crate::net::send::{
-    Break, Delivery, build, build_mailgun, client, event_body, post, post_many,
+    Break, Delivery, build, build_mailgun, build_with, client, event_body, post, post_many,
 };
 use crate::sanitize::escape_text;
 use crate::verify::SchemeChoice;
@@ -27,7 +27,9 @@ pub struct SendArgs {
     /// Receiver URL.
     #[arg(long, default_value = "http://127.0.0.1:8787/modelgates/video-webhook")]
     pub to: String,
-    /// Signing secret (also MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET).
+    /// Signing secret (also MODELGATES_WEBHOOK_SECRET or HOOKLENS_SECRET). For the key
+    /// schemes, the private key: `whsk_…` (standard, signs v1a), 64 hex (discord), base64
+    /// DER PKCS#8 P-256 (sendgrid).
     #[arg(long, short = 's')]
     pub secret: Option<String>,
     /// completed, failed, cancelled, expired, or a file whose bytes are sent as they are.
@@ -84,20 +86,60 @@ fn describe_expectation(args: &SendArgs) -> String {
     }
 }
 
-/// Signs one event body in the chosen scheme: Mailgun signs inside the body, the rest are
-/// recipes (none: ModelGates).
-fn sign(
+/// How each event body of this run is signed, for delivery to `to`.
+#[derive(Clone)]
+struct Signing {
     scheme: SchemeChoice,
-    recipe: Option<&Recipe>,
-    secret: &Secret,
-    body: Vec<u8>,
+    recipe: Option<Recipe>,
+    secret: Secret,
+    to: String,
     now: i64,
     broken: Option<Break>,
-) -> Result<Delivery> {
-    if scheme == SchemeChoice::Mailgun {
-        build_mailgun(secret, body, now, broken).map_err(|e| usage(NAME, format!("{e:#}")))
-    } else {
-        build(recipe, secret, body, now, broken)
+}
+
+impl Signing {
+    /// Signs one event body: Mailgun inside the body, the schemes written as code (keys, URLs,
+    /// tokens) through `verify::sign_code`, the rest as recipes (none: ModelGates).
+    fn deliver(&self, body: Vec<u8>) -> Result<Delivery> {
+        let (secret, now, broken) = (&self.secret, self.now, self.broken);
+        if self.scheme == SchemeChoice::Mailgun {
+            return build_mailgun(secret, body, now, broken)
+                .map_err(|e| usage(NAME, format!("{e:#}")));
+        }
+        if crate::verify::signs_as_code(self.scheme, secret) {
+            let code = |s: &Secret, t: i64, id: &str, b: &[u8]| {
+                crate::verify::sign_code(self.scheme, s, t, id, &self.to, b)
+                    .unwrap_or_else(|| Err("no signer".into()))
+            };
+            return build_with(&code, None, false, secret, body, now, broken);
+        }
+        build(self.recipe.as_ref(), secret, body, now, broken)
+    }
+}
+
+/// Why `--break how` cannot make a `scheme` delivery one a correct receiver refuses.
+fn pointless_break(scheme: SchemeChoice, how: Break) -> Option<String> {
+    use SchemeChoice as S;
+    let name = format!("{scheme:?}").to_lowercase();
+    match how {
+        Break::Stale | Break::Future => match scheme {
+            S::Discord | S::Sendgrid => Some(format!(
+                "--break {}: {name}'s own libraries do not judge the timestamp, so a correct receiver accepts it",
+                if how == Break::Stale { "stale" } else { "future" }
+            )),
+            S::Twilio | S::Square | S::Gitlab | S::Basic | S::Bearer => Some(format!(
+                "--break {}: {name} signs no timestamp",
+                if how == Break::Stale { "stale" } else { "future" }
+            )),
+            S::Hubspot if how == Break::Future => Some(
+                "--break future: HubSpot refuses only old timestamps, so a correct receiver accepts it".into(),
+            ),
+            _ => None,
+        },
+        Break::Body if matches!(scheme, S::Gitlab | S::Basic | S::Bearer) => Some(format!(
+            "--break body: a {name} token does not cover the body, so a correct receiver accepts it"
+        )),
+        _ => None,
     }
 }
 
@@ -117,21 +159,36 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let created_at = crate::fmt::rfc3339(now * 1000);
-    let one_job = args.count == 1 || args.same_id || args.id.is_some();
+    // Twilio signs JSON by URL: the body's SHA-256 goes into the query it is sent to, so a run
+    // for Twilio is one job (one body, one URL).
+    let one_job =
+        args.count == 1 || args.same_id || args.id.is_some() || args.scheme == SchemeChoice::Twilio;
     let job = args.id.clone().unwrap_or_else(|| DEFAULT_JOB.to_owned());
     let body = event_body(&args.event, &job, &created_at)?;
-    let delivery = sign(
-        args.scheme,
-        recipe.as_ref(),
-        &secret,
-        body,
+    let to = match args.scheme {
+        SchemeChoice::Twilio => crate::verify::twilio::with_body_hash(&args.to, &body),
+        _ => args.to.clone(),
+    };
+    if let Some(why) = args.break_.and_then(|b| pointless_break(args.scheme, b)) {
+        return Err(usage(NAME, why));
+    }
+    // A key of the wrong form is a usage error, said before anything is sent.
+    if let Some(Err(e)) = crate::verify::sign_code(args.scheme, &secret, now, "", &to, b"") {
+        return Err(usage(NAME, format!("--secret: {e}")));
+    }
+    let signing = Signing {
+        scheme: args.scheme,
+        recipe,
+        secret,
+        to: to.clone(),
         now,
-        args.break_,
-    )?;
+        broken: args.break_,
+    };
+    let delivery = signing.deliver(body)?;
     let client = client(&args.cacert)?;
 
     if args.count == 1 {
-        let answer = post(&client, &args.to, &delivery, args.timeout).await?;
+        let answer = post(&client, &to, &delivery, args.timeout).await?;
         let reason = http::StatusCode::from_u16(answer.status)
             .ok()
             .and_then(|s| s.canonical_reason())
@@ -160,18 +217,17 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
         Arc::new(move |_| delivery.clone())
     } else {
         // A job of its own for each: the same event with `data.id` job_<run>_<n>, signed anew.
-        let (event, secret, recipe) = (args.event.clone(), secret.clone(), recipe.clone());
-        let scheme = args.scheme;
+        let event = args.event.clone();
         Arc::new(move |n| {
             event_body(&event, &format!("job_{now}_{}", n + 1), &created_at)
-                .and_then(|body| sign(scheme, recipe.as_ref(), &secret, body, now, args.break_))
+                .and_then(|body| signing.deliver(body))
                 .unwrap_or_else(|_| delivery.clone())
         })
     };
     let started = Instant::now();
     let results = post_many(
         &client,
-        &args.to,
+        &to,
         deliveries,
         args.timeout,
         args.count,

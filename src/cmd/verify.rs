@@ -17,12 +17,15 @@ use crate::model::capture::{CaptureId, Header};
 use crate::sanitize::escape_line;
 use crate::sanitize::to_json_line;
 use crate::verify::recipe::Recipe;
-use crate::verify::{Hint, MatchedSecret, Outcome, SchemeChoice, VerifyConfig, verify};
+use crate::verify::{
+    Hint, MatchedSecret, Outcome, RequestLine, SchemeChoice, VerifyConfig, verify_request,
+};
 
 /// Flags of `hooklens verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Secret to check against; repeat for rotation (also MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET).
+    /// Secret to check against (for discord, sendgrid and Standard Webhooks v1a: the public
+    /// key); repeat for rotation (also MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET).
     #[arg(long = "secret", short = 's', value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// A request header, `Name: value`; repeatable.
@@ -46,6 +49,13 @@ pub struct VerifyArgs {
     /// Custom scheme recipe (file or inline).
     #[arg(long, value_name = "FILE|RECIPE", value_parser = args::recipe)]
     pub recipe: Option<Arc<Recipe>>,
+    /// The URL the provider called, for the URL-signed schemes (twilio, square, hubspot): the
+    /// full URL, or an origin that a --capture's path and query are added to.
+    #[arg(long, value_name = "URL", value_parser = args::public_url)]
+    pub public_url: Option<String>,
+    /// The request method, for HubSpot v3 with --header/--body (a --capture has its own).
+    #[arg(long, default_value = "POST", conflicts_with = "capture")]
+    pub method: String,
     /// Allowed timestamp skew.
     #[arg(long, default_value = "300s", value_parser = args::duration)]
     pub tolerance: Duration,
@@ -90,7 +100,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
             "verify needs --secret (or MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET)",
         ));
     }
-    let (headers, body, arrived) = match args.capture {
+    let (headers, body, arrived, method, target) = match args.capture {
         Some(id) => {
             let log = args::open_log(&args.store)?;
             let record = args::load(&log, &args.store, id)?;
@@ -99,6 +109,8 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
                 record.capture.headers,
                 record.capture.body.to_vec(),
                 Some(at),
+                record.capture.method,
+                record.capture.target,
             )
         }
         None => {
@@ -122,7 +134,7 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
                 .iter()
                 .map(|h| parse_header(h))
                 .collect::<Result<Vec<Header>>>()?;
-            (headers, body, None)
+            (headers, body, None, args.method.clone(), String::new())
         }
     };
     let now = args.at.or(arrived).unwrap_or_else(|| {
@@ -135,8 +147,13 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
         tolerance_secs: args.tolerance.as_secs() as i64,
         scheme: args.scheme,
         custom: args.recipe.clone(),
+        public_url: args.public_url.clone(),
     };
-    let v = verify(&headers, &body, &cfg, now);
+    let req = RequestLine {
+        method: &method,
+        target: &target,
+    };
+    let v = verify_request(&req, &headers, &body, &cfg, now);
     if args.json {
         println!(
             "{}",

@@ -94,7 +94,11 @@ pub fn capture(
 /// Stores the capture of a refused request (verified as far as its head allows).
 pub async fn store(capture: Capture, status: u16, verify_config: &VerifyConfig, store: &Store) {
     let peer = capture.peer;
-    let verdict = verify::verify(
+    let verdict = verify::verify_request(
+        &verify::RequestLine {
+            method: &capture.method,
+            target: &capture.target,
+        },
         &capture.headers,
         &capture.body,
         verify_config,

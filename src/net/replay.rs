@@ -52,7 +52,11 @@ pub fn resign(
     now: i64,
 ) -> Result<Vec<Header>, String> {
     // Sign in the capture's own scheme (found from its headers, as `--scheme auto` does).
-    let cfg = crate::verify::VerifyConfig::default();
+    // The key is given so Standard Webhooks with a whsk_ key is signed as v1a.
+    let cfg = crate::verify::VerifyConfig {
+        secrets: vec![secret.clone()],
+        ..Default::default()
+    };
     let fresh: Vec<Header> = match crate::verify::resolve(&capture.headers, &cfg) {
         crate::verify::Resolved::ModelGates => vec![Header::new(
             modelgates::SIGNATURE_HEADER,
@@ -60,6 +64,14 @@ pub fn resign(
         )],
         crate::verify::Resolved::Recipe(recipe) => {
             recipe.sign_like(secret, now, body, &capture.headers)?
+        }
+        crate::verify::Resolved::Code(code) => {
+            let id = capture
+                .header("webhook-id")
+                .or_else(|| capture.header("svix-id"))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            code.resign(secret, now, &id, body)?
         }
     };
     // Replace each signed header in place (keeping the captured name's case and position).
@@ -220,5 +232,50 @@ mod resign_tests {
                 v.reason
             );
         }
+    }
+
+    #[test]
+    fn resigning_code_schemes_with_the_private_key() {
+        // (private key that signs, public key that checks, sign_code scheme): the ed25519
+        // test pair of verify::ed25519's tests (python3 `cryptography`).
+        use crate::verify::{SchemeChoice, sign_code};
+        let cases = [
+            (
+                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+                SchemeChoice::Discord,
+            ),
+            (
+                "whsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+                SchemeChoice::Standard,
+            ),
+        ];
+        let body = br#"{"id":"evt_1"}"#;
+        for (private, public, scheme) in cases {
+            let key = Secret::new(private).unwrap();
+            let headers = sign_code(scheme, &key, 1_000, "msg_1", "", body)
+                .unwrap()
+                .unwrap();
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value_str().unwrap()))
+                .collect();
+            let capture = Capture::fixture(body, &pairs);
+            let fresh = resign(&capture, body, &key, 2_000_000_000).unwrap();
+            let cfg = VerifyConfig {
+                secrets: vec![Secret::new(public).unwrap()],
+                ..Default::default()
+            };
+            let v = verify(&fresh, body, &cfg, 2_000_000_000);
+            assert_eq!(v.outcome, Outcome::Valid, "{scheme:?}: {}", v.reason);
+        }
+        // A URL-signed capture is refused: the replay is not sent to the URL that was signed.
+        let capture = Capture::fixture(
+            body,
+            &[("X-Twilio-Signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")],
+        );
+        let err = resign(&capture, body, &Secret::new("12345").unwrap(), 0).unwrap_err();
+        assert!(err.contains("not supported"), "{err}");
     }
 }

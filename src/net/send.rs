@@ -69,9 +69,33 @@ pub fn event_body(event: &str, job_id: &str, created_at: &str) -> Result<Vec<u8>
     })
 }
 
+/// How a delivery is signed: `(secret, timestamp, message id, body)` to the signature headers.
+pub type Signer<'a> = &'a dyn Fn(&Secret, i64, &str, &[u8]) -> Result<Vec<Header>, String>;
+
 /// Signs `body` as the chosen scheme would, then applies the requested breakage.
 pub fn build(
     recipe: Option<&Recipe>,
+    secret: &Secret,
+    body: Vec<u8>,
+    now: i64,
+    broken: Option<Break>,
+) -> Result<Delivery> {
+    let sign = |s: &Secret, t: i64, id: &str, body: &[u8]| match recipe {
+        None => Ok(vec![Header::new(
+            modelgates::SIGNATURE_HEADER,
+            modelgates::signature_header(s.expose(), t, body),
+        )]),
+        Some(r) => r.sign(s, t, id, body),
+    };
+    build_with(&sign, recipe, recipe.is_none(), secret, body, now, broken)
+}
+
+/// [`build`] with any signer; `stamp` is the recipe that puts the timestamp into the body (if
+/// its scheme does), `idempotency` adds the ModelGates idempotency key.
+pub fn build_with(
+    sign: Signer<'_>,
+    stamp: Option<&Recipe>,
+    idempotency: bool,
     secret: &Secret,
     body: Vec<u8>,
     now: i64,
@@ -83,9 +107,13 @@ pub fn build(
         _ => now,
     };
     let signing = match broken {
-        Some(Break::WrongSecret) => {
-            Secret::new(format!("{}-not-it", secret.expose_str())).context("secret")?
-        }
+        // An asymmetric key is replaced by another valid key; a secret gets a suffix.
+        Some(Break::WrongSecret) => match crate::verify::ed25519::other_key(secret)
+            .or_else(|| crate::verify::sendgrid::other_key(secret))
+        {
+            Some(other) => other,
+            None => Secret::new(format!("{}-not-it", secret.expose_str())).context("secret")?,
+        },
         _ => secret.clone(),
     };
     let envelope = crate::envelope::summarize(&body);
@@ -95,23 +123,16 @@ pub fn build(
         .unwrap_or_else(|| "job_test".into());
     let mut headers = vec![Header::new("Content-Type", "application/json")];
     // A scheme whose timestamp travels in the body (Linear) gets it there before signing.
-    let body = match recipe {
+    let body = match stamp {
         Some(r) => r.stamp(body, t),
         None => body,
     };
-    let signature = match recipe {
-        None => vec![Header::new(
-            modelgates::SIGNATURE_HEADER,
-            modelgates::signature_header(signing.expose(), t, &body),
-        )],
-        Some(r) => r
-            .sign(&signing, t, &format!("msg_{job}"), &body)
-            .map_err(|e| anyhow::anyhow!("signing: {e}"))?,
-    };
+    let signature = sign(&signing, t, &format!("msg_{job}"), &body)
+        .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
     if broken != Some(Break::MissingSignature) {
         headers.extend(signature);
     }
-    if recipe.is_none() {
+    if idempotency {
         let status = envelope.data_status.unwrap_or_else(|| "event".into());
         headers.push(Header::new(
             modelgates::IDEMPOTENCY_HEADER,
@@ -402,6 +423,57 @@ mod tests {
                 "{}",
                 v.reason
             );
+        }
+    }
+
+    #[test]
+    fn every_code_scheme_signs_what_it_verifies() {
+        use crate::verify::{RequestLine, SchemeChoice, sign_code, verify_request};
+        // (scheme, signing key, checking key); the ed25519 and P-256 keys are those of
+        // verify::ed25519 and verify::sendgrid's tests (made with python3 `cryptography`).
+        let cases = [
+            (
+                SchemeChoice::Discord,
+                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+            ),
+            (
+                SchemeChoice::Standard,
+                "whsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+            ),
+            (SchemeChoice::Twilio, "tok", "tok"),
+            (SchemeChoice::Square, "tok", "tok"),
+            (SchemeChoice::Hubspot, "tok", "tok"),
+            (SchemeChoice::Gitlab, "tok", "tok"),
+            (SchemeChoice::Basic, "u:p", "u:p"),
+            (SchemeChoice::Bearer, "tok", "tok"),
+        ];
+        let body = event_body("completed", "job_3", "2026-11-26T10:00:00.000Z").unwrap();
+        let now = 1_764_151_200;
+        let url = "https://hooks.example/in?x=1";
+        for (choice, signing, checking) in cases {
+            let s = Secret::new(signing).unwrap();
+            let to = match choice {
+                SchemeChoice::Twilio => crate::verify::twilio::with_body_hash(url, &body),
+                _ => url.to_string(),
+            };
+            let sign = |s: &Secret, t: i64, id: &str, b: &[u8]| {
+                sign_code(choice, s, t, id, &to, b).unwrap()
+            };
+            let d = build_with(&sign, None, false, &s, body.clone(), now, None).unwrap();
+            let cfg = VerifyConfig {
+                secrets: vec![Secret::new(checking).unwrap()],
+                scheme: choice,
+                public_url: Some(to.clone()),
+                ..Default::default()
+            };
+            let req = RequestLine {
+                method: "POST",
+                target: "",
+            };
+            let v = verify_request(&req, &d.headers, &d.body, &cfg, now);
+            assert_eq!(v.outcome, Outcome::Valid, "{choice:?}: {}", v.reason);
         }
     }
 }

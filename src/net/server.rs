@@ -585,7 +585,11 @@ async fn handle(
         fault,
         raw_head: Bytes::new(),
     };
-    let mut verdict = verify::verify(
+    let mut verdict = verify::verify_request(
+        &verify::RequestLine {
+            method: &capture.method,
+            target: &capture.target,
+        },
         &capture.headers,
         &capture.body,
         &state.config.verify,

@@ -45,6 +45,32 @@ pub enum SchemeChoice {
     Mailgun,
     /// The `--recipe` given.
     Custom,
+    /// Discord interactions: ed25519 over `X-Signature-Timestamp` + body (hex public key).
+    Discord,
+    /// SendGrid Event Webhook: ECDSA P-256 over timestamp + body (base64 DER public key).
+    Sendgrid,
+    /// Twilio: HMAC-SHA1 over the public URL + sorted form parameters (needs --public-url).
+    Twilio,
+    /// Square: HMAC-SHA256 over the notification URL + body (needs --public-url).
+    Square,
+    /// HubSpot v3: HMAC-SHA256 over method + URL + body + timestamp (needs --public-url).
+    Hubspot,
+    /// GitLab `X-Gitlab-Token`: a shared token, not a signature (does not cover the body).
+    Gitlab,
+    /// HTTP Basic `user:password` in `Authorization` (does not cover the body).
+    Basic,
+    /// `Authorization: Bearer <token>` (does not cover the body).
+    Bearer,
+}
+
+/// The request line parts the URL-signed schemes sign: the method and the target (path and
+/// query) as received.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestLine<'a> {
+    /// `POST`, ...; empty when unknown (taken as `POST`).
+    pub method: &'a str,
+    /// Path and query as received; empty when unknown.
+    pub target: &'a str,
 }
 
 /// What verification needs to know.
@@ -58,6 +84,9 @@ pub struct VerifyConfig {
     pub scheme: SchemeChoice,
     /// A user-described scheme (`--recipe`), used by `custom` and detected by `auto`.
     pub custom: Option<Arc<Recipe>>,
+    /// The URL the provider called (`--public-url`), for the URL-signed schemes: a full URL,
+    /// or an origin (no path, or `/`) that the request's path and query are appended to.
+    pub public_url: Option<String>,
 }
 
 impl VerifyConfig {
@@ -78,6 +107,7 @@ impl Default for VerifyConfig {
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
             scheme: SchemeChoice::Auto,
             custom: None,
+            public_url: None,
         }
     }
 }

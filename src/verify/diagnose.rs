@@ -7,6 +7,9 @@
 //! invalid signature `body_length_changed`, `secret_whitespace`, `whsec_key_handling`,
 //! `uppercase_hex`, `wrong_encoding`, `key_form`, `body_reserialized`, `signed_string_layout`,
 //! `timestamp_milliseconds`, `body_compressed`. (`older_secret`, on a valid delivery, is added by `verify` itself.)
+//! The schemes written as code confirm their own: `body_reserialized` (through
+//! `reserialized`), `url_form` (`urlform`), `private_key_configured` (`ed25519`) and
+//! `form_not_declared` (`twilio`).
 
 use serde_json::Value;
 
@@ -21,6 +24,21 @@ fn hint(code: &str, message: String) -> Vec<Hint> {
         code: code.into(),
         message,
     }]
+}
+
+/// A JSON body parsed and written again, compact and pretty-printed (the forms that differ
+/// from the bytes that arrived), each with its name: what a framework that re-encodes sends.
+pub(crate) fn reserialized(body: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    [
+        (serde_json::to_vec(&value).ok(), "compact"),
+        (serde_json::to_vec_pretty(&value).ok(), "pretty-printed"),
+    ]
+    .into_iter()
+    .filter_map(|(form, how)| form.filter(|f| f != body).map(|f| (f, how)))
+    .collect()
 }
 
 /// Returns the first confirmed explanation of a failed verdict (empty when none is proven).
@@ -235,23 +253,14 @@ pub fn diagnose(
     }
 
     // The body was parsed and re-encoded before signing (or before this check).
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        let forms = [
-            (serde_json::to_vec(&value).ok(), "compact"),
-            (serde_json::to_vec_pretty(&value).ok(), "pretty-printed"),
-        ];
-        for (form, how) in forms {
-            if let Some(form) = form
-                && form != body
-                && let Some(i) = any_key(&recipe.template, &t, &form)
-            {
-                return hint(
-                    "body_reserialized",
-                    format!(
-                        "the signature matches a {how} re-serialization of the JSON body (secret {i}), not the bytes that arrived: something parsed and re-encoded the body; sign and verify the raw bytes"
-                    ),
-                );
-            }
+    for (form, how) in reserialized(body) {
+        if let Some(i) = any_key(&recipe.template, &t, &form) {
+            return hint(
+                "body_reserialized",
+                format!(
+                    "the signature matches a {how} re-serialization of the JSON body (secret {i}), not the bytes that arrived: something parsed and re-encoded the body; sign and verify the raw bytes"
+                ),
+            );
         }
     }
 

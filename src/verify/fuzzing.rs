@@ -1,10 +1,13 @@
 //! Entry points for the fuzz targets in `fuzz/` and their proptest twins in the normal suite:
-//! the signature-header parsers, the recipe parser and the envelope parser on arbitrary bytes.
+//! the signature-header parsers (the code schemes' too), the recipe parser and the envelope
+//! parser on arbitrary bytes.
 //! None may panic, and each checks what must always hold.
 #![doc(hidden)]
 
 use super::recipe::Recipe;
-use super::{SchemeChoice, VerifyConfig, built_in, modelgates, verify};
+use super::{
+    RequestLine, SchemeChoice, VerifyConfig, built_in, modelgates, verify, verify_request,
+};
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
 use crate::model::verdict::Outcome;
@@ -55,6 +58,71 @@ pub fn signature_headers(value: &[u8], body: &[u8]) {
     let verdict = verify(&headers, body, &cfg, 1_700_000_000);
     // Random bytes do not carry a valid HMAC of the body under this secret.
     assert_ne!(verdict.outcome, Outcome::Valid, "{value:?}");
+    code_schemes(value, body);
+}
+
+/// The schemes written as code, each forced, with `value` in every header they read and a key
+/// of each form configured: none panics, and none calls random bytes a valid signature (the
+/// tokens are only run: a token equal to the secret is valid by design).
+fn code_schemes(value: &[u8], body: &[u8]) {
+    let names = [
+        "X-Signature-Ed25519",
+        "X-Signature-Timestamp",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "svix-signature",
+        "X-Twilio-Email-Event-Webhook-Signature",
+        "X-Twilio-Email-Event-Webhook-Timestamp",
+        "X-Twilio-Signature",
+        "x-square-hmacsha256-signature",
+        "X-HubSpot-Signature-v3",
+        "X-HubSpot-Request-Timestamp",
+        "X-Gitlab-Token",
+        "Authorization",
+        "Content-Type",
+    ];
+    let headers: Vec<Header> = names
+        .iter()
+        .map(|n| Header::new(*n, value.to_vec()))
+        .collect();
+    let keys = [
+        "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+        "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
+        "fuzz_secret",
+    ];
+    let target = String::from_utf8_lossy(value);
+    let req = RequestLine {
+        method: "POST",
+        target: &target,
+    };
+    let choices = [
+        (SchemeChoice::Standard, true),
+        (SchemeChoice::Discord, true),
+        (SchemeChoice::Sendgrid, true),
+        (SchemeChoice::Twilio, true),
+        (SchemeChoice::Square, true),
+        (SchemeChoice::Hubspot, true),
+        (SchemeChoice::Gitlab, false),
+        (SchemeChoice::Basic, false),
+        (SchemeChoice::Bearer, false),
+    ];
+    for (scheme, signed) in choices {
+        let cfg = VerifyConfig {
+            secrets: keys
+                .iter()
+                .map(|k| Secret::new(*k).expect("a key"))
+                .collect(),
+            scheme,
+            public_url: Some("https://fuzz.example".into()),
+            ..VerifyConfig::default()
+        };
+        let verdict = verify_request(&req, &headers, body, &cfg, 1_700_000_000);
+        if signed {
+            assert_ne!(verdict.outcome, Outcome::Valid, "{scheme:?} {value:?}");
+        }
+    }
 }
 
 /// A `--recipe` text: parsing never panics, and a recipe that parses reads headers without

@@ -12,6 +12,9 @@
 //! computation and constant-time comparison); `check` holds [`Recipe::verify`]. One file per
 //! scheme: a recipe, or code where a recipe cannot say it (ModelGates, the reference;
 //! [`mailgun`], signed inside the body).
+//! Schemes a recipe cannot express are code ([`Code`]): the ed25519 ones (`ed25519`), SendGrid
+//! (`sendgrid`), the URL-signed ones (`twilio`, `square`, `hubspot`, sharing `urlform`) and
+//! the tokens that are not signatures (`token`).
 
 #[cfg(test)]
 mod cases;
@@ -19,21 +22,29 @@ mod check;
 mod config;
 mod contract;
 pub mod diagnose;
+pub mod ed25519;
 pub mod fuzzing;
 pub mod github;
+pub mod hubspot;
 pub mod intercom;
+mod judge;
 pub mod linear;
 pub mod mac;
 pub mod mailgun;
 pub mod modelgates;
 pub mod paddle;
 pub mod recipe;
+pub mod sendgrid;
 pub mod shopify;
 mod sign;
 pub mod slack;
+pub mod square;
 pub mod standard;
 pub mod stripe;
+pub mod token;
+pub mod twilio;
 pub mod twitch;
+pub mod urlform;
 pub mod vercel;
 pub mod woocommerce;
 mod wording;
@@ -44,8 +55,9 @@ use std::sync::LazyLock;
 use recipe::Recipe;
 
 use crate::model::capture::{self, Header};
+use crate::model::secret::Secret;
 pub use crate::model::verdict::{Hint, MatchedSecret, Outcome, Verdict};
-pub use config::{DEFAULT_TOLERANCE_SECS, SchemeChoice, VerifyConfig};
+pub use config::{DEFAULT_TOLERANCE_SECS, RequestLine, SchemeChoice, VerifyConfig};
 pub use wording::describe_skew;
 
 /// Built-in recipes, in auto-detection order after ModelGates.
@@ -73,6 +85,141 @@ pub enum Resolved<'a> {
     ModelGates,
     /// A recipe (built-in or custom).
     Recipe(&'a Recipe),
+    /// A scheme written as code.
+    Code(Code),
+}
+
+/// The schemes written as code rather than recipes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// Standard Webhooks asymmetric `v1a` (ed25519).
+    StandardV1a,
+    /// Discord (ed25519).
+    Discord,
+    /// SendGrid Event Webhook (ECDSA P-256).
+    Sendgrid,
+    /// Twilio (URL + form parameters, HMAC-SHA1).
+    Twilio,
+    /// Square (URL + body, HMAC-SHA256).
+    Square,
+    /// HubSpot v3 (method + URL + body + timestamp, HMAC-SHA256).
+    Hubspot,
+    /// A token that is not a signature.
+    Token(token::Kind),
+}
+
+/// Auto-detection of the code schemes, by header, after the recipes.
+const CODE_HEADERS: [(&str, Code); 6] = [
+    (ed25519::DISCORD_SIGNATURE, Code::Discord),
+    (sendgrid::SIGNATURE_HEADER, Code::Sendgrid),
+    (twilio::SIGNATURE_HEADER, Code::Twilio),
+    (square::SIGNATURE_HEADER, Code::Square),
+    (hubspot::SIGNATURE_HEADER, Code::Hubspot),
+    (token::GITLAB_HEADER, Code::Token(token::Kind::Gitlab)),
+];
+
+impl Code {
+    /// The forced code scheme of `--scheme`, if it is one.
+    fn chosen(choice: SchemeChoice) -> Option<Code> {
+        Some(match choice {
+            SchemeChoice::Discord => Code::Discord,
+            SchemeChoice::Sendgrid => Code::Sendgrid,
+            SchemeChoice::Twilio => Code::Twilio,
+            SchemeChoice::Square => Code::Square,
+            SchemeChoice::Hubspot => Code::Hubspot,
+            SchemeChoice::Gitlab => Code::Token(token::Kind::Gitlab),
+            SchemeChoice::Basic => Code::Token(token::Kind::Basic),
+            SchemeChoice::Bearer => Code::Token(token::Kind::Bearer),
+            _ => return None,
+        })
+    }
+
+    /// Signs again for a replay (ed25519 and SendGrid with a private key, tokens); the
+    /// URL-signed schemes are refused, since the URL a replay goes to is not the one signed.
+    pub fn resign(
+        self,
+        secret: &Secret,
+        t: i64,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Vec<Header>, String> {
+        let choice = match self {
+            Code::StandardV1a => SchemeChoice::Standard,
+            Code::Discord => SchemeChoice::Discord,
+            Code::Sendgrid => SchemeChoice::Sendgrid,
+            Code::Token(token::Kind::Gitlab) => SchemeChoice::Gitlab,
+            Code::Token(token::Kind::Basic) => SchemeChoice::Basic,
+            Code::Token(token::Kind::Bearer) => SchemeChoice::Bearer,
+            Code::Twilio | Code::Square | Code::Hubspot => {
+                return Err(format!(
+                    "{self:?} signs the URL it was sent to; re-signing it for a replay is not supported (replay it as it was)"
+                ));
+            }
+        };
+        sign_code(choice, secret, t, id, "", body).unwrap_or_else(|| Err("no signer".into()))
+    }
+
+    /// Whether `s` is a key of this scheme's form (a MAC secret or token always is).
+    fn takes(self, s: &Secret) -> bool {
+        match self {
+            Code::StandardV1a => ed25519::is_standard_key(s),
+            Code::Discord => ed25519::is_discord_key(s),
+            Code::Sendgrid => sendgrid::is_key(s),
+            _ => true,
+        }
+    }
+
+    fn verify(
+        self,
+        req: &RequestLine<'_>,
+        headers: &[Header],
+        body: &[u8],
+        cfg: &VerifyConfig,
+        now: i64,
+    ) -> Verdict {
+        match self {
+            Code::StandardV1a => ed25519::verify_standard(headers, body, cfg, now),
+            Code::Discord => ed25519::verify_discord(headers, body, cfg, now),
+            Code::Sendgrid => sendgrid::verify(headers, body, cfg, now),
+            Code::Twilio => twilio::verify(req, headers, body, cfg, now),
+            Code::Square => square::verify(req, headers, body, cfg, now),
+            Code::Hubspot => hubspot::verify(req, headers, body, cfg, now),
+            Code::Token(kind) => token::verify(kind, headers, cfg, now),
+        }
+    }
+}
+
+/// Whether `send` signs `choice` with [`sign_code`] (else ModelGates or a recipe signs).
+pub fn signs_as_code(choice: SchemeChoice, secret: &Secret) -> bool {
+    Code::chosen(choice).is_some()
+        || (choice == SchemeChoice::Standard
+            && secret.expose_str().starts_with(ed25519::SECRET_PREFIX))
+}
+
+/// Signs a delivery with a code scheme (`send`): `url` is where it goes (the URL-signed
+/// schemes sign it), `id` the message id, `t` unix seconds.
+pub fn sign_code(
+    choice: SchemeChoice,
+    secret: &Secret,
+    t: i64,
+    id: &str,
+    url: &str,
+    body: &[u8],
+) -> Option<Result<Vec<Header>, String>> {
+    Some(Ok(match choice {
+        SchemeChoice::Standard if secret.expose_str().starts_with(ed25519::SECRET_PREFIX) => {
+            return Some(ed25519::sign_standard(secret, t, id, body));
+        }
+        SchemeChoice::Discord => return Some(ed25519::sign_discord(secret, t, body)),
+        SchemeChoice::Sendgrid => return Some(sendgrid::sign(secret, t, body)),
+        SchemeChoice::Twilio => twilio::sign(secret, url, None),
+        SchemeChoice::Square => square::sign(secret, url, body),
+        SchemeChoice::Hubspot => hubspot::sign(secret, "POST", url, body, t * 1000),
+        other => match Code::chosen(other) {
+            Some(Code::Token(kind)) => token::sign(kind, secret.expose()),
+            _ => return None,
+        },
+    }))
 }
 
 /// Picks the scheme for a request: the forced one, or by the headers present.
@@ -100,9 +247,10 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
         SchemeChoice::Intercom => by_name("intercom"),
         SchemeChoice::Mailgun => None,
         SchemeChoice::Custom => cfg.custom.as_deref().map(Resolved::Recipe),
+        other => Code::chosen(other).map(Resolved::Code),
     };
     if let Some(r) = forced {
-        return r;
+        return v1a_when_keyed(r, headers, cfg);
     }
     if capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_some() {
         return Resolved::ModelGates;
@@ -112,10 +260,26 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
     {
         return Resolved::Recipe(custom);
     }
-    BUILT_IN
+    if let Some(r) = BUILT_IN.iter().find(|r| r.detect(headers)) {
+        return v1a_when_keyed(Resolved::Recipe(r), headers, cfg);
+    }
+    CODE_HEADERS
         .iter()
-        .find(|r| r.detect(headers))
-        .map_or(Resolved::ModelGates, Resolved::Recipe)
+        .find(|(h, _)| capture::header_value(headers, h).is_some())
+        .map_or(Resolved::ModelGates, |(_, c)| Resolved::Code(*c))
+}
+
+/// Standard Webhooks checked with `whpk_`/`whsk_` keys is the asymmetric `v1a` code (see
+/// [`ed25519::checks_as_v1a`]).
+fn v1a_when_keyed<'a>(r: Resolved<'a>, headers: &[Header], cfg: &VerifyConfig) -> Resolved<'a> {
+    match r {
+        Resolved::Recipe(recipe)
+            if recipe.name == ed25519::STANDARD && ed25519::checks_as_v1a(headers, cfg) =>
+        {
+            Resolved::Code(Code::StandardV1a)
+        }
+        other => other,
+    }
 }
 
 /// When auto-detection had a choice: which other schemes' headers are present too, and why
@@ -144,9 +308,21 @@ pub fn built_in(name: &str) -> Option<Recipe> {
     BUILT_IN.iter().find(|r| r.name == name).cloned()
 }
 
+/// [`verify_request`] without the request line: the URL-signed schemes then sign
+/// `--public-url` as it is, and the method is taken as `POST`.
+pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
+    verify_request(&RequestLine::default(), headers, body, cfg, now_secs)
+}
+
 /// Verifies a request against the configured secrets at time `now_secs` (unix seconds). On a
 /// failure, confirmed diagnoses are attached as hints (the valid path pays nothing for them).
-pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
+pub fn verify_request(
+    req: &RequestLine<'_>,
+    headers: &[Header],
+    body: &[u8],
+    cfg: &VerifyConfig,
+    now_secs: i64,
+) -> Verdict {
     let resolved = resolve(headers, cfg);
     // Mailgun signs inside the body: forced, or in auto when no header names a scheme.
     if cfg.scheme == SchemeChoice::Mailgun
@@ -160,6 +336,8 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
     let mut verdict = match &resolved {
         Resolved::ModelGates => modelgates::verify(headers, body, cfg, now_secs),
         Resolved::Recipe(r) => r.verify(headers, body, cfg, now_secs),
+        // Code schemes attach their own confirmed hints.
+        Resolved::Code(c) => c.verify(req, headers, body, cfg, now_secs),
     };
     if cfg.scheme == SchemeChoice::Auto
         && let Some(why) = also_applies(headers, verdict.scheme.as_deref().unwrap_or(""))
@@ -175,15 +353,24 @@ pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64
         let recipe = match resolved {
             Resolved::ModelGates => {
                 reference = modelgates::recipe();
-                &reference
+                Some(&reference)
             }
-            Resolved::Recipe(r) => r,
+            Resolved::Recipe(r) => Some(r),
+            Resolved::Code(_) => None,
         };
-        verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
+        if let Some(recipe) = recipe {
+            verdict.hints = diagnose::diagnose(recipe, headers, body, cfg, now_secs, &verdict);
+        }
     }
     // Not a failure, but worth knowing during a rotation: the match itself proves it.
+    // Keys of another scheme's form before the match are other providers' keys, not older ones.
+    let earlier_in_use = |index: usize| match resolved {
+        Resolved::Code(c) => cfg.secrets[..index].iter().any(|s| c.takes(s)),
+        _ => true,
+    };
     if let Some(m) = &verdict.matched_secret
         && m.index > 0
+        && earlier_in_use(m.index)
     {
         verdict.hints.push(Hint {
             code: "older_secret".into(),
@@ -226,6 +413,13 @@ mod tests {
     #[case::github("X-Hub-Signature-256", "github")]
     #[case::slack("X-Slack-Signature", "slack")]
     #[case::shopify("X-Shopify-Hmac-Sha256", "shopify")]
+    #[case::discord("X-Signature-Ed25519", "discord")]
+    #[case::sendgrid("X-Twilio-Email-Event-Webhook-Signature", "sendgrid")]
+    #[case::twilio("X-Twilio-Signature", "twilio")]
+    #[case::square("x-square-hmacsha256-signature", "square")]
+    #[case::hubspot("X-HubSpot-Signature-v3", "hubspot")]
+    #[case::gitlab("X-Gitlab-Token", "gitlab")]
+    #[case::authorization_is_not_picked("Authorization", "modelgates")]
     #[case::nothing_known("X-Other", "modelgates")]
     fn auto_picks_the_scheme_by_header(#[case] header: &str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
@@ -302,6 +496,80 @@ mod tests {
         );
         assert_eq!(v.outcome, Outcome::InvalidSignature);
         assert_eq!(v.hints[0].code, "uppercase_hex", "{:?}", v.hints);
+    }
+
+    #[rstest]
+    #[case::webhook_names("webhook-signature")]
+    #[case::svix_names("svix-signature")]
+    fn standard_webhooks_with_public_keys_is_checked_as_v1a(#[case] header: &str) {
+        let keyed = cfg(&["whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="]);
+        let prefix = header.trim_end_matches("-signature");
+        let h = [
+            Header::new(format!("{prefix}-id"), "msg_1"),
+            Header::new(format!("{prefix}-timestamp"), NOW.to_string()),
+            Header::new(header, "v1a,AAAA"),
+        ];
+        let v = verify(&h, BODY, &keyed, NOW);
+        assert_eq!(v.outcome, Outcome::InvalidSignature);
+        assert_eq!(v.scheme.as_deref(), Some("standard"));
+        assert!(v.reason.starts_with("v1a (ed25519)"), "{}", v.reason);
+        // With a whsec_ secret the same header is the symmetric recipe.
+        let v = verify(
+            &[Header::new("webhook-signature", "v1,AAAA")],
+            BODY,
+            &cfg(&["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+            NOW,
+        );
+        assert!(!v.reason.contains("v1a"), "{}", v.reason);
+        // A listener with both kinds of key checks each delivery by what it carries.
+        let both = cfg(&[
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=",
+        ]);
+        assert!(verify(&h, BODY, &both, NOW).reason.starts_with("v1a"));
+        let v1 = [
+            Header::new(format!("{prefix}-id"), "msg_1"),
+            Header::new(format!("{prefix}-timestamp"), NOW.to_string()),
+            Header::new(header, "v1,AAAA"),
+        ];
+        assert!(!verify(&v1, BODY, &both, NOW).reason.starts_with("v1a"));
+    }
+
+    #[rstest]
+    #[case::basic(SchemeChoice::Basic, "basic")]
+    #[case::bearer(SchemeChoice::Bearer, "bearer")]
+    #[case::twilio(SchemeChoice::Twilio, "twilio")]
+    fn a_forced_code_scheme_is_used(#[case] choice: SchemeChoice, #[case] name: &str) {
+        let c = VerifyConfig {
+            scheme: choice,
+            ..cfg(&["k"])
+        };
+        let v = verify(&[], BODY, &c, NOW);
+        assert_eq!(
+            (v.scheme.as_deref(), v.outcome),
+            (Some(name), Outcome::MissingHeader)
+        );
+    }
+
+    #[test]
+    fn another_providers_key_before_the_match_is_not_an_older_secret() {
+        // Discord's test vector (verify::ed25519 tests), checked by a listener that holds a
+        // whpk_ key first and a Discord key second, then two Discord keys.
+        let h = [
+            Header::new(
+                ed25519::DISCORD_SIGNATURE,
+                "c1098e97d711377f30225d53d94b89d43537f92e5b3afaddc590781b1f9f9d4b2eeab335d370be3b9a090bc61a85b86448bc140dcd195f1569c2bff181257607",
+            ),
+            Header::new(ed25519::DISCORD_TIMESTAMP, "1700000000"),
+        ];
+        let public = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+        let v = verify(&h, br#"{"type":1}"#, &cfg(&["whpk_AAAA", public]), NOW);
+        assert_eq!(v.outcome, Outcome::Valid, "{}", v.reason);
+        assert!(v.hints.is_empty(), "{:?}", v.hints);
+        assert!(!v.reason.contains("secret 0"), "{}", v.reason);
+        let other = "fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618";
+        let v = verify(&h, br#"{"type":1}"#, &cfg(&[other, public]), NOW);
+        assert_eq!(v.hints[0].code, "older_secret");
     }
 
     #[test]
