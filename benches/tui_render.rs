@@ -47,7 +47,7 @@ fn rows(n: u64) -> Vec<Summary> {
     (1..=n)
         .map(|i| {
             // Every tenth delivery is a retry of the one before (same job, same key).
-            let job = if i % 10 == 0 { i - 1 } else { i };
+            let job = if i.is_multiple_of(10) { i - 1 } else { i };
             Summary {
                 id: CaptureId(i),
                 received_at_ms: 1_764_151_200_000 + i as i64,
@@ -62,10 +62,14 @@ fn rows(n: u64) -> Vec<Summary> {
                 skew_secs: Some(-1),
                 idempotency_key: Some(format!("job_{job}-completed").into()),
                 data_id: Some(format!("job_{job}").into()),
-                dup_of: (i % 10 == 0).then_some(CaptureId(i - 1)),
+                dup_of: i.is_multiple_of(10).then_some(CaptureId(i - 1)),
                 body_len: BODY.len() as u64,
                 truncated: false,
-                response_status: if i % 7 == 0 || i % 7 == 3 { 401 } else { 204 },
+                response_status: if i.is_multiple_of(7) || i % 7 == 3 {
+                    401
+                } else {
+                    204
+                },
                 exchange: None,
             }
         })
@@ -165,9 +169,9 @@ fn main() {
             KeyCode::Char(char::from(b'1' + tab as u8)),
         );
         let mut frames = Stats::new(format!("frame: {name} tab"));
-        for i in 0..300 {
+        for i in 0..300u32 {
             // Move around so the window and the detail really change.
-            let key = if i % 100 == 0 { 'G' } else { 'k' };
+            let key = if i.is_multiple_of(100) { 'G' } else { 'k' };
             press(&mut app, &template, KeyCode::Char(key));
             let t = Instant::now();
             terminal

@@ -312,7 +312,7 @@ mod tests {
             skew_secs: None,
             idempotency_key: key.map(Arc::from),
             data_id: key.map(|k| Box::from(k.split('-').next().unwrap_or(k))),
-            dup_of: (id % 3 == 0).then_some(CaptureId(1)),
+            dup_of: id.is_multiple_of(3).then_some(CaptureId(1)),
             body_len: 0,
             truncated: false,
             response_status: if outcome.is_rejected() { 401 } else { 204 },
@@ -386,11 +386,16 @@ mod tests {
             row(3, Outcome::Valid, "/", None, Some("JOB_1-COMPLETED")),
             row(4, Outcome::Valid, "/", None, Some("job_1-completed")),
             row(5, Outcome::Valid, "/", None, None),
+            row(6, Outcome::Valid, "/", None, Some("k2")),
+            row(7, Outcome::Valid, "/", None, Some("k2")),
+            row(8, Outcome::Valid, "/", None, Some("k2")),
         ];
         let columns = Columns::of(&rows);
         // Rows 1 and 4 share the key; 1, 2 and 4 share the job `job_1`.
         assert_eq!(columns.same_job(&rows[3], &rows), vec![0, 1, 3]);
         assert_eq!(columns.same_job(&rows[2], &rows), vec![2]);
         assert!(columns.same_job(&rows[4], &rows).is_empty());
+        // Neighbours with the same key share a separator; each one is found.
+        assert_eq!(columns.same_job(&rows[6], &rows), vec![5, 6, 7]);
     }
 }

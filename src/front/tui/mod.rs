@@ -12,6 +12,7 @@ pub mod app;
 mod clipboard;
 mod columns;
 mod console;
+mod footer;
 pub mod keys;
 mod mouse;
 mod style;
@@ -481,7 +482,7 @@ mod tests {
         for n in 1..=8 {
             many.capture
                 .headers
-                .push(crate::model::capture::Header::new(&format!("X-H{n}"), "v"));
+                .push(crate::model::capture::Header::new(format!("X-H{n}"), "v"));
         }
         store.append(many).await.unwrap();
         let events = vec![
