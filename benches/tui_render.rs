@@ -133,6 +133,7 @@ fn main() {
 
     // Filter keystrokes: open the line, type, then Backspace and Esc back to everything.
     let mut keys = Stats::new("filter keystroke");
+    let mut per_filter = Vec::new();
     for filter in [
         "invalid",
         "type:failed",
@@ -142,13 +143,26 @@ fn main() {
         "job_5",
     ] {
         press(&mut app, &template, KeyCode::Char('/'));
+        let mut typed = Vec::new();
         for c in filter.chars() {
-            keys.samples
-                .push(press(&mut app, &template, KeyCode::Char(c)));
+            typed.push(press(&mut app, &template, KeyCode::Char(c)));
         }
-        keys.samples
-            .push(press(&mut app, &template, KeyCode::Backspace));
-        keys.samples.push(press(&mut app, &template, KeyCode::Esc));
+        typed.push(press(&mut app, &template, KeyCode::Backspace));
+        typed.push(press(&mut app, &template, KeyCode::Esc));
+        let (worst, at) = typed
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i))
+            .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a });
+        let which = if at < filter.len() {
+            format!("typing {:?}", &filter[..=at])
+        } else if at == filter.len() {
+            "Backspace".into()
+        } else {
+            "Esc".into()
+        };
+        per_filter.push(format!("  /{filter}: slowest key {worst:.2} ms ({which})"));
+        keys.samples.extend(typed);
     }
 
     // Moving the selection: each step loads the next capture and derives its detail.
@@ -198,6 +212,9 @@ fn main() {
             s.q(1.0),
             s.samples.len()
         );
+    }
+    for line in &per_filter {
+        println!("{line}");
     }
     let extra = heap_report(&app, n);
     let json: Vec<String> = all

@@ -274,7 +274,10 @@ impl App {
             (first..self.rows.len()).collect()
         } else {
             let pass = self.columns.matching(&self.filter, &self.rows);
-            (first..self.rows.len()).filter(|&i| pass[i]).collect()
+            let mut view = std::mem::take(&mut self.view);
+            view.clear();
+            view.extend((first..self.rows.len()).filter(|&i| pass[i]));
+            view
         };
         self.selected = match keep {
             Some(id) => self

@@ -54,20 +54,19 @@ impl Texts {
         if needle.is_empty() {
             return out;
         }
-        let finder = memmem::Finder::new(needle);
-        let (mut from, mut entry) = (0, 0);
-        while let Some(found) = finder.find(&self.bytes[from..]) {
-            let at = from + found;
+        // One pass of the searcher over the whole buffer (no restart per entry, which costs
+        // more than it saves when most entries match); hits are in order, so the entry
+        // cursor only moves forward.
+        let (mut entry, mut next) = (0, 0);
+        for at in memmem::find_iter(&self.bytes, needle) {
+            if at < next {
+                continue; // this entry is already in
+            }
             while self.end(entry) < at {
                 entry += 1;
             }
             out[entry] = true;
-            // One hit per entry is enough: go on from the next entry.
-            from = self.end(entry) + 1;
-            entry += 1;
-            if from >= self.bytes.len() {
-                break;
-            }
+            next = self.end(entry);
         }
         out
     }
@@ -236,7 +235,11 @@ impl Columns {
             Term::Text(t) => {
                 self.target.containing(t, hits);
                 self.event_type.containing(t, hits);
-                self.keys_containing(t, hits);
+                // When every path or type already matches, the keys cannot add a row (a
+                // needle such as `t` or `-` would otherwise hit every key).
+                if !hits.iter().all(|h| *h) {
+                    self.keys_containing(t, hits);
+                }
                 if let Ok(n) = t.parse::<u64>() {
                     id(CaptureId(n), hits);
                 }
