@@ -254,7 +254,9 @@ fn at_80_columns_the_footer_keeps_help_and_quit_and_y_says_when_the_clipboard_is
     // the whole command anyway.
     tmux.run(&["set-option", "-s", "set-clipboard", "external"]);
     tmux.run(&["send-keys", "-t", "hl", "y"]);
-    let screen = tmux.wait_for("the curl overlay", |s| s.contains("curl for #1"));
+    let screen = tmux.wait_for("the whole curl overlay", |s| {
+        s.contains("curl for #1") && s.contains("video.mp4")
+    });
     assert!(footer(&screen).contains("? help"), "{screen}");
     // The overlay's lines, as one text (it wraps).
     let joined = screen
@@ -273,6 +275,9 @@ fn at_80_columns_the_footer_keeps_help_and_quit_and_y_says_when_the_clipboard_is
     );
 
     tmux.run(&["send-keys", "-t", "hl", "Escape"]);
+    // The next key only once the overlay is closed: Esc with a key right behind it reads as
+    // Alt and that key.
+    tmux.wait_for("the overlay to close", |s| !s.contains("curl for #1"));
     tmux.run(&["set-option", "-s", "set-clipboard", "on"]);
     tmux.run(&["send-keys", "-t", "hl", "y"]);
     tmux.wait_for("the copy", |s| s.contains("copied #1 as curl (OSC 52)"));
@@ -281,6 +286,7 @@ fn at_80_columns_the_footer_keeps_help_and_quit_and_y_says_when_the_clipboard_is
     assert!(buffer.starts_with("curl "), "{buffer}");
 
     tmux.run(&["send-keys", "-t", "hl", "Escape"]);
+    tmux.wait_for("the overlay to close", |s| !s.contains("curl for #1"));
     tmux.run(&["send-keys", "-t", "hl", "q"]);
     tmux.wait_for("the inspector to exit", |s| s.contains("EXITED 0"));
 }
