@@ -1,5 +1,7 @@
 //! The detail pane: the tab bar and the five tabs (Overview, Headers, Body, Shape, Forward)
-//! of the selected capture. Pure rendering, like `ui`, which calls [`render_detail`].
+//! of the selected capture. Pure rendering, like `ui`, which calls [`render_detail`]; it reads
+//! what `App::set_detail` derived once (body lines, digest, shape report, timeline), so a frame
+//! never scans the log or hashes a body. It notes where the tab titles are, for the mouse.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

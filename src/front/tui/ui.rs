@@ -1,7 +1,8 @@
-//! Pure rendering: `render(&App, &mut Frame)` lays out the header, the request list, the
-//! detail pane (drawn by `tabs`), the footer and the overlays. Everything from a request is
-//! already escaped by `sanitize` before it becomes a `Span`; only visible rows and lines are
-//! built.
+//! Pure rendering: `render(&App, &mut Frame)` lays out the header (secrets by fingerprint
+//! only), the request list, the detail pane (drawn by `tabs`), the footer (its text from
+//! `footer`) and the overlays (the diff coloured, the curl command wrapped). It notes where the
+//! panes landed in `App::hits` for the mouse. Everything from a request is already escaped by
+//! `sanitize` before it becomes a `Span`; only visible rows and lines are built.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
