@@ -18,15 +18,26 @@ use crate::model::capture::CaptureId;
 use crate::model::record::Summary;
 use crate::model::verdict::Outcome;
 
+/// One term of a filter, its text already lowercased. Public so an index that keeps the rows
+/// in its own layout (the inspector's columns) can evaluate terms with the same meaning as
+/// [`Filter::matches`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Term {
+pub enum Term {
+    /// One of these verdicts.
     Outcomes(Vec<Outcome>),
+    /// Substring of the event type.
     Type(String),
+    /// Substring of the path and query.
     Path(String),
+    /// Substring of the idempotency key.
     Key(String),
+    /// The status hooklens answered.
     Status(u16),
+    /// That capture.
     Id(CaptureId),
+    /// The idempotency key repeats an earlier one.
     Dup,
+    /// Substring of path, type or key, the id when it is a number, or the body when given.
     Text(String),
 }
 
@@ -106,6 +117,11 @@ impl Filter {
     /// The text the filter was parsed from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The terms, each with whether it is negated; a capture must match all of them.
+    pub fn terms(&self) -> &[(bool, Term)] {
+        &self.terms
     }
 
     /// True when some term needs the body (plain text terms search it when given).

@@ -46,6 +46,12 @@ impl Tmux {
     /// Starts `cmd` in a 120×40 session and waits for the inspector's header bar; returns the
     /// session and the URL of the listener's webhook path.
     fn start(name: &str, cmd: &str) -> (Tmux, String) {
+        Tmux::start_sized(name, cmd, (120, 40))
+    }
+
+    /// [`Tmux::start`] in a session of `width`×`height`.
+    fn start_sized(name: &str, cmd: &str, (width, height): (u16, u16)) -> (Tmux, String) {
+        let (width, height) = (width.to_string(), height.to_string());
         let tmux = Tmux {
             socket: format!("hooklens-test-{name}-{}", std::process::id()),
         };
@@ -55,9 +61,9 @@ impl Tmux {
             "-s",
             "hl",
             "-x",
-            "120",
+            &width,
             "-y",
-            "40",
+            &height,
             cmd,
         ]);
         let screen = tmux.wait_for("the header bar", |s| s.contains("Waiting for webhooks"));
@@ -196,4 +202,91 @@ fn verdicts_appear_live_and_q_restores_the_terminal() {
         !screen.contains("Requests ("),
         "alternate screen left behind:\n{screen}"
     );
+}
+
+#[test]
+fn at_80_columns_the_footer_keeps_help_and_quit_and_y_says_when_the_clipboard_is_out_of_reach() {
+    if !common::require_tool("tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.jsonl");
+    let bin = env!("CARGO_BIN_EXE_hooklens");
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} {bin} --port 0 --secret dev_secret --store {}; echo EXITED $?; sleep 30",
+        common::shell_env(home.path()),
+        log.display()
+    );
+    let (tmux, url) = Tmux::start_sized("clip", &cmd, (80, 24));
+    let footer = |s: &str| {
+        s.lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string()
+    };
+    let screen = tmux.screen();
+    assert!(
+        footer(&screen).contains("? help") && footer(&screen).contains("q quit"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("dev_secret") && !screen.contains("dev…"),
+        "{screen}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = common::guide_body("2026-11-26T10:00:00.000Z");
+    let t = common::now_secs();
+    let sig = format!(
+        "t={t},v1={}",
+        common::guide_signature("dev_secret", t, &body)
+    );
+    assert_eq!(rt.block_on(common::post_signed(&url, &sig, body)), 204);
+    tmux.wait_for("the capture", |s| s.contains("✓ valid"));
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("job        job_test"),
+        "the job id in the Overview: {screen}"
+    );
+
+    // tmux's default set-clipboard (external) drops a program's OSC 52: y says so, and shows
+    // the whole command anyway.
+    tmux.run(&["set-option", "-s", "set-clipboard", "external"]);
+    tmux.run(&["send-keys", "-t", "hl", "y"]);
+    let screen = tmux.wait_for("the whole curl overlay", |s| {
+        s.contains("curl for #1") && s.contains("video.mp4")
+    });
+    assert!(footer(&screen).contains("? help"), "{screen}");
+    // The overlay's lines, as one text (it wraps).
+    let joined = screen
+        .lines()
+        .filter_map(|l| Some(l.split_once('│')?.1.rsplit_once('│')?.0.trim_end()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        joined.contains("the clipboard cannot be reached: tmux has set-clipboard external")
+            && joined.contains("tmux set -s set-clipboard on"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("curl -sS -X 'POST'") && joined.contains("video.mp4\"]}}'"),
+        "the whole command: {joined}"
+    );
+
+    tmux.run(&["send-keys", "-t", "hl", "Escape"]);
+    // The next key only once the overlay is closed: Esc with a key right behind it reads as
+    // Alt and that key.
+    tmux.wait_for("the overlay to close", |s| !s.contains("curl for #1"));
+    tmux.run(&["set-option", "-s", "set-clipboard", "on"]);
+    tmux.run(&["send-keys", "-t", "hl", "y"]);
+    tmux.wait_for("the copy", |s| s.contains("copied #1 as curl (OSC 52)"));
+    // With set-clipboard on, tmux took the copy into its paste buffer.
+    let buffer = tmux.run(&["show-buffer"]);
+    assert!(buffer.starts_with("curl "), "{buffer}");
+
+    tmux.run(&["send-keys", "-t", "hl", "Escape"]);
+    tmux.wait_for("the overlay to close", |s| !s.contains("curl for #1"));
+    tmux.run(&["send-keys", "-t", "hl", "q"]);
+    tmux.wait_for("the inspector to exit", |s| s.contains("EXITED 0"));
 }

@@ -333,12 +333,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
             .forward_to
             .as_ref()
             .map(crate::net::forward::target_url),
-        secrets: config
-            .verify
-            .secrets
-            .iter()
-            .map(|s| format!("{s} {}", s.fingerprint()))
-            .collect(),
+        secrets: crate::front::tui::HeaderInfo::fingerprints(&config.verify.secrets),
         scheme: format!("{:?}", config.verify.scheme).to_lowercase(),
         tolerance_secs: config.verify.tolerance_secs,
     };
@@ -360,14 +355,18 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         let server = tokio::spawn(server::serve_endpoints(endpoints, state.clone(), async {
             let _ = stopped.await;
         }));
-        let replays = state
-            .config
-            .forward
-            .clone()
-            .map(|forward| crate::front::tui::ReplayTarget {
-                forward,
-                secret: state.config.verify.secrets.first().cloned(),
-            });
+        let forward = state.config.forward.clone();
+        let replays = crate::front::tui::ReplayTarget {
+            client: match &forward {
+                Some(f) => f.client.clone(),
+                None => {
+                    crate::net::client::Client::new(crate::net::tls::client_config(&args.cacert)?)
+                }
+            },
+            timeout: args.forward_timeout,
+            forward: forward.map(|f| (f.target, f.mode)),
+            secret: state.config.verify.secrets.first().cloned(),
+        };
         let ui = crate::front::tui::run(tui_store, header, replays).await;
         let _ = stop.send(());
         if let Some(t) = tunnel.take() {

@@ -14,7 +14,7 @@ use crate::filter::Filter;
 use crate::model::capture::{CaptureId, now_ms};
 use crate::model::exchange::{Exchange, PathMode};
 use crate::net::client::{Client, Target};
-use crate::net::replay::{Changes, edit_body, send_one};
+use crate::net::replay::{Changes, edit_body, recorded_target, send_one};
 use crate::sanitize::escape_line;
 use crate::store;
 
@@ -91,11 +91,8 @@ fn resolve_target(
     if let Some(t) = to {
         return Ok((t.clone(), PathMode::Keep));
     }
-    match log.index().forward_to() {
-        Some(fwd) => Ok((
-            Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?,
-            fwd.path,
-        )),
+    match recorded_target(log.index())? {
+        Some(target) => Ok(target),
         None => bail!(
             "no receiver: give --to URL ({} records no listener started with --forward-to)",
             path.display()

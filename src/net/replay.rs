@@ -29,6 +29,19 @@ use crate::verify::modelgates;
 /// The replay header name.
 pub const REPLAY_HEADER: &str = "X-Hooklens-Replay";
 
+/// Where replays go when no `--to` is given: the newest `--forward-to` a listener recorded in
+/// the log, with its path rule; `None` when the log records none. The one reading of that
+/// default, for `hooklens replay` and the inspector's `r`/`R`/`e`.
+pub fn recorded_target(index: &crate::store::Index) -> Result<Option<(Target, PathMode)>> {
+    index
+        .forward_to()
+        .map(|fwd| {
+            let target = Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok((target, fwd.path))
+        })
+        .transpose()
+}
+
 /// How one replay changes the capture before it goes out.
 #[derive(Clone, Default)]
 pub struct Changes {

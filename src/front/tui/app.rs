@@ -1,20 +1,31 @@
-//! Inspector state: a plain struct updated by store events and keys. No terminal, no I/O:
-//! whatever needs the disk comes back to the loop as an [`Action`].
+//! Inspector state: a plain struct updated by store events, keys and the mouse. No terminal,
+//! no I/O: whatever needs the disk comes back to the loop as an [`Action`]. Filtering goes
+//! through the flat [`Columns`] (a keystroke at a million captures stays within a frame), and
+//! what the detail pane shows is derived once per selection, never per frame.
 
 use std::cell::Cell;
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
+use super::columns::Columns;
 use super::keys::{Command, command_for};
+use super::mouse::{Hits, Spot};
+use crate::envelope::ShapeReport;
 use crate::filter::Filter;
 use crate::model::capture::CaptureId;
-use crate::model::exchange::Exchange;
+use crate::model::exchange::{BodyDigest, Exchange};
 use crate::model::record::{CaptureRecord, Event, Summary};
+use crate::model::secret::Secret;
 use crate::verify::Outcome;
 
 /// Detail tabs, in key order (1-5).
 pub const TABS: [&str; 5] = ["Overview", "Headers", "Body", "Shape", "Forward"];
+
+/// Lines the wheel scrolls the detail by.
+const WHEEL_LINES: u16 = 3;
 
 /// What the header bar shows about the running listener.
 #[derive(Clone, Debug, Default)]
@@ -23,12 +34,20 @@ pub struct HeaderInfo {
     pub addresses: Vec<String>,
     /// Forward target, when forwarding.
     pub forward: Option<String>,
-    /// Secrets, redacted with fingerprints (`dev…(10) 9c3f6fbb`).
+    /// The secrets' fingerprints (first 8 hex of SHA-256), in order: never any of their
+    /// characters. Build it with [`HeaderInfo::fingerprints`].
     pub secrets: Vec<String>,
     /// Scheme in use.
     pub scheme: String,
     /// Timestamp tolerance.
     pub tolerance_secs: i64,
+}
+
+impl HeaderInfo {
+    /// The header's view of the secrets: fingerprints only.
+    pub fn fingerprints(secrets: &[Secret]) -> Vec<String> {
+        secrets.iter().map(Secret::fingerprint).collect()
+    }
 }
 
 /// Which pane has the keys.
@@ -57,6 +76,15 @@ pub enum Action {
     EditReplay(CaptureId),
 }
 
+/// What an overlay holds, which decides how it is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverlayKind {
+    /// A diff: `+` lines green, `-` lines red.
+    Diff,
+    /// Plain text, wrapped (the curl command).
+    Text,
+}
+
 /// A full-screen text overlay (diff, copied curl command).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Overlay {
@@ -66,6 +94,22 @@ pub struct Overlay {
     pub text: String,
     /// Scroll position.
     pub scroll: u16,
+    /// How it is drawn.
+    pub kind: OverlayKind,
+}
+
+/// What is derived from the selected capture once, when it is loaded.
+pub struct Detail {
+    /// The record.
+    pub record: Arc<CaptureRecord>,
+    /// The body, rendered (pretty JSON, text or hex dump), one entry per line.
+    pub body_lines: Vec<String>,
+    /// The body's SHA-256.
+    pub digest: String,
+    /// The delivery shape report.
+    pub shape: ShapeReport,
+    /// Row positions of the captures of the same job (key or `data.id`), oldest first.
+    pub timeline: Vec<usize>,
 }
 
 /// The inspector's whole state.
@@ -73,12 +117,18 @@ pub struct App {
     /// Listener facts for the header bar.
     pub header: HeaderInfo,
     rows: Vec<Summary>,
+    /// The rows' filterable fields, for whole-log filters.
+    columns: Columns,
     /// Positions in `rows` shown in the list (filter and clear applied).
     view: Vec<usize>,
     /// Position in `view`.
     selected: Option<usize>,
+    /// The capture the detail pane is for (loaded or being loaded).
+    shown: Option<CaptureId>,
     /// First visible list position (kept by the renderer).
     pub list_offset: Cell<usize>,
+    /// Where the last frame put the panes (kept by the renderer, read by the mouse).
+    pub hits: Cell<Hits>,
     /// Keep the newest capture selected.
     pub follow: bool,
     /// Pane with the keys.
@@ -98,18 +148,16 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// One-line status message.
     pub status: Option<String>,
-    /// The selected capture, loaded.
-    pub detail: Option<Arc<CaptureRecord>>,
+    /// The selected capture, loaded, with what the tabs show of it.
+    pub detail: Option<Detail>,
     /// Captures with ids up to this are hidden (`c`).
     hidden_through: u64,
     valid: usize,
     rejected: usize,
     /// Wall clock for skew/countdown text; the loop updates it, tests fix it.
     pub now_ms: i64,
-    /// Use colors (off with `NO_COLOR`).
+    /// Use colors (see `front::color`).
     pub color: bool,
-    /// The selected body, rendered once per selection (pretty JSON, text or hex dump).
-    pub body_lines: Vec<String>,
     /// Forwards and replays of the selected capture, oldest first.
     pub exchanges: Vec<Arc<Exchange>>,
 }
@@ -120,9 +168,12 @@ impl App {
         App {
             header,
             rows: Vec::new(),
+            columns: Columns::default(),
             view: Vec::new(),
             selected: None,
+            shown: None,
             list_offset: Cell::new(0),
+            hits: Cell::new(Hits::default()),
             follow: true,
             focus: Focus::List,
             tab: 0,
@@ -139,7 +190,6 @@ impl App {
             rejected: 0,
             now_ms,
             color: true,
-            body_lines: Vec::new(),
             exchanges: Vec::new(),
         }
     }
@@ -147,6 +197,7 @@ impl App {
     /// Loads what the log already holds; selects the newest.
     pub fn load_rows(&mut self, rows: Vec<Summary>) -> Option<Action> {
         self.rows = rows;
+        self.columns = Columns::of(&self.rows);
         self.valid = self
             .rows
             .iter()
@@ -192,63 +243,91 @@ impl App {
         self.filter.source()
     }
 
-    /// Captures sharing this one's idempotency key or job (`data.id`), oldest first: the
-    /// per-job timeline (e.g. retries of one event, then the job's terminal event).
-    pub fn same_job(&self, row: &Summary) -> Vec<&Summary> {
-        let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;
-        self.rows
+    /// True when `c` hid captures from the view.
+    pub fn view_cleared(&self) -> bool {
+        self.hidden_through > 0
+    }
+
+    /// Heap bytes of the inspector's filter columns (beside its copy of the rows).
+    pub fn columns_heap_bytes(&self) -> usize {
+        self.columns.heap_bytes() + self.view.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// The rows of the selected capture's job timeline, oldest first.
+    pub fn timeline(&self) -> impl Iterator<Item = &Summary> {
+        self.detail
             .iter()
-            .filter(|r| {
-                same(r.idempotency_key.as_deref(), row.idempotency_key.as_deref())
-                    || same(r.data_id.as_deref(), row.data_id.as_deref())
-            })
-            .collect()
+            .flat_map(|d| d.timeline.iter().map(|&p| &self.rows[p]))
     }
 
     fn passes(&self, row: &Summary) -> bool {
         row.id.0 > self.hidden_through && self.filter.matches(row, None)
     }
 
+    /// Rebuilds the list from the columns; the selection stays on its capture when that one
+    /// still passes, else it moves to the newest. The caller then calls [`App::select`] with
+    /// `self.selected`, which loads the detail if the capture changed.
     fn rebuild_view(&mut self) {
         let keep = self.selected_row().map(|r| r.id);
-        self.view = (0..self.rows.len())
-            .filter(|&i| self.passes(&self.rows[i]))
-            .collect();
+        let first = self.rows.partition_point(|r| r.id.0 <= self.hidden_through);
+        self.view = if self.filter.is_empty() {
+            (first..self.rows.len()).collect()
+        } else {
+            let pass = self.columns.matching(&self.filter, &self.rows);
+            let mut view = std::mem::take(&mut self.view);
+            view.clear();
+            view.extend((first..self.rows.len()).filter(|&i| pass[i]));
+            view
+        };
         self.selected = match keep {
             Some(id) => self
                 .view
-                .iter()
-                .position(|&i| self.rows[i].id == id)
+                .binary_search_by_key(&id, |&i| self.rows[i].id)
+                .ok()
                 .or(self.view.len().checked_sub(1)),
             None => self.view.len().checked_sub(1),
         };
         self.list_offset.set(0);
     }
 
+    /// Selects a list position; when that is another capture than the detail pane's, the
+    /// pane empties and the loop is asked to load the new one.
     fn select(&mut self, pos: Option<usize>) -> Option<Action> {
-        let before = self.selected_row().map(|r| r.id);
         self.selected = pos.filter(|p| *p < self.view.len());
         let after = self.selected_row().map(|r| r.id);
-        if before != after || (after.is_some() && self.detail.is_none()) {
+        if after != self.shown {
             self.scroll = 0;
             self.detail = None;
             self.exchanges.clear();
+            self.shown = after;
             after.map(Action::Load)
         } else {
             None
         }
     }
 
-    /// Installs a loaded capture if it is still the selected one.
+    /// Installs a loaded capture if it is still the selected one, deriving once what the
+    /// tabs show of it (body lines, digest, shape report, job timeline).
     pub fn set_detail(&mut self, record: Arc<CaptureRecord>, exchanges: Vec<Arc<Exchange>>) {
-        if self.selected_row().map(|r| r.id) == Some(record.capture.id) {
-            self.exchanges = exchanges;
-            self.body_lines = crate::front::show::render_body(&record.capture.body)
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        if row.id != record.capture.id {
+            return;
+        }
+        let timeline = self.columns.same_job(row, &self.rows);
+        let c = &record.capture;
+        self.exchanges = exchanges;
+        self.detail = Some(Detail {
+            body_lines: crate::front::show::render_body(&c.body)
                 .lines()
                 .map(str::to_owned)
-                .collect();
-            self.detail = Some(record);
-        }
+                .collect(),
+            digest: BodyDigest::of(&c.body).sha256,
+            shape: crate::envelope::shape_report(&c.method, &c.headers, &c.body),
+            timeline,
+            record,
+        });
     }
 
     /// Applies a store event.
@@ -262,9 +341,23 @@ impl App {
                     _ => {}
                 }
                 let shown = self.passes(&row);
+                let pos = self.rows.len();
+                self.columns.push(&row);
+                // A new capture of the shown job joins its timeline.
+                if let Some(d) = self.detail.as_mut() {
+                    let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;
+                    let sel = &d.record;
+                    if same(
+                        row.idempotency_key.as_deref(),
+                        sel.idempotency_key.as_deref(),
+                    ) || same(row.data_id.as_deref(), sel.data_id.as_deref())
+                    {
+                        d.timeline.push(pos);
+                    }
+                }
                 self.rows.push(row);
                 if shown {
-                    self.view.push(self.rows.len() - 1);
+                    self.view.push(pos);
                     if self.follow || self.selected.is_none() {
                         return self.select(Some(self.view.len() - 1));
                     }
@@ -275,8 +368,9 @@ impl App {
                 let id = exchange.capture;
                 if let Ok(pos) = self.rows.binary_search_by_key(&id, |r| r.id) {
                     self.rows[pos].note_exchange(exchange);
+                    self.columns.set_status(pos, self.rows[pos].response_status);
                 }
-                if self.detail.as_ref().is_some_and(|d| d.capture.id == id) {
+                if self.shown == Some(id) && self.detail.is_some() {
                     self.exchanges.push(exchange.clone());
                 }
                 if exchange.kind == crate::model::exchange::ExchangeKind::Replay
@@ -293,12 +387,75 @@ impl App {
         }
     }
 
-    /// Mouse wheel scrolls the pane under focus.
+    /// The mouse: a click selects a row or a tab (and focuses its pane); the wheel scrolls
+    /// the pane under the pointer (the list moves the selection, the detail scrolls, an open
+    /// overlay scrolls itself).
     pub fn handle_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollDown => self.run(Command::Down),
-            MouseEventKind::ScrollUp => self.run(Command::Up),
+        let spot = self
+            .hits
+            .get()
+            .spot(mouse.column, mouse.row, self.list_offset.get());
+        let wheel = match mouse.kind {
+            MouseEventKind::ScrollDown => Some(true),
+            MouseEventKind::ScrollUp => Some(false),
             _ => None,
+        };
+        if let Some(overlay) = self.overlay.as_mut() {
+            match wheel {
+                Some(true) => overlay.scroll = overlay.scroll.saturating_add(WHEEL_LINES),
+                Some(false) => overlay.scroll = overlay.scroll.saturating_sub(WHEEL_LINES),
+                None => {}
+            }
+            return None;
+        }
+        if self.help {
+            if mouse.kind == MouseEventKind::Down(MouseButton::Left) {
+                self.help = false;
+            }
+            return None;
+        }
+        match (wheel, mouse.kind, spot) {
+            (Some(down), _, Spot::List(_)) => self.step(down),
+            (Some(true), _, Spot::Detail | Spot::Tab(_)) => {
+                self.scroll = self.scroll.saturating_add(WHEEL_LINES);
+                None
+            }
+            (Some(false), _, Spot::Detail | Spot::Tab(_)) => {
+                self.scroll = self.scroll.saturating_sub(WHEEL_LINES);
+                None
+            }
+            (None, MouseEventKind::Down(MouseButton::Left), Spot::List(pos)) => {
+                self.focus = Focus::List;
+                let pos = pos?;
+                if pos >= self.view.len() {
+                    return None;
+                }
+                self.follow = pos + 1 == self.view.len();
+                self.select(Some(pos))
+            }
+            (None, MouseEventKind::Down(MouseButton::Left), Spot::Tab(tab)) => {
+                self.run(Command::Tab(tab))
+            }
+            (None, MouseEventKind::Down(MouseButton::Left), Spot::Detail) => {
+                self.focus = Focus::Detail;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Moves the selection one row down or up (follow comes on at the newest).
+    fn step(&mut self, down: bool) -> Option<Action> {
+        let last = self.view.len().checked_sub(1);
+        if down {
+            let next = self
+                .selected
+                .map_or(last, |p| Some((p + 1).min(last.unwrap_or(0))));
+            self.follow = next == last;
+            self.select(next)
+        } else {
+            self.follow = false;
+            self.select(self.selected.map(|p| p.saturating_sub(1)).or(last))
         }
     }
 
@@ -342,6 +499,8 @@ impl App {
 
     fn set_filter(&mut self, text: &str) {
         match Filter::parse(text) {
+            // A term that only gained trailing spaces filters the same.
+            Ok(f) if f == self.filter => self.status = None,
             Ok(f) => {
                 self.filter = f;
                 self.status = None;
@@ -381,17 +540,8 @@ impl App {
             Command::Up if self.focus == Focus::Detail => {
                 self.scroll = self.scroll.saturating_sub(1)
             }
-            Command::Down => {
-                let next = self
-                    .selected
-                    .map_or(last, |p| Some((p + 1).min(last.unwrap_or(0))));
-                self.follow = next == last;
-                return self.select(next);
-            }
-            Command::Up => {
-                self.follow = false;
-                return self.select(self.selected.map(|p| p.saturating_sub(1)).or(last));
-            }
+            Command::Down => return self.step(true),
+            Command::Up => return self.step(false),
             Command::First => {
                 self.follow = false;
                 return self.select(if self.view.is_empty() { None } else { Some(0) });
@@ -435,8 +585,8 @@ impl App {
             Command::ClearView => {
                 self.hidden_through = self.rows.last().map_or(0, |r| r.id.0);
                 self.rebuild_view();
-                self.detail = None;
                 self.status = Some("view cleared (the capture log keeps everything)".into());
+                return self.select(self.selected);
             }
             Command::Mark => {
                 self.mark = self.selected_row().map(|r| r.id);
@@ -449,10 +599,10 @@ impl App {
                 _ => self.status = Some("mark a capture with m first".into()),
             },
             Command::Help => self.help = true,
+            // Where the replay goes (--forward-to, else the target the log records) is the
+            // loop's to find out: it has the store.
             Command::Replay | Command::ReplayResigned | Command::EditReplay => {
-                if self.header.forward.is_none() {
-                    self.status = Some("replay needs a target: start with --forward-to URL".into());
-                } else if let Some(row) = self.selected_row() {
+                if let Some(row) = self.selected_row() {
                     return Some(match command {
                         Command::EditReplay => Action::EditReplay(row.id),
                         c => Action::Replay(row.id, c == Command::ReplayResigned),
@@ -540,12 +690,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn replay_keys_need_a_forward_target() {
+    fn replay_keys_ask_the_loop_which_finds_the_target() {
         let mut app = App::new(HeaderInfo::default(), 0);
+        assert_eq!(app.handle_key(key('r')), None, "nothing selected");
         app.load_rows(vec![row(1, Outcome::Valid, None)]);
-        assert_eq!(app.handle_key(key('r')), None);
-        assert!(app.status.as_deref().unwrap_or("").contains("--forward-to"));
-        app.header.forward = Some("http://127.0.0.1:3000".into());
         assert_eq!(
             app.handle_key(key('r')),
             Some(Action::Replay(CaptureId(1), false))
@@ -553,6 +701,10 @@ pub(crate) mod tests {
         assert_eq!(
             app.handle_key(key('R')),
             Some(Action::Replay(CaptureId(1), true))
+        );
+        assert_eq!(
+            app.handle_key(key('e')),
+            Some(Action::EditReplay(CaptureId(1)))
         );
     }
 

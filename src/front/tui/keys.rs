@@ -81,8 +81,8 @@ pub struct Binding {
     pub keys: &'static str,
     /// What it does.
     pub help: &'static str,
-    /// Shown in the footer.
-    pub footer: bool,
+    /// Shown in the footer as these keys and this word; `?` and `q` are always shown there.
+    pub footer: Option<(&'static str, &'static str)>,
     /// The presses this row answers to, and what each does.
     pub presses: &'static [(Press, Command)],
 }
@@ -92,7 +92,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "j/k ↓/↑",
         help: "select next / previous capture",
-        footer: true,
+        footer: Some(("j/k", "move")),
         presses: &[
             (key('j'), Command::Down),
             (code(KeyCode::Down), Command::Down),
@@ -103,7 +103,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "g/G",
         help: "first / last capture",
-        footer: false,
+        footer: None,
         presses: &[
             (key('g'), Command::First),
             (code(KeyCode::Home), Command::First),
@@ -114,13 +114,13 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "Enter",
         help: "switch focus between list and detail",
-        footer: false,
+        footer: None,
         presses: &[(code(KeyCode::Enter), Command::Focus)],
     },
     Binding {
         keys: "Tab 1-5",
         help: "next tab / jump to tab (Overview, Headers, Body, Shape, Forward)",
-        footer: true,
+        footer: Some(("Tab", "tabs")),
         presses: &[
             (code(KeyCode::Tab), Command::NextTab),
             (key('1'), Command::Tab(0)),
@@ -133,7 +133,7 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "PgUp/PgDn",
         help: "scroll the detail",
-        footer: false,
+        footer: None,
         presses: &[
             (code(KeyCode::PageDown), Command::PageDown),
             (key(' '), Command::PageDown),
@@ -143,43 +143,43 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "f",
         help: "toggle follow (newest stays selected)",
-        footer: true,
+        footer: Some(("f", "follow")),
         presses: &[(key('f'), Command::Follow)],
     },
     Binding {
         keys: "/",
         help: "filter: text, valid, invalid, stale, type:completed, path:/x, key:…, status:401, dup, -term",
-        footer: true,
+        footer: Some(("/", "filter")),
         presses: &[(key('/'), Command::Filter)],
     },
     Binding {
         keys: "Esc",
         help: "clear filter, close overlay",
-        footer: false,
+        footer: None,
         presses: &[(code(KeyCode::Esc), Command::Escape)],
     },
     Binding {
         keys: "y",
-        help: "copy as curl (terminal clipboard via OSC 52)",
-        footer: true,
+        help: "show as curl and copy it (OSC 52; tmux: set-clipboard on)",
+        footer: Some(("y", "curl")),
         presses: &[(key('y'), Command::CopyCurl)],
     },
     Binding {
         keys: "m / d",
         help: "mark capture / diff selected against mark",
-        footer: true,
+        footer: Some(("m/d", "diff")),
         presses: &[(key('m'), Command::Mark), (key('d'), Command::Diff)],
     },
     Binding {
         keys: "c",
         help: "clear the view (the log keeps everything)",
-        footer: false,
+        footer: None,
         presses: &[(key('c'), Command::ClearView)],
     },
     Binding {
         keys: "r / R / e",
-        help: "replay: as captured / re-signed / edited in $EDITOR",
-        footer: false,
+        help: "replay as captured / re-signed / edited in $EDITOR",
+        footer: Some(("r/R/e", "replay")),
         presses: &[
             (key('r'), Command::Replay),
             (key('R'), Command::ReplayResigned),
@@ -189,13 +189,13 @@ pub const KEYS: &[Binding] = &[
     Binding {
         keys: "?",
         help: "this help",
-        footer: true,
+        footer: Some(("?", "help")),
         presses: &[(key('?'), Command::Help)],
     },
     Binding {
         keys: "q Ctrl-C",
         help: "quit",
-        footer: true,
+        footer: Some(("q", "quit")),
         presses: &[(key('q'), Command::Quit), (ctrl('c'), Command::Quit)],
     },
 ];

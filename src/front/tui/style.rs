@@ -1,5 +1,6 @@
-//! Styling shared by the screen (`ui`) and the detail tabs (`tabs`): colors that honour
-//! `NO_COLOR`, verdict badges, short event types. A leaf: it imports neither.
+//! Styling shared by the screen (`ui`) and the detail tabs (`tabs`): colors (off when
+//! `App::color` is, which `front::color` decides), verdict badges, short event types. A leaf:
+//! it imports neither.
 
 use ratatui::style::{Color, Style};
 

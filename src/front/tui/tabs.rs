@@ -1,5 +1,7 @@
 //! The detail pane: the tab bar and the five tabs (Overview, Headers, Body, Shape, Forward)
-//! of the selected capture. Pure rendering, like `ui`, which calls [`render_detail`].
+//! of the selected capture. Pure rendering, like `ui`, which calls [`render_detail`]; it reads
+//! what `App::set_detail` derived once (body lines, digest, shape report, timeline), so a frame
+//! never scans the log or hashes a body. It notes where the tab titles are, for the mouse.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,29 +9,40 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Tabs, Wrap};
 
-use super::app::{App, Focus, TABS};
+use super::app::{App, Detail, Focus, TABS};
 use super::style::{badge, fg, short_type};
 use crate::fmt::{clock, rfc3339, size};
 use crate::front::show;
-use crate::model::exchange::BodyDigest;
 use crate::model::record::{CaptureRecord, Summary};
 use crate::sanitize::escape_line;
 use crate::verify::describe_skew;
 use crate::verify::modelgates::SIGNATURE_HEADER;
+
+/// Captures of one job the Overview's timeline names at most.
+const TIMELINE_SHOWN: usize = 8;
 
 /// Draws the tab bar and the selected tab of the selected capture.
 pub fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
     let focused = app.focus == Focus::Detail;
     let [tabs_area, content] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let tabs = Tabs::new(
-        TABS.iter()
-            .enumerate()
-            .map(|(i, t)| format!("{} {t}", i + 1))
-            .collect::<Vec<_>>(),
-    )
-    .select(app.tab)
-    .highlight_style(
+    let titles: Vec<String> = TABS
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{} {t}", i + 1))
+        .collect();
+    // Where each title lands (one space each side, a divider after), for the mouse.
+    let mut hits = app.hits.get();
+    let mut x = tabs_area.x;
+    for (slot, title) in hits.tabs.iter_mut().zip(&titles) {
+        let width = Line::raw(title.as_str()).width() as u16 + 2;
+        *slot = (x, x.saturating_add(width));
+        x = x.saturating_add(width + 1);
+    }
+    hits.tabs_y = tabs_area.y;
+    hits.detail = content;
+    app.hits.set(hits);
+    let tabs = Tabs::new(titles).select(app.tab).highlight_style(
         fg(app, if focused { Color::Cyan } else { Color::White })
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
     );
@@ -37,19 +50,22 @@ pub fn render_detail(app: &App, frame: &mut Frame, area: Rect) {
     let Some(row) = app.selected_row() else {
         return;
     };
-    let Some(record) = app.detail.as_ref() else {
+    let Some(detail) = app.detail.as_ref() else {
         frame.render_widget(Paragraph::new(format!("loading {}…", row.id)), content);
         return;
     };
     let lines: Vec<Line> = match app.tab {
-        0 => overview(app, row, record),
-        1 => headers_tab(app, record),
+        0 => overview(app, row, detail),
+        1 => headers_tab(app, &detail.record),
         2 => {
             // Only the visible lines of the body are highlighted; the tab scrolls itself.
-            frame.render_widget(Paragraph::new(body_tab(app, content.height)), content);
+            frame.render_widget(
+                Paragraph::new(body_tab(app, detail, content.height)),
+                content,
+            );
             return;
         }
-        3 => shape_tab(app, record),
+        3 => shape_tab(app, detail),
         _ => forward_tab(app),
     };
     frame.render_widget(
@@ -85,19 +101,19 @@ fn headers_tab(app: &App, record: &CaptureRecord) -> Vec<Line<'static>> {
 }
 
 /// The Body tab: the `height` lines of the rendered body from the scroll position on.
-fn body_tab(app: &App, height: u16) -> Vec<Line<'_>> {
-    let start = (app.scroll as usize).min(app.body_lines.len().saturating_sub(1));
-    let end = (start + height as usize).min(app.body_lines.len());
-    app.body_lines[start..end]
+fn body_tab<'a>(app: &App, detail: &'a Detail, height: u16) -> Vec<Line<'a>> {
+    let body = &detail.body_lines;
+    let start = (app.scroll as usize).min(body.len().saturating_sub(1));
+    let end = (start + height as usize).min(body.len());
+    body[start..end]
         .iter()
         .map(|l| highlight_json_line(app, l))
         .collect()
 }
 
-/// The Shape tab: inconsistencies first (in red), then the shape report.
-fn shape_tab(app: &App, record: &CaptureRecord) -> Vec<Line<'static>> {
-    let c = &record.capture;
-    let report = crate::envelope::shape_report(&c.method, &c.headers, &c.body);
+/// The Shape tab: inconsistencies first (in red), then the shape report (made at load).
+fn shape_tab(app: &App, detail: &Detail) -> Vec<Line<'static>> {
+    let report = &detail.shape;
     let mut lines: Vec<Line> = report
         .issues
         .iter()
@@ -107,16 +123,18 @@ fn shape_tab(app: &App, record: &CaptureRecord) -> Vec<Line<'static>> {
         lines.push(Line::styled("✓ no inconsistencies", fg(app, Color::Green)));
     }
     lines.extend(
-        show::shape_text(&report)
+        show::shape_text(report)
             .lines()
             .map(|l| Line::raw(l.to_string())),
     );
     lines
 }
 
-/// The Overview tab: verdict, hints, timestamp and tolerance countdown, secret, key, the
-/// job's timeline, the redacted signature, body digest, TLS and the response.
-fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a>> {
+/// The Overview tab: verdict, the job id, hints, timestamp and tolerance countdown, secret,
+/// key, the job's timeline, the redacted signature, body digest, TLS and the response. All of
+/// it was derived when the capture was loaded: a frame reads, it never scans or hashes.
+fn overview<'a>(app: &App, row: &Summary, detail: &Detail) -> Vec<Line<'a>> {
+    let record = &detail.record;
     let v = &record.verdict;
     let c = &record.capture;
     let (label, color) = badge(v.outcome);
@@ -128,6 +146,16 @@ fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a
             escape_line(v.reason.as_bytes())
         )),
     ])];
+    if let Some(job) = &record.data_id {
+        lines.push(Line::from(vec![
+            Span::raw("job        "),
+            Span::styled(
+                escape_line(job.as_bytes()),
+                fg(app, Color::Cyan).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("  {}", short_type(record.event_type.as_deref()))),
+        ]));
+    }
     for h in &v.hints {
         lines.push(Line::styled(
             format!("hint: {}", escape_line(h.message.as_bytes())),
@@ -184,25 +212,30 @@ fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a
         }
         lines.push(Line::raw(text));
     }
-    {
-        let timeline: Vec<String> = app
-            .same_job(row)
-            .iter()
-            .map(|r| {
-                let (b, _) = badge(r.outcome);
-                let this = if r.id == row.id { " (this)" } else { "" };
-                format!(
-                    "{} {} {} {}{this}",
-                    r.id,
-                    clock(r.received_at_ms),
-                    short_type(r.event_type.as_deref()),
-                    b
-                )
-            })
-            .collect();
-        if timeline.len() > 1 {
-            lines.push(Line::raw(format!("timeline   {}", timeline.join(" → "))));
+    let timeline: Vec<&Summary> = app.timeline().collect();
+    if timeline.len() > 1 {
+        let entry = |r: &Summary| {
+            let (b, _) = badge(r.outcome);
+            let this = if r.id == row.id { " (this)" } else { "" };
+            format!(
+                "{} {} {} {}{this}",
+                r.id,
+                clock(r.received_at_ms),
+                short_type(r.event_type.as_deref()),
+                b
+            )
+        };
+        // A job retried thousands of times shows its first and latest captures.
+        let mut parts: Vec<String> = Vec::new();
+        if timeline.len() > TIMELINE_SHOWN {
+            parts.push(entry(timeline[0]));
+            parts.push(format!("… {} more", timeline.len() - TIMELINE_SHOWN));
+            let tail = &timeline[timeline.len() - (TIMELINE_SHOWN - 1)..];
+            parts.extend(tail.iter().map(|r| entry(r)));
+        } else {
+            parts.extend(timeline.iter().map(|r| entry(r)));
         }
+        lines.push(Line::raw(format!("timeline   {}", parts.join(" → "))));
     }
     if let Some(sig) = c.header(SIGNATURE_HEADER) {
         let redacted = crate::envelope::redact_signature(
@@ -215,7 +248,7 @@ fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a
         "body       {}{}, sha256 {}",
         size(c.body.len() as u64),
         if c.truncated { " (truncated)" } else { "" },
-        BodyDigest::of(&c.body).sha256
+        detail.digest
     )));
     if let Some(tls) = &c.tls {
         lines.push(Line::raw(format!("tls        {}", show::tls_text(tls))));

@@ -1,7 +1,8 @@
-//! Pure rendering: `render(&App, &mut Frame)` lays out the header, the request list, the
-//! detail pane (drawn by `tabs`), the footer and the overlays. Everything from a request is
-//! already escaped by `sanitize` before it becomes a `Span`; only visible rows and lines are
-//! built.
+//! Pure rendering: `render(&App, &mut Frame)` lays out the header (secrets by fingerprint
+//! only), the request list, the detail pane (drawn by `tabs`), the footer (its text from
+//! `footer`) and the overlays (the diff coloured, the curl command wrapped). It notes where the
+//! panes landed in `App::hits` for the mouse. Everything from a request is already escaped by
+//! `sanitize` before it becomes a `Span`; only visible rows and lines are built.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +10,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, Focus};
+use super::app::{App, Focus, Overlay, OverlayKind};
 use super::keys::KEYS;
 use super::style::{badge, fg, short_type};
 use super::tabs::render_detail;
@@ -37,17 +38,45 @@ pub fn render(app: &App, frame: &mut Frame) {
         render_help(app, frame, area);
     }
     if let Some(overlay) = &app.overlay {
-        let rect = inset(area, 2, 1);
-        frame.render_widget(Clear, rect);
-        let para = Paragraph::new(overlay.text.as_str())
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(format!(" {} (Esc closes, j/k scroll) ", overlay.title)),
-            )
-            .scroll((overlay.scroll, 0));
-        frame.render_widget(para, rect);
+        render_overlay(app, overlay, frame, inset(area, 2, 1));
     }
+}
+
+/// The diff (its `+` lines green, `-` lines red) or the curl command (wrapped, so all of it
+/// can be read), scrolled.
+fn render_overlay(app: &App, overlay: &Overlay, frame: &mut Frame, rect: Rect) {
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} (Esc closes, j/k scroll) ", overlay.title));
+    let para = match overlay.kind {
+        OverlayKind::Diff => {
+            // Only the lines in view are styled.
+            let lines: Vec<Line> = overlay
+                .text
+                .lines()
+                .skip(overlay.scroll as usize)
+                .take(rect.height as usize)
+                .map(|l| {
+                    let color = match l.as_bytes().first() {
+                        Some(b'+') => Some(Color::Green),
+                        Some(b'-') => Some(Color::Red),
+                        _ => None,
+                    };
+                    match color {
+                        Some(c) => Line::styled(l, fg(app, c)),
+                        None => Line::raw(l),
+                    }
+                })
+                .collect();
+            Paragraph::new(lines).block(block)
+        }
+        OverlayKind::Text => Paragraph::new(overlay.text.as_str())
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((overlay.scroll, 0)),
+    };
+    frame.render_widget(para, rect);
 }
 
 fn inset(area: Rect, dx: u16, dy: u16) -> Rect {
@@ -61,10 +90,11 @@ fn inset(area: Rect, dx: u16, dy: u16) -> Rect {
 
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let (total, valid, rejected) = app.counts();
-    let secrets = if app.header.secrets.is_empty() {
-        "none (unverified)".to_string()
-    } else {
-        app.header.secrets.join(", ")
+    // Fingerprints only: the header never shows a character of a secret.
+    let secrets = match app.header.secrets.len() {
+        0 => "secret none (unverified)".to_string(),
+        1 => format!("secret {}", app.header.secrets[0]),
+        _ => format!("secrets {}", app.header.secrets.join(", ")),
     };
     let line1 = Line::from(vec![
         Span::styled(
@@ -79,7 +109,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     ]);
     let line2 = Line::from(vec![
         Span::raw(format!(
-            "secret {secrets} · {} · ±{}s · {total} captures ",
+            "{secrets} · {} · ±{}s · {total} captures ",
             app.header.scheme, app.header.tolerance_secs
         )),
         Span::styled(format!("✓{valid} "), fg(app, Color::Green)),
@@ -155,17 +185,24 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             Style::default()
         });
     let inner_rows = area.height.saturating_sub(2) as usize; // border + table header
+    let mut hits = app.hits.get();
+    hits.list = area;
+    hits.first_row_y = area.y.saturating_add(2);
+    app.hits.set(hits);
     if app.visible_len() == 0 {
-        let msg = if app.counts().0 == 0 {
-            format!(
-                "Waiting for webhooks… POST anything to {}",
-                app.header
-                    .addresses
-                    .first()
-                    .map_or("the listener", |a| a.as_str())
-            )
-        } else {
+        let waiting = format!(
+            "Waiting for webhooks… POST anything to {}",
+            app.header
+                .addresses
+                .first()
+                .map_or("the listener", |a| a.as_str())
+        );
+        let msg = if !app.filter_text().is_empty() {
             "No capture matches the filter (Esc clears it).".to_string()
+        } else if app.view_cleared() {
+            format!("View cleared; new captures show here. {waiting}")
+        } else {
+            waiting
         };
         frame.render_widget(Paragraph::new(msg).block(block), area);
         return;
@@ -232,21 +269,7 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
-    let text = match &app.status {
-        Some(status) => status.clone(),
-        None => KEYS
-            .iter()
-            .filter(|b| b.footer)
-            .map(|b| {
-                format!(
-                    "{} {}",
-                    b.keys,
-                    b.help.split([',', '(', ':']).next().unwrap_or("").trim()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" · "),
-    };
+    let text = super::footer::footer_text(app.status.as_deref(), area.width as usize);
     frame.render_widget(Paragraph::new(text).style(fg(app, Color::DarkGray)), area);
 }
 
@@ -283,8 +306,10 @@ pub(crate) mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
     use super::*;
-    use crate::front::tui::app::{App, HeaderInfo};
+    use crate::front::tui::app::{Action, App, HeaderInfo};
     use crate::model::capture::{Capture, CaptureId};
     use crate::model::record::CaptureRecord;
     use crate::verify::{Hint, MatchedSecret, Outcome, Verdict};
@@ -295,7 +320,9 @@ pub(crate) mod tests {
         HeaderInfo {
             addresses: vec!["http://127.0.0.1:8787".into()],
             forward: None,
-            secrets: vec!["dev…(10) 9c3f6fbb".into()],
+            secrets: HeaderInfo::fingerprints(&[
+                crate::model::secret::Secret::new("dev_secret").unwrap()
+            ]),
             scheme: "modelgates".into(),
             tolerance_secs: 300,
         }
@@ -391,7 +418,168 @@ pub(crate) mod tests {
         let app = app_with(vec![record(1, BODY, valid())]);
         let text = screen(&app, 80, 24);
         assert!(text.contains("✓ valid"));
+        assert!(
+            text.contains("job        job_test  completed"),
+            "the job id without opening the body: {text}"
+        );
         insta::assert_snapshot!(text);
+    }
+
+    /// Presses a key and plays its action as the loop would: a load installs that record.
+    fn play(app: &mut App, records: &[CaptureRecord], key: KeyEvent) {
+        if let Some(Action::Load(id)) = app.handle_key(key) {
+            let r = records.iter().find(|r| r.capture.id == id).unwrap();
+            app.set_detail(Arc::new(r.clone()), Vec::new());
+        }
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::from(c)
+    }
+
+    /// The id in the highlighted (reversed) list row.
+    fn highlighted_id(terminal: &Terminal<TestBackend>) -> Option<String> {
+        let buf = terminal.backend().buffer();
+        (0..buf.area.height).find_map(|y| {
+            let reversed = buf[(9, y)].modifier.contains(Modifier::REVERSED);
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            reversed.then(|| line.split_whitespace().nth(1).unwrap_or("").to_string())
+        })
+    }
+
+    fn stale() -> Verdict {
+        let mut v = Verdict::new(Some("modelgates"), Outcome::Stale, "timestamp 400 s old");
+        v.timestamp = Some(1_699_999_600);
+        v.skew_secs = Some(-400);
+        v
+    }
+
+    #[test]
+    fn after_filtering_the_highlighted_row_and_the_detail_show_the_same_capture() {
+        let records = vec![
+            record(1, BODY, valid()),
+            record(2, BODY, stale()),
+            record(3, BODY, valid()),
+        ];
+        let mut app = app_with(records.clone());
+        assert_eq!(app.selected_row().unwrap().id, CaptureId(3));
+        play(&mut app, &records, key(KeyCode::Char('/')));
+        for c in "stale".chars() {
+            play(&mut app, &records, key(KeyCode::Char(c)));
+        }
+        play(&mut app, &records, key(KeyCode::Enter));
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| render(&app, f)).unwrap();
+        let text = screen_text(terminal.backend().buffer());
+        assert_eq!(highlighted_id(&terminal).as_deref(), Some("#2"), "{text}");
+        let detail = text
+            .lines()
+            .skip_while(|l| !l.contains("1 Overview"))
+            .nth(1)
+            .unwrap();
+        assert_eq!(
+            detail, "⏱ stale  modelgates · timestamp 400 s old",
+            "{text}"
+        );
+        // Clearing the filter keeps #2 selected and shown.
+        play(&mut app, &records, key(KeyCode::Esc));
+        terminal.draw(|f| render(&app, f)).unwrap();
+        assert_eq!(highlighted_id(&terminal).as_deref(), Some("#2"));
+        assert_eq!(app.detail.as_ref().unwrap().record.capture.id, CaptureId(2));
+    }
+
+    #[test]
+    fn no_capture_matches_the_filter_is_said_only_when_a_filter_is_set() {
+        let records = vec![record(1, BODY, valid())];
+        let mut app = app_with(records.clone());
+        app.handle_key(key(KeyCode::Char('c')));
+        let text = screen(&app, 80, 24);
+        assert!(!text.contains("No capture matches"), "{text}");
+        assert!(
+            text.contains("View cleared; new captures show here"),
+            "{text}"
+        );
+        let mut app = app_with(records);
+        app.handle_key(key(KeyCode::Char('/')));
+        for c in "stale".chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+        let text = screen(&app, 80, 24);
+        assert!(text.contains("No capture matches the filter"), "{text}");
+    }
+
+    #[test]
+    fn the_footer_at_80x24_keeps_help_and_quit_with_a_long_status() {
+        let status = "replay of #12: connecting to http://127.0.0.1:3000/hook: connection refused (is the receiver running?)";
+        // At 80×24 the rendered footer says it too, with a status.
+        let mut app = app_with(vec![record(1, BODY, valid())]);
+        app.status = Some(status.into());
+        let text = screen(&app, 80, 24);
+        let footer = text.lines().last().unwrap();
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{footer}"
+        );
+        assert!(
+            footer.starts_with("replay of #12:") && footer.contains('…'),
+            "{footer}"
+        );
+    }
+
+    #[test]
+    fn the_header_shows_the_fingerprint_and_no_character_of_the_secret() {
+        let secret = crate::model::secret::Secret::new("dev_secret").unwrap();
+        let mut app = app_with(vec![]);
+        app.header.secrets = HeaderInfo::fingerprints(std::slice::from_ref(&secret));
+        let text = screen(&app, 120, 24);
+        let header: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
+        assert!(
+            header.contains(&format!("secret {}", secret.fingerprint())),
+            "{header}"
+        );
+        assert!(!header.contains("dev") && !header.contains('…'), "{header}");
+    }
+
+    #[test]
+    fn the_diff_is_coloured_and_the_curl_overlay_wraps_all_of_it() {
+        let mut app = app_with(vec![record(1, BODY, valid())]);
+        app.color = true;
+        app.overlay = Some(Overlay {
+            title: "diff #1 → #2".into(),
+            text: "--- #1\n+++ #2\n POST /x\n-X-A: 1\n+X-A: 2\n".into(),
+            scroll: 0,
+            kind: OverlayKind::Diff,
+        });
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| render(&app, f)).unwrap();
+        let buf = terminal.backend().buffer();
+        let row_of = |needle: &str| {
+            (0..24)
+                .find(|&y| {
+                    let line: String = (0..80).map(|x| buf[(x, y)].symbol()).collect();
+                    line.contains(needle)
+                })
+                .unwrap()
+        };
+        assert_eq!(buf[(3, row_of("-X-A: 1"))].fg, Color::Red);
+        assert_eq!(buf[(3, row_of("+X-A: 2"))].fg, Color::Green);
+        assert_eq!(buf[(3, row_of(" POST /x"))].fg, Color::Reset);
+
+        let long = format!(
+            "curl -X POST 'http://127.0.0.1:8787/x' --data-binary '{}END'",
+            "a".repeat(300)
+        );
+        app.overlay = Some(Overlay {
+            title: "curl for #1".into(),
+            text: long,
+            scroll: 0,
+            kind: OverlayKind::Text,
+        });
+        let text = screen(&app, 80, 24);
+        assert!(
+            text.contains("END'"),
+            "the end of the command is on screen: {text}"
+        );
     }
 
     #[test]
