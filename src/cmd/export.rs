@@ -44,8 +44,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
     if let Some(id) = args.curl {
-        let log = Store::open_readonly(&args.store)?;
-        let record = log.load(id)?;
+        let record = Store::open_lookup(&args.store)?.load(id)?;
         if let Some(path) = &args.body_file {
             write_private(path, &[&record.capture.body])?;
         }

@@ -12,7 +12,8 @@ use clap::Args;
 use crate::cmd::args::{self, Exit, usage};
 use crate::filter::Filter;
 use crate::model::capture::{CaptureId, now_ms};
-use crate::model::exchange::{Exchange, PathMode};
+use crate::model::exchange::{Exchange, PathMode, RecordedTarget};
+use crate::model::record::CaptureRecord;
 use crate::net::client::{Client, Target};
 use crate::net::replay::{Changes, edit_body, send_one};
 use crate::sanitize::escape_line;
@@ -85,13 +86,13 @@ pub struct ReplayArgs {
 /// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
 fn resolve_target(
     to: Option<&Target>,
-    log: &store::ReadOnlyLog,
+    recorded: Option<RecordedTarget>,
     path: &Path,
 ) -> Result<(Target, PathMode)> {
     if let Some(t) = to {
         return Ok((t.clone(), PathMode::Keep));
     }
-    match log.index().forward_to() {
+    match recorded {
         Some(fwd) => Ok((
             Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?,
             fwd.path,
@@ -100,6 +101,21 @@ fn resolve_target(
             "no receiver: give --to URL ({} records no listener started with --forward-to)",
             path.display()
         ),
+    }
+}
+
+/// How the log is read: a few ids through its offset index, or whole for a selection.
+enum Source {
+    Ids(store::Lookup),
+    Whole(store::ReadOnlyLog),
+}
+
+impl Source {
+    fn load(&mut self, id: CaptureId) -> Result<CaptureRecord> {
+        match self {
+            Source::Ids(lookup) => lookup.load(id),
+            Source::Whole(log) => log.load(id),
+        }
     }
 }
 
@@ -132,36 +148,50 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     let record = !args.no_record && args.from.is_none();
     let log_path = args.from.as_deref().unwrap_or(&args.store);
 
-    let log = Store::open_readonly(log_path)?;
-    let (target, mode) = resolve_target(args.to.as_ref(), &log, log_path)?;
-    let ids: Vec<CaptureId> = if args.pending {
-        let pending: Vec<CaptureId> = log
-            .recovery
-            .unforwarded
-            .iter()
-            .copied()
-            .filter(|id| {
-                log.index()
-                    .get(*id)
-                    .is_some_and(|r| filter.matches(r, None))
-            })
-            .collect();
-        if pending.is_empty() {
-            eprintln!(
-                "hooklens: nothing pending: every capture meant to be forwarded has a forward or replay record"
-            );
-            return Ok(Exit::Success);
-        }
-        pending
-    } else if all {
-        log.index()
-            .rows()
-            .iter()
-            .filter(|r| filter.matches(r, None))
-            .map(|r| r.id)
-            .collect()
+    // Ids given: looked up through the offset index beside the log; a selection reads it all.
+    let (target, mode, ids, mut source) = if args.pending || all {
+        let log = Store::open_readonly(log_path)?;
+        let (target, mode) = resolve_target(
+            args.to.as_ref(),
+            log.index().forward_to().cloned(),
+            log_path,
+        )?;
+        let ids = if args.pending {
+            let pending: Vec<CaptureId> = log
+                .recovery
+                .unforwarded
+                .iter()
+                .copied()
+                .filter(|id| {
+                    log.index()
+                        .get(*id)
+                        .is_some_and(|r| filter.matches(r, None))
+                })
+                .collect();
+            if pending.is_empty() {
+                eprintln!(
+                    "hooklens: nothing pending: every capture meant to be forwarded has a forward or replay record"
+                );
+                return Ok(Exit::Success);
+            }
+            pending
+        } else {
+            log.index()
+                .rows()
+                .iter()
+                .filter(|r| filter.matches(r, None))
+                .map(|r| r.id)
+                .collect()
+        };
+        (target, mode, ids, Source::Whole(log))
     } else {
-        args.ids.clone()
+        let mut log = Store::open_lookup(log_path)?;
+        let recorded = match args.to {
+            Some(_) => None,
+            None => log.forward_to()?,
+        };
+        let (target, mode) = resolve_target(args.to.as_ref(), recorded, log_path)?;
+        (target, mode, args.ids.clone(), Source::Ids(log))
     };
     if ids.is_empty() {
         bail!("nothing to replay (give capture ids, or --all; the filter matched none)");
@@ -170,7 +200,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     // anything is sent.
     let mut work = Vec::with_capacity(ids.len());
     for id in ids {
-        let record = log.load(id)?;
+        let record = source.load(id)?;
         let body = if args.edit {
             Some(edit_body(id, &record.capture.body)?)
         } else {

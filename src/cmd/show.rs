@@ -28,9 +28,10 @@ pub struct ShowArgs {
 
 /// Runs `hooklens show`.
 pub fn run(args: ShowArgs) -> Result<Exit> {
-    let log = Store::open_readonly(&args.store)?;
+    // Through the offset index beside the log: a few lines read, not the whole log.
+    let mut log = Store::open_lookup(&args.store)?;
     let record = log.load(args.id)?;
-    let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
+    let dup_of = log.dup_of(args.id)?;
     let exchanges = log.exchanges(args.id)?;
     if args.json {
         // The capture's log line, plus its forward and replay records.

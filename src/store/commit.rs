@@ -315,7 +315,7 @@ fn publish(
                 results.push(Ok(Committed::Other));
             }
             (Entry::Session(forward_to), _) => {
-                idx.note_session(forward_to.clone());
+                idx.note_session(forward_to.clone(), None);
                 results.push(Ok(Committed::Other));
             }
             _ => results.push(Err("internal: staged row does not match its entry".into())),

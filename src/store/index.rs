@@ -134,8 +134,10 @@ pub struct Index {
     next_id: u64,
     /// Forward and replay records per capture, oldest first.
     exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
-    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target).
+    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target),
+    /// and where its `session` line is.
     forward_to: Option<RecordedTarget>,
+    session_at: Option<(u64, u32)>,
     /// `--no-store`: bodies kept in memory, the most body bytes kept, and the position of the
     /// oldest record still in memory.
     memory: MemoryUse,
@@ -162,6 +164,7 @@ impl Index {
             next_id: 1,
             exchanges: HashMap::new(),
             forward_to: None,
+            session_at: None,
             memory: MemoryUse {
                 records: 0,
                 bytes: 0,
@@ -215,6 +218,23 @@ impl Index {
     /// Where capture `id`'s record is.
     pub(super) fn location(&self, id: CaptureId) -> Option<&Location> {
         self.position(id).map(|i| &self.locations[i])
+    }
+
+    /// Where each row's record is, in row order.
+    pub(super) fn locations(&self) -> &[Location] {
+        &self.locations
+    }
+
+    /// Where the forwards and replays of every capture are.
+    pub(super) fn all_exchange_places(
+        &self,
+    ) -> impl Iterator<Item = (&CaptureId, &Vec<ExchangeAt>)> {
+        self.exchanges.iter()
+    }
+
+    /// Where the `session` line of the newest `--forward-to` is (read from a file).
+    pub(super) fn session_at(&self) -> Option<(u64, u32)> {
+        self.session_at
     }
 
     /// Where the forwards and replays of capture `id` are, oldest first.
@@ -302,9 +322,15 @@ impl Index {
     }
 
     /// A listener started; with a `--forward-to`, that becomes `replay`'s default target.
-    pub(super) fn note_session(&mut self, forward_to: Option<RecordedTarget>) {
+    /// `at`: where its line is, when read from a file.
+    pub(super) fn note_session(
+        &mut self,
+        forward_to: Option<RecordedTarget>,
+        at: Option<(u64, u32)>,
+    ) {
         if forward_to.is_some() {
             self.forward_to = forward_to;
+            self.session_at = at;
         }
     }
 

@@ -32,6 +32,7 @@ mod index;
 mod line;
 mod readonly;
 mod scan;
+mod sidecar;
 pub mod tail;
 
 use std::fs::{File, OpenOptions};
@@ -54,6 +55,7 @@ pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
 pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
+pub use sidecar::Lookup;
 
 /// Default log path.
 pub const DEFAULT_PATH: &str = "hooklens-captures.jsonl";
@@ -154,6 +156,12 @@ impl Store {
     /// Opens an existing log for reading only (never modifies it; a listener may be writing).
     pub fn open_readonly(path: &Path) -> Result<ReadOnlyLog> {
         ReadOnlyLog::open(path)
+    }
+
+    /// Opens an existing log for looking up a few captures by id through its offset index
+    /// (`<log>.idx`, kept beside it; see `sidecar`). Never modifies the log.
+    pub fn open_lookup(path: &Path) -> Result<Lookup> {
+        Lookup::open(path)
     }
 
     /// Appends a capture and resolves once it is durable. The record's id is assigned here.
