@@ -21,12 +21,16 @@
 //! The parts: `file` (identity, the owner's lock, appends, private files), `line` (the line
 //! format), `index` (the rows and where records are), `commit`
 //! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
-//! commands read it, and appends from another process) and [`tail`] (`hooklens wait`).
+//! commands read it, and appends from another process), `foreign` (what other processes
+//! append while a listener owns the log, taken in live), `sidecar` (the offset index beside
+//! the log that `show`, `export --curl` and `replay` look ids up in) and [`tail`]
+//! (`hooklens wait`).
 
 mod commit;
 mod file;
 #[cfg(test)]
 mod fixtures;
+mod foreign;
 pub mod fuzzing;
 mod index;
 mod line;
@@ -139,8 +143,22 @@ impl Store {
             None => 0,
         };
         let log_bytes = Arc::new(AtomicU64::new(size));
-        let (sink, writer) =
-            Sink::start(file, lock, index.clone(), events.clone(), log_bytes.clone())?;
+        let foreign = match path {
+            Some(p) => Some(
+                File::open(p)
+                    .and_then(|r| foreign::Foreign::start(r, size, index.clone(), events.clone()))
+                    .with_context(|| format!("opening capture log {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let (sink, writer) = Sink::start(
+            file,
+            lock,
+            index.clone(),
+            events.clone(),
+            log_bytes.clone(),
+            foreign,
+        )?;
         let store = Store {
             sink,
             index,
@@ -466,6 +484,27 @@ mod tests {
         assert_eq!(
             store.load(CaptureId(2)).unwrap().capture.body.as_ref(),
             b"second"
+        );
+        // The listener took the other process's record in (once), by its next write at the
+        // latest, and its index links it.
+        assert_eq!(store.exchanges(CaptureId(1)).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .index()
+                .get(CaptureId(1))
+                .unwrap()
+                .exchange
+                .as_ref()
+                .map(|b| b.count),
+            Some(1)
+        );
+        // While idle, the poll announces what others append.
+        let mut events = store.subscribe();
+        append_exchanges_to(&path, &[exchange(2, Some(202), false)]).unwrap();
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await;
+        assert!(
+            matches!(&heard, Ok(Ok(Event::Forwarded(e))) if e.capture == CaptureId(2)),
+            "{heard:?}"
         );
         drop(store);
         writer.join().await;
