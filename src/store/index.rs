@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use super::line::{decode_exchange, decode_line};
 use crate::model::capture::CaptureId;
 use crate::model::exchange::{Exchange, RecordedTarget};
-use crate::model::record::{CaptureRecord, LinkedBrief, Summary};
+use crate::model::record::{CaptureRecord, ExchangeBrief, LinkedBrief, Summary};
 
 /// With `--no-store`, how many full records stay in memory (the index keeps every row).
 pub const MEMORY_KEEP: usize = 10_000;
@@ -198,6 +198,45 @@ impl Index {
     /// True when there are no captures.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// About how many bytes the index holds in memory (rows, record places, the key map,
+    /// the strings rows own, the forward lists), for the benchmark's bytes per capture.
+    /// Shared strings (method, path, type) are counted once; allocator overhead is not.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A string on the heap: an `Arc<str>` adds its two counters.
+        let arc = |s: &str| 2 * size_of::<usize>() + s.len();
+        let owned: usize = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.idempotency_key.as_deref().map_or(0, arc)
+                    + r.data_id.as_deref().map_or(0, str::len)
+                    + r.exchange
+                        .as_ref()
+                        .map_or(0, |_| size_of::<ExchangeBrief>())
+            })
+            .sum();
+        // A hash map slot is its entry plus one control byte.
+        let slots = |cap: usize, entry: usize| cap * (entry + 1);
+        self.rows.capacity() * size_of::<Summary>()
+            + self.locations.capacity() * size_of::<Location>()
+            + slots(
+                self.first_by_key.capacity(),
+                size_of::<(Arc<str>, CaptureId)>(),
+            )
+            + slots(
+                self.exchanges.capacity(),
+                size_of::<(CaptureId, Vec<ExchangeAt>)>(),
+            )
+            + self
+                .exchanges
+                .values()
+                .map(|v| v.capacity() * size_of::<ExchangeAt>())
+                .sum::<usize>()
+            + owned
+            + self.intern.seen.iter().map(|s| arc(s)).sum::<usize>()
     }
 
     /// Row position of an id.
