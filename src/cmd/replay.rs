@@ -107,7 +107,7 @@ fn resolve_target(
 /// How the log is read: a few ids through its offset index, or whole for a selection.
 enum Source {
     Ids(store::Lookup),
-    Whole(store::ReadOnlyLog),
+    Whole(Box<store::ReadOnlyLog>),
 }
 
 impl Source {
@@ -183,7 +183,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
                 .map(|r| r.id)
                 .collect()
         };
-        (target, mode, ids, Source::Whole(log))
+        (target, mode, ids, Source::Whole(Box::new(log)))
     } else {
         let mut log = Store::open_lookup(log_path)?;
         let recorded = match args.to {
