@@ -505,32 +505,39 @@ fn append_sidecar(path: &Path, old: &Head, head: &Head, fresh: &[Ent]) -> std::i
 
 #[cfg(test)]
 mod tests {
+    use super::super::readonly::{ReadOnlyLog, append_exchanges_to};
     use super::*;
     use crate::store::fixtures::{exchange, record};
-    use crate::store::{Store, append_exchanges_to};
+    use crate::store::line::encode_line;
 
-    async fn log_with(n: u64) -> (tempfile::TempDir, PathBuf) {
+    /// Captures `from..=to` as a listener writes them (key `k{i % 3}`, body `body {i}`).
+    fn lines(from: u64, to: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in from..=to {
+            let key = format!("k{}", i % 3);
+            let rec = record(format!("body {i}").as_bytes(), Some(&key));
+            out.extend(encode_line(CaptureId(i), &rec).unwrap());
+        }
+        out
+    }
+
+    fn log_with(n: u64) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
-        let (store, writer, _) = Store::open(Some(&path)).unwrap();
-        for i in 1..=n {
-            let key = format!("k{}", i % 3);
-            store
-                .append(record(format!("body {i}").as_bytes(), Some(&key)))
-                .await
-                .unwrap();
-        }
-        drop(store);
-        writer.join().await;
+        let mut text =
+            format!("{{\"v\":1,\"kind\":\"log\",\"created_by\":\"hooklens\",\"n\":{n}}}\n")
+                .into_bytes();
+        text.extend(lines(1, n));
+        std::fs::write(&path, text).unwrap();
         (dir, path)
     }
 
-    #[tokio::test]
-    async fn lookups_agree_with_the_full_scan_and_the_sidecar_is_private() {
-        let (_dir, path) = log_with(7).await;
+    #[test]
+    fn lookups_agree_with_the_full_scan_and_the_sidecar_is_private() {
+        let (_dir, path) = log_with(7);
         append_exchanges_to(&path, &[exchange(4, Some(502), false)]).unwrap();
         let mut lookup = Lookup::open(&path).unwrap();
-        let full = Store::open_readonly(&path).unwrap();
+        let full = ReadOnlyLog::open(&path).unwrap();
         for id in 1..=7 {
             let id = CaptureId(id);
             assert_eq!(lookup.load(id).unwrap(), full.load(id).unwrap());
@@ -549,30 +556,31 @@ mod tests {
         assert_eq!(mode.mode() & 0o777, 0o600);
     }
 
-    #[tokio::test]
-    async fn a_grown_log_is_read_from_where_the_sidecar_ends() {
-        let (_dir, path) = log_with(3).await;
+    #[test]
+    fn a_grown_log_is_read_from_where_the_sidecar_ends() {
+        let (_dir, path) = log_with(3);
         let before = Lookup::open(&path).unwrap().entries.len();
-        // A listener adds captures later; the sidecar gets only the new lines.
-        let (store, writer, _) = Store::open(Some(&path)).unwrap();
-        store.append(record(b"late", Some("k1"))).await.unwrap();
-        drop(store);
-        writer.join().await;
+        // A listener adds a capture later; the sidecar gets only the new line.
+        let mut more = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut more, &lines(4, 4)).unwrap();
         let mut lookup = Lookup::open(&path).unwrap();
         assert!(!lookup.rebuilt, "extended, not rebuilt");
         assert_eq!(lookup.entries.len(), before + 1);
         assert_eq!(
             lookup.load(CaptureId(4)).unwrap().capture.body.as_ref(),
-            b"late"
+            b"body 4"
         );
         assert_eq!(lookup.dup_of(CaptureId(4)).unwrap(), Some(CaptureId(1)));
         let (head, _) = read_sidecar(&sidecar_path(&path)).unwrap();
         assert_eq!(head.covered, std::fs::metadata(&path).unwrap().len());
     }
 
-    #[tokio::test]
-    async fn a_sidecar_that_lies_is_caught_and_rebuilt() {
-        let (_dir, path) = log_with(3).await;
+    #[test]
+    fn a_sidecar_that_lies_is_caught_and_rebuilt() {
+        let (_dir, path) = log_with(3);
         let _ = Lookup::open(&path).unwrap();
         // Point capture 2's entry at capture 3's line, keeping the header valid.
         let side = sidecar_path(&path);
@@ -596,7 +604,7 @@ mod tests {
             b"body 3"
         );
         std::fs::remove_file(&path).unwrap();
-        let (_d2, other) = log_with(1).await;
+        let (_d2, other) = log_with(1);
         std::fs::copy(&other, &path).unwrap();
         let mut lookup = Lookup::open(&path).unwrap();
         assert!(lookup.rebuilt);
