@@ -73,6 +73,33 @@ impl Ent {
     }
 }
 
+/// The entries as read from the sidecar (decoded one at a time when looked at; a million
+/// take one read and no allocation each).
+#[derive(Debug, Default)]
+struct Entries {
+    bytes: Vec<u8>,
+    /// Where the first entry starts in `bytes` (after the header, when read from the file).
+    from: usize,
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        (self.bytes.len() - self.from) / ENTRY
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = Ent> + '_ {
+        self.bytes[self.from..].chunks_exact(ENTRY).map(Ent::decode)
+    }
+
+    fn push(&mut self, e: &Ent) {
+        e.encode(&mut self.bytes);
+    }
+
+    fn raw(&self) -> &[u8] {
+        &self.bytes[self.from..]
+    }
+}
+
 /// What the header says about the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Head {
@@ -151,7 +178,7 @@ pub(super) fn sidecar_path(log: &Path) -> PathBuf {
 pub struct Lookup {
     path: PathBuf,
     log: File,
-    entries: Vec<Ent>,
+    entries: Entries,
     corrupt: u64,
     /// The entries were rebuilt from the whole log in this run (a second mismatch is an error).
     rebuilt: bool,
@@ -168,7 +195,7 @@ impl Lookup {
         let mut lookup = Lookup {
             path: path.to_path_buf(),
             log,
-            entries: Vec::new(),
+            entries: Entries::default(),
             corrupt: 0,
             rebuilt: false,
         };
@@ -215,10 +242,13 @@ impl Lookup {
         let mut file = self.log.try_clone().context("reading the capture log")?;
         let recovery = scan(&mut file, &mut index, None)
             .with_context(|| format!("reading capture log {}", self.path.display()))?;
-        let mut entries = Vec::with_capacity(index.len() + 16);
+        let mut entries = Entries {
+            bytes: Vec::with_capacity((index.len() + 16) * ENTRY),
+            from: 0,
+        };
         for (row, at) in index.rows().iter().zip(index.locations()) {
             if let Location::File { offset, len } = at {
-                entries.push(Ent {
+                entries.push(&Ent {
                     kind: CAPTURE,
                     len: *len,
                     id: row.id.0,
@@ -230,7 +260,7 @@ impl Lookup {
         for (id, places) in index.all_exchange_places() {
             for at in places {
                 if let ExchangeAt::File { offset, len } = at {
-                    entries.push(Ent {
+                    entries.push(&Ent {
                         kind: EXCHANGE,
                         len: *len,
                         id: id.0,
@@ -241,7 +271,7 @@ impl Lookup {
             }
         }
         if let Some((offset, len)) = index.session_at() {
-            entries.push(Ent {
+            entries.push(&Ent {
                 kind: SESSION,
                 len,
                 id: 0,
@@ -301,7 +331,9 @@ impl Lookup {
                 Ok(Some(Fields::Session(None))) => {}
             }
         }
-        self.entries.extend_from_slice(&fresh);
+        for e in &fresh {
+            self.entries.push(e);
+        }
         self.corrupt = corrupt;
         let head = Head {
             covered,
@@ -338,8 +370,7 @@ impl Lookup {
         }
     }
 
-    fn capture(&self, id: CaptureId) -> Option<&Ent> {
-        // Capture entries are in id order; exchanges and sessions sit between them.
+    fn capture(&self, id: CaptureId) -> Option<Ent> {
         self.entries
             .iter()
             .rev()
@@ -369,7 +400,7 @@ impl Lookup {
     /// Reads one capture record.
     pub fn load(&mut self, id: CaptureId) -> Result<CaptureRecord> {
         self.checked(|l| match l.capture(id) {
-            Some(e) => l.capture_at(e),
+            Some(e) => l.capture_at(&e),
             None => Err(Check::Failed(l.not_found(id))),
         })
     }
@@ -383,8 +414,8 @@ impl Lookup {
             if me.key == 0 {
                 return Ok(None);
             }
-            let mine = l.capture_at(me)?.idempotency_key;
-            for e in &l.entries {
+            let mine = l.capture_at(&me)?.idempotency_key;
+            for e in l.entries.iter() {
                 if e.kind != CAPTURE || e.key != me.key {
                     continue;
                 }
@@ -392,7 +423,7 @@ impl Lookup {
                     return Ok(None);
                 }
                 // Equal hashes: the keys themselves decide.
-                if l.capture_at(e)?.idempotency_key == mine {
+                if l.capture_at(&e)?.idempotency_key == mine {
                     return Ok(Some(CaptureId(e.id)));
                 }
             }
@@ -403,7 +434,7 @@ impl Lookup {
     /// The forwards and replays of a capture, oldest first.
     pub fn exchanges(&mut self, id: CaptureId) -> Result<Vec<Exchange>> {
         self.checked(|l| {
-            let mut places: Vec<&Ent> = l
+            let mut places: Vec<Ent> = l
                 .entries
                 .iter()
                 .filter(|e| e.kind == EXCHANGE && e.id == id.0)
@@ -411,7 +442,7 @@ impl Lookup {
             places.sort_by_key(|e| e.offset);
             places
                 .into_iter()
-                .map(|e| match decode_exchange(&l.read_line(e)?) {
+                .map(|e| match decode_exchange(&l.read_line(&e)?) {
                     Ok(x) if x.capture == id => Ok(x),
                     _ => Err(Check::Stale),
                 })
@@ -430,7 +461,7 @@ impl Lookup {
             else {
                 return Ok(None);
             };
-            match index_fields(&l.read_line(e)?, &mut |s| s.into()) {
+            match index_fields(&l.read_line(&e)?, &mut |s| s.into()) {
                 Ok(Some(Fields::Session(Some(t)))) => Ok(Some(t)),
                 _ => Err(Check::Stale),
             }
@@ -444,27 +475,29 @@ enum Check {
     Failed(anyhow::Error),
 }
 
-fn read_sidecar(path: &Path) -> Option<(Head, Vec<Ent>)> {
+fn read_sidecar(path: &Path) -> Option<(Head, Entries)> {
     let file = File::open(path).ok()?;
     file.lock_shared().ok()?;
     let bytes = std::fs::read(path).ok();
     let _ = file.unlock();
     let bytes = bytes?;
     let head = Head::decode(&bytes)?;
-    let body = &bytes[HEADER..];
-    if body.len() as u64 != head.count.checked_mul(ENTRY as u64)? {
+    if (bytes.len() - HEADER) as u64 != head.count.checked_mul(ENTRY as u64)? {
         return None;
     }
-    Some((head, body.chunks_exact(ENTRY).map(Ent::decode).collect()))
+    Some((
+        head,
+        Entries {
+            bytes,
+            from: HEADER,
+        },
+    ))
 }
 
 /// Writes a whole new sidecar beside the log: a private temporary file, renamed into place.
-fn write_sidecar(path: &Path, head: &Head, entries: &[Ent]) -> std::io::Result<()> {
+fn write_sidecar(path: &Path, head: &Head, entries: &Entries) -> std::io::Result<()> {
     let mut bytes = head.encode();
-    bytes.reserve(entries.len() * ENTRY);
-    for e in entries {
-        e.encode(&mut bytes);
-    }
+    bytes.extend_from_slice(entries.raw());
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -584,11 +617,16 @@ mod tests {
         let _ = Lookup::open(&path).unwrap();
         // Point capture 2's entry at capture 3's line, keeping the header valid.
         let side = sidecar_path(&path);
-        let (head, mut entries) = read_sidecar(&side).unwrap();
-        let three = *entries.iter().find(|e| e.id == 3).unwrap();
-        let two = entries.iter_mut().find(|e| e.id == 2).unwrap();
-        (two.offset, two.len) = (three.offset, three.len);
-        write_sidecar(&side, &head, &entries).unwrap();
+        let (head, entries) = read_sidecar(&side).unwrap();
+        let three = entries.iter().find(|e| e.id == 3).unwrap();
+        let mut lying = Entries::default();
+        for mut e in entries.iter() {
+            if e.id == 2 {
+                (e.offset, e.len) = (three.offset, three.len);
+            }
+            lying.push(&e);
+        }
+        write_sidecar(&side, &head, &lying).unwrap();
         let mut lookup = Lookup::open(&path).unwrap();
         assert_eq!(
             lookup.load(CaptureId(2)).unwrap().capture.body.as_ref(),
