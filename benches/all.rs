@@ -22,7 +22,43 @@ use serde_json::{Map, Value, json};
 fn part(name: &str, env: &[(&str, &str)]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("== cargo bench --bench {name} {env:?}");
-    let out = Command::new(cargo)
+    let mut cmd = Command::new(cargo);
+    // What the outer `cargo bench` set for this process only (the package's variables, its
+    // library path, the toolchain proxy's) would change the build's fingerprints and make the
+    // inner cargo rebuild the dependencies.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_BIN_EXE_",
+            "RUSTUP_TOOLCHAIN",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .contains(&key.as_str())
+            || key == "RUST_RECURSION_COUNT"
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    if let Ok(paths) = std::env::var("LD_LIBRARY_PATH") {
+        let kept: Vec<&str> = paths
+            .split(':')
+            .filter(|p| !p.contains("/target/") && !p.contains("/.rustup/"))
+            .collect();
+        if kept.is_empty() {
+            cmd.env_remove("LD_LIBRARY_PATH");
+        } else {
+            cmd.env("LD_LIBRARY_PATH", kept.join(":"));
+        }
+    }
+    let out = cmd
         .args(["bench", "--bench", name])
         .envs(env.iter().copied())
         .stderr(Stdio::inherit())
