@@ -8,7 +8,8 @@
 //! 2. **Write.** Still holding the intake, it stages the batch: assigns capture ids, reserves
 //!    idempotency keys in the index (so the next batch sees them), and writes every line with
 //!    one `write` on the `O_APPEND` file, under the write lock (`file::append_lines`: a failed
-//!    or short write is cut back, so the log still ends with a whole record). Batch sequence
+//!    or short write is cut back, so the log still ends with a whole record). Lines another
+//!    process appended since the last write are taken in first (`foreign`). Batch sequence
 //!    numbers follow the write order.
 //! 3. **Sync, overlapped.** It releases the intake and calls `fdatasync` on its own handle.
 //!    Meanwhile the other lane can gather and write the next batch and start its own sync;
