@@ -79,9 +79,12 @@ async fn durable_hyper(tcp: TcpListener, path: std::path::PathBuf) {
             .open(path)
             .unwrap(),
     );
-    for _ in 0..2 {
+    for n in 0..2 {
         let (rx, file) = (rx.clone(), file.clone());
-        std::thread::spawn(move || durable_lane(&rx, &file));
+        std::thread::Builder::new()
+            .name(format!("srv-e-lane{n}"))
+            .spawn(move || durable_lane(&rx, &file))
+            .unwrap();
     }
     loop {
         let Ok((stream, _)) = tcp.accept().await else {
@@ -145,6 +148,10 @@ fn durable_lane(rx: &std::sync::Mutex<tokio::sync::mpsc::Receiver<Pending>>, fil
 
 struct Result {
     requests: u64,
+    /// Every request answered, warm-up included (what the server's CPU time covers).
+    answered: u64,
+    /// Server CPU per answered request (its threads' run time, from /proc).
+    cpu_us: f64,
     elapsed: Duration,
     p50_us: u64,
     p99_us: u64,
@@ -185,6 +192,7 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
             tokio::spawn(conn);
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0u64;
+            let mut answered = 0u64;
             loop {
                 let sent = Instant::now();
                 if sent >= until {
@@ -201,6 +209,7 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
                     Ok(resp) => {
                         let ok = resp.status() == 204;
                         let _ = resp.into_body().collect().await;
+                        answered += 1;
                         if sent >= measure_from {
                             if ok {
                                 lat.push(sent.elapsed().as_micros() as u32);
@@ -215,15 +224,17 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
                     }
                 }
             }
-            (lat, errors)
+            (lat, errors, answered)
         }));
     }
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut answered = 0;
     for t in tasks {
-        let (lat, e) = t.await.unwrap();
+        let (lat, e, n) = t.await.unwrap();
         all.extend(lat);
         errors += e;
+        answered += n;
     }
     all.sort_unstable();
     let pct = |p: f64| {
@@ -233,6 +244,8 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
     };
     Result {
         requests: all.len() as u64,
+        answered,
+        cpu_us: 0.0,
         elapsed: Duration::from_secs(secs),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
@@ -242,29 +255,58 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
 
 /// Starts a server on its own runtime thread (so the load generator does not share its
 /// scheduler) and returns its address.
-fn spawn_server<F, Fut>(make: F) -> SocketAddr
+/// Its threads are named `srv-TAG…`, so their CPU time can be told apart ([`cpu_ns`]).
+fn spawn_server<F, Fut>(tag: &str, make: F) -> SocketAddr
 where
     F: FnOnce(TcpListener) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(tcp.local_addr().unwrap()).unwrap();
-            make(tcp).await;
-        });
-    });
+    let name = format!("srv-{tag}");
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(tcp.local_addr().unwrap()).unwrap();
+                make(tcp).await;
+            });
+        })
+        .unwrap();
     rx.recv().unwrap()
 }
 
-fn hooklens_server(log: Option<std::path::PathBuf>) -> SocketAddr {
-    spawn_server(move |tcp| async move {
+/// CPU time (ns) this process's threads whose names start with one of `prefixes` have run,
+/// from /proc/self/task/*/schedstat (nanosecond run time, unlike the tick-rounded stat).
+fn cpu_ns(prefixes: &[&str]) -> u64 {
+    let mut total = 0;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !prefixes.iter().any(|p| name.trim_end().starts_with(p)) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
+}
+
+fn hooklens_server(tag: &str, log: Option<std::path::PathBuf>) -> SocketAddr {
+    spawn_server(tag, move |tcp| async move {
         let (store, _writer, _) = Store::open(log.as_deref()).unwrap();
         let config = ListenConfig {
             verify: VerifyConfig {
@@ -288,9 +330,9 @@ fn main() {
         // Serve one of the servers for an external load generator (e.g. wrk), until killed.
         let dir = tempfile::tempdir().unwrap();
         let addr = match which.as_str() {
-            "floor" => spawn_server(|tcp| bare_hyper(tcp, false)),
-            "durable" => hooklens_server(Some(dir.path().join("bench.jsonl"))),
-            _ => hooklens_server(None),
+            "floor" => spawn_server("a", |tcp| bare_hyper(tcp, false)),
+            "durable" => hooklens_server("b", Some(dir.path().join("bench.jsonl"))),
+            _ => hooklens_server("c", None),
         };
         println!("{which} on http://{addr}");
         loop {
@@ -301,32 +343,48 @@ fn main() {
     let conns = env_num("HOOKLENS_BENCH_CONNS", 50);
     let rounds = env_num("HOOKLENS_BENCH_ROUNDS", 3) as usize;
     let dir = tempfile::tempdir().unwrap();
-    let floor = spawn_server(|tcp| bare_hyper(tcp, false));
-    let durable = hooklens_server(Some(dir.path().join("bench.jsonl")));
-    let memory = hooklens_server(None);
-    let mut servers = vec![
-        ("(a) bare hyper: read body, 204", floor),
-        ("(b) hooklens: verify + durable log", durable),
-        ("(c) hooklens --no-store", memory),
+    let floor = spawn_server("a", |tcp| bare_hyper(tcp, false));
+    let durable = hooklens_server("b", Some(dir.path().join("bench.jsonl")));
+    let memory = hooklens_server("c", None);
+    // (name, key in the JSON, address, the threads that are this server's)
+    let mut servers: Vec<(&str, &str, SocketAddr, &[&str])> = vec![
+        ("(a) bare hyper: read body, 204", "floor", floor, &["srv-a"]),
+        (
+            "(b) hooklens: verify + durable log",
+            "hooklens_durable",
+            durable,
+            &["srv-b", "hooklens-log", "hooklens-tail"],
+        ),
+        (
+            "(c) hooklens --no-store",
+            "hooklens_no_store",
+            memory,
+            &["srv-c"],
+        ),
     ];
     if std::env::var("HOOKLENS_BENCH_DETAIL").is_ok() {
         servers.push((
             "(d) bare hyper via auto + head recorder",
-            spawn_server(|tcp| bare_hyper(tcp, true)),
+            "floor_like_hooklens",
+            spawn_server("d", |tcp| bare_hyper(tcp, true)),
+            &["srv-d"],
         ));
         let floor_log = dir.path().join("durable-floor.log");
         servers.push((
             "(e) bare hyper + group-commit fdatasync",
-            spawn_server(move |tcp| durable_hyper(tcp, floor_log)),
+            "durable_floor",
+            spawn_server("e", move |tcp| durable_hyper(tcp, floor_log)),
+            &["srv-e"],
         ));
     }
 
     if let Ok(only) = std::env::var("HOOKLENS_BENCH_ONLY") {
         // e.g. "a,c": profile one server at a time.
-        servers.retain(|(name, _)| only.split(',').any(|k| name.starts_with(&format!("({k})"))));
+        servers.retain(|(name, ..)| only.split(',').any(|k| name.starts_with(&format!("({k})"))));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("load")
         .enable_all()
         .build()
         .unwrap();
@@ -334,13 +392,17 @@ fn main() {
         "capture path: {conns} concurrent keep-alive clients, signed POSTs, {rounds} interleaved rounds of {secs} s per server (median shown)"
     );
     // Warm every server once so no one pays for first-touch page faults in the measurement.
-    for (_, addr) in &servers {
+    for (_, _, addr, _) in &servers {
         rt.block_on(load(*addr, conns, 1));
     }
     let mut results: Vec<Vec<Result>> = servers.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
-        for (i, (_, addr)) in servers.iter().enumerate() {
-            results[i].push(rt.block_on(load(*addr, conns, secs)));
+        for (i, (_, _, addr, threads)) in servers.iter().enumerate() {
+            let before = cpu_ns(threads);
+            let mut r = rt.block_on(load(*addr, conns, secs));
+            let spent = cpu_ns(threads).saturating_sub(before);
+            r.cpu_us = spent as f64 / 1e3 / r.answered.max(1) as f64;
+            results[i].push(r);
         }
     }
     let median = |rs: &mut Vec<Result>| {
@@ -348,22 +410,47 @@ fn main() {
         rs.swap_remove(rs.len() / 2)
     };
     let medians: Vec<Result> = results.iter_mut().map(median).collect();
+    let durable_floor = servers
+        .iter()
+        .position(|s| s.1 == "durable_floor")
+        .map(|i| medians[i].rps());
     println!(
-        "{:<40} {:>9} {:>8} {:>8} {:>7} {:>6}",
-        "server", "req/s", "p50 µs", "p99 µs", "ratio", "errors"
+        "{:<40} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>6}",
+        "server", "req/s", "p50 µs", "p99 µs", "ratio", "vs dur", "cpu µs/r", "errors"
     );
-    for ((name, _), r) in servers.iter().zip(&medians) {
+    let mut json = serde_json::Map::new();
+    for ((name, key, ..), r) in servers.iter().zip(&medians) {
+        let vs_durable = durable_floor.map(|d| r.rps() / d);
         println!(
-            "{name:<40} {:>9.0} {:>8} {:>8} {:>6.2}x {:>6}",
+            "{name:<40} {:>9.0} {:>8} {:>8} {:>6.2}x {:>7} {:>8.1} {:>6}",
             r.rps(),
             r.p50_us,
             r.p99_us,
             r.rps() / medians[0].rps(),
+            vs_durable.map_or("-".into(), |v| format!("{v:.2}x")),
+            r.cpu_us,
             r.errors
+        );
+        json.insert(
+            (*key).into(),
+            serde_json::json!({
+                "rps": r.rps().round(),
+                "p50_us": r.p50_us,
+                "p99_us": r.p99_us,
+                "vs_floor": r.rps() / medians[0].rps(),
+                "vs_durable_floor": vs_durable,
+                "cpu_us_per_request": r.cpu_us,
+                "errors": r.errors,
+            }),
         );
     }
     let lines = std::fs::read_to_string(dir.path().join("bench.jsonl"))
         .map(|t| t.lines().count())
         .unwrap_or(0);
     println!("durable log holds {lines} captures");
+    // One line for `cargo bench --bench all` to collect.
+    println!(
+        "json: {}",
+        serde_json::json!({ "capture": { "conns": conns, "secs": secs, "rounds": rounds, "servers": json } })
+    );
 }

@@ -270,7 +270,7 @@ fn at_80_columns_the_footer_keeps_help_and_quit_and_y_says_when_the_clipboard_is
         "{joined}"
     );
     assert!(
-        joined.contains("curl -sS -X 'POST'") && joined.contains("video.mp4\"]}}'"),
+        joined.contains("curl -sS -g --path-as-is -X 'POST'") && joined.contains("video.mp4\"]}}'"),
         "the whole command: {joined}"
     );
 

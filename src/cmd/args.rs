@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::model::capture::CaptureId;
 use crate::model::record::CaptureRecord;
-use crate::store::{ReadOnlyLog, Store};
+use crate::store::{Lookup, ReadOnlyLog, Store};
 
 use crate::model::secret::{self, Secret};
 use crate::net::server::Respond;
@@ -164,24 +164,50 @@ pub fn missing_log(path: &Path) -> String {
 /// Capture `id` of `log`; an id the log does not hold is an [`EnvironmentError`] (exit 2).
 pub fn load(log: &ReadOnlyLog, path: &Path, id: CaptureId) -> anyhow::Result<CaptureRecord> {
     if log.index().get(id).is_none() {
-        let skipped = match log.recovery.corrupt_lines {
-            0 => String::new(),
-            1 => "1 unreadable line was skipped; ".to_owned(),
-            n => format!("{n} unreadable lines were skipped; "),
-        };
-        let have = match log.index().rows().last() {
-            Some(newest) => format!(
-                "its newest is {}; `hooklens list` shows them all",
-                newest.id
-            ),
-            None => "it holds no captures yet".to_owned(),
-        };
-        return Err(environment(format!(
-            "no capture {id} in the log {} ({skipped}{have})",
-            path.display()
-        )));
+        let newest = log.index().rows().last().map(|r| r.id);
+        return Err(not_held(
+            id,
+            path,
+            log.recovery.corrupt_lines as u64,
+            newest,
+        ));
     }
     log.load(id)
+}
+
+/// The log at `path` opened for lookups by id through its offset index (`show`, `export
+/// --curl`, `replay ID`): a few lines read, not the whole log. No log there is an
+/// [`EnvironmentError`].
+pub fn open_lookup(path: &Path) -> anyhow::Result<Lookup> {
+    if !path.exists() {
+        return Err(environment(missing_log(path)));
+    }
+    Store::open_lookup(path)
+}
+
+/// [`load`] through an offset-index lookup.
+pub fn look_up(log: &mut Lookup, path: &Path, id: CaptureId) -> anyhow::Result<CaptureRecord> {
+    if !log.holds(id) {
+        return Err(not_held(id, path, log.corrupt_lines(), log.newest()));
+    }
+    log.load(id)
+}
+
+/// What to say when the log at `path` has no capture `id`.
+fn not_held(id: CaptureId, path: &Path, corrupt: u64, newest: Option<CaptureId>) -> anyhow::Error {
+    let skipped = match corrupt {
+        0 => String::new(),
+        1 => "1 unreadable line was skipped; ".to_owned(),
+        n => format!("{n} unreadable lines were skipped; "),
+    };
+    let have = match newest {
+        Some(newest) => format!("its newest is {newest}; `hooklens list` shows them all"),
+        None => "it holds no captures yet".to_owned(),
+    };
+    environment(format!(
+        "no capture {id} in the log {} ({skipped}{have})",
+        path.display()
+    ))
 }
 
 /// Parses a duration: `300` (seconds), `300s`, `500ms`, `2m`, `1h`.

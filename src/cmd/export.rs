@@ -44,8 +44,8 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         eprintln!("hooklens: wrote {n} captures to {}", har.display());
     }
     if let Some(id) = args.curl {
-        let log = args::open_log(&args.store)?;
-        let record = args::load(&log, &args.store, id)?;
+        let mut log = args::open_lookup(&args.store)?;
+        let record = args::look_up(&mut log, &args.store, id)?;
         if let Some(path) = &args.body_file {
             write_private(path, &[&record.capture.body])?;
         }

@@ -12,7 +12,8 @@ use clap::Args;
 use crate::cmd::args::{self, Exit, usage};
 use crate::filter::Filter;
 use crate::model::capture::{CaptureId, now_ms};
-use crate::model::exchange::{Exchange, PathMode};
+use crate::model::exchange::{Exchange, PathMode, RecordedTarget};
+use crate::model::record::CaptureRecord;
 use crate::net::client::{Client, Target};
 use crate::net::replay::{Changes, edit_body, recorded_target, send_one};
 use crate::sanitize::escape_line;
@@ -85,18 +86,33 @@ pub struct ReplayArgs {
 /// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
 fn resolve_target(
     to: Option<&Target>,
-    log: &store::ReadOnlyLog,
+    recorded: Option<RecordedTarget>,
     path: &Path,
 ) -> Result<(Target, PathMode)> {
     if let Some(t) = to {
         return Ok((t.clone(), PathMode::Keep));
     }
-    match recorded_target(log.index())? {
+    match recorded_target(recorded.as_ref())? {
         Some(target) => Ok(target),
         None => bail!(
             "no receiver: give --to URL ({} records no listener started with --forward-to)",
             path.display()
         ),
+    }
+}
+
+/// How the log is read: a few ids through its offset index, or whole for a selection.
+enum Source {
+    Ids(store::Lookup),
+    Whole(Box<store::ReadOnlyLog>),
+}
+
+impl Source {
+    fn load(&mut self, id: CaptureId, path: &Path) -> Result<CaptureRecord> {
+        match self {
+            Source::Ids(lookup) => args::look_up(lookup, path, id),
+            Source::Whole(log) => args::load(log, path, id),
+        }
     }
 }
 
@@ -129,36 +145,50 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     let record = !args.no_record && args.from.is_none();
     let log_path = args.from.as_deref().unwrap_or(&args.store);
 
-    let log = args::open_log(log_path)?;
-    let (target, mode) = resolve_target(args.to.as_ref(), &log, log_path)?;
-    let ids: Vec<CaptureId> = if args.pending {
-        let pending: Vec<CaptureId> = log
-            .recovery
-            .unforwarded
-            .iter()
-            .copied()
-            .filter(|id| {
-                log.index()
-                    .get(*id)
-                    .is_some_and(|r| filter.matches(r, None))
-            })
-            .collect();
-        if pending.is_empty() {
-            eprintln!(
-                "hooklens: nothing pending: every capture meant to be forwarded has a forward or replay record"
-            );
-            return Ok(Exit::Success);
-        }
-        pending
-    } else if all {
-        log.index()
-            .rows()
-            .iter()
-            .filter(|r| filter.matches(r, None))
-            .map(|r| r.id)
-            .collect()
+    // Ids given: looked up through the offset index beside the log; a selection reads it all.
+    let (target, mode, ids, mut source) = if args.pending || all {
+        let log = args::open_log(log_path)?;
+        let (target, mode) = resolve_target(
+            args.to.as_ref(),
+            log.index().forward_to().cloned(),
+            log_path,
+        )?;
+        let ids = if args.pending {
+            let pending: Vec<CaptureId> = log
+                .recovery
+                .unforwarded
+                .iter()
+                .copied()
+                .filter(|id| {
+                    log.index()
+                        .get(*id)
+                        .is_some_and(|r| filter.matches(r, None))
+                })
+                .collect();
+            if pending.is_empty() {
+                eprintln!(
+                    "hooklens: nothing pending: every capture meant to be forwarded has a forward or replay record"
+                );
+                return Ok(Exit::Success);
+            }
+            pending
+        } else {
+            log.index()
+                .rows()
+                .iter()
+                .filter(|r| filter.matches(r, None))
+                .map(|r| r.id)
+                .collect()
+        };
+        (target, mode, ids, Source::Whole(Box::new(log)))
     } else {
-        args.ids.clone()
+        let mut log = args::open_lookup(log_path)?;
+        let recorded = match args.to {
+            Some(_) => None,
+            None => log.forward_to()?,
+        };
+        let (target, mode) = resolve_target(args.to.as_ref(), recorded, log_path)?;
+        (target, mode, args.ids.clone(), Source::Ids(log))
     };
     if ids.is_empty() {
         bail!("nothing to replay (give capture ids, or --all; the filter matched none)");
@@ -167,7 +197,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     // anything is sent.
     let mut work = Vec::with_capacity(ids.len());
     for id in ids {
-        let record = args::load(&log, log_path, id)?;
+        let record = source.load(id, log_path)?;
         let body = if args.edit {
             Some(edit_body(id, &record.capture.body)?)
         } else {

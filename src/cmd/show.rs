@@ -28,9 +28,10 @@ pub struct ShowArgs {
 
 /// Runs `hooklens show`.
 pub fn run(args: ShowArgs) -> Result<Exit> {
-    let log = args::open_log(&args.store)?;
-    let record = args::load(&log, &args.store, args.id)?;
-    let dup_of = log.index().get(args.id).and_then(|r| r.dup_of);
+    // Through the offset index beside the log: a few lines read, not the whole log.
+    let mut log = args::open_lookup(&args.store)?;
+    let record = args::look_up(&mut log, &args.store, args.id)?;
+    let dup_of = log.dup_of(args.id)?;
     let exchanges = log.exchanges(args.id)?;
     if args.json {
         // The capture's log line, plus its forward and replay records.

@@ -19,8 +19,8 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 
 use crate::model::capture::{Capture, CaptureId, Header, now_ms};
-use crate::model::exchange::PathMode;
 use crate::model::exchange::{Exchange, ExchangeKind, Prepared};
+use crate::model::exchange::{PathMode, RecordedTarget};
 use crate::model::secret::Secret;
 use crate::net::client::{Client, Target};
 use crate::net::forward;
@@ -30,11 +30,11 @@ use crate::verify::modelgates;
 pub const REPLAY_HEADER: &str = "X-Hooklens-Replay";
 
 /// Where replays go when no `--to` is given: the newest `--forward-to` a listener recorded in
-/// the log, with its path rule; `None` when the log records none. The one reading of that
-/// default, for `hooklens replay` and the inspector's `r`/`R`/`e`.
-pub fn recorded_target(index: &crate::store::Index) -> Result<Option<(Target, PathMode)>> {
-    index
-        .forward_to()
+/// the log (`Index::forward_to`, `Lookup::forward_to`), with its path rule; `None` when the
+/// log records none. The one reading of that default, for `hooklens replay` and the
+/// inspector's `r`/`R`/`e`.
+pub fn recorded_target(recorded: Option<&RecordedTarget>) -> Result<Option<(Target, PathMode)>> {
+    recorded
         .map(|fwd| {
             let target = Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok((target, fwd.path))

@@ -8,7 +8,8 @@
 //! 2. **Write.** Still holding the intake, it stages the batch: assigns capture ids, reserves
 //!    idempotency keys in the index (so the next batch sees them), and writes every line with
 //!    one `write` on the `O_APPEND` file, under the write lock (`file::append_lines`: a failed
-//!    or short write is cut back, so the log still ends with a whole record). Batch sequence
+//!    or short write is cut back, so the log still ends with a whole record). Lines another
+//!    process appended since the last write are taken in first (`foreign`). Batch sequence
 //!    numbers follow the write order.
 //! 3. **Sync, overlapped.** It releases the intake and calls `fdatasync` on its own handle.
 //!    Meanwhile the other lane can gather and write the next batch and start its own sync;
@@ -32,6 +33,7 @@ use anyhow::{Context, Result, bail};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::file::append_lines;
+use super::foreign::Foreign;
 use super::index::{ExchangeAt, Index, Location};
 use super::line::push_line;
 use crate::model::exchange::{Exchange, RecordedTarget};
@@ -109,9 +111,10 @@ impl Sink {
         index: Arc<RwLock<Index>>,
         events: broadcast::Sender<Event>,
         log_bytes: Arc<AtomicU64>,
+        foreign: Option<Arc<Foreign>>,
     ) -> Result<(Sink, WriterHandle)> {
         let Some(file) = file else {
-            let writer = Writer::new(None, None, index.clone(), log_bytes);
+            let writer = Writer::new(None, None, index.clone(), log_bytes, None);
             let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
             return Ok((sink, WriterHandle(Vec::new())));
         };
@@ -121,7 +124,10 @@ impl Sink {
             .context("opening the capture log for syncing")?;
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let lanes = Arc::new(Lanes {
-            intake: Mutex::new((rx, Writer::new(Some(file), lock, index.clone(), log_bytes))),
+            intake: Mutex::new((
+                rx,
+                Writer::new(Some(file), lock, index.clone(), log_bytes, foreign),
+            )),
             published: Mutex::new(0),
             failing: AtomicBool::new(false),
             turn: Condvar::new(),
@@ -190,6 +196,8 @@ struct Writer {
     buf: Vec<u8>,
     /// Where the file ends after the last write (for `--max-log`).
     log_bytes: Arc<AtomicU64>,
+    /// Lines other processes append to the log (`hooklens replay`), taken in live.
+    foreign: Option<Arc<Foreign>>,
 }
 
 /// One entry waiting to be committed, with its encoded line tail (file mode only).
@@ -214,6 +222,7 @@ impl Writer {
         lock: Option<File>,
         index: Arc<RwLock<Index>>,
         log_bytes: Arc<AtomicU64>,
+        foreign: Option<Arc<Foreign>>,
     ) -> Writer {
         Writer {
             file,
@@ -222,6 +231,7 @@ impl Writer {
             index,
             buf: Vec::new(),
             log_bytes,
+            foreign,
         }
     }
 
@@ -267,7 +277,14 @@ impl Writer {
         if let Some(f) = self.file.as_mut() {
             // Under the write lock, so the start is where this batch lands even when another
             // process (`hooklens replay`) appends too; a failed write is cut back.
-            let base = append_lines(f, self.lock.as_ref(), &self.buf).map_err(|e| e.to_string())?;
+            let (lock, buf) = (self.lock.as_ref(), &self.buf);
+            let base = match &self.foreign {
+                Some(foreign) => {
+                    foreign.around_write(buf.len() as u64, || append_lines(f, lock, buf))
+                }
+                None => append_lines(f, lock, buf),
+            }
+            .map_err(|e| e.to_string())?;
             self.log_bytes
                 .store(base + self.buf.len() as u64, Ordering::Relaxed);
             for row in &mut rows {
@@ -315,7 +332,7 @@ fn publish(
                 results.push(Ok(Committed::Other));
             }
             (Entry::Session(forward_to), _) => {
-                idx.note_session(forward_to.clone());
+                idx.note_session(forward_to.clone(), None);
                 results.push(Ok(Committed::Other));
             }
             _ => results.push(Err("internal: staged row does not match its entry".into())),

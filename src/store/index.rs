@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use super::line::{decode_exchange, decode_line};
 use crate::model::capture::CaptureId;
 use crate::model::exchange::{Exchange, RecordedTarget};
-use crate::model::record::{CaptureRecord, LinkedBrief, Summary};
+use crate::model::record::{CaptureRecord, ExchangeBrief, LinkedBrief, Summary};
 
 /// With `--no-store`, how many full records stay in memory (the index keeps every row).
 pub const MEMORY_KEEP: usize = 10_000;
@@ -134,8 +134,10 @@ pub struct Index {
     next_id: u64,
     /// Forward and replay records per capture, oldest first.
     exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
-    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target).
+    /// The newest `--forward-to` a listener recorded in this log (`replay`'s default target),
+    /// and where its `session` line is.
     forward_to: Option<RecordedTarget>,
+    session_at: Option<(u64, u32)>,
     /// `--no-store`: bodies kept in memory, the most body bytes kept, and the position of the
     /// oldest record still in memory.
     memory: MemoryUse,
@@ -162,6 +164,7 @@ impl Index {
             next_id: 1,
             exchanges: HashMap::new(),
             forward_to: None,
+            session_at: None,
             memory: MemoryUse {
                 records: 0,
                 bytes: 0,
@@ -197,6 +200,45 @@ impl Index {
         self.rows.is_empty()
     }
 
+    /// About how many bytes the index holds in memory (rows, record places, the key map,
+    /// the strings rows own, the forward lists), for the benchmark's bytes per capture.
+    /// Shared strings (method, path, type) are counted once; allocator overhead is not.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A string on the heap: an `Arc<str>` adds its two counters.
+        let arc = |s: &str| 2 * size_of::<usize>() + s.len();
+        let owned: usize = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.idempotency_key.as_deref().map_or(0, arc)
+                    + r.data_id.as_deref().map_or(0, str::len)
+                    + r.exchange
+                        .as_ref()
+                        .map_or(0, |_| size_of::<ExchangeBrief>())
+            })
+            .sum();
+        // A hash map slot is its entry plus one control byte.
+        let slots = |cap: usize, entry: usize| cap * (entry + 1);
+        self.rows.capacity() * size_of::<Summary>()
+            + self.locations.capacity() * size_of::<Location>()
+            + slots(
+                self.first_by_key.capacity(),
+                size_of::<(Arc<str>, CaptureId)>(),
+            )
+            + slots(
+                self.exchanges.capacity(),
+                size_of::<(CaptureId, Vec<ExchangeAt>)>(),
+            )
+            + self
+                .exchanges
+                .values()
+                .map(|v| v.capacity() * size_of::<ExchangeAt>())
+                .sum::<usize>()
+            + owned
+            + self.intern.seen.iter().map(|s| arc(s)).sum::<usize>()
+    }
+
     /// Row position of an id.
     pub fn position(&self, id: CaptureId) -> Option<usize> {
         self.rows.binary_search_by_key(&id, |r| r.id).ok()
@@ -215,6 +257,23 @@ impl Index {
     /// Where capture `id`'s record is.
     pub(super) fn location(&self, id: CaptureId) -> Option<&Location> {
         self.position(id).map(|i| &self.locations[i])
+    }
+
+    /// Where each row's record is, in row order.
+    pub(super) fn locations(&self) -> &[Location] {
+        &self.locations
+    }
+
+    /// Where the forwards and replays of every capture are.
+    pub(super) fn all_exchange_places(
+        &self,
+    ) -> impl Iterator<Item = (&CaptureId, &Vec<ExchangeAt>)> {
+        self.exchanges.iter()
+    }
+
+    /// Where the `session` line of the newest `--forward-to` is (read from a file).
+    pub(super) fn session_at(&self) -> Option<(u64, u32)> {
+        self.session_at
     }
 
     /// Where the forwards and replays of capture `id` are, oldest first.
@@ -302,9 +361,15 @@ impl Index {
     }
 
     /// A listener started; with a `--forward-to`, that becomes `replay`'s default target.
-    pub(super) fn note_session(&mut self, forward_to: Option<RecordedTarget>) {
+    /// `at`: where its line is, when read from a file.
+    pub(super) fn note_session(
+        &mut self,
+        forward_to: Option<RecordedTarget>,
+        at: Option<(u64, u32)>,
+    ) {
         if forward_to.is_some() {
             self.forward_to = forward_to;
+            self.session_at = at;
         }
     }
 

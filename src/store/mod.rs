@@ -21,17 +21,22 @@
 //! The parts: `file` (identity, the owner's lock, appends, private files), `line` (the line
 //! format), `index` (the rows and where records are), `commit`
 //! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
-//! commands read it, and appends from another process) and [`tail`] (`hooklens wait`).
+//! commands read it, and appends from another process), `foreign` (what other processes
+//! append while a listener owns the log, taken in live), `sidecar` (the offset index beside
+//! the log that `show`, `export --curl` and `replay` look ids up in) and [`tail`]
+//! (`hooklens wait`).
 
 mod commit;
 mod file;
 #[cfg(test)]
 mod fixtures;
+mod foreign;
 pub mod fuzzing;
 mod index;
 mod line;
 mod readonly;
 mod scan;
+mod sidecar;
 pub mod tail;
 
 use std::fs::{File, OpenOptions};
@@ -54,6 +59,7 @@ pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
 pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
+pub use sidecar::Lookup;
 
 const EVENT_CAPACITY: usize = 4096;
 
@@ -135,8 +141,22 @@ impl Store {
             None => 0,
         };
         let log_bytes = Arc::new(AtomicU64::new(size));
-        let (sink, writer) =
-            Sink::start(file, lock, index.clone(), events.clone(), log_bytes.clone())?;
+        let foreign = match path {
+            Some(p) => Some(
+                File::open(p)
+                    .and_then(|r| foreign::Foreign::start(r, size, index.clone(), events.clone()))
+                    .with_context(|| format!("opening capture log {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let (sink, writer) = Sink::start(
+            file,
+            lock,
+            index.clone(),
+            events.clone(),
+            log_bytes.clone(),
+            foreign,
+        )?;
         let store = Store {
             sink,
             index,
@@ -152,6 +172,12 @@ impl Store {
     /// Opens an existing log for reading only (never modifies it; a listener may be writing).
     pub fn open_readonly(path: &Path) -> Result<ReadOnlyLog> {
         ReadOnlyLog::open(path)
+    }
+
+    /// Opens an existing log for looking up a few captures by id through its offset index
+    /// (`<log>.idx`, kept beside it; see `sidecar`). Never modifies the log.
+    pub fn open_lookup(path: &Path) -> Result<Lookup> {
+        Lookup::open(path)
     }
 
     /// Appends a capture and resolves once it is durable. The record's id is assigned here.
@@ -456,6 +482,27 @@ mod tests {
         assert_eq!(
             store.load(CaptureId(2)).unwrap().capture.body.as_ref(),
             b"second"
+        );
+        // The listener took the other process's record in (once), by its next write at the
+        // latest, and its index links it.
+        assert_eq!(store.exchanges(CaptureId(1)).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .index()
+                .get(CaptureId(1))
+                .unwrap()
+                .exchange
+                .as_ref()
+                .map(|b| b.count),
+            Some(1)
+        );
+        // While idle, the poll announces what others append.
+        let mut events = store.subscribe();
+        append_exchanges_to(&path, &[exchange(2, Some(202), false)]).unwrap();
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await;
+        assert!(
+            matches!(&heard, Ok(Ok(Event::Forwarded(e))) if e.capture == CaptureId(2)),
+            "{heard:?}"
         );
         drop(store);
         writer.join().await;

@@ -106,18 +106,18 @@ fn shell_quote_path(path: &Path) -> String {
 }
 
 /// One line as found by a range scan.
-struct Scanned {
-    offset: u64,
+pub(super) struct Scanned {
+    pub(super) offset: u64,
     /// Bytes including the newline.
-    size: u64,
+    pub(super) size: u64,
     /// Ends with a newline.
-    complete: bool,
+    pub(super) complete: bool,
     /// Only whitespace.
-    blank: bool,
+    pub(super) blank: bool,
     /// Starts like a hooklens record (so, if it is the last line and unreadable, it is torn).
     record_like: bool,
     /// `Ok(None)`: a record hooklens skips (another kind, a newer version).
-    fields: Result<Option<Fields>, ()>,
+    pub(super) fields: Result<Option<Fields>, ()>,
 }
 
 /// Scans the whole log into `index`. With `repair` (the log's path), a torn last line is
@@ -182,7 +182,7 @@ pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) ->
             }
             Ok(Some(Fields::Session(forward_to))) => {
                 forwarding = forward_to.is_some();
-                index.note_session(forward_to);
+                index.note_session(forward_to, Some((offset, len)));
                 true
             }
             Ok(Some(Fields::Capture(row))) => {
@@ -250,7 +250,7 @@ fn save_torn(file: &File, log: &Path, from: u64, to: u64) -> std::io::Result<Pat
 }
 
 /// Scans the lines that start in `[start, end)` (`start` is at a line start).
-fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<Vec<Scanned>> {
+pub(super) fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<Vec<Scanned>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut line: Vec<u8> = Vec::with_capacity(4096);

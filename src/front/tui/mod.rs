@@ -95,7 +95,7 @@ impl ReplayTarget {
         if let Some(forward) = &self.forward {
             return Ok(forward.clone());
         }
-        crate::net::replay::recorded_target(&store.index())?.context(
+        crate::net::replay::recorded_target(store.index().forward_to())?.context(
             "replay needs a target: start with --forward-to URL (this log records no listener that had one)",
         )
     }
