@@ -70,7 +70,7 @@ async fn run(client: &Client, target: &Target, capture: &Capture) -> Vec<u64> {
         let sent = forward::forward(
             client,
             target,
-            PathMode::Keep,
+            PathMode::Prefix,
             capture,
             Duration::from_secs(10),
         )
@@ -105,7 +105,7 @@ fn main() {
             forward: Some(forward::ForwardConfig {
                 client: Client::new(client_config(&[]).unwrap()),
                 target: receiver.clone(),
-                mode: PathMode::Keep,
+                mode: PathMode::Prefix,
                 timeout: Duration::from_secs(10),
             }),
             ..ListenConfig::default()

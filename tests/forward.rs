@@ -67,7 +67,7 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let sent = forward::forward(
         &c,
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &capture,
         Duration::from_secs(10),
     )
@@ -88,7 +88,7 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let sent2 = forward::forward(
         &c,
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &tampered,
         Duration::from_secs(10),
     )
@@ -115,7 +115,7 @@ async fn fault(
     forward::forward(
         &client(),
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -131,7 +131,7 @@ async fn refused_connection_is_a_502_connect_error() {
     let e = forward::forward(
         &client(),
         &dead,
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -177,7 +177,7 @@ async fn never_answering_times_out_as_504() {
     let e = forward::forward(
         &client(),
         &r.target(),
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_millis(300),
     )
@@ -194,7 +194,7 @@ async fn five_megabyte_chunked_answer_is_relayed_whole() {
     let reply = forward::forward(
         &client(),
         &r.target(),
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -223,7 +223,7 @@ async fn listener(
         forward: Some(forward::ForwardConfig {
             client: client(),
             target,
-            mode: PathMode::Keep,
+            mode: PathMode::Prefix,
             timeout,
         }),
         ..ListenConfig::default()

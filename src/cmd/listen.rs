@@ -45,11 +45,19 @@ pub struct ListenArgs {
     /// (the receiver's answer; the default with --forward-to).
     #[arg(long, value_name = "STATUS|mimic|relay", value_parser = args::respond)]
     pub respond: Option<Respond>,
-    /// Send every capture on to this receiver (http:// or https://) once it is stored.
-    #[arg(long, value_name = "URL", value_parser = crate::net::client::Target::parse)]
+    /// Send every capture on to this receiver, e.g. http://localhost:3001/modelgates/video-webhook
+    /// (no scheme means http://; `3000` is http://localhost:3000).
+    #[arg(long, value_name = "URL", value_parser = crate::net::forward::parse_target)]
     pub forward_to: Option<crate::net::client::Target>,
-    /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
-    #[arg(long, value_enum, default_value = "keep")]
+    /// `auto`: a URL with a path is the endpoint (the captured query is added when it has
+    /// none), a URL without one keeps the captured path; `exact`: always the URL's path;
+    /// `prefix`: the URL's path + the captured path and query.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "auto|exact|prefix",
+        default_value = "auto"
+    )]
     pub forward_path: crate::model::exchange::PathMode,
     /// Give up on the receiver after this long (the provider gets 504 with relay).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
@@ -242,6 +250,13 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     } else {
         println!("{ready}");
     }
+    let forward_rule = args
+        .forward_to
+        .as_ref()
+        .map(|t| crate::net::forward::rule_line(t, args.forward_path, CALLBACK_PATH));
+    if let Some(rule) = &forward_rule {
+        eprintln!("hooklens: {rule}");
+    }
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
     let mut tunnel = match &tunnel_kind {
@@ -304,7 +319,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         forward: args
             .forward_to
             .as_ref()
-            .map(crate::net::forward::target_url),
+            .map(|t| crate::net::forward::rule_example(t, args.forward_path, CALLBACK_PATH)),
         secrets: config
             .verify
             .secrets

@@ -25,10 +25,15 @@ const NAME: &str = "replay";
 pub struct ReplayArgs {
     /// Capture ids, e.g. 12 or #12.
     pub ids: Vec<CaptureId>,
-    /// Receiver URL (the captured path and query are appended to its path). Default: the
-    /// --forward-to of the listener that wrote the log.
-    #[arg(long, value_name = "URL", value_parser = Target::parse)]
+    /// Receiver URL, e.g. http://localhost:3001/modelgates/video-webhook (no scheme means
+    /// http://). Default: the --forward-to of the listener that wrote the log.
+    #[arg(long, value_name = "URL", value_parser = crate::net::forward::parse_target)]
     pub to: Option<Target>,
+    /// How the captured path combines with the URL's: `auto` (a URL with a path is the
+    /// endpoint, one without keeps the captured path), `exact`, or `prefix` (URL path +
+    /// captured path). Default: auto with --to, else what the listener used.
+    #[arg(long, value_enum, value_name = "auto|exact|prefix")]
+    pub forward_path: Option<PathMode>,
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
@@ -82,19 +87,21 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
-/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
+/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log; and
+/// how paths combine: `--forward-path`, else `auto` with `--to`, else the listener's rule.
 fn resolve_target(
     to: Option<&Target>,
+    mode: Option<PathMode>,
     log: &store::ReadOnlyLog,
     path: &Path,
 ) -> Result<(Target, PathMode)> {
     if let Some(t) = to {
-        return Ok((t.clone(), PathMode::Keep));
+        return Ok((t.clone(), mode.unwrap_or_default()));
     }
     match log.index().forward_to() {
         Some(fwd) => Ok((
             Target::parse(&fwd.url).map_err(|e| anyhow::anyhow!("{e}"))?,
-            fwd.path,
+            mode.unwrap_or(fwd.path),
         )),
         None => bail!(
             "no receiver: give --to URL ({} records no listener started with --forward-to)",
@@ -133,7 +140,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
     let log_path = args.from.as_deref().unwrap_or(&args.store);
 
     let log = Store::open_readonly(log_path)?;
-    let (target, mode) = resolve_target(args.to.as_ref(), &log, log_path)?;
+    let (target, mode) = resolve_target(args.to.as_ref(), args.forward_path, &log, log_path)?;
     let ids: Vec<CaptureId> = if args.pending {
         let pending: Vec<CaptureId> = log
             .recovery

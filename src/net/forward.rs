@@ -12,12 +12,23 @@
 //! * the body always travels with `Content-Length` (kept exactly as sent when present; added
 //!   when the provider used chunked framing, since the capture holds the de-chunked bytes).
 //!
-//! Path (`--forward-path`): `keep` (the default) appends the captured path and query to the
-//! target URL's path, so `--forward-to http://localhost:3000` sends `/modelgates/video-webhook`
-//! to `http://localhost:3000/modelgates/video-webhook`, and `http://localhost:3000/api` sends it
-//! to `/api/modelgates/video-webhook`. `replace` sends to the target URL's path and query
-//! exactly, ignoring the captured path (the captured query is kept when the URL has none).
+//! Target (`--forward-to`, `replay --to`): a URL as typed; without a scheme it means `http://`
+//! (`localhost:3000/hook`, `:3000/hook` and `3000` are `http://localhost:3000…`), see
+//! [`parse_target`]. Path (`--forward-path`): `auto` (the default) treats a URL with a path
+//! (anything but empty or `/`) as the exact endpoint, so `--forward-to
+//! http://localhost:3001/modelgates/video-webhook` sends there, with the captured query appended
+//! when the URL has none; a URL without a path keeps the captured path and query
+//! (`http://localhost:3000` gets `/modelgates/video-webhook`). `exact` always uses the URL's
+//! path; `prefix` appends the captured path and query to the URL's path (`http://localhost:3000/api`
+//! gets `/api/modelgates/video-webhook`).
+//!
+//! Relay (`--respond relay`, the default with `--forward-to`): the listener starts the forward
+//! as soon as the request is read, beside the capture's fsync, and answers the provider once
+//! both are done ([`finish_relay`]); the forward record is appended after, without waiting for
+//! its own sync. With `mimic` the forward starts once the capture is durable and runs in the
+//! background ([`in_background`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::capture::{Capture, CaptureId, Header};
@@ -44,27 +55,125 @@ fn hop_by_hop(headers: &[Header]) -> HopByHop {
     HopByHop::of(headers.iter().map(|h| (h.name.as_str(), h.value.as_ref())))
 }
 
+/// A receiver URL as the user typed it (`--forward-to`, `replay --to`): `http://` or
+/// `https://`, or no scheme at all, which means `http://` (`localhost:3000/hook`; `:3000/hook`
+/// and a bare `3000` mean `localhost`). The port must be 1–65535.
+pub fn parse_target(typed: &str) -> Result<Target, String> {
+    let s = typed.trim();
+    let url = if s.contains("://") {
+        s.to_owned()
+    } else if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+        format!("http://localhost:{s}")
+    } else if let Some(rest) = s.strip_prefix(':') {
+        format!("http://localhost:{rest}")
+    } else {
+        format!("http://{s}")
+    };
+    // The port as written: `http::Uri` reads 70000 as "no port" and 0 as a port.
+    let after_scheme = url.split_once("://").map_or("", |(_, r)| r);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host_end = authority.rfind(']').map_or(0, |i| i + 1);
+    if let Some((_, port)) = authority[host_end..].rsplit_once(':') {
+        match port.parse::<u32>() {
+            Ok(1..=65535) => {}
+            Ok(_) => {
+                return Err(format!("{typed:?}: port {port} is out of range (1-65535)"));
+            }
+            Err(_) if port.is_empty() => {}
+            Err(_) => return Err(format!("{typed:?}: the port {port:?} is not a number")),
+        }
+    }
+    Target::parse(&url)
+}
+
 /// The request target (path and query) sent to the receiver.
 pub fn outbound_path(capture: &Capture, target: &Target, mode: PathMode) -> String {
-    match mode {
-        PathMode::Keep => {
-            let base = target.path.trim_end_matches('/');
-            let mut path = format!("{base}{}", capture.target);
-            if !path.starts_with('/') {
-                path.insert(0, '/');
-            }
-            path
-        }
-        PathMode::Replace => {
+    path_for(&capture.target, target, mode)
+}
+
+/// Where a request for `captured` (path and query as received) goes under `mode`.
+pub fn path_for(captured: &str, target: &Target, mode: PathMode) -> String {
+    match mode.resolve(&target.path) {
+        PathMode::Exact | PathMode::Auto => {
             let query = target
                 .query
                 .clone()
-                .or_else(|| capture.target.split_once('?').map(|(_, q)| q.to_string()));
+                .or_else(|| captured.split_once('?').map(|(_, q)| q.to_string()));
             match query {
                 Some(q) => format!("{}?{q}", target.path),
                 None => target.path.clone(),
             }
         }
+        PathMode::Prefix => {
+            let base = target.path.trim_end_matches('/');
+            let mut path = format!("{base}{captured}");
+            if !path.starts_with('/') {
+                path.insert(0, '/');
+            }
+            path
+        }
+    }
+}
+
+/// Where a delivery to `example_path` goes:
+/// `forwarding POST /modelgates/video-webhook → http://127.0.0.1:3001/hook`.
+pub fn rule_example(target: &Target, mode: PathMode, example_path: &str) -> String {
+    let to = format!(
+        "{}{}",
+        target.origin(),
+        path_for(example_path, target, mode)
+    );
+    format!("forwarding POST {example_path} → {to}")
+}
+
+/// The start line: [`rule_example`] and the rule in words.
+pub fn rule_line(target: &Target, mode: PathMode, example_path: &str) -> String {
+    let how = match (mode, mode.resolve(&target.path)) {
+        (PathMode::Auto, PathMode::Exact) => {
+            "--forward-path auto: the URL has a path, so every request goes to it; --forward-path prefix appends the captured path instead"
+        }
+        (PathMode::Auto, _) => {
+            "--forward-path auto: the URL has no path, so the captured path and query are kept"
+        }
+        (PathMode::Exact, _) => "--forward-path exact: every request goes to the URL's path",
+        (PathMode::Prefix, _) => {
+            "--forward-path prefix: the captured path and query are appended to the URL's path"
+        }
+    };
+    format!("{} ({how})", rule_example(target, mode, example_path))
+}
+
+/// Watches forward outcomes for a receiver that answers 404/405 to everything, and says once
+/// which URL was called and which flag changes it.
+#[derive(Debug, Default)]
+pub struct Misses {
+    /// A forward got something other than 404/405.
+    answered: AtomicBool,
+    /// The notice was given.
+    said: AtomicBool,
+}
+
+impl Misses {
+    /// Takes in one forward's outcome; returns the notice the first time every forward so far
+    /// got 404 or 405.
+    pub fn note(&self, sent: &Sent, target: &Target, method: &str) -> Option<String> {
+        let status = sent.result.as_ref().ok().map(|r| r.status);
+        if !matches!(status, Some(404 | 405)) {
+            self.answered.store(true, Ordering::Relaxed);
+            return None;
+        }
+        if self.answered.load(Ordering::Relaxed) || self.said.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        Some(format!(
+            "the receiver answered {} to {method} {}{}: if that is not its webhook endpoint, give the full endpoint URL to --forward-to (a URL with a path is used as is), or choose how paths combine with --forward-path exact|prefix",
+            status.unwrap_or_default(),
+            target.origin(),
+            sent.path
+        ))
     }
 }
 
@@ -354,20 +463,77 @@ pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<
     resp
 }
 
-/// Called by the listener once a capture is durable. With `relay` it forwards and returns the
-/// answer for the provider; otherwise it forwards in the background and returns `None`.
-/// Either way the outcome becomes a `forward` record in the log, linked to the capture (in
-/// relay mode it is durable before the provider gets its answer).
-pub async fn after_capture(
+/// The record of a listener's forward of `capture` (its id already assigned).
+fn forward_record(
+    sent: &Sent,
     config: &ForwardConfig,
-    relay: bool,
+    capture: &Capture,
+    at_ms: i64,
+    relayed: bool,
+) -> Exchange {
+    sent.record(
+        ExchangeKind::Forward,
+        capture.id,
+        at_ms,
+        &capture.method,
+        &config.target,
+        &capture.body,
+        &capture.body,
+        Prepared {
+            relayed,
+            ..Prepared::default()
+        },
+    )
+}
+
+/// Appends a forward record; a failure is told to front ends (the capture itself is stored).
+async fn record_forward(store: &crate::store::Store, exchange: Exchange) {
+    let id = exchange.capture;
+    if let Err(e) = store.append_exchange(exchange).await {
+        store.notice(format!("forward of {id} not recorded: {e:#}"));
+    }
+}
+
+/// Relay: the forward (started beside the capture's fsync) and the capture are both done;
+/// builds the provider's answer from the receiver's and appends the forward record in the
+/// background (tracked by `tasks`), so the answer does not wait for that record's sync. A crash
+/// in between loses the record of the answer, never the capture.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_relay(
+    config: &ForwardConfig,
+    misses: &Misses,
+    sent: Sent,
+    capture: &Capture,
+    at_ms: i64,
+    store: &crate::store::Store,
+    tasks: &crate::net::limits::Tasks,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    if let Some(line) = misses.note(&sent, &config.target, &capture.method) {
+        store.notice(line);
+    }
+    let exchange = forward_record(&sent, config, capture, at_ms, true);
+    let store = store.clone();
+    tasks.spawn(async move { record_forward(&store, exchange).await });
+    match &sent.result {
+        Ok(reply) => relay_response(reply),
+        Err(e) => failure_response(e),
+    }
+}
+
+/// `--respond mimic`: called once the capture is durable; forwards it in the background
+/// (tracked, so shutdown waits for it up to the grace period and then ends it) and records
+/// the outcome as a `forward` record linked to the capture.
+pub fn in_background(
+    config: &ForwardConfig,
+    misses: &std::sync::Arc<Misses>,
     capture: Capture,
     store: &crate::store::Store,
     tasks: &crate::net::limits::Tasks,
-) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
+) {
     let config = config.clone();
     let store = store.clone();
-    let run = async move {
+    let misses = misses.clone();
+    tasks.spawn(async move {
         let at_ms = crate::model::capture::now_ms();
         let sent = forward(
             &config.client,
@@ -377,36 +543,15 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        let exchange = sent.record(
-            ExchangeKind::Forward,
-            capture.id,
-            at_ms,
-            &capture.method,
-            &config.target,
-            &capture.body,
-            &capture.body,
-            Prepared {
-                relayed: relay,
-                ..Prepared::default()
-            },
-        );
-        if let Err(e) = store.append_exchange(exchange).await {
-            store.notice(format!("forward of {} not recorded: {e:#}", capture.id));
+        if let Some(line) = misses.note(&sent, &config.target, &capture.method) {
+            store.notice(line);
         }
-        sent
-    };
-    if relay {
-        let sent = run.await;
-        return Some(match &sent.result {
-            Ok(reply) => relay_response(reply),
-            Err(e) => failure_response(e),
-        });
-    }
-    // Tracked, so shutdown waits for it (up to the grace period) and then ends it.
-    tasks.spawn(async move {
-        run.await;
+        record_forward(
+            &store,
+            forward_record(&sent, &config, &capture, at_ms, false),
+        )
+        .await;
     });
-    None
 }
 
 #[cfg(test)]
@@ -475,6 +620,93 @@ mod tests {
             outbound_head("POST", "/x", &h[..1]),
             b"POST /x HTTP/1.1\r\nHost: h:1\r\n\r\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    fn to(typed: &str, captured: &str, mode: PathMode) -> String {
+        let t = parse_target(typed).unwrap();
+        format!("{}{}", t.origin(), path_for(captured, &t, mode))
+    }
+
+    #[test]
+    fn auto_sends_to_the_url_typed_and_keeps_the_captured_path_without_one() {
+        let hook = "/modelgates/video-webhook?attempt=2";
+        let full = "http://127.0.0.1:3001/modelgates/video-webhook";
+        assert_eq!(
+            to(full, hook, PathMode::Auto),
+            "http://127.0.0.1:3001/modelgates/video-webhook?attempt=2"
+        );
+        assert_eq!(
+            to("http://h:1/in?k=v", hook, PathMode::Auto),
+            "http://h:1/in?k=v"
+        );
+        assert_eq!(
+            to("http://h:1", hook, PathMode::Auto),
+            "http://h:1/modelgates/video-webhook?attempt=2"
+        );
+        assert_eq!(
+            to("http://h:1/", hook, PathMode::Auto),
+            "http://h:1/modelgates/video-webhook?attempt=2"
+        );
+        assert_eq!(
+            to("http://h:1", hook, PathMode::Exact),
+            "http://h:1/?attempt=2"
+        );
+        assert_eq!(
+            to("http://h:1/api", hook, PathMode::Prefix),
+            "http://h:1/api/modelgates/video-webhook?attempt=2"
+        );
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_is_http_and_bad_ports_are_refused() {
+        assert_eq!(
+            to("localhost:3000/hook", "/x", PathMode::Auto),
+            "http://localhost:3000/hook"
+        );
+        assert_eq!(
+            to(":3000/hook", "/x", PathMode::Auto),
+            "http://localhost:3000/hook"
+        );
+        assert_eq!(to("3000", "/x", PathMode::Auto), "http://localhost:3000/x");
+        assert_eq!(
+            to("https://[::1]:8443/h", "/x", PathMode::Auto),
+            "https://[::1]:8443/h"
+        );
+        for bad in [
+            "localhost:0",
+            "localhost:65536",
+            ":70000/hook",
+            "0",
+            "http://h:99999",
+        ] {
+            let e = parse_target(bad).unwrap_err();
+            assert!(e.contains("out of range"), "{bad}: {e}");
+        }
+        assert!(parse_target("ftp://h").is_err());
+        assert!(parse_target("h:x1").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn the_rule_line_shows_an_example() {
+        let t = parse_target("http://127.0.0.1:3001/modelgates/video-webhook").unwrap();
+        assert!(
+            rule_line(&t, PathMode::Auto, "/modelgates/video-webhook").starts_with(
+                "forwarding POST /modelgates/video-webhook → http://127.0.0.1:3001/modelgates/video-webhook ("
+            )
+        );
+    }
+
+    #[test]
+    fn old_logs_keep_and_replace_still_read() {
+        let keep: PathMode = serde_json::from_str("\"keep\"").unwrap();
+        let replace: PathMode = serde_json::from_str("\"replace\"").unwrap();
+        assert_eq!((keep, replace), (PathMode::Prefix, PathMode::Exact));
+        assert_eq!(serde_json::to_string(&PathMode::Auto).unwrap(), "\"auto\"");
     }
 }
 

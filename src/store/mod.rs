@@ -386,7 +386,7 @@ mod tests {
             let (store, writer, _) = Store::open(Some(&path)).unwrap();
             let target = RecordedTarget {
                 url: "http://127.0.0.1:3000/app".into(),
-                path: PathMode::Replace,
+                path: PathMode::Exact,
             };
             store
                 .append_session(Some(target.clone()), None)
@@ -436,7 +436,7 @@ mod tests {
         );
         assert_eq!(
             store.index().forward_to().map(|t| t.path),
-            Some(PathMode::Replace)
+            Some(PathMode::Exact)
         );
         let again = store.exchanges(CaptureId(1)).unwrap();
         assert_eq!(again[0], exchange(1, Some(500), true));
@@ -505,7 +505,7 @@ mod tests {
         let path = dir.path().join("log.jsonl");
         let target = RecordedTarget {
             url: "http://127.0.0.1:3000/app".into(),
-            path: PathMode::Keep,
+            path: PathMode::Prefix,
         };
         {
             let (store, writer, _) = Store::open(Some(&path)).unwrap();
