@@ -105,6 +105,9 @@ pub struct ListenArgs {
     /// Print lines instead of opening the terminal inspector.
     #[arg(long)]
     pub no_tui: bool,
+    /// Colour the lines: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: printer::ColorChoice,
     /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
     #[command(flatten)]
     pub tls: crate::cmd::cert::TlsFlags,
@@ -329,8 +332,13 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         scheme: format!("{:?}", config.verify.scheme).to_lowercase(),
         tolerance_secs: config.verify.tolerance_secs,
     };
-    let printer =
-        (!interactive).then(|| tokio::spawn(printer::print_events(store.subscribe(), args.json)));
+    let printer = (!interactive).then(|| {
+        tokio::spawn(printer::print_events(
+            store.subscribe(),
+            args.json,
+            printer::Palette::for_stdout(args.color),
+        ))
+    });
     let tui_store = store.clone();
     let state = Arc::new(Listener::new(config, store));
     let acceptor = tls.map(|t| t.acceptor);

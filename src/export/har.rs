@@ -303,7 +303,17 @@ fn response_of(exchange: Option<&Exchange>) -> (Response, Timings, f64) {
 pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
     let c = &record.capture;
     let headers = names_values(&c.headers);
-    let (response, timings, time) = response_of(exchange);
+    let (mut response, timings, time) = response_of(exchange);
+    // Relayed: the provider got the receiver's status, or hooklens's 502/504 when it failed.
+    let answered = match exchange {
+        Some(e) if e.relayed => {
+            if e.response.is_none() {
+                response.status = e.status;
+            }
+            e.status
+        }
+        _ => record.response_status,
+    };
     let post_data = (!c.body.is_empty()).then(|| {
         let mime_type = c
             .header("content-type")
@@ -344,7 +354,7 @@ pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
             c.id,
             record.verdict.outcome.name(),
             if c.truncated { ", body truncated" } else { "" },
-            record.response_status
+            answered
         ),
     }
 }

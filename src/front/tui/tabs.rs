@@ -222,7 +222,8 @@ fn overview<'a>(app: &App, row: &Summary, record: &CaptureRecord) -> Vec<Line<'a
     }
     lines.push(Line::raw(format!(
         "response   {} · from {} · {}",
-        record.response_status,
+        // The row takes in the relayed forward, so it holds the status the provider got.
+        show::answered_text(row.response_status),
         c.peer,
         c.version.as_str()
     )));

@@ -100,10 +100,15 @@ fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
         Span::styled(label, fg(app, color)),
         Span::raw(skew(r.skew_secs)),
         Span::styled(
-            r.response_status.to_string(),
+            // 0: relayed, the answer not known yet (or never recorded).
+            if r.response_status == crate::model::exchange::ANSWER_RELAYED {
+                "-".to_owned()
+            } else {
+                r.response_status.to_string()
+            },
             fg(
                 app,
-                if r.response_status < 300 {
+                if (1..300).contains(&r.response_status) {
                     Color::Green
                 } else {
                     Color::Red
