@@ -593,10 +593,11 @@ mod tests {
         assert_eq!(h[4].value.as_ref(), b"http");
         assert!(integrity_flags(&c, &h, &c.body).is_empty());
         assert_eq!(
-            outbound_path(&c, &t, PathMode::Keep),
+            outbound_path(&c, &t, PathMode::Prefix),
             "/api/modelgates/video-webhook"
         );
-        assert_eq!(outbound_path(&c, &t, PathMode::Replace), "/api/");
+        assert_eq!(outbound_path(&c, &t, PathMode::Exact), "/api/");
+        assert_eq!(outbound_path(&c, &t, PathMode::Auto), "/api/");
     }
 
     #[test]
