@@ -277,7 +277,8 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
     assert_eq!(log.index().len(), 1, "the capture is on disk");
 
-    // The forward is its own record, linked to the capture, durable before the answer.
+    // The forward is its own record, linked to the capture, appended right after the answer.
+    let log = forwards_recorded(&path, 1).await;
     let row = &log.index().rows()[0];
     assert_eq!(
         row.response_status, 202,
@@ -305,7 +306,10 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
 
     // Every front end shows it: the list line, show, and the HAR response.
     let line = hooklens::front::printer::list_line(row);
-    assert!(line.contains("→ 202  forward → 202 "), "{line}");
+    assert!(line.contains(" → 202  POST /modelgates/video-webhook "), "{line}");
+    assert!(line.contains("  forward → 202 "), "{line}");
+    let shown = hooklens::front::show::show_text(&log.load(row.id).unwrap(), None, &exchanges);
+    assert!(shown.contains("response  202\n"), "{shown}");
     let record = log.load(row.id).unwrap();
     let shown = hooklens::front::show::show_text(&record, None, &exchanges);
     assert!(shown.contains("answer    202 Accepted in "), "{shown}");
@@ -339,7 +343,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     assert!(resp.contains("forwarding failed: cannot connect"), "{resp}");
     // Still up: a second delivery is captured and answered the same way.
     assert!(deliver(addr, b"{}").await.starts_with("HTTP/1.1 502"));
-    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    let log = forwards_recorded(&path, 2).await;
     assert_eq!(log.index().len(), 2);
     for row in log.index().rows() {
         assert_eq!(
@@ -369,7 +373,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     .await;
     let resp = deliver(addr2, b"{}").await;
     assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
-    let log = hooklens::store::Store::open_readonly(&path2).unwrap();
+    let log = forwards_recorded(&path2, 1).await;
     let e = &log
         .exchanges(hooklens::model::capture::CaptureId(1))
         .unwrap()[0];
@@ -415,6 +419,24 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
         assert!(
             std::time::Instant::now() < deadline,
             "forward never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The log at `path` once `n` captures have their forward record (appended just after the
+/// provider's answer, without holding it up).
+async fn forwards_recorded(path: &std::path::Path, n: usize) -> hooklens::store::ReadOnlyLog {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = hooklens::store::Store::open_readonly(path).unwrap();
+        let linked = log.index().rows().iter().filter(|r| r.exchange.is_some()).count();
+        if linked >= n {
+            return log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{linked} of {n} forwards recorded"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
