@@ -484,6 +484,9 @@ async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
             .expect("the forward outcome is printed")
             .unwrap()
             .unwrap();
+        if line.starts_with("forwarding POST ") {
+            continue; // the start line that shows where deliveries go
+        }
         if !line.starts_with(' ') || lines.is_empty() || line.contains("forward") {
             lines.push(line);
         }

@@ -248,18 +248,22 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         https_port = tls_addr.port();
         ready.push_str(&format!("\nListening on https://{tls_addr}"));
     }
-    if args.json {
-        eprintln!("{ready}");
+    // Where deliveries go, with an example, beside the readiness line (in the same write).
+    let shown = match &args.forward_to {
+        Some(t) => format!(
+            "{ready}\n{}",
+            crate::net::forward::rule_line(t, args.forward_path, CALLBACK_PATH)
+        ),
+        None => ready.clone(),
+    };
+    // One write: a reader that takes the first line and closes the pipe gets no half.
+    let shown = format!("{shown}\n");
+    let _ = if args.json {
+        std::io::Write::write_all(&mut std::io::stderr(), shown.as_bytes())
     } else {
-        println!("{ready}");
-    }
-    let forward_rule = args
-        .forward_to
-        .as_ref()
-        .map(|t| crate::net::forward::rule_line(t, args.forward_path, CALLBACK_PATH));
-    if let Some(rule) = &forward_rule {
-        eprintln!("hooklens: {rule}");
-    }
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, shown.as_bytes()).and_then(|()| std::io::Write::flush(&mut out))
+    };
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
     let mut tunnel = match &tunnel_kind {
