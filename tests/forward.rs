@@ -306,7 +306,10 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
 
     // Every front end shows it: the list line, show, and the HAR response.
     let line = hooklens::front::printer::list_line(row);
-    assert!(line.contains(" → 202  POST /modelgates/video-webhook "), "{line}");
+    assert!(
+        line.contains(" → 202  POST /modelgates/video-webhook "),
+        "{line}"
+    );
     assert!(line.contains("  forward → 202 "), "{line}");
     let shown = hooklens::front::show::show_text(&log.load(row.id).unwrap(), None, &exchanges);
     assert!(shown.contains("response  202\n"), "{shown}");
@@ -430,7 +433,12 @@ async fn forwards_recorded(path: &std::path::Path, n: usize) -> hooklens::store:
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let log = hooklens::store::Store::open_readonly(path).unwrap();
-        let linked = log.index().rows().iter().filter(|r| r.exchange.is_some()).count();
+        let linked = log
+            .index()
+            .rows()
+            .iter()
+            .filter(|r| r.exchange.is_some())
+            .count();
         if linked >= n {
             return log;
         }

@@ -262,7 +262,8 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         std::io::Write::write_all(&mut std::io::stderr(), shown.as_bytes())
     } else {
         let mut out = std::io::stdout().lock();
-        std::io::Write::write_all(&mut out, shown.as_bytes()).and_then(|()| std::io::Write::flush(&mut out))
+        std::io::Write::write_all(&mut out, shown.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
     };
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
