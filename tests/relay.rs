@@ -328,7 +328,7 @@ fn lines_are_coloured_as_color_and_no_color_say() {
     assert!(always.contains("\x1b[32mvalid"), "{always:?}");
     let never = text(&run(&["list", "--color", "never", "--store", store]).stdout);
     assert!(
-        never.starts_with("#1     valid ") && !never.contains('\x1b'),
+        never.starts_with("#1    valid ") && !never.contains('\x1b'),
         "{never:?}"
     );
     // On a terminal (script gives one), `auto` colours unless NO_COLOR is non-empty.

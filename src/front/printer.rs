@@ -102,8 +102,8 @@ impl Palette {
 
 /// The widest verdict label (`invalid signature`).
 const VERDICT_WIDTH: usize = 17;
-/// Room for ids up to `#99999` before columns shift.
-const ID_WIDTH: usize = 6;
+/// Room for ids up to `#9999` before columns shift.
+const ID_WIDTH: usize = 5;
 
 /// The status the provider got, or `-` when none is recorded (a relayed capture whose answer
 /// was not recorded).
@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(a.find("POST"), b.find("POST"), "\n{a}\n{b}");
         assert_eq!(a.find("#9").map(|i| i + 2), b.find("#10").map(|i| i + 3));
         let l = list_line(&row(10, Outcome::Valid, 204));
-        assert!(l.starts_with("#10    valid "), "{l}");
+        assert!(l.starts_with("#10   valid "), "{l}");
         assert!(!a.contains('\x1b'));
         let unknown = line(&row(3, Outcome::Valid, ANSWER_RELAYED));
         assert!(unknown.contains("→ -  "), "{unknown}");
