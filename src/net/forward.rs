@@ -24,8 +24,8 @@
 //!
 //! Relay (`--respond relay`, the default with `--forward-to`): the listener starts the forward
 //! as soon as the request is read, beside the capture's fsync, and answers the provider once
-//! both are done ([`finish_relay`]); the forward record is appended after, without waiting for
-//! its own sync. With `mimic` the forward starts once the capture is durable and runs in the
+//! both are done ([`finish_relay`]); the forward record is appended after, with no `fdatasync`
+//! of its own (the next capture's sync, or the kernel's writeback, makes it durable). With `mimic` the forward starts once the capture is durable and runs in the
 //! background ([`in_background`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -486,10 +486,16 @@ fn forward_record(
     )
 }
 
-/// Appends a forward record; a failure is told to front ends (the capture itself is stored).
-async fn record_forward(store: &crate::store::Store, exchange: Exchange) {
+/// Appends a forward record (`synced`: with its own `fdatasync`); a failure is told to front
+/// ends (the capture itself is stored).
+async fn record_forward(store: &crate::store::Store, exchange: Exchange, synced: bool) {
     let id = exchange.capture;
-    if let Err(e) = store.append_exchange(exchange).await {
+    let appended = if synced {
+        store.append_exchange(exchange).await
+    } else {
+        store.append_exchange_unsynced(exchange).await
+    };
+    if let Err(e) = appended {
         store.notice(format!("forward of {id} not recorded: {e:#}"));
     }
 }
@@ -513,7 +519,9 @@ pub fn finish_relay(
     }
     let exchange = forward_record(&sent, config, capture, at_ms, true);
     let store = store.clone();
-    tasks.spawn(async move { record_forward(&store, exchange).await });
+    // No sync of its own: the provider's answer does not wait for it, and the next capture's
+    // sync (or the kernel's writeback) makes it durable.
+    tasks.spawn(async move { record_forward(&store, exchange, false).await });
     match &sent.result {
         Ok(reply) => relay_response(reply),
         Err(e) => failure_response(e),
@@ -549,6 +557,7 @@ pub fn in_background(
         record_forward(
             &store,
             forward_record(&sent, &config, &capture, at_ms, false),
+            true,
         )
         .await;
     });

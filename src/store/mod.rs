@@ -184,6 +184,18 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Like [`Store::append_exchange`], but with no `fdatasync` of its own: it is written and
+    /// announced in order, and becomes durable with the next synced append (or the kernel's
+    /// writeback). For a relayed forward's record, whose answer the provider already has: a
+    /// crash before then loses that record, never a capture.
+    pub async fn append_exchange_unsynced(&self, exchange: Exchange) -> Result<()> {
+        let tail = line::encode_exchange_tail(&exchange)?;
+        self.sink
+            .commit_as(Entry::Exchange(Arc::new(exchange)), tail, false)
+            .await
+            .map(|_| ())
+    }
+
     /// Records that a listener started on this log, with its `--forward-to` target (the
     /// default target of a later `hooklens replay`) and the public URL of its `--tunnel`.
     pub async fn append_session(

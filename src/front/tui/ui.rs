@@ -516,6 +516,51 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_relayed_404_is_the_status_in_the_list_and_the_overview() {
+        let mut relayed = record(1, BODY, valid());
+        relayed.response_status = crate::model::exchange::ANSWER_RELAYED;
+        let mut app = app_with(vec![relayed]);
+        let text = screen(&app, 100, 30);
+        assert!(text.contains("response   none recorded"), "{text}");
+        let target = crate::net::client::Target::parse("http://127.0.0.1:3000/hook").unwrap();
+        let sent = crate::net::forward::Sent {
+            headers: Vec::new(),
+            path: "/hook".into(),
+            result: Ok(crate::net::client::Reply {
+                version: crate::model::exchange::HTTP_11,
+                status: 404,
+                reason: "Not Found".into(),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+                early: false,
+            }),
+            latency_us: 900,
+            flags: Vec::new(),
+        };
+        let exchange = sent.record(
+            crate::model::exchange::ExchangeKind::Forward,
+            CaptureId(1),
+            NOW_MS,
+            "POST",
+            &target,
+            BODY,
+            BODY,
+            crate::model::exchange::Prepared {
+                relayed: true,
+                ..Default::default()
+            },
+        );
+        app.apply(&crate::model::record::Event::Forwarded(Arc::new(exchange)));
+        let text = screen(&app, 100, 30);
+        assert!(text.contains("response   404 · from"), "{text}");
+        let row = text
+            .lines()
+            .find(|l| l.contains("#1 ") && l.contains("POST"))
+            .unwrap();
+        assert!(row.contains(" 404  404"), "resp and fwd columns: {row}");
+    }
+
+    #[test]
     fn a_million_rows_render_only_the_window() {
         let r = record(1, BODY, valid());
         let base = summary(&r);
