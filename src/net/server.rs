@@ -3,8 +3,9 @@
 //! Every request on any path and method is captured. The answer is sent only after the capture
 //! is on disk. With `--forward-to` and `--respond relay` the forward starts as soon as the
 //! request is read, beside the capture's fsync, and the provider gets the receiver's answer
-//! once both are done (see [`crate::net::forward`]). Per-connection failures are reported as one-line notices and never stop the
-//! server. The HTTP response never carries the diagnosis or anything derived from a secret.
+//! once both are done (see [`crate::net::forward`]). Per-connection failures are reported as
+//! one-line notices and never stop the server. The HTTP response never carries the diagnosis
+//! or anything derived from a secret.
 //!
 //! Limits ([`Limits`]): reads are bounded by [`crate::net::deadline`] (request head, idle
 //! keep-alive) and by the handler (body); at most `max_connections` connections are served at
