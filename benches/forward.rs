@@ -89,25 +89,6 @@ async fn run(client: &Client, target: &Target, capture: &Capture) -> Vec<u64> {
     times
 }
 
-/// The disk's own cost: append one capture-sized line and `fdatasync`, N times (c=1).
-fn fsync_floor(dir: &std::path::Path) -> Vec<u64> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("floor.jsonl"))
-        .unwrap();
-    let line = vec![b'x'; 900];
-    (0..N)
-        .map(|_| {
-            let t0 = Instant::now();
-            f.write_all(&line).unwrap();
-            f.sync_data().unwrap();
-            t0.elapsed().as_micros() as u64
-        })
-        .collect()
-}
-
 /// An in-process relaying listener in front of `receiver`, with a durable log in `log` or none.
 async fn relay_listener(receiver: &Target, log: Option<&std::path::Path>) -> Target {
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
@@ -155,14 +136,11 @@ fn main() {
         ]);
         let client = Client::new(client_config(&[]).unwrap());
         let (mut direct, mut stored, mut nostore) = (Vec::new(), Vec::new(), Vec::new());
-        let mut floor = Vec::new();
         for _round in 0..2 {
-            floor.extend(fsync_floor(dir.path()));
             direct.extend(run(&client, &receiver, &capture).await);
             stored.extend(run(&client, &durable, &capture).await);
             nostore.extend(run(&client, &memory, &capture).await);
         }
-        let floor = percentiles(floor);
         let direct = percentiles(direct);
         let stored = percentiles(stored);
         let nostore = percentiles(nostore);
@@ -171,7 +149,6 @@ fn main() {
         println!("requests per path: 2 rounds × {N} sequential, concurrency 1, keep-alive; log on {}", dir.path().display());
         println!("| path | p50 µs | p99 µs | added p50 µs | added p99 µs | target (added p50) |");
         println!("|---|---:|---:|---:|---:|---|");
-        println!("| fdatasync of one line (the disk) | {} | {} | | | |", floor.0, floor.1);
         println!("| direct to receiver | {} | {} | | | |", direct.0, direct.1);
         println!(
             "| forward, durable log | {} | {} | {} | {} | ≤ 300 {} |",
@@ -182,14 +159,8 @@ fn main() {
             nostore.0, nostore.1, na.0, na.1, if na.0 <= 100 { "met" } else { "MISSED" }
         );
         println!(
-            "durable relay beyond one fdatasync: p50 {} µs (the disk's own p50 is {} µs on this run)",
-            sa.0 - floor.0 as i64,
-            floor.0
-        );
-        println!(
             "{}",
             serde_json::json!({
-                "fdatasync": {"p50_us": floor.0, "p99_us": floor.1},
                 "bench": "forward",
                 "requests_per_path": 2 * N,
                 "direct": {"p50_us": direct.0, "p99_us": direct.1},
