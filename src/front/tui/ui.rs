@@ -557,7 +557,7 @@ pub(crate) mod tests {
             .lines()
             .find(|l| l.contains("#1 ") && l.contains("POST"))
             .unwrap();
-        assert!(row.contains(" 404  404"), "resp and fwd columns: {row}");
+        assert!(row.trim_end().ends_with(" 404"), "the resp column: {row}");
     }
 
     #[test]
