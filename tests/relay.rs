@@ -360,3 +360,45 @@ fn lines_are_coloured_as_color_and_no_color_say() {
         "NO_COLOR=1 turns it off"
     );
 }
+
+#[test]
+fn respond_delay_holds_the_relayed_answer_too() {
+    let r = Receiver::start(always(200, "ok")).expect(1);
+    let dir = tempfile::tempdir().unwrap();
+    let l = Listening::start(
+        &dir.path().join("log.jsonl"),
+        &["--forward-to", &r.url(), "--respond-delay", "60s"],
+    );
+    let body = body();
+    let t = common::now_secs();
+    let sig = format!("t={t},v1={}", common::guide_signature(SECRET, t, &body));
+    let mut s = std::net::TcpStream::connect(&l.addr).unwrap();
+    write!(
+        s,
+        "POST {HOOK} HTTP/1.1\r\nHost: x\r\nX-ModelGates-Signature: {sig}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    // The receiver has answered, but a provider that gives up after 2 s has no answer yet.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while r.seen().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the receiver never got the delivery"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut byte = [0u8; 1];
+    let e = s
+        .read(&mut byte)
+        .expect_err("answered before --respond-delay");
+    assert!(
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{e}"
+    );
+}
