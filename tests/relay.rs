@@ -271,7 +271,7 @@ fn replay_to_a_full_url_goes_to_that_url() {
     let out = run(&["replay", "1", "--to", &full, "--store", store]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains(&format!("#1 replay → 204")),
+        text(&out.stdout).contains("#1 replay → 204"),
         "{}",
         text(&out.stdout)
     );
