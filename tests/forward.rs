@@ -67,7 +67,7 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let sent = forward::forward(
         &c,
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &capture,
         Duration::from_secs(10),
     )
@@ -88,7 +88,7 @@ async fn receiver_sees_exact_headers_and_body_and_signature_verifies() {
     let sent2 = forward::forward(
         &c,
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &tampered,
         Duration::from_secs(10),
     )
@@ -115,7 +115,7 @@ async fn fault(
     forward::forward(
         &client(),
         &target,
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -131,7 +131,7 @@ async fn refused_connection_is_a_502_connect_error() {
     let e = forward::forward(
         &client(),
         &dead,
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -177,7 +177,7 @@ async fn never_answering_times_out_as_504() {
     let e = forward::forward(
         &client(),
         &r.target(),
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_millis(300),
     )
@@ -194,7 +194,7 @@ async fn five_megabyte_chunked_answer_is_relayed_whole() {
     let reply = forward::forward(
         &client(),
         &r.target(),
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_secs(10),
     )
@@ -223,7 +223,7 @@ async fn listener(
         forward: Some(forward::ForwardConfig {
             client: client(),
             target,
-            mode: PathMode::Keep,
+            mode: PathMode::Prefix,
             timeout,
         }),
         ..ListenConfig::default()
@@ -277,7 +277,8 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
     let log = hooklens::store::Store::open_readonly(&path).unwrap();
     assert_eq!(log.index().len(), 1, "the capture is on disk");
 
-    // The forward is its own record, linked to the capture, durable before the answer.
+    // The forward is its own record, linked to the capture, appended right after the answer.
+    let log = forwards_recorded(&path, 1).await;
     let row = &log.index().rows()[0];
     assert_eq!(
         row.response_status, 202,
@@ -305,7 +306,13 @@ async fn listener_relays_the_receivers_answer_and_keeps_the_capture() {
 
     // Every front end shows it: the list line, show, and the HAR response.
     let line = hooklens::front::printer::list_line(row);
-    assert!(line.contains("→ 202  forward → 202 "), "{line}");
+    assert!(
+        line.contains(" → 202  POST /modelgates/video-webhook "),
+        "{line}"
+    );
+    assert!(line.contains("  forward → 202 "), "{line}");
+    let shown = hooklens::front::show::show_text(&log.load(row.id).unwrap(), None, &exchanges);
+    assert!(shown.contains("response  202\n"), "{shown}");
     let record = log.load(row.id).unwrap();
     let shown = hooklens::front::show::show_text(&record, None, &exchanges);
     assert!(shown.contains("answer    202 Accepted in "), "{shown}");
@@ -339,7 +346,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     assert!(resp.contains("forwarding failed: cannot connect"), "{resp}");
     // Still up: a second delivery is captured and answered the same way.
     assert!(deliver(addr, b"{}").await.starts_with("HTTP/1.1 502"));
-    let log = hooklens::store::Store::open_readonly(&path).unwrap();
+    let log = forwards_recorded(&path, 2).await;
     assert_eq!(log.index().len(), 2);
     for row in log.index().rows() {
         assert_eq!(
@@ -369,7 +376,7 @@ async fn listener_answers_502_and_504_and_stays_up() {
     .await;
     let resp = deliver(addr2, b"{}").await;
     assert!(resp.starts_with("HTTP/1.1 504"), "{resp}");
-    let log = hooklens::store::Store::open_readonly(&path2).unwrap();
+    let log = forwards_recorded(&path2, 1).await;
     let e = &log
         .exchanges(hooklens::model::capture::CaptureId(1))
         .unwrap()[0];
@@ -420,6 +427,29 @@ async fn mimic_answers_by_verdict_and_forwards_in_the_background() {
     }
 }
 
+/// The log at `path` once `n` captures have their forward record (appended just after the
+/// provider's answer, without holding it up).
+async fn forwards_recorded(path: &std::path::Path, n: usize) -> hooklens::store::ReadOnlyLog {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = hooklens::store::Store::open_readonly(path).unwrap();
+        let linked = log
+            .index()
+            .rows()
+            .iter()
+            .filter(|r| r.exchange.is_some())
+            .count();
+        if linked >= n {
+            return log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{linked} of {n} forwards recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs the real binary with `--forward-to`, posts one delivery, returns its stdout lines
 /// (the capture, then the forward outcome).
 async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
@@ -462,6 +492,9 @@ async fn listen_output(target: &Target, extra: &[&str]) -> Vec<String> {
             .expect("the forward outcome is printed")
             .unwrap()
             .unwrap();
+        if line.starts_with("forwarding POST ") {
+            continue; // the start line that shows where deliveries go
+        }
         if !line.starts_with(' ') || lines.is_empty() || line.contains("forward") {
             lines.push(line);
         }

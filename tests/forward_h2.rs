@@ -113,7 +113,7 @@ async fn forward_to(
         forward::forward(
             client,
             target,
-            PathMode::Keep,
+            PathMode::Prefix,
             capture,
             Duration::from_secs(10),
         ),
@@ -328,7 +328,7 @@ async fn silent_h2_receiver_times_out_and_an_untrusted_one_is_a_connect_error() 
     let e = forward::forward(
         &client,
         &r.target(),
-        PathMode::Keep,
+        PathMode::Prefix,
         &signed(b"{}"),
         Duration::from_millis(300),
     )

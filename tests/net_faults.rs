@@ -319,7 +319,7 @@ async fn relaying(target: Target) -> Running {
     cfg.forward = Some(ForwardConfig {
         client: Client::new(hooklens::net::tls::client_config(&[]).unwrap()),
         target,
-        mode: PathMode::Keep,
+        mode: PathMode::Prefix,
         timeout: Duration::from_secs(20),
     });
     start(cfg, None).await

@@ -17,11 +17,15 @@ pub struct ListArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Colour the lines: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: printer::ColorChoice,
 }
 
 /// Runs `hooklens list`.
 pub fn run(args: ListArgs) -> Result<Exit> {
     let log = args::open_log(&args.store)?;
+    let palette = printer::Palette::for_stdout(args.color);
     let mut out = String::new();
     for row in log.index().rows() {
         if args.json {
@@ -30,7 +34,7 @@ pub fn run(args: ListArgs) -> Result<Exit> {
             j.tls = record.capture.tls.as_ref();
             out.push_str(&crate::sanitize::to_json_line(&j));
         } else {
-            out.push_str(&printer::list_line(row));
+            out.push_str(&printer::list_line_in(row, palette));
         }
         out.push('\n');
     }

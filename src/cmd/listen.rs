@@ -51,11 +51,19 @@ pub struct ListenArgs {
     /// (the receiver's answer; the default with --forward-to).
     #[arg(long, value_name = "STATUS|mimic|relay", value_parser = args::respond)]
     pub respond: Option<Respond>,
-    /// Send every capture on to this receiver (http:// or https://) once it is stored.
-    #[arg(long, value_name = "URL", value_parser = crate::net::client::Target::parse)]
+    /// Send every capture on to this receiver, e.g. http://localhost:3001/modelgates/video-webhook
+    /// (no scheme means http://; `3000` is http://localhost:3000).
+    #[arg(long, value_name = "URL", value_parser = crate::net::forward::parse_target)]
     pub forward_to: Option<crate::net::client::Target>,
-    /// `keep`: the URL's path + the captured path and query; `replace`: the URL's path only.
-    #[arg(long, value_enum, default_value = "keep")]
+    /// `auto`: a URL with a path is the endpoint (the captured query is added when it has
+    /// none), a URL without one keeps the captured path; `exact`: always the URL's path;
+    /// `prefix`: the URL's path + the captured path and query.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "auto|exact|prefix",
+        default_value = "auto"
+    )]
     pub forward_path: crate::model::exchange::PathMode,
     /// Give up on the receiver after this long (the provider gets 504 with relay).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = args::duration)]
@@ -103,6 +111,9 @@ pub struct ListenArgs {
     /// Print lines instead of opening the terminal inspector.
     #[arg(long)]
     pub no_tui: bool,
+    /// Colour the lines: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: printer::ColorChoice,
     /// HTTPS: --tls, --tls-port, --cert, --key, --tls-name.
     #[command(flatten)]
     pub tls: crate::cmd::cert::TlsFlags,
@@ -245,11 +256,23 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         https_port = tls_addr.port();
         ready.push_str(&format!("\nListening on https://{tls_addr}"));
     }
-    if args.json {
-        eprintln!("{ready}");
+    // Where deliveries go, with an example, beside the readiness line (in the same write).
+    let shown = match &args.forward_to {
+        Some(t) => format!(
+            "{ready}\n{}",
+            crate::net::forward::rule_line(t, args.forward_path, CALLBACK_PATH)
+        ),
+        None => ready.clone(),
+    };
+    // One write: a reader that takes the first line and closes the pipe gets no half.
+    let shown = format!("{shown}\n");
+    let _ = if args.json {
+        std::io::Write::write_all(&mut std::io::stderr(), shown.as_bytes())
     } else {
-        println!("{ready}");
-    }
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, shown.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
+    };
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
     let mut tunnel = match &tunnel_kind {
@@ -332,13 +355,18 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         forward: args
             .forward_to
             .as_ref()
-            .map(crate::net::forward::target_url),
+            .map(|t| crate::net::forward::rule_example(t, args.forward_path, CALLBACK_PATH)),
         secrets: crate::front::tui::HeaderInfo::fingerprints(&config.verify.secrets),
         scheme: format!("{:?}", config.verify.scheme).to_lowercase(),
         tolerance_secs: config.verify.tolerance_secs,
     };
-    let printer =
-        (!interactive).then(|| tokio::spawn(printer::print_events(store.subscribe(), args.json)));
+    let printer = (!interactive).then(|| {
+        tokio::spawn(printer::print_events(
+            store.subscribe(),
+            args.json,
+            printer::Palette::for_stdout(args.color),
+        ))
+    });
     let tui_store = store.clone();
     let state = Arc::new(Listener::new(config, store));
     let acceptor = tls.map(|t| t.acceptor);

@@ -26,10 +26,15 @@ const NAME: &str = "replay";
 pub struct ReplayArgs {
     /// Capture ids, e.g. 12 or #12.
     pub ids: Vec<CaptureId>,
-    /// Receiver URL (the captured path and query are appended to its path). Default: the
-    /// --forward-to of the listener that wrote the log.
-    #[arg(long, value_name = "URL", value_parser = Target::parse)]
+    /// Receiver URL, e.g. http://localhost:3001/modelgates/video-webhook (no scheme means
+    /// http://). Default: the --forward-to of the listener that wrote the log.
+    #[arg(long, value_name = "URL", value_parser = crate::net::forward::parse_target)]
     pub to: Option<Target>,
+    /// How the captured path combines with the URL's: `auto` (a URL with a path is the
+    /// endpoint, one without keeps the captured path), `exact`, or `prefix` (URL path +
+    /// captured path). Default: auto with --to, else what the listener used.
+    #[arg(long, value_enum, value_name = "auto|exact|prefix")]
+    pub forward_path: Option<PathMode>,
     /// Every capture in the log (narrow with --filter).
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
@@ -83,17 +88,19 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
-/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log.
+/// Where the replays go: `--to`, else the listener's `--forward-to` recorded in the log; and
+/// how paths combine: `--forward-path`, else `auto` with `--to`, else the listener's rule.
 fn resolve_target(
     to: Option<&Target>,
+    mode: Option<PathMode>,
     recorded: Option<RecordedTarget>,
     path: &Path,
 ) -> Result<(Target, PathMode)> {
     if let Some(t) = to {
-        return Ok((t.clone(), PathMode::Keep));
+        return Ok((t.clone(), mode.unwrap_or_default()));
     }
     match recorded_target(recorded.as_ref())? {
-        Some(target) => Ok(target),
+        Some((target, recorded_mode)) => Ok((target, mode.unwrap_or(recorded_mode))),
         None => bail!(
             "no receiver: give --to URL ({} records no listener started with --forward-to)",
             path.display()
@@ -150,6 +157,7 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
         let log = args::open_log(log_path)?;
         let (target, mode) = resolve_target(
             args.to.as_ref(),
+            args.forward_path,
             log.index().forward_to().cloned(),
             log_path,
         )?;
@@ -187,7 +195,8 @@ pub async fn run(args: ReplayArgs) -> Result<Exit> {
             Some(_) => None,
             None => log.forward_to()?,
         };
-        let (target, mode) = resolve_target(args.to.as_ref(), recorded, log_path)?;
+        let (target, mode) =
+            resolve_target(args.to.as_ref(), args.forward_path, recorded, log_path)?;
         (target, mode, args.ids.clone(), Source::Ids(log))
     };
     if ids.is_empty() {

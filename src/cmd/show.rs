@@ -37,6 +37,9 @@ pub fn run(args: ShowArgs) -> Result<Exit> {
         // The capture's log line, plus its forward and replay records.
         let line = store::encode_line(args.id, &record)?;
         let mut value: serde_json::Value = serde_json::from_slice(&line)?;
+        // In relay mode the status the provider got is in the relayed forward record.
+        value["response_status"] =
+            crate::model::exchange::provider_status(record.response_status, &exchanges).into();
         value["exchanges"] = serde_json::to_value(&exchanges)?;
         println!("{}", crate::sanitize::to_json_line(&value));
     } else if args.shape {

@@ -337,8 +337,12 @@ fn response_of(
 pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
     let c = &record.capture;
     let headers = names_values(&c.headers);
-    let (response, timings, time) =
-        response_of(exchange, record.response_status, c.version.as_str());
+    // Relayed: the provider got the receiver's status, or hooklens's 502/504 when it failed.
+    let answered = match exchange {
+        Some(e) if e.relayed => e.status,
+        _ => record.response_status,
+    };
+    let (response, timings, time) = response_of(exchange, answered, c.version.as_str());
     let post_data = (!c.body.is_empty()).then(|| {
         let mime_type = c
             .header("content-type")
@@ -381,7 +385,7 @@ pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
             c.id,
             record.verdict.outcome.name(),
             if c.truncated { ", body truncated" } else { "" },
-            record.response_status
+            answered
         ),
     }
 }

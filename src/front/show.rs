@@ -32,6 +32,16 @@ pub fn render_body(body: &[u8]) -> String {
     }
 }
 
+/// The status the provider got, for humans: `404`, or `none recorded` for a relayed capture
+/// whose answer was not recorded (the listener stopped between the two).
+pub fn answered_text(status: u16) -> String {
+    if status == crate::model::exchange::ANSWER_RELAYED {
+        "none recorded (relayed; the listener stopped before the answer was logged)".to_owned()
+    } else {
+        status.to_string()
+    }
+}
+
 /// The full `show` view of one capture.
 pub fn show_text(
     record: &CaptureRecord,
@@ -94,7 +104,14 @@ pub fn show_text(
         }
         (None, _) => {}
     }
-    let _ = writeln!(out, "response  {}", record.response_status);
+    let _ = writeln!(
+        out,
+        "response  {}",
+        answered_text(crate::model::exchange::provider_status(
+            record.response_status,
+            exchanges
+        ))
+    );
     if let Some(fault) = &c.fault {
         let _ = writeln!(out, "fault     {}", escape_line(fault.as_bytes()));
     }

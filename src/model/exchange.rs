@@ -193,7 +193,7 @@ impl Exchange {
     }
 }
 
-/// How the captured path combines with the target URL's path.
+/// How the captured path combines with the target URL's path (`--forward-path`).
 #[derive(
     Clone,
     Copy,
@@ -207,11 +207,55 @@ impl Exchange {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum PathMode {
-    /// Target path + captured path and query.
+    /// A URL with a path (anything but empty or `/`) is the exact endpoint; a URL without one
+    /// keeps the captured path and query.
     #[default]
-    Keep,
-    /// The target URL's path (and query) only.
-    Replace,
+    Auto,
+    /// Always the URL's path (and its query, else the captured query).
+    #[serde(alias = "replace")]
+    #[value(alias = "replace")]
+    Exact,
+    /// The URL's path + the captured path and query (a receiver mounted under a prefix).
+    /// Logs written before `auto` existed say `keep` for this.
+    #[serde(alias = "keep")]
+    #[value(alias = "keep")]
+    Prefix,
+}
+
+impl PathMode {
+    /// What `auto` means for a target whose path is `target_path`: `Exact` or `Prefix`.
+    pub fn resolve(self, target_path: &str) -> PathMode {
+        match self {
+            PathMode::Auto if target_path.is_empty() || target_path == "/" => PathMode::Prefix,
+            PathMode::Auto => PathMode::Exact,
+            other => other,
+        }
+    }
+
+    /// `auto`, `exact` or `prefix`, as the flag and the log spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PathMode::Auto => "auto",
+            PathMode::Exact => "exact",
+            PathMode::Prefix => "prefix",
+        }
+    }
+}
+
+/// `response_status` of a capture whose answer is relayed from the receiver: the capture is
+/// written before the receiver has answered, and the status the provider got is in the
+/// capture's relayed `forward` record (see [`provider_status`]). A capture that keeps this
+/// status had no answer recorded (the listener stopped in between).
+pub const ANSWER_RELAYED: u16 = 0;
+
+/// The status the provider got for a capture: the relayed forward's status when the listener
+/// relayed the receiver's answer (`exchanges` of the capture, oldest first), else the status
+/// recorded with the capture (`answered`).
+pub fn provider_status(answered: u16, exchanges: &[Exchange]) -> u16 {
+    exchanges
+        .iter()
+        .find(|e| e.relayed)
+        .map_or(answered, |e| e.status)
 }
 
 /// A listener's `--forward-to` and `--forward-path`, as recorded in the log (the default target

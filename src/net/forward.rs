@@ -12,18 +12,32 @@
 //! * the body always travels with `Content-Length` (kept exactly as sent when present; added
 //!   when the provider used chunked framing, since the capture holds the de-chunked bytes).
 //!
-//! Path (`--forward-path`): `keep` (the default) appends the captured path and query to the
-//! target URL's path, so `--forward-to http://localhost:3000` sends `/modelgates/video-webhook`
-//! to `http://localhost:3000/modelgates/video-webhook`, and `http://localhost:3000/api` sends it
-//! to `/api/modelgates/video-webhook`. `replace` sends to the target URL's path and query
-//! exactly, ignoring the captured path (the captured query is kept when the URL has none).
+//! Target (`--forward-to`, `replay --to`): a URL as typed; without a scheme it means `http://`
+//! (`localhost:3000/hook`, `:3000/hook` and `3000` are `http://localhost:3000…`), see
+//! [`parse_target`]. Path (`--forward-path`): `auto` (the default) treats a URL with a path
+//! (anything but empty or `/`) as the exact endpoint, so `--forward-to
+//! http://localhost:3001/modelgates/video-webhook` sends there, with the captured query appended
+//! when the URL has none; a URL without a path keeps the captured path and query
+//! (`http://localhost:3000` gets `/modelgates/video-webhook`). `exact` always uses the URL's
+//! path; `prefix` appends the captured path and query to the URL's path (`http://localhost:3000/api`
+//! gets `/api/modelgates/video-webhook`).
+//!
+//! Relay (`--respond relay`, the default with `--forward-to`): the listener starts the forward
+//! as soon as the request is read, beside the capture's fsync, and answers the provider once
+//! both are done ([`finish_relay`]); the forward record is appended after, with no `fdatasync`
+//! of its own (the next capture's sync, or the kernel's writeback, makes it durable). With `mimic` the forward starts once the capture is durable and runs in the
+//! background ([`in_background`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::capture::{Capture, CaptureId, Header};
 use crate::model::exchange::{BodyDigest, Exchange, ExchangeKind, PathMode, Prepared};
 use crate::net::client::{Client, ClientError, Reply, Target};
 use crate::net::hop::HopByHop;
+
+mod target;
+pub use target::{parse_target, path_for, rule_example, rule_line};
 
 /// The URL of a target, as the user would write it.
 pub fn target_url(t: &Target) -> String {
@@ -46,25 +60,37 @@ fn hop_by_hop(headers: &[Header]) -> HopByHop {
 
 /// The request target (path and query) sent to the receiver.
 pub fn outbound_path(capture: &Capture, target: &Target, mode: PathMode) -> String {
-    match mode {
-        PathMode::Keep => {
-            let base = target.path.trim_end_matches('/');
-            let mut path = format!("{base}{}", capture.target);
-            if !path.starts_with('/') {
-                path.insert(0, '/');
-            }
-            path
+    path_for(&capture.target, target, mode)
+}
+
+/// Watches forward outcomes for a receiver that answers 404/405 to everything, and says once
+/// which URL was called and which flag changes it.
+#[derive(Debug, Default)]
+pub struct Misses {
+    /// A forward got something other than 404/405.
+    answered: AtomicBool,
+    /// The notice was given.
+    said: AtomicBool,
+}
+
+impl Misses {
+    /// Takes in one forward's outcome; returns the notice the first time every forward so far
+    /// got 404 or 405.
+    pub fn note(&self, sent: &Sent, target: &Target, method: &str) -> Option<String> {
+        let status = sent.result.as_ref().ok().map(|r| r.status);
+        if !matches!(status, Some(404 | 405)) {
+            self.answered.store(true, Ordering::Relaxed);
+            return None;
         }
-        PathMode::Replace => {
-            let query = target
-                .query
-                .clone()
-                .or_else(|| capture.target.split_once('?').map(|(_, q)| q.to_string()));
-            match query {
-                Some(q) => format!("{}?{q}", target.path),
-                None => target.path.clone(),
-            }
+        if self.answered.load(Ordering::Relaxed) || self.said.swap(true, Ordering::Relaxed) {
+            return None;
         }
+        Some(format!(
+            "the receiver answered {} to {method} {}{}: if that is not its webhook endpoint, give the full endpoint URL to --forward-to (a URL with a path is used as is), or choose how paths combine with --forward-path exact|prefix",
+            status.unwrap_or_default(),
+            target.origin(),
+            sent.path
+        ))
     }
 }
 
@@ -360,20 +386,85 @@ pub fn failure_response(e: &ClientError) -> http::Response<http_body_util::Full<
     resp
 }
 
-/// Called by the listener once a capture is durable. With `relay` it forwards and returns the
-/// answer for the provider; otherwise it forwards in the background and returns `None`.
-/// Either way the outcome becomes a `forward` record in the log, linked to the capture (in
-/// relay mode it is durable before the provider gets its answer).
-pub async fn after_capture(
+/// The record of a listener's forward of `capture` (its id already assigned).
+fn forward_record(
+    sent: &Sent,
     config: &ForwardConfig,
-    relay: bool,
+    capture: &Capture,
+    at_ms: i64,
+    relayed: bool,
+) -> Exchange {
+    sent.record(
+        ExchangeKind::Forward,
+        capture.id,
+        at_ms,
+        &capture.method,
+        &config.target,
+        &capture.body,
+        &capture.body,
+        Prepared {
+            relayed,
+            ..Prepared::default()
+        },
+    )
+}
+
+/// Appends a forward record (`synced`: with its own `fdatasync`); a failure is told to front
+/// ends (the capture itself is stored).
+async fn record_forward(store: &crate::store::Store, exchange: Exchange, synced: bool) {
+    let id = exchange.capture;
+    let appended = if synced {
+        store.append_exchange(exchange).await
+    } else {
+        store.append_exchange_unsynced(exchange).await
+    };
+    if let Err(e) = appended {
+        store.notice(format!("forward of {id} not recorded: {e:#}"));
+    }
+}
+
+/// Relay: the forward (started beside the capture's fsync) and the capture are both done;
+/// builds the provider's answer from the receiver's and appends the forward record in the
+/// background (tracked by `tasks`), so the answer does not wait for that record's sync. A crash
+/// in between loses the record of the answer, never the capture.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_relay(
+    config: &ForwardConfig,
+    misses: &Misses,
+    sent: Sent,
+    capture: &Capture,
+    at_ms: i64,
+    store: &crate::store::Store,
+    tasks: &crate::net::limits::Tasks,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    if let Some(line) = misses.note(&sent, &config.target, &capture.method) {
+        store.notice(line);
+    }
+    let exchange = forward_record(&sent, config, capture, at_ms, true);
+    let store = store.clone();
+    // No sync of its own: the provider's answer does not wait for it, and the next capture's
+    // sync (or the kernel's writeback) makes it durable.
+    tasks.spawn(async move { record_forward(&store, exchange, false).await });
+    match &sent.result {
+        Ok(reply) => relay_response(reply),
+        Err(e) => failure_response(e),
+    }
+}
+
+/// `--respond mimic`: called once the capture is durable; forwards it in the background
+/// (tracked, so shutdown waits for it up to the grace period and then ends it) and records
+/// the outcome as a `forward` record linked to the capture.
+pub fn in_background(
+    config: &ForwardConfig,
+    misses: &std::sync::Arc<Misses>,
     capture: Capture,
     store: &crate::store::Store,
     tasks: &crate::net::limits::Tasks,
-) -> Option<http::Response<http_body_util::Full<bytes::Bytes>>> {
+) {
     let config = config.clone();
     let store = store.clone();
-    let run = async move {
+    let misses = misses.clone();
+    tasks.spawn(async move {
         let at_ms = crate::model::capture::now_ms();
         let sent = forward(
             &config.client,
@@ -383,36 +474,16 @@ pub async fn after_capture(
             config.timeout,
         )
         .await;
-        let exchange = sent.record(
-            ExchangeKind::Forward,
-            capture.id,
-            at_ms,
-            &capture.method,
-            &config.target,
-            &capture.body,
-            &capture.body,
-            Prepared {
-                relayed: relay,
-                ..Prepared::default()
-            },
-        );
-        if let Err(e) = store.append_exchange(exchange).await {
-            store.notice(format!("forward of {} not recorded: {e:#}", capture.id));
+        if let Some(line) = misses.note(&sent, &config.target, &capture.method) {
+            store.notice(line);
         }
-        sent
-    };
-    if relay {
-        let sent = run.await;
-        return Some(match &sent.result {
-            Ok(reply) => relay_response(reply),
-            Err(e) => failure_response(e),
-        });
-    }
-    // Tracked, so shutdown waits for it (up to the grace period) and then ends it.
-    tasks.spawn(async move {
-        run.await;
+        record_forward(
+            &store,
+            forward_record(&sent, &config, &capture, at_ms, false),
+            true,
+        )
+        .await;
     });
-    None
 }
 
 #[cfg(test)]
@@ -454,10 +525,11 @@ mod tests {
         assert_eq!(h[4].value.as_ref(), b"http");
         assert!(integrity_flags(&c, &h, &c.body).is_empty());
         assert_eq!(
-            outbound_path(&c, &t, PathMode::Keep),
+            outbound_path(&c, &t, PathMode::Prefix),
             "/api/modelgates/video-webhook"
         );
-        assert_eq!(outbound_path(&c, &t, PathMode::Replace), "/api/");
+        assert_eq!(outbound_path(&c, &t, PathMode::Exact), "/api/");
+        assert_eq!(outbound_path(&c, &t, PathMode::Auto), "/api/");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The listener: request → [`Capture`] → verdict → durable append → response.
 //!
 //! Every request on any path and method is captured. The answer is sent only after the capture
-//! is on disk. Per-connection failures are reported as one-line notices and never stop the
-//! server. The HTTP response never carries the diagnosis or anything derived from a secret.
+//! is on disk. With `--forward-to` and `--respond relay` the forward starts as soon as the
+//! request is read, beside the capture's fsync, and the provider gets the receiver's answer
+//! once both are done (see [`crate::net::forward`]). Per-connection failures are reported as
+//! one-line notices and never stop the server. The HTTP response never carries the diagnosis
+//! or anything derived from a secret.
 //!
 //! Limits ([`Limits`]): reads are bounded by [`crate::net::deadline`] (request head, idle
 //! keep-alive) and by the handler (body); at most `max_connections` connections are served at
@@ -103,6 +106,8 @@ pub struct Listener {
     tasks: Tasks,
     /// Paces the notices about connections closed by their header deadline.
     expired: NoticeGate,
+    /// Watches for a receiver that answers 404/405 to every forward.
+    misses: Arc<crate::net::forward::Misses>,
 }
 
 impl Listener {
@@ -113,6 +118,7 @@ impl Listener {
             store,
             tasks: Tasks::default(),
             expired: NoticeGate::default(),
+            misses: Arc::default(),
         }
     }
 
@@ -614,39 +620,37 @@ async fn handle(
         .header(verify::modelgates::IDEMPOTENCY_HEADER)
         .and_then(|v| std::str::from_utf8(v).ok())
         .map(str::to_owned);
+    let forward = state
+        .config
+        .forward
+        .as_ref()
+        .filter(|_| matches!(end, BodyEnd::Complete));
+    let relay = forward.is_some() && state.config.respond == Respond::Relay;
     let record = CaptureRecord {
         capture,
         verdict,
         event_type: env.event_type,
         data_id: env.data_id,
         idempotency_key,
-        response_status: status,
+        // Relayed: not known until the receiver answers; the forward record says.
+        response_status: if relay {
+            crate::model::exchange::ANSWER_RELAYED
+        } else {
+            status
+        },
     };
-    // Forwarding starts only once the capture is durable, so it needs its own copy.
-    let to_forward = (state.config.forward.is_some() && matches!(end, BodyEnd::Complete))
-        .then(|| record.capture.clone());
+    if let (true, Some(fwd)) = (relay, forward) {
+        return relay_answer(record, fwd, state, peer).await;
+    }
+    // In the background, forwarding starts once the capture is durable: it needs its own copy.
+    let to_forward = forward.map(|_| record.capture.clone());
     let stored = match state.store.append(record).await {
         Ok(stored) => stored,
-        Err(e) => {
-            // A failed write is announced once per episode by the store itself (not once per
-            // request while the disk stays full); other errors are this request's alone.
-            if e.downcast_ref::<crate::store::WriteFailed>().is_none() {
-                state
-                    .store
-                    .notice(format!("capture from {peer} not stored: {e:#}"));
-            }
-            return reply(500, "hooklens could not store this request\n", false);
-        }
+        Err(e) => return not_stored(state, peer, e),
     };
-    if let (Some(fwd), Some(mut capture)) = (&state.config.forward, to_forward) {
-        let relay = state.config.respond == Respond::Relay;
+    if let (Some(fwd), Some(mut capture)) = (forward, to_forward) {
         capture.id = stored.summary.id;
-        if let Some(resp) =
-            crate::net::forward::after_capture(fwd, relay, capture, &state.store, &state.tasks)
-                .await
-        {
-            return resp;
-        }
+        crate::net::forward::in_background(fwd, &state.misses, capture, &state.store, &state.tasks);
     }
     match end {
         BodyEnd::TooLarge => {
@@ -670,8 +674,58 @@ async fn handle(
         }
         BodyEnd::Complete => {}
     }
+    respond_delay(state).await;
+    reply(status, "", false)
+}
+
+/// `--respond-delay`, before any answer.
+async fn respond_delay(state: &Listener) {
     if !state.config.respond_delay.is_zero() {
         tokio::time::sleep(state.config.respond_delay).await;
     }
-    reply(status, "", false)
+}
+
+/// The 500 for a capture that could not be stored.
+fn not_stored(state: &Listener, peer: SocketAddr, e: anyhow::Error) -> Response<Full<Bytes>> {
+    // A failed write is announced once per episode by the store itself (not once per request
+    // while the disk stays full); other errors are this request's alone.
+    if e.downcast_ref::<crate::store::WriteFailed>().is_none() {
+        state
+            .store
+            .notice(format!("capture from {peer} not stored: {e:#}"));
+    }
+    reply(500, "hooklens could not store this request\n", false)
+}
+
+/// Relay: the forward starts at once, beside the capture's fsync; the provider is answered
+/// when both the capture is durable and the receiver has answered (never before the capture
+/// is durable: a capture that cannot be stored gets 500, whatever the receiver said).
+async fn relay_answer(
+    record: CaptureRecord,
+    fwd: &crate::net::forward::ForwardConfig,
+    state: &Listener,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let mut capture = record.capture.clone();
+    let at_ms = now_ms();
+    let (sent, stored) = tokio::join!(
+        crate::net::forward::forward(&fwd.client, &fwd.target, fwd.mode, &capture, fwd.timeout),
+        state.store.append(record)
+    );
+    let stored = match stored {
+        Ok(stored) => stored,
+        Err(e) => return not_stored(state, peer, e),
+    };
+    capture.id = stored.summary.id;
+    let resp = crate::net::forward::finish_relay(
+        fwd,
+        &state.misses,
+        sent,
+        &capture,
+        at_ms,
+        &state.store,
+        &state.tasks,
+    );
+    respond_delay(state).await;
+    resp
 }

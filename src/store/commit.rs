@@ -72,6 +72,10 @@ struct Job {
     entry: Entry,
     /// The encoded line without its head (see [`push_line`]).
     tail: Vec<u8>,
+    /// Needs an `fdatasync` before it is published. A batch of only unsynced appends (a relayed
+    /// forward's record, whose answer is already on its way) is written and published without
+    /// one; the next synced batch, or the kernel's writeback, makes it durable.
+    sync: bool,
     reply: oneshot::Sender<Result<Committed, String>>,
 }
 
@@ -155,6 +159,16 @@ impl Sink {
     /// Commits one entry (`tail`: its encoded line, when [`Sink::to_file`]) and resolves once
     /// it is durable, in the index and announced.
     pub(super) async fn commit(&self, entry: Entry, tail: Vec<u8>) -> Result<Committed> {
+        self.commit_as(entry, tail, true).await
+    }
+
+    /// [`Sink::commit`], with `sync: false` for an append that needs no `fdatasync` of its own.
+    pub(super) async fn commit_as(
+        &self,
+        entry: Entry,
+        tail: Vec<u8>,
+        sync: bool,
+    ) -> Result<Committed> {
         let tx = match &self.0 {
             Route::Lanes(tx) => tx,
             Route::Inline(writer, index, events) => {
@@ -173,7 +187,16 @@ impl Sink {
             }
         };
         let (reply, answer) = oneshot::channel();
-        if tx.send(Job { entry, tail, reply }).await.is_err() {
+        if tx
+            .send(Job {
+                entry,
+                tail,
+                sync,
+                reply,
+            })
+            .await
+            .is_err()
+        {
             bail!("the capture log writer has stopped");
         }
         match answer.await {
@@ -383,6 +406,7 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
                 .collect();
             (writer.stage(&batch), batch)
         };
+        let sync = jobs.iter().any(|j| j.sync);
         let fail = |e: String| -> Vec<Result<Committed, String>> {
             if !lanes.failing.swap(true, Ordering::SeqCst) {
                 let _ = lanes.events.send(Event::Notice(format!(
@@ -393,7 +417,7 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
         };
         let results = match staged {
             Err(e) => fail(e),
-            Ok(st) => match sync_fd.sync_data() {
+            Ok(st) => match if sync { sync_fd.sync_data() } else { Ok(()) } {
                 Ok(()) => {
                     let mut out = Vec::new();
                     wait_turn_and(&lanes, st.seq, || {

@@ -281,7 +281,8 @@ pub(super) fn index_fields(
             return Ok(Some(Fields::Session(s.forward_to.map(|url| {
                 RecordedTarget {
                     url: url.into_owned(),
-                    path: s.forward_path.unwrap_or_default(),
+                    // A session line without one predates `auto`: paths were appended then.
+                    path: s.forward_path.unwrap_or(PathMode::Prefix),
                 }
             }))));
         }
@@ -375,7 +376,7 @@ mod tests {
 
         let target = RecordedTarget {
             url: "http://127.0.0.1:3000/app".into(),
-            path: PathMode::Replace,
+            path: PathMode::Exact,
         };
         let mut line = Vec::new();
         push_line(

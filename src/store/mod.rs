@@ -208,6 +208,18 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Like [`Store::append_exchange`], but with no `fdatasync` of its own: it is written and
+    /// announced in order, and becomes durable with the next synced append (or the kernel's
+    /// writeback). For a relayed forward's record, whose answer the provider already has: a
+    /// crash before then loses that record, never a capture.
+    pub async fn append_exchange_unsynced(&self, exchange: Exchange) -> Result<()> {
+        let tail = line::encode_exchange_tail(&exchange)?;
+        self.sink
+            .commit_as(Entry::Exchange(Arc::new(exchange)), tail, false)
+            .await
+            .map(|_| ())
+    }
+
     /// Records that a listener started on this log, with its `--forward-to` target (the
     /// default target of a later `hooklens replay`) and the public URL of its `--tunnel`.
     pub async fn append_session(
@@ -410,7 +422,7 @@ mod tests {
             let (store, writer, _) = Store::open(Some(&path)).unwrap();
             let target = RecordedTarget {
                 url: "http://127.0.0.1:3000/app".into(),
-                path: PathMode::Replace,
+                path: PathMode::Exact,
             };
             store
                 .append_session(Some(target.clone()), None)
@@ -460,7 +472,7 @@ mod tests {
         );
         assert_eq!(
             store.index().forward_to().map(|t| t.path),
-            Some(PathMode::Replace)
+            Some(PathMode::Exact)
         );
         let again = store.exchanges(CaptureId(1)).unwrap();
         assert_eq!(again[0], exchange(1, Some(500), true));
@@ -550,7 +562,7 @@ mod tests {
         let path = dir.path().join("log.jsonl");
         let target = RecordedTarget {
             url: "http://127.0.0.1:3000/app".into(),
-            path: PathMode::Keep,
+            path: PathMode::Prefix,
         };
         {
             let (store, writer, _) = Store::open(Some(&path)).unwrap();

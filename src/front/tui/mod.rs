@@ -535,7 +535,7 @@ mod tests {
             .append_session(
                 Some(RecordedTarget {
                     url: url.clone(),
-                    path: PathMode::Replace,
+                    path: PathMode::Exact,
                 }),
                 None,
             )

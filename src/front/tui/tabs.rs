@@ -255,7 +255,8 @@ fn overview<'a>(app: &App, row: &Summary, detail: &Detail) -> Vec<Line<'a>> {
     }
     lines.push(Line::raw(format!(
         "response   {} · from {} · {}",
-        record.response_status,
+        // The row takes in the relayed forward, so it holds the status the provider got.
+        show::answered_text(row.response_status),
         c.peer,
         c.version.as_str()
     )));

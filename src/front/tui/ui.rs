@@ -130,10 +130,15 @@ fn list_row<'a>(app: &App, r: &'a Summary, forwarding: bool) -> Row<'a> {
         Span::styled(label, fg(app, color)),
         Span::raw(skew(r.skew_secs)),
         Span::styled(
-            r.response_status.to_string(),
+            // 0: relayed, the answer not known yet (or never recorded).
+            if r.response_status == crate::model::exchange::ANSWER_RELAYED {
+                "-".to_owned()
+            } else {
+                r.response_status.to_string()
+            },
             fg(
                 app,
-                if r.response_status < 300 {
+                if (1..300).contains(&r.response_status) {
                     Color::Green
                 } else {
                     Color::Red
@@ -696,6 +701,51 @@ pub(crate) mod tests {
             first.trim_end().ends_with('-'),
             "not forwarded yet: {first}"
         );
+    }
+
+    #[test]
+    fn a_relayed_404_is_the_status_in_the_list_and_the_overview() {
+        let mut relayed = record(1, BODY, valid());
+        relayed.response_status = crate::model::exchange::ANSWER_RELAYED;
+        let mut app = app_with(vec![relayed]);
+        let text = screen(&app, 100, 30);
+        assert!(text.contains("response   none recorded"), "{text}");
+        let target = crate::net::client::Target::parse("http://127.0.0.1:3000/hook").unwrap();
+        let sent = crate::net::forward::Sent {
+            headers: Vec::new(),
+            path: "/hook".into(),
+            result: Ok(crate::net::client::Reply {
+                version: crate::model::exchange::HTTP_11,
+                status: 404,
+                reason: "Not Found".into(),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+                early: false,
+            }),
+            latency_us: 900,
+            flags: Vec::new(),
+        };
+        let exchange = sent.record(
+            crate::model::exchange::ExchangeKind::Forward,
+            CaptureId(1),
+            NOW_MS,
+            "POST",
+            &target,
+            BODY,
+            BODY,
+            crate::model::exchange::Prepared {
+                relayed: true,
+                ..Default::default()
+            },
+        );
+        app.apply(&crate::model::record::Event::Forwarded(Arc::new(exchange)));
+        let text = screen(&app, 100, 30);
+        assert!(text.contains("response   404 · from"), "{text}");
+        let row = text
+            .lines()
+            .find(|l| l.contains("#1 ") && l.contains("POST"))
+            .unwrap();
+        assert!(row.trim_end().ends_with(" 404"), "the resp column: {row}");
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Local {
                     &cfg.cacert,
                 )?),
                 target: target.clone(),
-                mode: PathMode::Replace,
+                mode: PathMode::Exact,
                 timeout: FORWARD_TIMEOUT,
             }),
             None => None,
