@@ -592,15 +592,9 @@ mod tests {
 
     /// The timestamp a case sends for `scheme`, as a receiver reads it (header or body field).
     fn sent_t(scheme: &str, kind: Kind) -> String {
-        let r = recipe(scheme);
-        let secret = Secret::new("dev_secret").unwrap();
-        let ctx = Ctx {
-            recipe: &r,
-            secret: &secret,
-            run: "r1",
-        };
-        let d = deliveries(kind, &ctx, NOW_MS).unwrap().remove(0);
-        r.parse_headers(&d.headers, &d.body)
+        let d = built(scheme, kind);
+        recipe(scheme)
+            .parse_headers(&d.headers, &d.body)
             .unwrap()
             .timestamp
             .unwrap()
@@ -631,15 +625,8 @@ mod tests {
 
     #[test]
     fn paddle_rotation_and_no_t_keep_its_semicolons() {
-        let r = recipe("paddle");
-        let secret = Secret::new("dev_secret").unwrap();
-        let ctx = Ctx {
-            recipe: &r,
-            secret: &secret,
-            run: "r1",
-        };
         let sig = |k| {
-            let d = deliveries(k, &ctx, NOW_MS).unwrap().remove(0);
+            let d = built("paddle", k);
             header(&d, "Paddle-Signature").unwrap().to_string()
         };
         let rotation = sig(Kind::Rotation);
@@ -651,14 +638,7 @@ mod tests {
 
     #[test]
     fn linear_bodies_carry_the_timestamp_and_stay_what_their_names_say() {
-        let r = recipe("linear");
-        let secret = Secret::new("dev_secret").unwrap();
-        let ctx = Ctx {
-            recipe: &r,
-            secret: &secret,
-            run: "r1",
-        };
-        let body = |k| deliveries(k, &ctx, NOW_MS).unwrap().remove(0).body;
+        let body = |k| built("linear", k).body;
         let large = body(Kind::LargeBody);
         assert_eq!(large.len(), LARGE_BODY);
         let json: serde_json::Value = serde_json::from_slice(&large).unwrap();
@@ -671,25 +651,26 @@ mod tests {
 
     #[test]
     fn each_scheme_states_its_window() {
-        assert_eq!(
-            window_text(&recipe("paddle")).as_deref(),
-            Some("5 s, old only")
-        );
-        assert_eq!(
-            window_text(&recipe("linear")).as_deref(),
-            Some("60 s either way")
-        );
-        assert_eq!(
-            window_text(&recipe("modelgates")).as_deref(),
-            Some("300 s either way")
-        );
-        assert_eq!(window_text(&recipe("github")), None);
-        assert_eq!(window_text(&recipe("zoom")), None);
+        for (scheme, says) in [
+            ("paddle", Some("5 s, old only")),
+            ("linear", Some("60 s either way")),
+            ("twitch", Some("600 s, old only")),
+            ("modelgates", Some("300 s either way")),
+            ("github", None),
+            ("zoom", None),
+        ] {
+            assert_eq!(window_text(&recipe(scheme)).as_deref(), says, "{scheme}");
+        }
         assert_eq!(Kind::by_name("stale-301s"), Some(Kind::Stale));
     }
 
     fn one(kind: Kind) -> Delivery {
-        let r = recipe("modelgates");
+        built("modelgates", kind)
+    }
+
+    /// A case's delivery for `scheme`, signed with `dev_secret`.
+    fn built(scheme: &str, kind: Kind) -> Delivery {
+        let r = recipe(scheme);
         let secret = Secret::new("dev_secret").unwrap();
         let ctx = Ctx {
             recipe: &r,
