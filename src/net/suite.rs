@@ -4,8 +4,14 @@
 //!
 //! Every scheme is signed through its [`Recipe`] (ModelGates too, [`crate::verify::built_in`]),
 //! and each scheme gets the cases its own rules allow: no timestamp cases for a scheme that
-//! signs none (GitHub, Shopify), no future/milliseconds case where only old timestamps are
-//! refused (Stripe), no rotation case where a header carries a single signature.
+//! signs none (GitHub, Shopify), no future case where only old timestamps are refused (Stripe,
+//! Paddle, Twitch), no rotation case where a header carries a single signature.
+//!
+//! The timestamp cases follow the recipe: its own tolerance ([`tolerance`]: Paddle 5 s, Linear
+//! 60 s, Twitch 600 s, else 300 s), its unit (seconds, milliseconds, RFC 3339) and where the
+//! timestamp travels (the signature header, its own header, or a JSON body field such as
+//! Linear's `webhookTimestamp`). Mailgun signs inside the body and has no recipe: `check`
+//! refuses it (`cmd/check.rs`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,8 +19,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
 use crate::net::send::{Delivery, event_body};
+use crate::verify::DEFAULT_TOLERANCE_SECS;
 use crate::verify::modelgates;
-use crate::verify::recipe::{KeyMode, Part, Recipe, Split, Window};
+use crate::verify::recipe::{KeyMode, Part, Recipe, Split, TimeUnit, Window};
 
 /// One case of the suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,15 +45,15 @@ pub enum Kind {
     LargeBody,
     /// The same delivery twice.
     Duplicate,
-    /// Timestamp 299 s old.
+    /// Timestamp 1 s inside the tolerance (299 s old for 300 s).
     Fresh,
     /// Signed with another secret.
     WrongSecret,
     /// Body changed after signing, same length.
     Tampered,
-    /// Timestamp 301 s old.
+    /// Timestamp 1 s past the tolerance (301 s old for 300 s).
     Stale,
-    /// Timestamp 301 s ahead.
+    /// Timestamp 1 s past the tolerance ahead (301 s for 300 s).
     Future,
     /// No signature header.
     MissingHeader,
@@ -56,9 +63,10 @@ pub enum Kind {
     NoT,
     /// No signature under the scheme's key (`v1=`, `v1,`, `sha256=`…).
     NoV1,
-    /// A timestamp that is not a number (`<now>abc`), signed over that literal.
+    /// A timestamp that is not one (`<now>abc`), signed over that literal.
     NonNumericT,
-    /// The timestamp in milliseconds, signed over that literal.
+    /// The timestamp in another unit, signed over that literal: milliseconds where seconds
+    /// are expected, seconds where milliseconds are, unix seconds instead of RFC 3339.
     Milliseconds,
     /// Nothing sent: every answer's time against the provider's delivery timeout.
     Slow,
@@ -86,19 +94,46 @@ pub const CASES: [(Kind, &str); 21] = [
     (Kind::Charset, "charset"),
     (Kind::LargeBody, "large-body"),
     (Kind::Duplicate, "duplicate"),
-    (Kind::Fresh, "fresh-299s"),
+    (Kind::Fresh, "fresh"),
     (Kind::WrongSecret, "wrong-secret"),
     (Kind::Tampered, "tampered-body"),
-    (Kind::Stale, "stale-301s"),
-    (Kind::Future, "future-301s"),
+    (Kind::Stale, "stale"),
+    (Kind::Future, "future"),
     (Kind::MissingHeader, "missing-header"),
     (Kind::EmptyHeader, "empty-header"),
     (Kind::NoT, "no-t"),
     (Kind::NoV1, "no-v1"),
     (Kind::NonNumericT, "non-numeric-t"),
-    (Kind::Milliseconds, "milliseconds"),
+    (Kind::Milliseconds, "wrong-unit"),
     (Kind::Slow, "slow"),
 ];
+
+/// Earlier names still accepted by `--only` and `--skip` (from when every scheme had 300 s).
+const ALIASES: [(&str, Kind); 4] = [
+    ("fresh-299s", Kind::Fresh),
+    ("stale-301s", Kind::Stale),
+    ("future-301s", Kind::Future),
+    ("milliseconds", Kind::Milliseconds),
+];
+
+/// The scheme's tolerance in seconds, as its receivers apply it: the recipe's `max_age`, else
+/// the 300 s most providers allow.
+pub fn tolerance(recipe: &Recipe) -> i64 {
+    recipe.max_age.unwrap_or(DEFAULT_TOLERANCE_SECS)
+}
+
+/// How the scheme's timestamp is checked, for the report's first line (`300 s either way`,
+/// `5 s, old only`), or `None` when it checks none.
+pub fn window_text(recipe: &Recipe) -> Option<String> {
+    let signs_t = recipe.template.contains(&Part::Timestamp) || recipe.timestamp_field.is_some();
+    let w = tolerance(recipe);
+    match recipe.window {
+        _ if !signs_t => None,
+        Window::None => None,
+        Window::Past => Some(format!("{w} s, old only")),
+        Window::Both => Some(format!("{w} s either way")),
+    }
+}
 
 /// Size of the large-body case.
 pub const LARGE_BODY: usize = 1024 * 1024;
@@ -114,7 +149,11 @@ impl Kind {
 
     /// The case called `name`.
     pub fn by_name(name: &str) -> Option<Kind> {
-        CASES.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+        CASES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(k, _)| *k)
+            .or_else(|| ALIASES.iter().find(|(n, _)| *n == name).map(|(_, k)| *k))
     }
 
     /// What a correct receiver does.
@@ -132,18 +171,28 @@ impl Kind {
     pub fn applies(self, recipe: &Recipe) -> Result<(), String> {
         use Kind::*;
         let signs_t = recipe.template.contains(&Part::Timestamp);
+        let has_t = signs_t || recipe.timestamp_field.is_some();
         let several = matches!(recipe.split, Split::Pairs { .. } | Split::List { .. });
         let scheme = &recipe.name;
         let no = |why: &str| Err(format!("{} does not apply to {scheme}: {why}", self.name()));
         match self {
-            Fresh | Stale | NoT | NonNumericT | Future | Milliseconds if !signs_t => {
+            Fresh | Stale | NoT | NonNumericT | Future | Milliseconds if !has_t => {
                 no("it signs no timestamp")
             }
+            NoT if !signs_t => no(&format!(
+                "a body without {} is not checked for freshness (nor by the provider's SDK)",
+                recipe.timestamp_field.as_deref().unwrap_or("its timestamp")
+            )),
             Fresh | Stale | Future | Milliseconds if recipe.window == Window::None => {
                 no("it checks no timestamp")
             }
-            Future | Milliseconds if recipe.window == Window::Past => {
+            Future if recipe.window == Window::Past => {
                 no("its receivers refuse only old timestamps, so a future one is accepted")
+            }
+            Milliseconds
+                if recipe.window == Window::Past && recipe.timestamp_unit == TimeUnit::Seconds =>
+            {
+                no("its receivers refuse only old timestamps, and milliseconds read as the future")
             }
             Rotation if !several => no("its header carries a single signature"),
             NoV1 if matches!(&recipe.split, Split::Bare { prefix } if prefix.is_empty()) => {
@@ -179,16 +228,18 @@ impl Kind {
                 "did not acknowledge a retry of the same delivery: a retry must get 2xx (deduplicate by the idempotency key instead)"
             }
             Fresh => {
-                "rejected a timestamp 299 s old: its tolerance is under the 300 s the provider allows (or its clock is off)"
+                "rejected a timestamp 1 s inside the provider's tolerance: its own tolerance is tighter (or its clock is off)"
             }
             WrongSecret => {
                 "accepted a delivery signed with another secret: it does not verify the signature"
             }
             Tampered => "accepted a tampered body: it does not verify the signature",
             Stale => {
-                "accepted a timestamp 301 s old: it does not check the timestamp, so old deliveries can be replayed"
+                "accepted a timestamp 1 s older than the provider's tolerance: it does not check the timestamp (or its tolerance is too wide), so old deliveries can be replayed"
             }
-            Future => "accepted a timestamp 301 s in the future: it only refuses old timestamps",
+            Future => {
+                "accepted a timestamp 1 s further ahead than the provider's tolerance: it only refuses old timestamps"
+            }
             MissingHeader => "accepted a delivery without a signature header",
             EmptyHeader => "accepted an empty signature header",
             NoT => "accepted a signature header without a timestamp: the timestamp is not required",
@@ -196,9 +247,11 @@ impl Kind {
                 "accepted a header without the signature key: the signature is read too leniently"
             }
             NonNumericT => {
-                "accepted a timestamp that is not a number: it is parsed leniently (parseInt-style)"
+                "accepted a timestamp with trailing junk (`<now>abc`): it is parsed leniently (parseInt-style)"
             }
-            Milliseconds => "accepted a timestamp in milliseconds: it is not read as unix seconds",
+            Milliseconds => {
+                "accepted a timestamp in the wrong unit: it is not read in the unit the provider signs"
+            }
             Slow => "answered too slowly",
         }
     }
@@ -252,9 +305,9 @@ fn byte_exact_body(key: &str, created_at: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A `completed` event padded (in a top-level `metadata.note`) to exactly [`LARGE_BODY`] bytes.
-fn large_body(key: &str, created_at: &str) -> Vec<u8> {
-    let base = event_body("completed", key, created_at).expect("built-in event");
+/// A `completed` event (`base`) padded (in a top-level `metadata.note`) to exactly
+/// [`LARGE_BODY`] bytes.
+fn large_body(base: Vec<u8>) -> Vec<u8> {
     let text = String::from_utf8(base).expect("built-in events are UTF-8");
     let (head, tail) = text.split_at(text.len() - 1);
     let wrapper = r#","metadata":{"note":""}"#;
@@ -264,6 +317,37 @@ fn large_body(key: &str, created_at: &str) -> Vec<u8> {
         "x".repeat(pad)
     )
     .into_bytes()
+}
+
+/// `body` with the timestamp `t` written as the recipe's body field (Linear's
+/// `webhookTimestamp`), exactly as given: a number when it is digits, else a JSON string. The
+/// field is added as the first member; a dotted path nests (`a.b`: `{"a":{"b":t}}`). Bodies of
+/// recipes whose timestamp is not in the body are kept as they are.
+fn stamp(recipe: &Recipe, body: Vec<u8>, t: &str) -> Vec<u8> {
+    let Some(field) = recipe.timestamp_field.as_deref() else {
+        return body;
+    };
+    let Some(rest) = body.strip_prefix(b"{") else {
+        return body;
+    };
+    let mut value = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.to_string()
+    } else {
+        serde_json::Value::from(t).to_string()
+    };
+    let path: Vec<&str> = field.split('.').collect();
+    for key in path[1..].iter().rev() {
+        value = format!("{{{}:{value}}}", serde_json::Value::from(*key));
+    }
+    let empty = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
+    let mut out = format!(
+        "{{{}:{value}{}",
+        serde_json::Value::from(path[0]),
+        if empty { "" } else { "," }
+    )
+    .into_bytes();
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The deliveries of a case (two for the duplicate, none for the slow case), built at
@@ -283,21 +367,35 @@ pub fn deliveries(kind: Kind, ctx: &Ctx, now_ms: i64) -> Result<Vec<Delivery>, S
         Expired => "expired",
         _ => "completed",
     };
+    // The recipe's own tolerance and unit: 1 s inside it, 1 s past it, each way.
+    let w = tolerance(r);
+    let text = |secs: i64| r.timestamp_text(secs);
+    // Rounded up, so a receiver whose clock ticks while the request travels still sees w + 1.
+    let ahead = now + w + 1 + i64::from(now_ms.rem_euclid(1000) != 0);
+    let t = match kind {
+        Fresh => text(now - (w - 1).max(0)),
+        Stale => text(now - w - 1),
+        Future => text(ahead),
+        Milliseconds => match r.timestamp_unit {
+            TimeUnit::Seconds => now_ms.to_string(),
+            TimeUnit::Milliseconds | TimeUnit::Rfc3339 => now.to_string(),
+        },
+        NonNumericT => format!("{}abc", text(now)),
+        NoT => String::new(),
+        _ => text(now),
+    };
     let body = match kind {
         ByteExact => byte_exact_body(&key, &created_at),
-        LargeBody => large_body(&key, &created_at),
         _ => event_body(event, &key, &created_at).map_err(|e| e.to_string())?,
     };
-    // Rounded up, so a receiver whose clock ticks while the request travels still sees 301 s.
-    let ahead = now + 301 + i64::from(now_ms.rem_euclid(1000) != 0);
-    let t = match kind {
-        Fresh => (now - 299).to_string(),
-        Stale => (now - 301).to_string(),
-        Future => ahead.to_string(),
-        Milliseconds => now_ms.to_string(),
-        NonNumericT => format!("{now}abc"),
-        NoT => String::new(),
-        _ => now.to_string(),
+    // A timestamp in the body is in the signed bytes; without one (no-t) the body has none.
+    let body = match kind {
+        NoT => body,
+        _ => stamp(r, body, &t),
+    };
+    let body = match kind {
+        LargeBody => large_body(body),
+        _ => body,
     };
     let signer = match kind {
         WrongSecret => other_secret(r, ctx.secret),
@@ -314,10 +412,11 @@ pub fn deliveries(kind: Kind, ctx: &Ctx, now_ms: i64) -> Result<Vec<Delivery>, S
             let old = r.sign_literal(&other_secret(r, ctx.secret), &t, &key, &body)?;
             let old = old[0].value_str().unwrap_or_default().to_string();
             signed[header].value = match &r.split {
-                // t=…,v1=<old> then the valid v1= part.
-                Split::Pairs { .. } => {
-                    format!("{old},{}", value.rsplit(',').next().unwrap_or_default())
-                }
+                // t=…,v1=<old> then the valid v1= part (Paddle: `;`).
+                Split::Pairs { separator, .. } => format!(
+                    "{old}{separator}{}",
+                    value.rsplit(*separator).next().unwrap_or_default()
+                ),
                 _ => format!("{old} {value}"),
             }
             .into();
@@ -330,15 +429,16 @@ pub fn deliveries(kind: Kind, ctx: &Ctx, now_ms: i64) -> Result<Vec<Delivery>, S
             (
                 Split::Pairs {
                     timestamp: Some(tk),
+                    separator,
                     ..
                 },
                 _,
             ) => {
                 let kept: Vec<&str> = value
-                    .split(',')
+                    .split(*separator)
                     .filter(|p| !p.starts_with(&format!("{tk}=")))
                     .collect();
-                signed[header].value = kept.join(",").into();
+                signed[header].value = kept.join(&separator.to_string()).into();
             }
             (_, Some(th)) => signed.retain(|h| !h.name.eq_ignore_ascii_case(th)),
             _ => {}
@@ -426,7 +526,22 @@ mod tests {
 
     #[rstest]
     fn each_case_is_what_a_correct_receiver_of_each_scheme_accepts_or_refuses(
-        #[values("modelgates", "standard", "stripe", "github", "slack", "shopify")] scheme: &str,
+        #[values(
+            "modelgates",
+            "standard",
+            "stripe",
+            "github",
+            "slack",
+            "shopify",
+            "paddle",
+            "linear",
+            "zoom",
+            "twitch",
+            "vercel",
+            "woocommerce",
+            "intercom"
+        )]
+        scheme: &str,
     ) {
         let r = recipe(scheme);
         let mut ran = 0;
@@ -445,12 +560,19 @@ mod tests {
     }
 
     #[rstest]
-    #[case::github("github", &["fresh-299s", "stale-301s", "future-301s", "no-t", "non-numeric-t", "milliseconds", "rotation"])]
-    #[case::shopify("shopify", &["fresh-299s", "stale-301s", "future-301s", "no-t", "non-numeric-t", "milliseconds", "rotation", "no-v1"])]
-    #[case::stripe("stripe", &["future-301s", "milliseconds"])]
+    #[case::github("github", &["fresh", "stale", "future", "no-t", "non-numeric-t", "wrong-unit", "rotation"])]
+    #[case::shopify("shopify", &["fresh", "stale", "future", "no-t", "non-numeric-t", "wrong-unit", "rotation", "no-v1"])]
+    #[case::stripe("stripe", &["future", "wrong-unit"])]
     #[case::slack("slack", &["rotation"])]
     #[case::modelgates("modelgates", &[])]
     #[case::standard("standard", &[])]
+    #[case::paddle("paddle", &["future", "wrong-unit"])]
+    #[case::linear("linear", &["rotation", "no-v1", "no-t"])]
+    #[case::twitch("twitch", &["rotation", "future"])]
+    #[case::zoom("zoom", &["fresh", "stale", "future", "wrong-unit", "rotation"])]
+    #[case::vercel("vercel", &["fresh", "stale", "future", "no-t", "non-numeric-t", "wrong-unit", "rotation", "no-v1"])]
+    #[case::woocommerce("woocommerce", &["fresh", "stale", "future", "no-t", "non-numeric-t", "wrong-unit", "rotation", "no-v1"])]
+    #[case::intercom("intercom", &["fresh", "stale", "future", "no-t", "non-numeric-t", "wrong-unit", "rotation"])]
     fn each_scheme_skips_what_its_rules_do_not_have(
         #[case] scheme: &str,
         #[case] skipped: &[&str],
@@ -468,8 +590,87 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// The timestamp a case sends for `scheme`, as a receiver reads it (header or body field).
+    fn sent_t(scheme: &str, kind: Kind) -> String {
+        let d = built(scheme, kind);
+        recipe(scheme)
+            .parse_headers(&d.headers, &d.body)
+            .unwrap()
+            .timestamp
+            .unwrap()
+    }
+
+    #[rstest]
+    // Paddle: 5 s, old only, unix seconds in `ts=` (semicolons).
+    #[case::paddle_fresh("paddle", Kind::Fresh, (NOW_MS / 1000 - 4).to_string())]
+    #[case::paddle_stale("paddle", Kind::Stale, (NOW_MS / 1000 - 6).to_string())]
+    // Linear: ±60 s, milliseconds in the body's webhookTimestamp; seconds are the wrong unit.
+    #[case::linear_valid("linear", Kind::Valid, (NOW_MS / 1000 * 1000).to_string())]
+    #[case::linear_fresh("linear", Kind::Fresh, ((NOW_MS / 1000 - 59) * 1000).to_string())]
+    #[case::linear_future("linear", Kind::Future, ((NOW_MS / 1000 + 62) * 1000).to_string())]
+    #[case::linear_unit("linear", Kind::Milliseconds, (NOW_MS / 1000).to_string())]
+    #[case::linear_junk("linear", Kind::NonNumericT, format!("{}abc", NOW_MS / 1000 * 1000))]
+    // Twitch: 600 s, old only, RFC 3339; unix seconds are the wrong unit.
+    #[case::twitch_stale("twitch", Kind::Stale, crate::fmt::rfc3339((NOW_MS / 1000 - 601) * 1000))]
+    #[case::twitch_unit("twitch", Kind::Milliseconds, (NOW_MS / 1000).to_string())]
+    // The rest: 300 s.
+    #[case::stripe_stale("stripe", Kind::Stale, (NOW_MS / 1000 - 301).to_string())]
+    fn timestamps_follow_each_schemes_window_unit_and_place(
+        #[case] scheme: &str,
+        #[case] kind: Kind,
+        #[case] want: String,
+    ) {
+        assert_eq!(sent_t(scheme, kind), want);
+    }
+
+    #[test]
+    fn paddle_rotation_and_no_t_keep_its_semicolons() {
+        let sig = |k| {
+            let d = built("paddle", k);
+            header(&d, "Paddle-Signature").unwrap().to_string()
+        };
+        let rotation = sig(Kind::Rotation);
+        assert_eq!(rotation.matches(";h1=").count(), 2, "{rotation}");
+        assert!(!rotation.contains(','), "{rotation}");
+        let no_t = sig(Kind::NoT);
+        assert!(no_t.starts_with("h1=") && !no_t.contains("ts="), "{no_t}");
+    }
+
+    #[test]
+    fn linear_bodies_carry_the_timestamp_and_stay_what_their_names_say() {
+        let body = |k| built("linear", k).body;
+        let large = body(Kind::LargeBody);
+        assert_eq!(large.len(), LARGE_BODY);
+        let json: serde_json::Value = serde_json::from_slice(&large).unwrap();
+        assert_eq!(json["webhookTimestamp"], NOW_MS / 1000 * 1000);
+        let exact = body(Kind::ByteExact);
+        let parsed: serde_json::Value = serde_json::from_slice(&exact).unwrap();
+        assert_ne!(serde_json::to_vec(&parsed).unwrap(), exact);
+        assert!(parsed["webhookTimestamp"].is_number());
+    }
+
+    #[test]
+    fn each_scheme_states_its_window() {
+        for (scheme, says) in [
+            ("paddle", Some("5 s, old only")),
+            ("linear", Some("60 s either way")),
+            ("twitch", Some("600 s, old only")),
+            ("modelgates", Some("300 s either way")),
+            ("github", None),
+            ("zoom", None),
+        ] {
+            assert_eq!(window_text(&recipe(scheme)).as_deref(), says, "{scheme}");
+        }
+        assert_eq!(Kind::by_name("stale-301s"), Some(Kind::Stale));
+    }
+
     fn one(kind: Kind) -> Delivery {
-        let r = recipe("modelgates");
+        built("modelgates", kind)
+    }
+
+    /// A case's delivery for `scheme`, signed with `dev_secret`.
+    fn built(scheme: &str, kind: Kind) -> Delivery {
+        let r = recipe(scheme);
         let secret = Secret::new("dev_secret").unwrap();
         let ctx = Ctx {
             recipe: &r,
