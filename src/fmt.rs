@@ -1,22 +1,11 @@
 //! Formatting for humans, shared by every front end and export: clock and RFC 3339 times,
-//! sizes, skew, an error with its causes, whether `NO_COLOR` asks for plain text. Pure: no
+//! sizes, skew, an error with its causes. Pure: no
 //! terminal, no store.
 
 /// `HH:MM:SS` (UTC) of a unix-ms time.
 pub fn clock(ms: i64) -> String {
     let secs = ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// True when `NO_COLOR` asks for no colour: set to anything but an empty string
-/// (no-color.org). The one check, for the line printer and the terminal inspector.
-pub fn no_color() -> bool {
-    no_color_in(std::env::var_os("NO_COLOR").as_deref())
-}
-
-/// [`no_color`] for a given value of `NO_COLOR`.
-pub fn no_color_in(value: Option<&std::ffi::OsStr>) -> bool {
-    value.is_some_and(|v| !v.is_empty())
 }
 
 /// RFC 3339 UTC time with milliseconds.

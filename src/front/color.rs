@@ -1,4 +1,4 @@
-//! The one colour rule every front end follows (the inspector now, the line printer too):
+//! The one colour rule every front end follows (the inspector and the line printer):
 //! `NO_COLOR` set to a non-empty value turns colour off; unset or empty leaves it on
 //! (no-color.org). Flags such as `--color never` are the caller's, on top of this.
 

@@ -65,7 +65,7 @@ impl Palette {
         Palette::choose(
             choice,
             std::io::stdout().is_terminal(),
-            crate::fmt::no_color(),
+            !crate::front::color::allowed(),
         )
     }
 
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     fn colour_follows_the_flag_the_terminal_and_a_non_empty_no_color() {
         use std::ffi::OsStr;
-        let env = |v: Option<&str>| crate::fmt::no_color_in(v.map(OsStr::new));
+        let env = |v: Option<&str>| !crate::front::color::allowed_by(v.map(OsStr::new));
         assert!(!env(None) && !env(Some("")) && env(Some("1")));
         let on = |c, tty, v| Palette::choose(c, tty, env(v)) != Palette::PLAIN;
         assert!(on(ColorChoice::Auto, true, None));

@@ -32,7 +32,8 @@ const WHEEL_LINES: u16 = 3;
 pub struct HeaderInfo {
     /// `http://127.0.0.1:8787`, `https://…`.
     pub addresses: Vec<String>,
-    /// Forward target, when forwarding.
+    /// Where deliveries are forwarded, with the path rule as an example
+    /// (`forwarding POST /hook → http://…/hook`), when forwarding.
     pub forward: Option<String>,
     /// The secrets' fingerprints (first 8 hex of SHA-256), in order: never any of their
     /// characters. Build it with [`HeaderInfo::fingerprints`].

@@ -284,7 +284,7 @@ fn forward_tab(app: &App) -> Vec<Line<'static>> {
     }
     match (&app.header.forward, lines.is_empty()) {
         (Some(target), true) => lines.push(Line::raw(format!(
-            "not forwarded yet (target {target}); r replays, R re-signs, e edits then replays"
+            "not forwarded yet ({target}); r replays, R re-signs, e edits then replays"
         ))),
         (None, true) => lines.push(Line::raw(
             "not forwarded (start with --forward-to URL to forward deliveries)",

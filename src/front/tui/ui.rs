@@ -103,7 +103,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Span::raw(app.header.addresses.join("  ")),
         Span::raw(match &app.header.forward {
-            Some(f) => format!("  → {f}"),
+            Some(f) => format!("  {f}"),
             None => String::new(),
         }),
     ]);
@@ -648,7 +648,7 @@ pub(crate) mod tests {
     #[test]
     fn forward_outcomes_show_in_the_list_and_the_forward_tab() {
         let mut app = app_with(vec![record(1, BODY, valid()), record(2, BODY, valid())]);
-        app.header.forward = Some("http://127.0.0.1:3000/app".into());
+        app.header.forward = Some("forwarding POST /app → http://127.0.0.1:3000/app".into());
         let target = crate::net::client::Target::parse("http://127.0.0.1:3000/app").unwrap();
         let sent = crate::net::forward::Sent {
             headers: vec![crate::model::capture::Header::new("Host", "127.0.0.1:3000")],
