@@ -306,6 +306,13 @@ pub fn shape_report(method: &str, headers: &[Header], body: &[u8]) -> ShapeRepor
     }
 }
 
+/// A fuzzing entry point: any body through the summary and the delivery shape report, which
+/// must never panic (`fuzz/fuzz_targets/envelope.rs`, `tests/fuzz_twins.rs`).
+pub fn fuzz(body: &[u8]) {
+    let _ = summarize(body);
+    let _ = shape_report("POST", &[], body);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,12 +79,12 @@ proptest! {
 
     #[test]
     fn envelopes_never_panic(body in prop::collection::vec(any::<u8>(), 0..300)) {
-        verify_fuzz::envelope(&body);
+        hooklens::envelope::fuzz(&body);
     }
 
     #[test]
     fn json_envelopes_never_panic(kind in "video\\.generation\\.[a-z]{0,10}", status in "[a-z]{0,10}", id in "[a-z_0-9]{0,10}") {
         let body = format!(r#"{{"type":"{kind}","created_at":"2026-01-01T00:00:00Z","data":{{"id":"{id}","status":"{status}","unsigned_urls":[1,"x"],"usage":{{"cost":"a"}}}}}}"#);
-        verify_fuzz::envelope(body.as_bytes());
+        hooklens::envelope::fuzz(body.as_bytes());
     }
 }

@@ -1,3 +1,3 @@
-//! A webhook body through the envelope summary and shape report (`hooklens::verify::fuzzing::envelope`).
+//! A webhook body through the envelope summary and shape report (`hooklens::envelope::fuzz`).
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| hooklens::verify::fuzzing::envelope(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hooklens::envelope::fuzz(data));

@@ -136,9 +136,3 @@ pub fn recipe(text: &[u8]) {
         let _ = recipe.parse_headers(&headers, &[]);
     }
 }
-
-/// A body through the envelope summary and the delivery shape report.
-pub fn envelope(body: &[u8]) {
-    let _ = crate::envelope::summarize(body);
-    let _ = crate::envelope::shape_report("POST", &[], body);
-}
