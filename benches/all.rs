@@ -5,8 +5,9 @@
 //! * `capture`: the bare hyper floor, the durable floor (group-commit `fdatasync`), hooklens
 //!   with its durable log and with `--no-store`: req/s at 50 connections, p50/p99, and server
 //!   CPU µs per request (the servers' own threads, from /proc);
-//! * `forward`: what forwarding adds at p50/p99 (concurrency 1), in-memory and durable log;
-//! * `tui_render`: a filter keystroke and a frame with 1,000,000 captures;
+//! * `forward`: what relaying adds at p50/p99 (concurrency 1), durable log and `--no-store`, in
+//!   one run;
+//! * `tui_render`: a filter keystroke and each tab's frame with 1,000,000 captures;
 //! * `reopen`: reopening 1,000,000 captures, index bytes per capture, and `show`,
 //!   `export --curl`, `replay` of one id on that log (the real binary).
 //!
@@ -83,32 +84,57 @@ fn json_line(text: &str) -> Option<Value> {
         .and_then(|j| serde_json::from_str(j).ok())
 }
 
-/// The number right after `label` on the first line containing `line_has` (`12.3 ms` → 12.3).
-fn number_after(text: &str, line_has: &str, label: &str) -> Option<f64> {
-    let line = text.lines().find(|l| l.contains(line_has))?;
-    let rest = &line[line.find(label)? + label.len()..];
-    let rest = rest.trim_start_matches([' ', ':']);
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
+/// The `{"bench":"NAME",…}` line a part prints (forward, tui_render).
+fn bench_line(text: &str, name: &str) -> Value {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["bench"] == name)
+        .unwrap_or(Value::Null)
 }
 
-/// `forward`'s own lines: what forwarding added, and the direct path's own latency.
+/// `forward`'s line: the direct path, and what relaying added (durable log and `--no-store`),
+/// all from one run.
 fn forward(text: &str) -> Value {
-    json!({
-        "direct_p50_us": number_after(text, "direct to receiver", "p50"),
-        "added_p50_us": number_after(text, "added by forwarding", "p50"),
-        "added_p99_us": number_after(text, "added by forwarding", "p99"),
-    })
+    let v = bench_line(text, "forward");
+    let path = |key: &str| {
+        json!({
+            "direct_p50_us": v["direct"]["p50_us"],
+            "added_p50_us": v[key]["added_p50_us"],
+            "added_p99_us": v[key]["added_p99_us"],
+        })
+    };
+    json!({ "durable": path("durable"), "no_store": path("no_store") })
 }
 
-/// `tui_render`'s own lines.
+/// `tui_render`'s line: each measurement's p50/p99/max in ms, and the filter's bytes per capture.
 fn tui(text: &str) -> Value {
+    let v = bench_line(text, "tui_render");
+    let find = |name: &str| {
+        v["results"]
+            .as_array()
+            .and_then(|r| r.iter().find(|m| m["name"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let frames: Vec<Value> = v["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|m| m["name"].as_str().is_some_and(|n| n.starts_with("frame")))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let worst = |key: &str| {
+        frames
+            .iter()
+            .filter_map(|f| f[key].as_f64())
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    };
     json!({
-        "filter_ms": number_after(text, "filter over", "):"),
-        "frame_p50_us": number_after(text, "frame with", "p50"),
-        "frame_p99_us": number_after(text, "frame with", "p99"),
+        "keystroke": find("filter keystroke"),
+        "frame_worst_tab_p50_ms": worst("p50_ms"),
+        "frame_worst_tab_p99_ms": worst("p99_ms"),
+        "columns_bytes_per_capture": v["columns_bytes_per_capture"],
     })
 }
 
@@ -135,12 +161,7 @@ fn main() {
         "capture".into(),
         json_line(&capture).map_or(Value::Null, |v| v["capture"].clone()),
     );
-    let memory = part("forward", &[]);
-    let durable = part("forward", &[("HOOKLENS_BENCH_DURABLE", "1")]);
-    all.insert(
-        "forward".into(),
-        json!({ "no_store": forward(&memory), "durable": forward(&durable) }),
-    );
+    all.insert("forward".into(), forward(&part("forward", &[])));
     all.insert("tui".into(), tui(&part("tui_render", &[])));
     let big = part("reopen", &[]);
     all.insert(
@@ -187,18 +208,27 @@ fn main() {
     }
     let t = &all["tui"];
     rows.push((
-        "TUI at 1M: filter keystrokes ('/invalid' then Esc)".into(),
-        cell(&t["filter_ms"], "ms"),
-        "all keys together".into(),
-    ));
-    rows.push((
-        "TUI at 1M: frame p50 / p99".into(),
+        "TUI at 1M: filter keystroke p50 / p99".into(),
         format!(
             "{} / {}",
-            cell(&t["frame_p50_us"], "µs"),
-            cell(&t["frame_p99_us"], "µs")
+            cell(&t["keystroke"]["p50_ms"], "ms"),
+            cell(&t["keystroke"]["p99_ms"], "ms")
+        ),
+        format!("max {}", cell(&t["keystroke"]["max_ms"], "ms")),
+    ));
+    rows.push((
+        "TUI at 1M: frame p50 / p99 (slowest tab)".into(),
+        format!(
+            "{} / {}",
+            cell(&t["frame_worst_tab_p50_ms"], "ms"),
+            cell(&t["frame_worst_tab_p99_ms"], "ms")
         ),
         String::new(),
+    ));
+    rows.push((
+        "TUI filter columns per capture".into(),
+        cell(&t["columns_bytes_per_capture"], "B"),
+        "beside the inspector's rows".into(),
     ));
     let b = &all["big_log"];
     for (label, key, unit) in [
