@@ -30,6 +30,30 @@ pub(crate) fn malformed(scheme: &str, cfg: &VerifyConfig, reason: impl Into<Stri
     )
 }
 
+/// The base64 MAC `raw` of `header`, which must decode to `len` bytes (`what` names it in the
+/// verdict: "32-byte HMAC-SHA256"); else the `malformed_header` verdict.
+pub(crate) fn decode_mac(
+    scheme: &str,
+    cfg: &VerifyConfig,
+    header: &str,
+    raw: &[u8],
+    len: usize,
+    what: &str,
+) -> Result<Vec<u8>, Box<Verdict>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .ok()
+        .filter(|s| s.len() == len)
+        .ok_or_else(|| {
+            Box::new(malformed(
+                scheme,
+                cfg,
+                format!("{header} is not a base64 {what}"),
+            ))
+        })
+}
+
 /// A unix-seconds timestamp as sent: digits only, else `None`.
 pub(crate) fn unix_seconds(text: &[u8]) -> Option<i64> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {

@@ -6,10 +6,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{body_hint, judge, malformed, missing, present};
+use super::judge::{body_hint, decode_mac, judge, missing, present};
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
-use super::urlform::{signed_url, url_form_hint};
+use super::urlform::{signed_url_or_say, url_form_hint};
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
 use crate::model::verdict::{Outcome, Verdict};
@@ -34,19 +34,13 @@ pub fn verify(
     let Some(sig) = present(headers, SIGNATURE_HEADER) else {
         return missing(NAME, cfg, format!("no {SIGNATURE_HEADER} header"));
     };
-    let Some(sig) = B64.decode(sig).ok().filter(|s| s.len() == 32) else {
-        return malformed(
-            NAME,
-            cfg,
-            format!("{SIGNATURE_HEADER} is not a base64 32-byte HMAC-SHA256"),
-        );
+    let sig = match decode_mac(NAME, cfg, SIGNATURE_HEADER, sig, 32, "32-byte HMAC-SHA256") {
+        Ok(sig) => sig,
+        Err(verdict) => return *verdict,
     };
-    let Some(url) = signed_url(cfg, req) else {
-        return Verdict::new(
-            Some(NAME),
-            Outcome::Unverified,
-            "Square signs the notification URL: give it with --public-url (or listen with --tunnel)",
-        );
+    let url = match signed_url_or_say(NAME, "Square signs the notification URL", cfg, req) {
+        Ok(url) => url,
+        Err(verdict) => return *verdict,
     };
     let mut v = judge(NAME, cfg, None, now, Window::None, |s| {
         Ok(matches(s.expose(), &url, body, &sig))

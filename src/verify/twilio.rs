@@ -13,10 +13,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{judge, malformed, missing, present};
+use super::judge::{decode_mac, judge, missing, present};
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
-use super::urlform::{port_forms, signed_url, url_form_hint};
+use super::urlform::{port_forms, signed_url_or_say, url_form_hint};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
 use crate::model::verdict::{Hint, Outcome, Verdict};
@@ -98,19 +98,13 @@ pub fn verify(
     let Some(sig) = present(headers, SIGNATURE_HEADER) else {
         return missing(NAME, cfg, format!("no {SIGNATURE_HEADER} header"));
     };
-    let Some(sig) = B64.decode(sig).ok().filter(|s| s.len() == 20) else {
-        return malformed(
-            NAME,
-            cfg,
-            format!("{SIGNATURE_HEADER} is not a base64 20-byte HMAC-SHA1"),
-        );
+    let sig = match decode_mac(NAME, cfg, SIGNATURE_HEADER, sig, 20, "20-byte HMAC-SHA1") {
+        Ok(sig) => sig,
+        Err(verdict) => return *verdict,
     };
-    let Some(url) = signed_url(cfg, req) else {
-        return Verdict::new(
-            Some(NAME),
-            Outcome::Unverified,
-            "Twilio signs the public URL it called: give it with --public-url (or listen with --tunnel)",
-        );
+    let url = match signed_url_or_say(NAME, "Twilio signs the public URL it called", cfg, req) {
+        Ok(url) => url,
+        Err(verdict) => return *verdict,
     };
     let hashed = body_hash_param(&url);
     let form = (hashed.is_none() && is_form(headers)).then_some(body);

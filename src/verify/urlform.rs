@@ -3,7 +3,7 @@
 //! so it is configuration (`--public-url`), handed in as data: nothing here resolves names.
 
 use super::config::{RequestLine, VerifyConfig};
-use crate::model::verdict::Hint;
+use crate::model::verdict::{Hint, Outcome, Verdict};
 
 /// A URL split into the parts the variants change.
 struct Parts<'a> {
@@ -149,6 +149,23 @@ pub fn url_form_hint(url: &str, matches: impl Fn(&str) -> bool) -> Option<Hint> 
         message: format!(
             "the signature matches the URL {how}: {found} — the URL the provider was given differs from --public-url only in form"
         ),
+    })
+}
+
+/// [`signed_url`], or the `unverified` verdict saying how to give it (`signs`: what the
+/// provider signs, "Square signs the notification URL").
+pub(crate) fn signed_url_or_say(
+    scheme: &str,
+    signs: &str,
+    cfg: &VerifyConfig,
+    req: &RequestLine<'_>,
+) -> Result<String, Box<Verdict>> {
+    signed_url(cfg, req).ok_or_else(|| {
+        Box::new(Verdict::new(
+            Some(scheme),
+            Outcome::Unverified,
+            format!("{signs}: give it with --public-url (or listen with --tunnel)"),
+        ))
     })
 }
 
