@@ -90,6 +90,16 @@ pub fn build(
     build_with(&sign, recipe, recipe.is_none(), secret, body, now, broken)
 }
 
+/// The timestamp a delivery is signed with: `now`, or 360 s off for `--break stale|future`
+/// (outside the 300 s most schemes allow).
+fn signed_at(broken: Option<Break>, now: i64) -> i64 {
+    match broken {
+        Some(Break::Stale) => now - 360,
+        Some(Break::Future) => now + 360,
+        _ => now,
+    }
+}
+
 /// [`build`] with any signer; `stamp` is the recipe that puts the timestamp into the body (if
 /// its scheme does), `idempotency` adds the ModelGates idempotency key.
 pub fn build_with(
@@ -101,11 +111,7 @@ pub fn build_with(
     now: i64,
     broken: Option<Break>,
 ) -> Result<Delivery> {
-    let t = match broken {
-        Some(Break::Stale) => now - 360,
-        Some(Break::Future) => now + 360,
-        _ => now,
-    };
+    let t = signed_at(broken, now);
     let signing = match broken {
         // An asymmetric key is replaced by another valid key; a secret gets a suffix.
         Some(Break::WrongSecret) => match crate::verify::ed25519::other_key(secret)
@@ -156,11 +162,7 @@ pub fn build_mailgun(
     now: i64,
     broken: Option<Break>,
 ) -> Result<Delivery> {
-    let t = match broken {
-        Some(Break::Stale) => now - 360,
-        Some(Break::Future) => now + 360,
-        _ => now,
-    };
+    let t = signed_at(broken, now);
     let key = match broken {
         Some(Break::WrongSecret) => format!("{}-not-it", secret.expose_str()),
         _ => secret.expose_str().to_string(),
