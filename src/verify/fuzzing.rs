@@ -6,7 +6,7 @@
 
 use super::recipe::Recipe;
 use super::{
-    RequestLine, SchemeChoice, VerifyConfig, built_in, modelgates, verify, verify_request,
+    RequestLine, SchemeChoice, VerifyConfig, built_in_recipes, modelgates, verify, verify_request,
 };
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
@@ -18,22 +18,7 @@ pub fn signature_headers(value: &[u8], body: &[u8]) {
     if let Ok(parsed) = modelgates::parse_header(value) {
         assert!(parsed.v1.iter().all(|s| s.len() == 64));
     }
-    let names = [
-        "standard",
-        "stripe",
-        "github",
-        "slack",
-        "shopify",
-        "paddle",
-        "linear",
-        "zoom",
-        "twitch",
-        "vercel",
-        "woocommerce",
-        "intercom",
-    ];
-    for name in names {
-        let recipe = built_in(name).expect("a built-in scheme");
+    for recipe in built_in_recipes() {
         let mut headers = vec![Header::new(&recipe.header, value.to_vec())];
         if let Some(t) = &recipe.timestamp_header {
             headers.push(Header::new(t, value.to_vec()));

@@ -308,6 +308,11 @@ pub fn built_in(name: &str) -> Option<Recipe> {
     BUILT_IN.iter().find(|r| r.name == name).cloned()
 }
 
+/// Every built-in recipe, in auto-detection order (ModelGates, the reference, is not one).
+pub fn built_in_recipes() -> &'static [Recipe] {
+    &BUILT_IN
+}
+
 /// [`verify_request`] without the request line: the URL-signed schemes then sign
 /// `--public-url` as it is, and the method is taken as `POST`.
 pub fn verify(headers: &[Header], body: &[u8], cfg: &VerifyConfig, now_secs: i64) -> Verdict {
