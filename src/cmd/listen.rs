@@ -256,6 +256,25 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         https_port = tls_addr.port();
         ready.push_str(&format!("\nListening on https://{tls_addr}"));
     }
+    // Start-up notes for stderr. With --json they go out in the readiness line's own write
+    // (stderr), so a script that reads that line and closes the pipe never makes a later
+    // write fail.
+    let mut notes = Vec::new();
+    if let Some(path) = store.path() {
+        notes.push(match recovery.captures {
+            0 => format!("hooklens: capture log {}", path.display()),
+            n => format!(
+                "hooklens: capture log {} ({n} earlier captures)",
+                path.display()
+            ),
+        });
+    }
+    // With a tunnel the public-URL warning says it.
+    if config.verify.secrets.is_empty() && tunnel_kind.is_none() {
+        notes.push(
+            "hooklens: no --secret (nor MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET): every delivery is accepted and shown as unverified".to_owned(),
+        );
+    }
     // Where deliveries go, with an example, beside the readiness line (in the same write).
     let shown = match &args.forward_to {
         Some(t) => format!(
@@ -265,13 +284,21 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         None => ready.clone(),
     };
     // One write: a reader that takes the first line and closes the pipe gets no half.
-    let shown = format!("{shown}\n");
+    let mut shown = format!("{shown}\n");
     let _ = if args.json {
+        for note in &notes {
+            shown.push_str(note);
+            shown.push('\n');
+        }
         std::io::Write::write_all(&mut std::io::stderr(), shown.as_bytes())
     } else {
         let mut out = std::io::stdout().lock();
-        std::io::Write::write_all(&mut out, shown.as_bytes())
-            .and_then(|()| std::io::Write::flush(&mut out))
+        let written = std::io::Write::write_all(&mut out, shown.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out));
+        for note in &notes {
+            eprintln!("{note}");
+        }
+        written
     };
     // Started once the port is bound (a failed bind starts nothing) and stopped on every way
     // out of this function: `stop` below, or dropping `tunnel` on an error or a panic.
@@ -331,20 +358,6 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         eprintln!("{line}");
     }
     let interactive = !args.no_tui && !args.json && std::io::stdout().is_terminal();
-    if let Some(path) = store.path() {
-        match recovery.captures {
-            0 => eprintln!("hooklens: capture log {}", path.display()),
-            n => eprintln!(
-                "hooklens: capture log {} ({n} earlier captures)",
-                path.display()
-            ),
-        }
-    }
-    if config.verify.secrets.is_empty() && public_url.is_none() {
-        eprintln!(
-            "hooklens: no --secret (nor MODELGATES_WEBHOOK_SECRET, HOOKLENS_SECRET): every delivery is accepted and shown as unverified"
-        );
-    }
     let header = crate::front::tui::HeaderInfo {
         addresses: ready
             .lines()
