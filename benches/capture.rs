@@ -6,6 +6,10 @@
 //! hyper that persists each body with a group-commit `fdatasync` before answering: the floor
 //! for any server that is durable before it answers.
 //!
+//! Beside the timings, each server's heap allocations per request (the whole process, load
+//! generator included, so compare servers by their difference from the floor): a count that a
+//! busy machine does not blur, unlike CPU time.
+//!
 //! `cargo bench --bench capture` (env: HOOKLENS_BENCH_SECS=5, HOOKLENS_BENCH_CONNS=50).
 
 use std::convert::Infallible;
@@ -24,6 +28,46 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 const SECRET: &str = "dev_secret";
+
+/// Counts heap allocations: each thread counts in its own cell and adds to the shared total
+/// every [`FLUSH_EVERY`], so counting does not make threads contend on one cache line.
+struct Counting;
+
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+const FLUSH_EVERY: u64 = 256;
+
+thread_local! {
+    static UNCOUNTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = UNCOUNTED.try_with(|n| {
+            let k = n.get() + 1;
+            if k == FLUSH_EVERY {
+                ALLOCATIONS.fetch_add(k, std::sync::atomic::Ordering::Relaxed);
+                n.set(0);
+            } else {
+                n.set(k);
+            }
+        });
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -152,6 +196,8 @@ struct Result {
     answered: u64,
     /// Server CPU per answered request (its threads' run time, from /proc).
     cpu_us: f64,
+    /// Heap allocations per answered request, whole process (client side included).
+    allocs: f64,
     elapsed: Duration,
     p50_us: u64,
     p99_us: u64,
@@ -246,6 +292,7 @@ async fn load(addr: SocketAddr, conns: u64, secs: u64) -> Result {
         requests: all.len() as u64,
         answered,
         cpu_us: 0.0,
+        allocs: 0.0,
         elapsed: Duration::from_secs(secs),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
@@ -320,6 +367,94 @@ fn hooklens_server(tag: &str, log: Option<std::path::PathBuf>) -> SocketAddr {
             .await
             .unwrap();
     })
+}
+
+/// Heap allocations per request of each piece of the capture path, one thread, for the
+/// bench's own signed delivery: where the difference from the floor comes from.
+fn pieces() -> Vec<(&'static str, f64)> {
+    use hooklens::model::capture::Capture;
+    use hooklens::model::record::CaptureRecord;
+    const N: u64 = 2000;
+    let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let sig = modelgates::signature_header(SECRET.as_bytes(), now, body);
+    let capture = Capture::fixture(
+        body,
+        &[
+            ("host", "bench"),
+            ("content-type", "application/json"),
+            ("x-modelgates-signature", &sig),
+            ("x-modelgates-idempotency-key", "job_bench-completed"),
+            ("content-length", "262"),
+        ],
+    );
+    let config = VerifyConfig {
+        secrets: vec![Secret::new(SECRET).unwrap()],
+        ..VerifyConfig::default()
+    };
+    let verify = || {
+        hooklens::verify::verify_request(
+            &hooklens::verify::RequestLine {
+                method: &capture.method,
+                target: &capture.target,
+            },
+            &capture.headers,
+            &capture.body,
+            &config,
+            now,
+        )
+    };
+    let record = || CaptureRecord {
+        capture: capture.clone(),
+        verdict: verify(),
+        event_type: Some("video.generation.completed".into()),
+        data_id: Some("job_bench".into()),
+        idempotency_key: Some("job_bench-completed".into()),
+        response_status: 204,
+    };
+    let per = |f: &mut dyn FnMut()| {
+        f();
+        let before = allocations();
+        for _ in 0..N {
+            f();
+        }
+        // The thread's uncounted remainder is at most FLUSH_EVERY; N is large beside it.
+        (allocations() - before) as f64 / N as f64
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, _w1, _) = Store::open(None).unwrap();
+    let (durable, _w2, _) = Store::open(Some(&dir.path().join("pieces.jsonl"))).unwrap();
+    let mut out = vec![
+        ("verify_request", per(&mut || drop(verify()))),
+        (
+            "envelope::summarize",
+            per(&mut || drop(hooklens::envelope::summarize(body))),
+        ),
+        (
+            "capture record (copy + verify)",
+            per(&mut || drop(record())),
+        ),
+    ];
+    let prepared: Vec<CaptureRecord> = (0..N + 1).map(|_| record()).collect();
+    let mut it = prepared.into_iter();
+    out.push((
+        "Store::append --no-store",
+        per(&mut || drop(rt.block_on(memory.append(it.next().unwrap())))),
+    ));
+    let prepared: Vec<CaptureRecord> = (0..N + 1).map(|_| record()).collect();
+    let mut it = prepared.into_iter();
+    out.push((
+        "Store::append durable (encode + lanes)",
+        per(&mut || drop(rt.block_on(durable.append(it.next().unwrap())))),
+    ));
+    out
 }
 
 fn main() {
@@ -399,9 +534,11 @@ fn main() {
     for _ in 0..rounds {
         for (i, (_, _, addr, threads)) in servers.iter().enumerate() {
             let before = cpu_ns(threads);
+            let allocated = allocations();
             let mut r = rt.block_on(load(*addr, conns, secs));
             let spent = cpu_ns(threads).saturating_sub(before);
             r.cpu_us = spent as f64 / 1e3 / r.answered.max(1) as f64;
+            r.allocs = allocations().saturating_sub(allocated) as f64 / r.answered.max(1) as f64;
             results[i].push(r);
         }
     }
@@ -415,20 +552,21 @@ fn main() {
         .position(|s| s.1 == "durable_floor")
         .map(|i| medians[i].rps());
     println!(
-        "{:<40} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>6}",
-        "server", "req/s", "p50 µs", "p99 µs", "ratio", "vs dur", "cpu µs/r", "errors"
+        "{:<40} {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8} {:>6}",
+        "server", "req/s", "p50 µs", "p99 µs", "ratio", "vs dur", "cpu µs/r", "allocs/r", "errors"
     );
     let mut json = serde_json::Map::new();
     for ((name, key, ..), r) in servers.iter().zip(&medians) {
         let vs_durable = durable_floor.map(|d| r.rps() / d);
         println!(
-            "{name:<40} {:>9.0} {:>8} {:>8} {:>6.2}x {:>7} {:>8.1} {:>6}",
+            "{name:<40} {:>9.0} {:>8} {:>8} {:>6.2}x {:>7} {:>8.1} {:>8.1} {:>6}",
             r.rps(),
             r.p50_us,
             r.p99_us,
             r.rps() / medians[0].rps(),
             vs_durable.map_or("-".into(), |v| format!("{v:.2}x")),
             r.cpu_us,
+            r.allocs,
             r.errors
         );
         json.insert(
@@ -440,10 +578,20 @@ fn main() {
                 "vs_floor": r.rps() / medians[0].rps(),
                 "vs_durable_floor": vs_durable,
                 "cpu_us_per_request": r.cpu_us,
+                "allocs_per_request": r.allocs,
                 "errors": r.errors,
             }),
         );
     }
+    let pieces = pieces();
+    println!("allocations per request, by piece (one thread):");
+    for (piece, n) in &pieces {
+        println!("  {piece:<40} {n:>6.1}");
+    }
+    let pieces: serde_json::Map<String, serde_json::Value> = pieces
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into()))
+        .collect();
     let lines = std::fs::read_to_string(dir.path().join("bench.jsonl"))
         .map(|t| t.lines().count())
         .unwrap_or(0);
@@ -451,6 +599,6 @@ fn main() {
     // One line for `cargo bench --bench all` to collect.
     println!(
         "json: {}",
-        serde_json::json!({ "capture": { "conns": conns, "secs": secs, "rounds": rounds, "servers": json } })
+        serde_json::json!({ "capture": { "conns": conns, "secs": secs, "rounds": rounds, "servers": json, "allocations_by_piece": pieces } })
     );
 }

@@ -119,14 +119,22 @@ enum ValueRepr {
 }
 
 impl Serialize for Header {
+    /// `["Name", "text"]`, or `["Name", {"b64": "…"}]` for a value that is not UTF-8; written
+    /// straight from the bytes (no copy of the value).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let value = match std::str::from_utf8(&self.value) {
-            Ok(text) => ValueRepr::Text(text.to_owned()),
-            Err(_) => ValueRepr::Binary {
-                b64: B64.encode(&self.value),
-            },
-        };
-        (&self.name, value).serialize(s)
+        use serde::ser::SerializeTuple;
+        #[derive(Serialize)]
+        struct Binary<'a> {
+            #[serde(with = "b64_bytes")]
+            b64: &'a Bytes,
+        }
+        let mut pair = s.serialize_tuple(2)?;
+        pair.serialize_element(&self.name)?;
+        match std::str::from_utf8(&self.value) {
+            Ok(text) => pair.serialize_element(text)?,
+            Err(_) => pair.serialize_element(&Binary { b64: &self.value })?,
+        }
+        pair.end()
     }
 }
 
@@ -277,9 +285,9 @@ pub mod b64_bytes {
     use bytes::Bytes;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    /// Serialize bytes as a base64 string.
+    /// Serialize bytes as a base64 string, encoded as it is written (no copy of the body).
     pub fn serialize<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&B64.encode(bytes))
+        s.collect_str(&base64::display::Base64Display::new(bytes, &B64))
     }
 
     /// Deserialize a base64 string into bytes.

@@ -211,10 +211,22 @@ impl HeadRecorder {
         };
         let method = req.method.unwrap_or_default().to_string();
         let target = req.path.unwrap_or_default().to_string();
+        // One copy of the head; every value is a slice of it (no allocation per header).
+        let base = self.buf.as_ptr() as usize;
+        let head = Bytes::copy_from_slice(&self.buf[..used]);
         let headers: Vec<Header> = req
             .headers
             .iter()
-            .map(|h| Header::new(h.name, Bytes::copy_from_slice(h.value)))
+            .map(|h| {
+                let value = match h.value.len() {
+                    0 => Bytes::new(),
+                    n => {
+                        let at = h.value.as_ptr() as usize - base;
+                        head.slice(at..at + n)
+                    }
+                };
+                Header::new(h.name, value)
+            })
             .collect();
 
         let mut chunked = false;

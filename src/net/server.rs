@@ -357,31 +357,50 @@ pub async fn serve_connection<S>(
     }
 }
 
-/// Header list for a request: the recorded original-case head when it matches, else hyper's.
-fn headers_of(
-    parts: &http::request::Parts,
-    recorder: &SharedRecorder,
-) -> (Vec<Header>, HeaderCase) {
+/// A request's head as captured: the recorded original-case head when it matches hyper's,
+/// else hyper's (lowercase names). The recorder's method and target strings are reused, so
+/// a request costs no second copy of them.
+struct HeadParts {
+    method: String,
+    target: String,
+    headers: Vec<Header>,
+    case: HeaderCase,
+}
+
+fn head_of(parts: &http::request::Parts, recorder: &SharedRecorder) -> HeadParts {
+    let target = parts.uri.path_and_query().map(|p| p.as_str());
     if parts.version != http::Version::HTTP_2
         && let Ok(mut rec) = recorder.lock()
         && let Some(head) = rec.pop()
     {
-        let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
         let same = head.method == parts.method.as_str()
-            && (head.target == target || head.target == parts.uri.to_string())
+            && (Some(head.target.as_str()) == target || head.target == parts.uri.to_string())
             && head.headers.len() == parts.headers.len();
         if same {
-            return (head.headers, HeaderCase::Original);
+            let target = match target {
+                Some(t) if t != head.target => t.to_owned(),
+                _ => head.target,
+            };
+            return HeadParts {
+                method: head.method,
+                target,
+                headers: head.headers,
+                case: HeaderCase::Original,
+            };
         }
         // Out of step with hyper: stop trusting the recorder on this connection.
         rec.turn_off();
     }
-    let headers = parts
-        .headers
-        .iter()
-        .map(|(n, v)| Header::new(n.as_str(), Bytes::copy_from_slice(v.as_bytes())))
-        .collect();
-    (headers, HeaderCase::Lowercase)
+    HeadParts {
+        method: parts.method.as_str().to_owned(),
+        target: target.map_or_else(|| parts.uri.to_string(), str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| Header::new(n.as_str(), Bytes::copy_from_slice(v.as_bytes())))
+            .collect(),
+        case: HeaderCase::Lowercase,
+    }
 }
 
 enum BodyEnd {
@@ -550,7 +569,7 @@ async fn handle(
     let limits = state.config.limits;
     let deadline = tokio::time::Instant::now() + limits.body_timeout;
     let (parts, body) = req.into_parts();
-    let (headers, header_case) = headers_of(&parts, &recorder);
+    let head = head_of(&parts, &recorder);
     let max = state.config.max_body;
     let declared = declared_length(&parts.headers);
     let keep = max.min(REFUSED_BODY_KEEP);
@@ -578,14 +597,11 @@ async fn handle(
         received_at_ms,
         peer,
         tls: tls.map(|t| (*t).clone()),
-        method: parts.method.as_str().to_owned(),
-        target: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.to_string(), |p| p.as_str().to_owned()),
+        method: head.method,
+        target: head.target,
         version: version_of(parts.version),
-        header_case,
-        headers,
+        header_case: head.case,
+        headers: head.headers,
         body,
         truncated,
         fault,

@@ -70,7 +70,7 @@ pub(super) enum Committed {
 /// One append on its way to a lane.
 struct Job {
     entry: Entry,
-    /// The encoded line without its head (see [`push_line`]).
+    /// The encoded line tail (see [`push_line`]).
     tail: Vec<u8>,
     /// Needs an `fdatasync` before it is published. A batch of only unsynced appends (a relayed
     /// forward's record, whose answer is already on its way) is written and published without
@@ -176,7 +176,7 @@ impl Sink {
                 let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
                 let batch = [(entry, Vec::new())];
                 let mut results = match writer.stage(&batch) {
-                    Ok(st) => publish(index, events, &batch, st.rows),
+                    Ok(st) => publish(index, events, batch, st.rows),
                     Err(e) => vec![Err(e)],
                 };
                 return match results.pop() {
@@ -331,31 +331,37 @@ impl Writer {
 fn publish(
     index: &RwLock<Index>,
     events: &broadcast::Sender<Event>,
-    batch: &[Pending],
+    batch: impl IntoIterator<Item = Pending>,
     rows: Vec<StagedRow>,
 ) -> Vec<Result<Committed, String>> {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
     let dropped_before = idx.memory_dropped();
-    let mut results = Vec::with_capacity(batch.len());
-    for ((entry, _), row) in batch.iter().zip(rows) {
+    let mut results = Vec::with_capacity(rows.len());
+    for ((entry, _), row) in batch.into_iter().zip(rows) {
         match (entry, row) {
             (Entry::Capture(record), StagedRow::Capture(row, location)) => {
+                // Written to the file, the record is this batch's alone: its verdict moves
+                // into the event instead of being copied (in memory, the index keeps it).
+                let (verdict, tls) = match Arc::try_unwrap(record) {
+                    Ok(record) => (record.verdict, record.capture.tls),
+                    Err(shared) => (shared.verdict.clone(), shared.capture.tls.clone()),
+                };
                 let stored = Arc::new(Stored {
                     summary: row.clone(),
-                    verdict: record.verdict.clone(),
-                    tls: record.capture.tls.clone(),
+                    verdict,
+                    tls,
                 });
                 idx.push(row, location);
                 let _ = events.send(Event::Captured(stored.clone()));
                 results.push(Ok(Committed::Capture(stored)));
             }
             (Entry::Exchange(e), StagedRow::Exchange(at)) => {
-                idx.link(e.capture, LinkedBrief::of(e), at);
-                let _ = events.send(Event::Forwarded(e.clone()));
+                idx.link(e.capture, LinkedBrief::of(&e), at);
+                let _ = events.send(Event::Forwarded(e));
                 results.push(Ok(Committed::Other));
             }
             (Entry::Session(forward_to), _) => {
-                idx.note_session(forward_to.clone(), None);
+                idx.note_session(forward_to, None);
                 results.push(Ok(Committed::Other));
             }
             _ => results.push(Err("internal: staged row does not match its entry".into())),
@@ -385,7 +391,9 @@ struct Lanes {
 /// One sync lane: gather everything pending (group commit), write it, sync it while the other
 /// lane gathers and writes the next batch, publish in order, answer.
 fn lane(lanes: Arc<Lanes>, sync_fd: File) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    // Who waits for each entry of the batch, and whether it asked for a sync.
+    let mut waiting: Vec<(bool, oneshot::Sender<Result<Committed, String>>)> =
+        Vec::with_capacity(MAX_BATCH);
     loop {
         let (staged, batch) = {
             let mut intake = lanes.intake.lock().unwrap_or_else(|p| p.into_inner());
@@ -393,35 +401,33 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
             let Some(first) = rx.blocking_recv() else {
                 return;
             };
-            jobs.push(first);
-            while jobs.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
+            let mut batch: Vec<Pending> = Vec::with_capacity(rx.len() + 1);
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                batch.push((job.entry, job.tail));
+                waiting.push((job.sync, job.reply));
+                if batch.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
                 }
             }
-            let batch: Vec<Pending> = jobs
-                .iter_mut()
-                .map(|j| (j.entry.clone(), std::mem::take(&mut j.tail)))
-                .collect();
             (writer.stage(&batch), batch)
         };
-        let sync = jobs.iter().any(|j| j.sync);
-        let fail = |e: String| -> Vec<Result<Committed, String>> {
+        let sync = waiting.iter().any(|(sync, _)| *sync);
+        let fail = |e: String, n: usize| -> Vec<Result<Committed, String>> {
             if !lanes.failing.swap(true, Ordering::SeqCst) {
                 let _ = lanes.events.send(Event::Notice(format!(
                     "capture log write failed: {e}; requests get 500 until the log can be written again (nothing half-written is left in it)"
                 )));
             }
-            batch.iter().map(|_| Err(e.clone())).collect()
+            (0..n).map(|_| Err(e.clone())).collect()
         };
         let results = match staged {
-            Err(e) => fail(e),
+            Err(e) => fail(e, batch.len()),
             Ok(st) => match if sync { sync_fd.sync_data() } else { Ok(()) } {
                 Ok(()) => {
                     let mut out = Vec::new();
                     wait_turn_and(&lanes, st.seq, || {
-                        out = publish(&lanes.index, &lanes.events, &batch, st.rows);
+                        out = publish(&lanes.index, &lanes.events, batch, st.rows);
                     });
                     if lanes.failing.swap(false, Ordering::SeqCst) {
                         let _ = lanes.events.send(Event::Notice(
@@ -433,12 +439,12 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
                 Err(e) => {
                     // The turn must still pass this batch, or later ones would wait forever.
                     wait_turn_and(&lanes, st.seq, || {});
-                    fail(e.to_string())
+                    fail(e.to_string(), batch.len())
                 }
             },
         };
-        for (job, result) in jobs.drain(..).zip(results) {
-            let _ = job.reply.send(result);
+        for ((_, reply), result) in waiting.drain(..).zip(results) {
+            let _ = reply.send(result);
         }
     }
 }

@@ -50,8 +50,9 @@ fn readable(v: u32) -> bool {
 
 // ---- writing ----
 
-/// Serializes a capture without its head and newline: `"received_at_ms":…}` (see
-/// [`push_line`]). Done on the request's task, so the log writer only concatenates.
+/// Serializes a capture as the tail of its line: one JSON object `{"received_at_ms":…}`
+/// whose `{` [`push_line`] replaces with the line head. Done on the request's task, so the
+/// log writer only concatenates.
 pub(super) fn encode_capture_tail(record: &CaptureRecord) -> Result<Vec<u8>> {
     #[derive(Serialize)]
     struct Tail<'a> {
@@ -59,22 +60,33 @@ pub(super) fn encode_capture_tail(record: &CaptureRecord) -> Result<Vec<u8>> {
         record: &'a CaptureRecord,
         body_len: usize,
     }
-    let mut bytes = serde_json::to_vec(&Tail {
-        record,
-        body_len: record.capture.body.len(),
-    })
+    // Sized for the whole line up front: base64 grows the body by a third, and the rest
+    // (headers, verdict) is rarely more than a few hundred bytes.
+    let c = &record.capture;
+    let headers: usize = c
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len() + 8)
+        .sum();
+    let mut bytes = Vec::with_capacity(512 + c.body.len() / 3 * 4 + headers + c.target.len());
+    serde_json::to_writer(
+        &mut bytes,
+        &Tail {
+            record,
+            body_len: c.body.len(),
+        },
+    )
     .context("encoding capture")?;
-    bytes.remove(0); // the leading '{'
     Ok(bytes)
 }
 
-/// Serializes a forward or replay record (it has its own `kind`) without its leading `{`.
+/// Serializes a forward or replay record (it has its own `kind`) as a line tail.
 pub(super) fn encode_exchange_tail(exchange: &Exchange) -> Result<Vec<u8>> {
     encode_plain_tail(exchange)
 }
 
 /// Serializes a `session` line (a listener started, with its `--forward-to` and its tunnel's
-/// public URL) without its leading `{`.
+/// public URL) as a line tail.
 pub(super) fn encode_session_tail(
     started_at_ms: i64,
     forward_to: Option<&RecordedTarget>,
@@ -98,8 +110,8 @@ pub(super) fn encode_session_tail(
     })
 }
 
-/// Serializes the `log` header, the first line of every log hooklens creates, without its
-/// leading `{`: it says what the file is, so a file that is not a log is never taken for one.
+/// Serializes the `log` header, the first line of every log hooklens creates, as a line
+/// tail: it says what the file is, so a file that is not a log is never taken for one.
 pub(super) fn encode_header_tail(created_at_ms: i64) -> Result<Vec<u8>> {
     #[derive(Serialize)]
     struct Header {
@@ -117,9 +129,7 @@ pub(super) fn encode_header_tail(created_at_ms: i64) -> Result<Vec<u8>> {
 }
 
 fn encode_plain_tail<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec(value).context("encoding log record")?;
-    bytes.remove(0);
-    Ok(bytes)
+    serde_json::to_vec(value).context("encoding log record")
 }
 
 /// The full line for a capture with an id, newline included (the writer's format; tests and
@@ -132,7 +142,7 @@ pub fn encode_line(id: CaptureId, record: &CaptureRecord) -> Result<Vec<u8>> {
 }
 
 /// Appends one whole line: the head (`{"v":1,` plus, for a capture, its kind and id), the
-/// encoded tail and the newline.
+/// encoded tail after its `{`, and the newline.
 pub(super) fn push_line(buf: &mut Vec<u8>, capture_id: Option<CaptureId>, tail: &[u8]) {
     match capture_id {
         Some(id) => {
@@ -146,7 +156,8 @@ pub(super) fn push_line(buf: &mut Vec<u8>, capture_id: Option<CaptureId>, tail: 
             let _ = write!(buf, "{{\"v\":{FORMAT_VERSION},");
         }
     }
-    buf.extend_from_slice(tail);
+    // The tail is a whole JSON object; its `{` is the head's.
+    buf.extend_from_slice(tail.strip_prefix(b"{").unwrap_or(tail));
     buf.push(b'\n');
 }
 
