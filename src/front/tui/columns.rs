@@ -179,15 +179,22 @@ impl Texts {
             self.prefix.push(len);
             self.suffix.push(len);
         } else {
-            let (first, this) = (self.entry(n - n % 64), self.entry(n));
-            let shared = |pairs: &mut dyn Iterator<Item = (&u8, &u8)>| {
-                pairs.take_while(|(a, b)| a == b).count().min(255) as u8
-            };
-            let pre = shared(&mut first.iter().zip(this));
-            let suf = shared(&mut first.iter().rev().zip(this.iter().rev()));
+            // Only as far as the block still shares: most pushes compare a few bytes.
             let b = n / 64;
-            self.prefix[b] = self.prefix[b].min(pre);
-            self.suffix[b] = self.suffix[b].min(suf);
+            let (first, this) = (self.entry(n - n % 64), self.entry(n));
+            let (pre, suf) = (self.prefix[b] as usize, self.suffix[b] as usize);
+            let pre = first[..pre]
+                .iter()
+                .zip(this)
+                .take_while(|(a, b)| a == b)
+                .count() as u8;
+            let suf = first[first.len() - suf..]
+                .iter()
+                .rev()
+                .zip(this.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count() as u8;
+            (self.prefix[b], self.suffix[b]) = (pre, suf);
         }
         n as u32
     }
@@ -311,6 +318,8 @@ struct Shared {
     /// at a pointer compare.
     last: Option<(Arc<str>, u32)>,
     rows: Vec<u32>,
+    /// Rows that have a value: the answer when every value matches.
+    present: Bits,
 }
 
 impl Shared {
@@ -334,6 +343,7 @@ impl Shared {
             },
         };
         self.rows.push(n);
+        self.present.grow(self.rows.len(), n != NONE);
     }
 
     /// Per row: the value contains `needle`.
@@ -341,7 +351,7 @@ impl Shared {
         let values = self.values.containing(needle.as_bytes());
         match values.count() {
             0 => Bits::new(self.rows.len(), false),
-            n if n == values.len() => Bits::from_fn(&self.rows, |&v| v != NONE),
+            n if n == values.len() => self.present.clone(),
             _ => Bits::from_fn(&self.rows, |&v| v != NONE && values.get(v as usize)),
         }
     }
@@ -354,7 +364,10 @@ impl Shared {
 
     fn heap_bytes(&self) -> usize {
         // A map entry: the Arc (16), the number (4), the table's control byte and padding.
-        self.values.heap_bytes() + self.numbers.capacity() * 32 + self.rows.capacity() * 4
+        self.values.heap_bytes()
+            + self.numbers.capacity() * 32
+            + self.rows.capacity() * 4
+            + self.present.heap_bytes()
     }
 }
 
@@ -461,9 +474,12 @@ impl Columns {
             Term::Path(p) => self.target.containing(p),
             Term::Key(k) => self.keys_containing(k),
             Term::Text(t) => {
+                // Once every row matches (a needle such as `t` in every path), the other
+                // fields cannot add one.
                 let mut hits = self.target.containing(t);
-                hits.or(&self.event_type.containing(t));
-                // When every path or type already matches, the keys cannot add a row.
+                if hits.count() < n {
+                    hits.or(&self.event_type.containing(t));
+                }
                 if hits.count() < n {
                     hits.or(&self.keys_containing(t));
                 }
