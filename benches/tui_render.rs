@@ -158,17 +158,17 @@ fn main() {
         for c in filter.chars() {
             text.push(c);
             let ms = press(&mut app, &template, KeyCode::Char(c));
-            typed.push(Key::new(format!("{text:?}"), ms, &app));
+            typed.push(Key::new(format!("typed {text}"), ms, &app));
         }
         // Back to the start, one key at a time (each an earlier filter), then Esc.
         while text.pop().is_some() {
             let ms = press(&mut app, &template, KeyCode::Backspace);
-            typed.push(Key::new(format!("Backspace to {text:?}"), ms, &app));
+            typed.push(Key::new(format!("Backspace to {text}"), ms, &app));
         }
         for c in filter.chars().take(3) {
             text.push(c);
             let ms = press(&mut app, &template, KeyCode::Char(c));
-            typed.push(Key::new(format!("{text:?} again"), ms, &app));
+            typed.push(Key::new(format!("typed {text} again"), ms, &app));
         }
         let ms = press(&mut app, &template, KeyCode::Esc);
         typed.push(Key::new("Esc".into(), ms, &app));
@@ -241,7 +241,7 @@ fn main() {
         for line in keys.chunks(4) {
             let cells: Vec<String> = line
                 .iter()
-                .map(|k| format!("{:<26} {:6.2} {:>8}", k.what, k.ms, k.shown))
+                .map(|k| format!("{:<30} {:6.2} {:>8}", k.what, k.ms, k.shown))
                 .collect();
             println!("    {}", cells.join(" | "));
         }

@@ -286,8 +286,7 @@ impl App {
             let pass = self
                 .recent
                 .matching(&self.filter, &self.columns, &self.rows);
-            let shown = pass.ones().skip_while(|&i| i < first).map(|i| i as u32);
-            self.view.extend(shown);
+            pass.extend_from(first, &mut self.view);
         }
         self.selected = match keep {
             Some(id) => self
