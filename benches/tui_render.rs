@@ -1,6 +1,8 @@
 //! The inspector at 1,000,000 captures: each filter keystroke (the list rebuilt, the new
 //! selection's detail derived) and each tab's frame, against the 16 ms of one frame at 60 Hz.
-//! Prints a table, then the same figures as one JSON object.
+//! Prints a table, every keystroke of every filter (the filter text after it, the rows shown,
+//! the time) and the slowest one, then the same figures as one JSON object, with the bytes per
+//! capture of the filter index and of the whole inspector (rows included).
 //! `cargo bench --bench tui_render` (`HOOKLENS_BENCH_ROWS=N` for another size)
 
 use std::sync::Arc;
@@ -125,15 +127,17 @@ fn main() {
     template.verdict.timestamp = Some(1_764_151_200);
     template.verdict.skew_secs = Some(-1);
 
+    let rss_before = rss_bytes();
     let mut app = App::new(HeaderInfo::default(), 1_764_151_300_000);
     let t = Instant::now();
     let first = app.load_rows(rows(n));
     play(&mut app, &template, first);
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    let inspector_bytes = rss_bytes().saturating_sub(rss_before) as f64 / n as f64;
 
     // Filter keystrokes: open the line, type, then Backspace and Esc back to everything.
     let mut keys = Stats::new("filter keystroke");
-    let mut per_filter = Vec::new();
+    let mut per_filter: Vec<(&str, Vec<Key>)> = Vec::new();
     for filter in [
         "invalid",
         "type:failed",
@@ -141,29 +145,46 @@ fn main() {
         "-valid",
         "dup",
         "job_5",
+        // Needles in every row: the search cannot stop early anywhere.
+        "e",
+        "key:-completed",
+        "9",
+        "invalid job_3 -dup",
+        "status:401 key:job_12",
     ] {
         press(&mut app, &template, KeyCode::Char('/'));
         let mut typed = Vec::new();
+        let mut text = String::new();
         for c in filter.chars() {
-            typed.push(press(&mut app, &template, KeyCode::Char(c)));
+            text.push(c);
+            let ms = press(&mut app, &template, KeyCode::Char(c));
+            typed.push(Key::new(format!("typed {text}"), ms, &app));
         }
-        typed.push(press(&mut app, &template, KeyCode::Backspace));
-        typed.push(press(&mut app, &template, KeyCode::Esc));
-        let (worst, at) = typed
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (*t, i))
-            .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a });
-        let which = if at < filter.len() {
-            format!("typing {:?}", &filter[..=at])
-        } else if at == filter.len() {
-            "Backspace".into()
-        } else {
-            "Esc".into()
-        };
-        per_filter.push(format!("  /{filter}: slowest key {worst:.2} ms ({which})"));
-        keys.samples.extend(typed);
+        // Back to the start, one key at a time (each an earlier filter), then Esc.
+        while text.pop().is_some() {
+            let ms = press(&mut app, &template, KeyCode::Backspace);
+            typed.push(Key::new(format!("Backspace to {text}"), ms, &app));
+        }
+        for c in filter.chars().take(3) {
+            text.push(c);
+            let ms = press(&mut app, &template, KeyCode::Char(c));
+            typed.push(Key::new(format!("typed {text} again"), ms, &app));
+        }
+        let ms = press(&mut app, &template, KeyCode::Esc);
+        typed.push(Key::new("Esc".into(), ms, &app));
+        keys.samples.extend(typed.iter().map(|k| k.ms));
+        per_filter.push((filter, typed));
     }
+    let slowest_of = |keys: &[Key]| -> usize {
+        (0..keys.len())
+            .max_by(|&a, &b| keys[a].ms.total_cmp(&keys[b].ms))
+            .expect("keys were pressed")
+    };
+    let (slowest_filter, slowest) = per_filter
+        .iter()
+        .map(|(f, keys)| (*f, &keys[slowest_of(keys)]))
+        .max_by(|a, b| a.1.ms.total_cmp(&b.1.ms))
+        .expect("filters were typed");
 
     // Moving the selection: each step loads the next capture and derives its detail.
     let mut steps = Stats::new("j (select + derive detail)");
@@ -213,10 +234,46 @@ fn main() {
             s.samples.len()
         );
     }
-    for line in &per_filter {
-        println!("{line}");
+    println!("every keystroke: the filter after it, ms, rows shown");
+    for (filter, keys) in &per_filter {
+        let worst = &keys[slowest_of(keys)];
+        println!("  /{filter}: slowest {:.2} ms ({})", worst.ms, worst.what);
+        for line in keys.chunks(4) {
+            let cells: Vec<String> = line
+                .iter()
+                .map(|k| format!("{:<30} {:6.2} {:>8}", k.what, k.ms, k.shown))
+                .collect();
+            println!("    {}", cells.join(" | "));
+        }
     }
-    let extra = heap_report(&app, n);
+    println!(
+        "slowest keystroke: {:.2} ms, /{slowest_filter}: {} ({} rows shown)",
+        slowest.ms, slowest.what, slowest.shown
+    );
+    let json_str = |s: &str| serde_json::to_string(s).expect("a string");
+    let filters: Vec<String> = per_filter
+        .iter()
+        .map(|(filter, keys)| {
+            let worst = &keys[slowest_of(keys)];
+            format!(
+                "{{\"filter\":{},\"max_ms\":{:.3},\"slowest_key\":{},\"rows_shown\":{}}}",
+                json_str(filter),
+                worst.ms,
+                json_str(&worst.what),
+                worst.shown
+            )
+        })
+        .collect();
+    let mut extra = heap_report(&app, n, inspector_bytes);
+    extra.push_str(&format!(
+        "\"keystroke_max_ms\":{:.3},\"slowest_key\":{{\"filter\":{},\"key\":{},\"ms\":{:.3},\"rows_shown\":{}}},\"per_filter\":[{}],",
+        slowest.ms,
+        json_str(slowest_filter),
+        json_str(&slowest.what),
+        slowest.ms,
+        slowest.shown,
+        filters.join(",")
+    ));
     let json: Vec<String> = all
         .iter()
         .map(|s| {
@@ -235,9 +292,41 @@ fn main() {
     );
 }
 
-/// What the inspector adds beside its rows, per capture.
-fn heap_report(app: &App, n: u64) -> String {
+/// One timed keystroke: the filter text it left, the time, the rows the list then showed.
+struct Key {
+    what: String,
+    ms: f64,
+    shown: usize,
+}
+
+impl Key {
+    fn new(what: String, ms: f64, app: &App) -> Key {
+        Key {
+            what,
+            ms,
+            shown: app.visible_len(),
+        }
+    }
+}
+
+/// Resident bytes of this process (Linux; 0 elsewhere).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// What the inspector holds per capture: its filter index (columns, list positions, kept
+/// results; counted exactly) and everything, its rows included (the resident growth while
+/// loading them).
+fn heap_report(app: &App, n: u64, inspector_bytes: f64) -> String {
     let bytes = app.columns_heap_bytes() as f64 / n as f64;
-    println!("filter columns: {bytes:.0} bytes per capture (beside the inspector's rows)");
-    format!("\"columns_bytes_per_capture\":{bytes:.0},")
+    println!(
+        "filter index (columns, list, kept results): {bytes:.0} bytes per capture; \
+         the whole inspector, rows included: {inspector_bytes:.0} bytes per capture (resident growth)"
+    );
+    format!(
+        "\"columns_bytes_per_capture\":{bytes:.0},\"inspector_bytes_per_capture\":{inspector_bytes:.0},"
+    )
 }

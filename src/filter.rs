@@ -129,6 +129,17 @@ impl Filter {
         self.terms.iter().any(|(_, t)| matches!(t, Term::Text(_)))
     }
 
+    /// True when every capture this filter matches is also matched by `wider` (each of its
+    /// terms is implied by one of ours): the inspector then tests only what `wider` showed.
+    /// Conservative: false when unsure.
+    pub fn narrows(&self, wider: &Filter) -> bool {
+        wider.terms.iter().all(|(wn, wt)| {
+            self.terms
+                .iter()
+                .any(|(n, t)| n == wn && if *n { within(wt, t) } else { within(t, wt) })
+        })
+    }
+
     /// Whether a capture matches; `body` is searched by text terms when supplied.
     pub fn matches(&self, row: &Summary, body: Option<&[u8]>) -> bool {
         self.terms
@@ -148,6 +159,20 @@ fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
         || hay
             .windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// True when every capture `a` matches, `b` matches too (for both with or without a body).
+fn within(a: &Term, b: &Term) -> bool {
+    use Term::*;
+    let has = |x: &str, y: &str| x.contains(y);
+    match (a, b) {
+        (Outcomes(x), Outcomes(y)) => x.iter().all(|o| y.contains(o)),
+        (Type(x), Type(y)) | (Path(x), Path(y)) | (Key(x), Key(y)) => has(x, y),
+        (Type(x) | Path(x) | Key(x), Text(y)) => has(x, y),
+        // A number also matches that id, which a longer text need not contain.
+        (Text(x), Text(y)) => x == y || (x.parse::<u64>().is_err() && has(x, y)),
+        (x, y) => x == y,
+    }
 }
 
 fn term_matches(term: &Term, row: &Summary, body: Option<&[u8]>) -> bool {
@@ -222,6 +247,23 @@ mod tests {
         let f = Filter::parse("needle").unwrap();
         assert!(!f.matches(&r, None));
         assert!(f.matches(&r, Some(b"{\"x\":\"NEEDLE\"}")));
+    }
+
+    #[rstest]
+    #[case::longer_text("job_12", "job_1", true)]
+    #[case::backspace("job_1", "job_12", false)]
+    #[case::added_term("invalid job", "invalid", true)]
+    #[case::removed_term("invalid", "invalid job", false)]
+    #[case::stale_within_invalid("stale", "invalid", true)]
+    #[case::invalid_not_within_stale("invalid", "stale", false)]
+    #[case::longer_negation_widens("-job_1", "-job", false)]
+    #[case::shorter_negation_narrows("-job", "-job_1", true)]
+    #[case::key_within_text("key:job_1", "job", true)]
+    #[case::a_number_is_also_an_id("12", "1", false)]
+    #[case::anything_within_empty("dup", "", true)]
+    fn narrowing(#[case] narrow: &str, #[case] wide: &str, #[case] expected: bool) {
+        let (n, w) = (Filter::parse(narrow).unwrap(), Filter::parse(wide).unwrap());
+        assert_eq!(n.narrows(&w), expected);
     }
 
     #[rstest]

@@ -1,7 +1,8 @@
 //! Inspector state: a plain struct updated by store events, keys and the mouse. No terminal,
 //! no I/O: whatever needs the disk comes back to the loop as an [`Action`]. Filtering goes
-//! through the flat [`Columns`] (a keystroke at a million captures stays within a frame), and
-//! what the detail pane shows is derived once per selection, never per frame.
+//! through the flat [`Columns`] and the [`Recent`] results (a keystroke at a million captures
+//! stays within a frame), and what the detail pane shows is derived once per selection, never
+//! per frame.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::columns::Columns;
+use super::columns::{Columns, Recent};
 use super::keys::{Command, command_for};
 use super::mouse::{Hits, Spot};
 use crate::envelope::ShapeReport;
@@ -120,8 +121,10 @@ pub struct App {
     rows: Vec<Summary>,
     /// The rows' filterable fields, for whole-log filters.
     columns: Columns,
+    /// The last few filters' results.
+    recent: Recent,
     /// Positions in `rows` shown in the list (filter and clear applied).
-    view: Vec<usize>,
+    view: Vec<u32>,
     /// Position in `view`.
     selected: Option<usize>,
     /// The capture the detail pane is for (loaded or being loaded).
@@ -170,6 +173,7 @@ impl App {
             header,
             rows: Vec::new(),
             columns: Columns::default(),
+            recent: Recent::default(),
             view: Vec::new(),
             selected: None,
             shown: None,
@@ -199,6 +203,7 @@ impl App {
     pub fn load_rows(&mut self, rows: Vec<Summary>) -> Option<Action> {
         self.rows = rows;
         self.columns = Columns::of(&self.rows);
+        self.recent.clear();
         self.valid = self
             .rows
             .iter()
@@ -221,7 +226,7 @@ impl App {
 
     /// The row at a list position.
     pub fn visible_row(&self, pos: usize) -> Option<&Summary> {
-        self.view.get(pos).map(|&i| &self.rows[i])
+        self.view.get(pos).map(|&i| &self.rows[i as usize])
     }
 
     /// List position of the selection.
@@ -249,9 +254,12 @@ impl App {
         self.hidden_through > 0
     }
 
-    /// Heap bytes of the inspector's filter columns (beside its copy of the rows).
+    /// Heap bytes of the inspector's filter index: the columns, the list's positions and the
+    /// kept filter results (beside its copy of the rows).
     pub fn columns_heap_bytes(&self) -> usize {
-        self.columns.heap_bytes() + self.view.capacity() * std::mem::size_of::<usize>()
+        self.columns.heap_bytes()
+            + self.view.capacity() * std::mem::size_of::<u32>()
+            + self.recent.heap_bytes()
     }
 
     /// The rows of the selected capture's job timeline, oldest first.
@@ -271,24 +279,48 @@ impl App {
     fn rebuild_view(&mut self) {
         let keep = self.selected_row().map(|r| r.id);
         let first = self.rows.partition_point(|r| r.id.0 <= self.hidden_through);
-        self.view = if self.filter.is_empty() {
-            (first..self.rows.len()).collect()
+        self.view.clear();
+        if self.filter.is_empty() {
+            self.view.extend(first as u32..self.rows.len() as u32);
         } else {
-            let pass = self.columns.matching(&self.filter, &self.rows);
-            let mut view = std::mem::take(&mut self.view);
-            view.clear();
-            view.extend((first..self.rows.len()).filter(|&i| pass[i]));
-            view
-        };
+            let pass = self
+                .recent
+                .matching(&self.filter, &self.columns, &self.rows);
+            pass.extend_from(first, &mut self.view);
+        }
         self.selected = match keep {
             Some(id) => self
                 .view
-                .binary_search_by_key(&id, |&i| self.rows[i].id)
+                .binary_search_by_key(&id, |&i| self.rows[i as usize].id)
                 .ok()
                 .or(self.view.len().checked_sub(1)),
             None => self.view.len().checked_sub(1),
         };
         self.list_offset.set(0);
+    }
+
+    /// Shows or hides row `pos` after its status changed; the selection stays on its capture,
+    /// or moves to the next one shown when this one left the list.
+    fn refilter(&mut self, pos: usize) -> Option<Action> {
+        let shown = self.passes(&self.rows[pos]);
+        let sel = self.selected;
+        match (self.view.binary_search(&(pos as u32)), shown) {
+            (Ok(at), false) => {
+                self.view.remove(at);
+                let last = self.view.len().checked_sub(1);
+                let sel = sel.map(|s| if at < s { s - 1 } else { s });
+                self.select(sel.and_then(|s| last.map(|l| s.min(l))))
+            }
+            (Err(at), true) => {
+                self.view.insert(at, pos as u32);
+                self.selected = sel.map(|s| if at <= s { s + 1 } else { s });
+                if self.selected.is_none() || (self.follow && at + 1 == self.view.len()) {
+                    return self.select(Some(at));
+                }
+                None
+            }
+            _ => None,
+        }
     }
 
     /// Selects a list position; when that is another capture than the detail pane's, the
@@ -358,7 +390,7 @@ impl App {
                 }
                 self.rows.push(row);
                 if shown {
-                    self.view.push(pos);
+                    self.view.push(pos as u32);
                     if self.follow || self.selected.is_none() {
                         return self.select(Some(self.view.len() - 1));
                     }
@@ -367,9 +399,17 @@ impl App {
             }
             Event::Forwarded(exchange) => {
                 let id = exchange.capture;
+                let mut action = None;
                 if let Ok(pos) = self.rows.binary_search_by_key(&id, |r| r.id) {
+                    let before = self.rows[pos].response_status;
                     self.rows[pos].note_exchange(exchange);
-                    self.columns.set_status(pos, self.rows[pos].response_status);
+                    if self.rows[pos].response_status != before {
+                        self.columns.set_status(pos, self.rows[pos].response_status);
+                        // Kept results may hold the old status; a `status:` filter may now
+                        // show or hide this row.
+                        self.recent.clear();
+                        action = self.refilter(pos);
+                    }
                 }
                 if self.shown == Some(id) && self.detail.is_some() {
                     self.exchanges.push(exchange.clone());
@@ -379,7 +419,7 @@ impl App {
                 {
                     self.status = Some(crate::sanitize::escape_line(exchange.line().as_bytes()));
                 }
-                None
+                action
             }
             Event::Notice(text) => {
                 self.status = Some(crate::sanitize::escape_line(text.as_bytes()));
@@ -735,5 +775,154 @@ pub(crate) mod tests {
         app.handle_key(key('x'));
         assert!(!app.help);
         assert_eq!(app.handle_key(key('q')), Some(Action::Quit));
+    }
+
+    /// One step a user (or the listener) takes with the filter line open.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Type(char),
+        Paste(&'static str),
+        Backspace,
+        /// Esc (the filter empties), then `/` again.
+        Clear,
+        /// Enter, `c` (hide everything so far), then `/` again.
+        HideThrough,
+        /// A new capture arrives: verdict, type, key, job.
+        Arrive(u8, u8, u8, u8),
+        /// A relayed forward gives this row (counted from the newest) another status.
+        Relay(u8, u16),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => proptest::sample::select(
+                "job_1-2:kyetvdnis #x".chars().collect::<Vec<_>>()
+            )
+            .prop_map(Step::Type),
+            2 => proptest::sample::select(vec![
+                "key:job_1", "invalid", "type:fail", "-dup", "status:502", " job_", "#7",
+                "job_17", "-e", "valid", "path:/b",
+            ])
+            .prop_map(Step::Paste),
+            4 => Just(Step::Backspace),
+            1 => Just(Step::Clear),
+            1 => Just(Step::HideThrough),
+            2 => (0u8..6, 0u8..3, 0u8..40, 0u8..4).prop_map(|(a, b, c, d)| Step::Arrive(a, b, c, d)),
+            1 => (0u8..50, prop_oneof![Just(502u16), Just(200)]).prop_map(|(a, b)| Step::Relay(a, b)),
+        ]
+    }
+
+    fn made_up(id: u64, (o, t, k, j): (u8, u8, u8, u8)) -> Summary {
+        const OUTCOMES: [Outcome; 6] = [
+            Outcome::Valid,
+            Outcome::InvalidSignature,
+            Outcome::Stale,
+            Outcome::MissingHeader,
+            Outcome::MalformedHeader,
+            Outcome::Unverified,
+        ];
+        let mut r = row(
+            id,
+            OUTCOMES[o as usize],
+            // Keys that share a prefix and a suffix in long runs, as real ones do.
+            match k {
+                0..=29 => Some(format!("job_{k}-completed")),
+                30..=35 => Some(format!("JOB_{k}-failed")),
+                36 => Some(String::new()),
+                _ => None,
+            }
+            .as_deref(),
+        );
+        r.event_type = ["video.failed", "video.completed", ""]
+            .get(t as usize)
+            .filter(|t| !t.is_empty())
+            .map(|t| Arc::from(*t));
+        r.target = Arc::from(if j == 0 { "/a?x=1" } else { "/b" });
+        r.data_id = (j > 1).then(|| format!("job_{j}").into());
+        r.dup_of = (k < 3).then_some(CaptureId(1));
+        r
+    }
+
+    fn relayed(id: CaptureId, status: u16) -> Event {
+        let digest = BodyDigest::of(b"");
+        Event::Forwarded(Arc::new(Exchange {
+            kind: crate::model::exchange::ExchangeKind::Forward,
+            capture: id,
+            at_ms: 0,
+            url: "http://127.0.0.1:1/b".into(),
+            method: "POST".into(),
+            request_headers: Vec::new(),
+            received: digest.clone(),
+            sent: digest,
+            integrity: Vec::new(),
+            resigned: false,
+            edited: false,
+            relayed: true,
+            latency_us: 1,
+            response: None,
+            error: None,
+            status,
+        }))
+    }
+
+    proptest::proptest! {
+        /// Whatever was typed, pasted, erased or cleared, and whatever arrived meanwhile, the
+        /// list shows exactly the rows a fresh filter over every row gives.
+        #[test]
+        fn the_list_always_equals_a_fresh_filter(
+            first in proptest::collection::vec((0u8..6, 0u8..3, 0u8..40, 0u8..4), 0..200),
+            steps in proptest::collection::vec(step(), 1..60),
+        ) {
+            let mut app = App::new(HeaderInfo::default(), 0);
+            let rows: Vec<Summary> =
+                first.iter().enumerate().map(|(i, s)| made_up(i as u64 + 1, *s)).collect();
+            app.load_rows(rows);
+            app.handle_key(key('/'));
+            for step in steps {
+                match step {
+                    Step::Type(c) => {
+                        app.handle_key(key(c));
+                    }
+                    Step::Paste(text) => {
+                        for c in text.chars() {
+                            app.handle_key(key(c));
+                        }
+                    }
+                    Step::Backspace => {
+                        app.handle_key(KeyEvent::from(KeyCode::Backspace));
+                    }
+                    Step::Clear => {
+                        app.handle_key(KeyEvent::from(KeyCode::Esc));
+                        app.handle_key(key('/'));
+                    }
+                    Step::HideThrough => {
+                        app.handle_key(KeyEvent::from(KeyCode::Enter));
+                        app.handle_key(key('c'));
+                        app.handle_key(key('/'));
+                    }
+                    Step::Arrive(o, t, k, j) => {
+                        let id = app.rows().len() as u64 + 1;
+                        app.apply(&captured(made_up(id, (o, t, k, j))));
+                    }
+                    Step::Relay(back, status) => {
+                        if let Some(r) = app.rows().iter().rev().nth(back as usize) {
+                            app.apply(&relayed(r.id, status));
+                        }
+                    }
+                }
+                let fresh = Filter::parse(app.filter_text()).unwrap();
+                let expected: Vec<CaptureId> = app
+                    .rows()
+                    .iter()
+                    .filter(|r| r.id.0 > app.hidden_through && fresh.matches(r, None))
+                    .map(|r| r.id)
+                    .collect();
+                let shown: Vec<CaptureId> =
+                    (0..app.visible_len()).map(|p| app.visible_row(p).unwrap().id).collect();
+                proptest::prop_assert_eq!(&shown, &expected, "filter {:?}", app.filter_text());
+                proptest::prop_assert_eq!(app.selected_pos().is_some(), !shown.is_empty());
+            }
+        }
     }
 }
