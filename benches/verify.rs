@@ -6,7 +6,8 @@
 //! (median of the rounds) and heap allocations/request (a counting global allocator).
 //!
 //! `cargo bench --bench verify` (env: HOOKLENS_BENCH_ROUNDS=5; HOOKLENS_BENCH_ITERS, else as
-//! many iterations as take about 0.2 s per round).
+//! many iterations as take about 0.2 s per round; HOOKLENS_BENCH_ONLY=<request> runs one, for
+//! a profiler).
 //! Prints a table, then one JSON line `{"bench":"verify",...}`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -173,7 +174,11 @@ fn main() {
         secrets: vec![Secret::new(SECRET).unwrap()],
         ..Default::default()
     };
-    let cases = cases();
+    let only = std::env::var("HOOKLENS_BENCH_ONLY").ok();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
+        .collect();
     let mut rows = Vec::new();
     for case in &cases {
         let (v, _) = one(case, &cfg);
