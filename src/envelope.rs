@@ -4,6 +4,9 @@
 //! section) for any captured request, and flags inconsistencies the guide's receiver would trip
 //! over. Pure: no I/O, no clock.
 
+use std::borrow::Cow;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -30,26 +33,28 @@ pub struct EnvelopeSummary {
     pub data_status: Option<String>,
 }
 
-/// Extracts the envelope summary from a body (cheap; ignores non-JSON).
+/// Extracts the envelope summary from a body (cheap; ignores non-JSON). Typed and borrowed:
+/// the three fields are read in place and copied out only when they are strings; everything
+/// else is skipped (runs for every captured request).
 pub fn summarize(body: &[u8]) -> EnvelopeSummary {
     #[derive(Deserialize)]
-    struct Data {
-        id: Option<Value>,
-        status: Option<Value>,
+    struct Data<'a> {
+        #[serde(borrow)]
+        id: Option<Text<'a>>,
+        #[serde(borrow)]
+        status: Option<Text<'a>>,
     }
     #[derive(Deserialize)]
-    struct Env {
-        #[serde(rename = "type")]
-        kind: Option<Value>,
-        data: Option<Data>,
+    struct Env<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<Text<'a>>,
+        #[serde(borrow)]
+        data: Option<Data<'a>>,
     }
-    let Ok(env) = serde_json::from_slice::<Env>(body) else {
+    let Ok(env) = serde_json::from_slice::<Env<'_>>(body) else {
         return EnvelopeSummary::default();
     };
-    let text = |v: Option<Value>| match v {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    };
+    let text = |v: Option<Text<'_>>| v.and_then(|t| t.0).map(Cow::into_owned);
     let (data_id, data_status) = match env.data {
         Some(d) => (text(d.id), text(d.status)),
         None => (None, None),
@@ -58,6 +63,66 @@ pub fn summarize(body: &[u8]) -> EnvelopeSummary {
         event_type: text(env.kind),
         data_id,
         data_status,
+    }
+}
+
+/// Any JSON value, kept only when it is a string (borrowed unless it has escapes). It
+/// accepts and refuses exactly what a `serde_json::Value` does (numbers out of range, depth),
+/// so the summary is the same as one read through a `Value`, without building one.
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_owned()))))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_none<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Text<'a>, D::Error> {
+        Text::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'a>, A::Error> {
+        // Each element read as a value would be, so an array a `Value` refuses is refused.
+        while seq.next_element::<Text<'a>>()?.is_some() {}
+        Ok(Text(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text<'a>, A::Error> {
+        while map.next_entry::<Text<'a>, Text<'a>>()?.is_some() {}
+        Ok(Text(None))
     }
 }
 
@@ -390,6 +455,47 @@ mod tests {
         assert_eq!(
             summarize(body).event_type.as_deref(),
             Some("video.generation.completed")
+        );
+    }
+
+    #[rstest]
+    #[case::not_strings(r#"{"type":5,"data":{"id":"j","status":null}}"#, None, Some("j"), None)]
+    #[case::escaped(
+        r#"{"type":"a\u002eb","data":{"id":"x"}}"#,
+        Some("a.b"),
+        Some("x"),
+        None
+    )]
+    #[case::nested_values_skipped(
+        r#"{"type":"t","data":{"id":{"a":[1,{"b":null}]},"status":"s"}}"#,
+        Some("t"),
+        None,
+        Some("s")
+    )]
+    // A number no JSON reader can hold, or a repeated field, makes the body unreadable as an
+    // envelope: nothing is summarized, as when it was read into a JSON value.
+    #[case::number_out_of_range(
+        r#"{"type":"t","data":{"id":[1e400],"status":"s"}}"#,
+        None,
+        None,
+        None
+    )]
+    #[case::repeated_field(r#"{"type":"t","type":"u"}"#, None, None, None)]
+    #[case::data_not_an_object(r#"{"type":"t","data":"x"}"#, None, None, None)]
+    fn summarizes_only_string_fields(
+        #[case] body: &str,
+        #[case] event_type: Option<&str>,
+        #[case] data_id: Option<&str>,
+        #[case] data_status: Option<&str>,
+    ) {
+        let s = summarize(body.as_bytes());
+        assert_eq!(
+            (
+                s.event_type.as_deref(),
+                s.data_id.as_deref(),
+                s.data_status.as_deref()
+            ),
+            (event_type, data_id, data_status)
         );
     }
 

@@ -2,12 +2,9 @@
 //! body), refuse a malformed signature or timestamp, try every secret in turn; the verdict
 //! follows the one contract in `contract`.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-
 use super::config::VerifyConfig;
 use super::contract::{Evidence, Fault, judge};
-use super::recipe::{Encoding, Recipe};
+use super::recipe::{Encoding, Recipe, signed_parts};
 use crate::model::capture::Header;
 use crate::model::verdict::Verdict;
 
@@ -28,12 +25,14 @@ impl Recipe {
         body: &[u8],
         cfg: &'c VerifyConfig,
     ) -> Result<Evidence<'c>, Fault> {
-        let parsed = self.parse_headers(headers, body)?;
+        let parsed = self.read_headers(headers, body)?;
         if self.strict {
             let mac_len = self.algorithm.output_len();
             let well_formed = |c: &str| match self.encoding {
                 Encoding::Hex => c.len() == mac_len * 2 && c.bytes().all(|b| b.is_ascii_hexdigit()),
-                Encoding::Base64 => B64.decode(c).is_ok_and(|d| d.len() == mac_len),
+                Encoding::Base64 => self
+                    .decode_small(c)
+                    .is_some_and(|d| d.as_ref().len() == mac_len),
             };
             if let Some(bad) = parsed.signatures.iter().find(|c| !well_formed(c)) {
                 return Err(Fault::Malformed(format!(
@@ -51,16 +50,16 @@ impl Recipe {
             Some(t) => Some(self.unix_seconds(t)?),
             None => None,
         };
-        let t_text = parsed.timestamp.clone().unwrap_or_default();
-        let id = parsed.id.clone().unwrap_or_default();
-        let signed = self.signed_bytes(&self.template, &t_text, &id, body);
-        let mut notes = parsed.notes.clone();
+        let t_text = parsed.timestamp.as_deref().unwrap_or_default();
+        let id = parsed.id.unwrap_or_default();
+        let signed = signed_parts(&self.template, t_text, id, body);
+        let mut notes = parsed.notes;
         let matched = cfg
             .secrets
             .iter()
             .enumerate()
-            .find(|(i, s)| match self.key_bytes(s) {
-                Ok(key) => self.matches(&key, &signed, &parsed.signatures),
+            .find(|(i, s)| match self.key_of(s) {
+                Ok(key) => self.matches(&key, signed.clone(), &parsed.signatures),
                 Err(e) => {
                     notes.push(format!("secret {i}: {e}"));
                     false

@@ -15,8 +15,10 @@
 //! Without a configured secret nothing is rejected: the outcome is `unverified`, and the reason
 //! says what was wrong.
 
-use super::wording::describe_skew;
-use crate::model::capture::{Header, header_value};
+use std::fmt::{self, Write as _};
+
+use super::wording::Skew;
+use crate::model::capture::Header;
 use crate::model::secret::Secret;
 use crate::model::verdict::{MatchedSecret, Outcome, Verdict};
 
@@ -54,42 +56,85 @@ pub struct Evidence<'a> {
     pub notes: Vec<String>,
 }
 
+/// A header name a scheme looks for: which received names it is, and how faults name it.
+pub trait HeaderName: Copy + std::fmt::Display {
+    /// Whether a received header is this one (header names compare ASCII case-insensitively).
+    fn is(self, received: &str) -> bool;
+}
+
+impl HeaderName for &str {
+    fn is(self, received: &str) -> bool {
+        received.eq_ignore_ascii_case(self)
+    }
+}
+
+/// How the first header called `name` reads, before any fault is worded (a fault's text is
+/// built only when it is returned).
+enum Read<'a> {
+    Absent,
+    Empty,
+    NotUtf8,
+    Text(&'a str),
+}
+
+fn read(headers: &[Header], name: impl HeaderName) -> Read<'_> {
+    let Some(h) = headers.iter().find(|h| name.is(&h.name)) else {
+        return Read::Absent;
+    };
+    match std::str::from_utf8(&h.value).map(str::trim) {
+        Err(_) => Read::NotUtf8,
+        Ok("") => Read::Empty,
+        Ok(text) => Read::Text(text),
+    }
+}
+
+/// The fault for a needed header that is not there (absent or empty).
+fn missing(name: impl HeaderName, absent: bool) -> Fault {
+    Fault::Missing(if absent {
+        format!("no {name} header")
+    } else {
+        format!("{name} header is empty")
+    })
+}
+
 /// A header the scheme needs: absent or empty is [`Fault::Missing`], not UTF-8 is
 /// [`Fault::Malformed`]. The value comes back trimmed of surrounding spaces.
-pub fn required<'a>(headers: &'a [Header], name: &str) -> Result<&'a str, Fault> {
-    let raw =
-        header_value(headers, name).ok_or_else(|| Fault::Missing(format!("no {name} header")))?;
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| Fault::Malformed(format!("{name} is not valid UTF-8")))?
-        .trim();
-    if text.is_empty() {
-        return Err(Fault::Missing(format!("{name} header is empty")));
+pub fn required(headers: &[Header], name: impl HeaderName) -> Result<&str, Fault> {
+    match read(headers, name) {
+        Read::Text(text) => Ok(text),
+        Read::NotUtf8 => Err(Fault::Malformed(format!("{name} is not valid UTF-8"))),
+        Read::Absent => Err(missing(name, true)),
+        Read::Empty => Err(missing(name, false)),
     }
-    Ok(text)
 }
 
 /// The first of `names` that is present (non-empty counts as present), as [`required`] reads
 /// it; `Missing` names the first when none is.
-pub fn first_of<'a, 'n>(
-    headers: &'a [Header],
-    names: &[&'n str],
-) -> Result<(&'n str, &'a str), Fault> {
+pub fn first_of<N: HeaderName>(
+    headers: &[Header],
+    names: impl IntoIterator<Item = N>,
+) -> Result<(N, &str), Fault> {
     let mut first = None;
     for name in names {
-        match required(headers, name) {
-            Ok(v) => return Ok((name, v)),
-            Err(Fault::Missing(why)) => {
-                first.get_or_insert(why);
+        match read(headers, name) {
+            Read::Text(text) => return Ok((name, text)),
+            Read::NotUtf8 => return Err(Fault::Malformed(format!("{name} is not valid UTF-8"))),
+            Read::Absent => {
+                first.get_or_insert((name, true));
             }
-            Err(malformed) => return Err(malformed),
+            Read::Empty => {
+                first.get_or_insert((name, false));
+            }
         }
     }
-    Err(Fault::Missing(
-        first.unwrap_or_else(|| "no signature header".into()),
+    Err(first.map_or_else(
+        || Fault::Missing("no signature header".into()),
+        |(name, absent)| missing(name, absent),
     ))
 }
 
-/// The verdict for what a scheme read, by the contract above.
+/// The verdict for what a scheme read, by the contract above. The reason is written once,
+/// into one string (this runs for every captured request).
 pub fn judge(
     name: &str,
     secrets: &[Secret],
@@ -97,6 +142,15 @@ pub fn judge(
     read: Result<Evidence<'_>, Fault>,
 ) -> Verdict {
     let none_configured = secrets.is_empty();
+    let verdict = |outcome, reason| Verdict {
+        scheme: Some(name.to_owned()),
+        outcome,
+        reason,
+        timestamp: None,
+        skew_secs: None,
+        matched_secret: None,
+        hints: Vec::new(),
+    };
     let evidence = match read {
         Ok(e) => e,
         Err(fault) => {
@@ -109,59 +163,75 @@ pub fn judge(
             } else {
                 outcome
             };
-            return Verdict::new(Some(name), outcome, why);
+            return verdict(outcome, why);
         }
     };
-    let mut verdict = Verdict::new(Some(name), Outcome::Unverified, "no secret configured");
-    verdict.timestamp = evidence.timestamp;
-    verdict.skew_secs = evidence.timestamp.map(|t| t.saturating_sub(now));
+    let skew = evidence.timestamp.map(|t| t.saturating_sub(now));
     if none_configured {
-        return verdict;
+        let mut v = verdict(Outcome::Unverified, "no secret configured".into());
+        (v.timestamp, v.skew_secs) = (evidence.timestamp, skew);
+        return v;
     }
-    let age = match verdict.skew_secs {
-        Some(s) => describe_skew(s),
-        None => "no timestamp".into(),
-    };
     let tol = evidence.tolerance.unsigned_abs();
-    let fresh = match (evidence.window, verdict.skew_secs) {
+    let fresh = match (evidence.window, skew) {
         (Window::None, _) | (_, None) => true,
         (Window::Both, Some(s)) => s.unsigned_abs() <= tol,
         (Window::Past, Some(s)) => s >= 0 || s.unsigned_abs() <= tol,
     };
-    let whom = if secrets.len() == 1 {
-        "the configured secret".to_string()
-    } else {
-        format!("any of the {} configured secrets", secrets.len())
+    let age = Age(skew);
+    let whom = Whom(secrets.len());
+    let mut reason = String::with_capacity(96);
+    // Writing to a String cannot fail.
+    let _ = match (fresh, evidence.matched) {
+        (false, Some(_)) => write!(
+            reason,
+            "signature matches but timestamp is {age}, outside the {tol} s tolerance"
+        ),
+        (false, None) => write!(
+            reason,
+            "timestamp is {age}, outside the {tol} s tolerance (and no signature matches {whom} either)"
+        ),
+        (true, Some((index, _))) => write!(reason, "signature matches secret {index} ({age})"),
+        (true, None) => write!(reason, "no signature matches {whom} ({age})"),
     };
-    if let Some((index, secret)) = evidence.matched {
-        verdict.matched_secret = Some(MatchedSecret {
-            index,
-            fingerprint: secret.fingerprint(),
-        });
-    }
-    (verdict.outcome, verdict.reason) = match (fresh, evidence.matched) {
-        (false, Some(_)) => (
-            Outcome::Stale,
-            format!("signature matches but timestamp is {age}, outside the {tol} s tolerance"),
-        ),
-        (false, None) => (
-            Outcome::Stale,
-            format!(
-                "timestamp is {age}, outside the {tol} s tolerance (and no signature matches {whom} either)"
-            ),
-        ),
-        (true, Some((index, _))) => (
-            Outcome::Valid,
-            format!("signature matches secret {index} ({age})"),
-        ),
-        (true, None) => (
-            Outcome::InvalidSignature,
-            format!("no signature matches {whom} ({age})"),
-        ),
+    let outcome = match (fresh, evidence.matched) {
+        (false, _) => Outcome::Stale,
+        (true, Some(_)) => Outcome::Valid,
+        (true, None) => Outcome::InvalidSignature,
     };
     for note in evidence.notes {
-        verdict.reason.push_str("; ");
-        verdict.reason.push_str(&note);
+        reason.push_str("; ");
+        reason.push_str(&note);
     }
-    verdict
+    let mut v = verdict(outcome, reason);
+    (v.timestamp, v.skew_secs) = (evidence.timestamp, skew);
+    v.matched_secret = evidence.matched.map(|(index, secret)| MatchedSecret {
+        index,
+        fingerprint: secret.fingerprint(),
+    });
+    v
+}
+
+/// The timestamp's age in a reason: its skew in words, or `no timestamp`.
+struct Age(Option<i64>);
+
+impl fmt::Display for Age {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(s) => Skew(s).fmt(f),
+            None => f.write_str("no timestamp"),
+        }
+    }
+}
+
+/// Which secrets "no signature matches": the one, or any of the several.
+struct Whom(usize);
+
+impl fmt::Display for Whom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("the configured secret"),
+            n => write!(f, "any of the {n} configured secrets"),
+        }
+    }
 }

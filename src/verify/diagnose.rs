@@ -11,10 +11,12 @@
 //! `reserialized`), `url_form` (`urlform`), `private_key_configured` (`ed25519`) and
 //! `form_not_declared` (`twilio`).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::config::VerifyConfig;
-use super::recipe::{Encoding, KeyMode, Part, Recipe, parse_template, template_text};
+use super::recipe::{Encoding, KeyMode, Part, Recipe, parse_template, signed_parts, template_text};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
 use crate::model::verdict::{Hint, Outcome, Verdict};
@@ -50,20 +52,20 @@ pub fn diagnose(
     now: i64,
     verdict: &Verdict,
 ) -> Vec<Hint> {
-    let Ok(parsed) = recipe.parse_headers(headers, body) else {
+    let Ok(parsed) = recipe.read_headers(headers, body) else {
         return Vec::new();
     };
-    let t = parsed.timestamp.clone().unwrap_or_default();
-    let id = parsed.id.clone().unwrap_or_default();
+    let t = parsed.timestamp.as_deref().unwrap_or_default();
+    let id = parsed.id.unwrap_or_default();
     let sigs = &parsed.signatures;
     let matches_with = |key: &[u8], template: &[Part], t: &str, body: &[u8]| {
-        recipe.matches(key, &recipe.signed_bytes(template, t, &id, body), sigs)
+        recipe.matches(key, signed_parts(template, t, id, body), sigs)
     };
-    let keys: Vec<(usize, Vec<u8>)> = cfg
+    let keys: Vec<(usize, Cow<'_, [u8]>)> = cfg
         .secrets
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| recipe.key_bytes(s).ok().map(|k| (i, k)))
+        .filter_map(|(i, s)| recipe.key_of(s).ok().map(|k| (i, k)))
         .collect();
     let any_key = |template: &[Part], t: &str, body: &[u8]| {
         keys.iter()
@@ -131,7 +133,7 @@ pub fn diagnose(
             }
             if let Ok(v) = Secret::new(variant)
                 && let Ok(key) = recipe.key_bytes(&v)
-                && matches_with(&key, &recipe.template, &t, body)
+                && matches_with(&key, &recipe.template, t, body)
             {
                 return hint(
                     "secret_whitespace",
@@ -155,7 +157,7 @@ pub fn diagnose(
             KeyMode::Whsec => KeyMode::Utf8,
         };
         if let Ok(key) = other.key_bytes(secret)
-            && matches_with(&key, &recipe.template, &t, body)
+            && matches_with(&key, &recipe.template, t, body)
         {
             let what = match recipe.key {
                 KeyMode::Utf8 => {
@@ -181,13 +183,7 @@ pub fn diagnose(
         let lower: Vec<String> = sigs.iter().map(|s| s.to_ascii_lowercase()).collect();
         if let Some(i) = keys
             .iter()
-            .find(|(_, k)| {
-                recipe.matches(
-                    k,
-                    &recipe.signed_bytes(&recipe.template, &t, &id, body),
-                    &lower,
-                )
-            })
+            .find(|(_, k)| recipe.matches(k, signed_parts(&recipe.template, t, id, body), &lower))
             .map(|(i, _)| *i)
         {
             return hint(
@@ -200,7 +196,7 @@ pub fn diagnose(
     }
 
     // The right MAC, written in the other encoding (hex where base64 is expected, or back).
-    let signed = recipe.signed_bytes(&recipe.template, &t, &id, body);
+    let signed = signed_parts(&recipe.template, t, id, body);
     let (other, other_name, want_name) = match recipe.encoding {
         Encoding::Hex => (Encoding::Base64, "base64", "hex"),
         Encoding::Base64 => (Encoding::Hex, "hex", "base64"),
@@ -210,7 +206,7 @@ pub fn diagnose(
     recoded.lowercase_only = false;
     if let Some(i) = keys
         .iter()
-        .find(|(_, k)| recoded.matches(k, &signed, sigs))
+        .find(|(_, k)| recoded.matches(k, signed.clone(), sigs))
         .map(|(i, _)| *i)
     {
         return hint(
@@ -238,7 +234,7 @@ pub fn diagnose(
             for (key, how) in forms {
                 if let Some(key) = key
                     && !key.is_empty()
-                    && recipe.matches(&key, &signed, sigs)
+                    && recipe.matches(&key, signed.clone(), sigs)
                 {
                     return hint(
                         "key_form",
@@ -254,7 +250,7 @@ pub fn diagnose(
 
     // The body was parsed and re-encoded before signing (or before this check).
     for (form, how) in reserialized(body) {
-        if let Some(i) = any_key(&recipe.template, &t, &form) {
+        if let Some(i) = any_key(&recipe.template, t, &form) {
             return hint(
                 "body_reserialized",
                 format!(
@@ -286,7 +282,7 @@ pub fn diagnose(
         let Ok(template) = parse_template(layout) else {
             continue;
         };
-        if let Some(i) = any_key(&template, &t, body) {
+        if let Some(i) = any_key(&template, t, body) {
             return hint(
                 "signed_string_layout",
                 format!(

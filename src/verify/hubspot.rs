@@ -66,7 +66,7 @@ fn matches(key: &[u8], method: &str, url: &str, body: &[u8], ts: &[u8], sig: &[u
     mac::matches_any(
         Algorithm::Sha256,
         key,
-        &[method.as_bytes(), uri.as_bytes(), body, ts],
+        [method.as_bytes(), uri.as_bytes(), body, ts],
         [sig],
     )
 }

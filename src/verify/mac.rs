@@ -28,24 +28,24 @@ impl Algorithm {
 }
 
 /// A MAC keyed with `key` that has absorbed `parts`, in order.
-fn keyed<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+fn keyed<M: Mac + KeyInit>(key: &[u8], parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> M {
     // HMAC accepts keys of any length; new_from_slice cannot fail for it.
     let mut m = <M as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     for part in parts {
-        m.update(part);
+        m.update(part.as_ref());
     }
     m
 }
 
-fn any_of<'a, M: Mac + KeyInit + Clone>(
+fn any_of<M: Mac + KeyInit + Clone>(
     key: &[u8],
-    parts: &[&[u8]],
-    candidates: impl IntoIterator<Item = &'a [u8]>,
+    parts: impl IntoIterator<Item = impl AsRef<[u8]>>,
+    candidates: impl IntoIterator<Item = impl AsRef<[u8]>>,
 ) -> bool {
     let m = keyed::<M>(key, parts);
     candidates
         .into_iter()
-        .any(|c| m.clone().verify_slice(c).is_ok())
+        .any(|c| m.clone().verify_slice(c.as_ref()).is_ok())
 }
 
 /// The MAC of the concatenated `parts` under `key`.
@@ -68,12 +68,12 @@ pub fn compute(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 
 /// Whether any of the (decoded) `candidates` is the MAC of the concatenated `parts` under
 /// `key`. Each is compared in constant time; only its length, which is public, is checked
-/// first.
-pub fn matches_any<'a>(
+/// first. Parts and candidates may be borrowed slices or stack arrays: nothing is copied.
+pub fn matches_any(
     algorithm: Algorithm,
     key: &[u8],
-    parts: &[&[u8]],
-    candidates: impl IntoIterator<Item = &'a [u8]>,
+    parts: impl IntoIterator<Item = impl AsRef<[u8]>>,
+    candidates: impl IntoIterator<Item = impl AsRef<[u8]>>,
 ) -> bool {
     match algorithm {
         Algorithm::Sha256 => any_of::<Hmac<sha2::Sha256>>(key, parts, candidates),
@@ -96,16 +96,16 @@ mod tests {
         assert_eq!(mac, compute(alg, b"k", &[b"ab"]), "parts are concatenated");
         let mut flipped = mac.clone();
         flipped[0] ^= 1;
-        assert!(matches_any(alg, b"k", &[b"ab"], [mac.as_slice()]));
+        assert!(matches_any(alg, b"k", [b"ab"], [mac.as_slice()]));
         assert!(matches_any(
             alg,
             b"k",
-            &[b"ab"],
+            [b"ab"],
             [flipped.as_slice(), mac.as_slice()]
         ));
-        assert!(!matches_any(alg, b"k", &[b"ab"], [flipped.as_slice()]));
-        assert!(!matches_any(alg, b"k", &[b"ab"], [&mac[..mac.len() - 1]]));
-        assert!(!matches_any(alg, b"k", &[b"ab"], [&[][..]]));
-        assert!(!matches_any(alg, b"other", &[b"ab"], [mac.as_slice()]));
+        assert!(!matches_any(alg, b"k", [b"ab"], [flipped.as_slice()]));
+        assert!(!matches_any(alg, b"k", [b"ab"], [&mac[..mac.len() - 1]]));
+        assert!(!matches_any(alg, b"k", [b"ab"], [&[][..]]));
+        assert!(!matches_any(alg, b"other", [b"ab"], [mac.as_slice()]));
     }
 }

@@ -60,6 +60,11 @@ fn percent_decode(v: &str) -> String {
 
 /// Reads the fields from a JSON body (`signature.{timestamp,token,signature}`) or a form body.
 fn fields(body: &[u8]) -> Option<Fields> {
+    // Both forms need a `signature` key, written out unless JSON escapes spell it: a body
+    // with neither (most bodies auto-detection asks about) is not parsed at all.
+    if memchr::memmem::find(body, b"signature").is_none() && memchr::memchr(b'\\', body).is_none() {
+        return None;
+    }
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         let sig = v.get("signature")?;
         let text = |k: &str| {
@@ -132,7 +137,7 @@ fn evidence<'c>(body: &[u8], cfg: &'c VerifyConfig) -> Result<Evidence<'c>, Faul
             mac::matches_any(
                 Algorithm::Sha256,
                 s.expose(),
-                &[timestamp.as_bytes(), token.as_bytes()],
+                [timestamp.as_bytes(), token.as_bytes()],
                 [c],
             )
         })
@@ -242,5 +247,12 @@ mod tests {
             Outcome::Valid
         );
         assert!(String::from_utf8_lossy(&body).contains(SIG));
+        // Keys spelled with JSON escapes are the same keys: still found, still checked.
+        let escaped = String::from_utf8(body)
+            .unwrap()
+            .replace("\"signature\"", "\"\\u0073ignature\"");
+        assert!(!escaped.contains("signature"), "{escaped}");
+        assert!(detect(escaped.as_bytes()));
+        assert_eq!(run(&escaped).outcome, Outcome::Valid);
     }
 }

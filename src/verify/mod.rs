@@ -6,6 +6,9 @@
 //!
 //! This file only dispatches ([`resolve`], [`built_in`], [`verify`], which also attaches the
 //! diagnosis and the rotation hint, and says when another scheme's header was present too).
+//! Auto-detection reads the request's header names once, against names lowercased once, and
+//! the same reading answers "which other scheme's header is here too"; verifying a request
+//! builds no header name and copies no header value (this runs for every capture).
 //! What the schemes share lives in leaf files they import directly: `config`
 //! ([`VerifyConfig`]), `contract` (the one verdict mapping of `signature-schemes.md`: missing,
 //! malformed, stale, invalid, valid), `wording` (skew in words) and [`mac`] (the one MAC
@@ -54,7 +57,7 @@ use std::sync::LazyLock;
 
 use recipe::Recipe;
 
-use crate::model::capture::{self, Header};
+use crate::model::capture::Header;
 use crate::model::secret::Secret;
 pub use crate::model::verdict::{Hint, MatchedSecret, Outcome, Verdict};
 pub use config::{DEFAULT_TOLERANCE_SECS, RequestLine, SchemeChoice, VerifyConfig};
@@ -222,8 +225,76 @@ pub fn sign_code(
     }))
 }
 
+/// Which auto-detected schemes' headers a request carries, found in one pass over its header
+/// names: the ModelGates header, the built-in recipes (bit `i` for `BUILT_IN[i]`) and the
+/// code schemes (bit `i` for `CODE_HEADERS[i]`).
+#[derive(Clone, Copy, Default)]
+struct Present {
+    modelgates: bool,
+    recipes: u32,
+    code: u8,
+}
+
+/// What a detected header name says is present.
+#[derive(Clone, Copy)]
+enum Detects {
+    ModelGates,
+    Recipe(u32),
+    Code(u8),
+}
+
+/// Every header name auto-detection looks for, lowercase (each recipe's under all its
+/// [`Recipe::lookups`]), built once: detection then builds no name per request.
+static DETECTED: LazyLock<Vec<(String, Detects)>> = LazyLock::new(|| {
+    assert!(BUILT_IN.len() <= 32 && CODE_HEADERS.len() <= 8);
+    let mut names = vec![(
+        modelgates::SIGNATURE_HEADER.to_ascii_lowercase(),
+        Detects::ModelGates,
+    )];
+    for (i, r) in BUILT_IN.iter().enumerate() {
+        for name in r.lookups(&r.header) {
+            names.push((name.to_ascii_lowercase(), Detects::Recipe(1 << i)));
+        }
+    }
+    for (i, (name, _)) in CODE_HEADERS.iter().enumerate() {
+        names.push((name.to_ascii_lowercase(), Detects::Code(1 << i)));
+    }
+    names
+});
+
+impl Present {
+    fn of(headers: &[Header]) -> Present {
+        let mut p = Present::default();
+        for h in headers {
+            for (name, what) in DETECTED.iter() {
+                if h.name.eq_ignore_ascii_case(name) {
+                    match *what {
+                        Detects::ModelGates => p.modelgates = true,
+                        Detects::Recipe(bit) => p.recipes |= bit,
+                        Detects::Code(bit) => p.code |= bit,
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// The built-in recipes whose header is present, in detection order.
+    fn recipes(self) -> impl Iterator<Item = &'static Recipe> {
+        BUILT_IN
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.recipes & (1 << i) != 0)
+            .map(|(_, r)| r)
+    }
+}
+
 /// Picks the scheme for a request: the forced one, or by the headers present.
 pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
+    resolve_in(headers, cfg, Present::of(headers))
+}
+
+fn resolve_in<'a>(headers: &[Header], cfg: &'a VerifyConfig, present: Present) -> Resolved<'a> {
     let by_name = |name: &str| {
         BUILT_IN
             .iter()
@@ -252,7 +323,7 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
     if let Some(r) = forced {
         return v1a_when_keyed(r, headers, cfg);
     }
-    if capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_some() {
+    if present.modelgates {
         return Resolved::ModelGates;
     }
     if let Some(custom) = cfg.custom.as_deref()
@@ -260,13 +331,14 @@ pub fn resolve<'a>(headers: &[Header], cfg: &'a VerifyConfig) -> Resolved<'a> {
     {
         return Resolved::Recipe(custom);
     }
-    if let Some(r) = BUILT_IN.iter().find(|r| r.detect(headers)) {
+    if let Some(r) = present.recipes().next() {
         return v1a_when_keyed(Resolved::Recipe(r), headers, cfg);
     }
     CODE_HEADERS
         .iter()
-        .find(|(h, _)| capture::header_value(headers, h).is_some())
-        .map_or(Resolved::ModelGates, |(_, c)| Resolved::Code(*c))
+        .enumerate()
+        .find(|(i, _)| present.code & (1 << i) != 0)
+        .map_or(Resolved::ModelGates, |(_, (_, c))| Resolved::Code(*c))
 }
 
 /// Standard Webhooks checked with `whpk_`/`whsk_` keys is the asymmetric `v1a` code (see
@@ -285,10 +357,10 @@ fn v1a_when_keyed<'a>(r: Resolved<'a>, headers: &[Header], cfg: &VerifyConfig) -
 /// When auto-detection had a choice: which other schemes' headers are present too, and why
 /// `picked` was used (it comes first in the detection order, which puts the more specific
 /// header first).
-fn also_applies(headers: &[Header], picked: &str) -> Option<String> {
-    let others: Vec<String> = BUILT_IN
-        .iter()
-        .filter(|r| r.name != picked && r.detect(headers))
+fn also_applies(present: Present, picked: &str) -> Option<String> {
+    let others: Vec<String> = present
+        .recipes()
+        .filter(|r| r.name != picked)
         .map(|r| format!("{} ({})", r.name, r.lookups(&r.header).join(" or ")))
         .collect();
     if others.is_empty() {
@@ -328,12 +400,13 @@ pub fn verify_request(
     cfg: &VerifyConfig,
     now_secs: i64,
 ) -> Verdict {
-    let resolved = resolve(headers, cfg);
+    let present = Present::of(headers);
+    let resolved = resolve_in(headers, cfg, present);
     // Mailgun signs inside the body: forced, or in auto when no header names a scheme.
     if cfg.scheme == SchemeChoice::Mailgun
         || (cfg.scheme == SchemeChoice::Auto
             && matches!(resolved, Resolved::ModelGates)
-            && capture::header_value(headers, modelgates::SIGNATURE_HEADER).is_none()
+            && !present.modelgates
             && mailgun::detect(body))
     {
         return mailgun::verify(headers, body, cfg, now_secs);
@@ -345,7 +418,7 @@ pub fn verify_request(
         Resolved::Code(c) => c.verify(req, headers, body, cfg, now_secs),
     };
     if cfg.scheme == SchemeChoice::Auto
-        && let Some(why) = also_applies(headers, verdict.scheme.as_deref().unwrap_or(""))
+        && let Some(why) = also_applies(present, verdict.scheme.as_deref().unwrap_or(""))
     {
         verdict.reason.push_str("; ");
         verdict.reason.push_str(&why);
@@ -354,12 +427,8 @@ pub fn verify_request(
         verdict.outcome,
         Outcome::InvalidSignature | Outcome::Stale | Outcome::MalformedHeader
     ) {
-        let reference;
         let recipe = match resolved {
-            Resolved::ModelGates => {
-                reference = modelgates::recipe();
-                Some(&reference)
-            }
+            Resolved::ModelGates => Some(modelgates::reference_recipe()),
             Resolved::Recipe(r) => Some(r),
             Resolved::Code(_) => None,
         };

@@ -5,6 +5,8 @@
 //! accepts (comma-separated parts with optional spaces, any of several `v1` values, |skew| ≤
 //! tolerance) and compares in constant time.
 
+use std::sync::LazyLock;
+
 use super::config::VerifyConfig;
 use super::contract::{Evidence, Fault, Window, judge, required};
 use super::mac::{self, Algorithm};
@@ -28,13 +30,44 @@ pub struct SignatureHeader {
     pub v1: Vec<String>,
 }
 
+/// A signature header that parsed, still borrowed from the request (verification copies
+/// nothing out of it).
+struct Parsed<'a> {
+    timestamp: i64,
+    /// The `t=` value as the signed string has it: the integer's digits, without leading
+    /// zeros (what formatting `timestamp` gives).
+    signed_t: &'a str,
+    text: &'a str,
+}
+
+impl<'a> Parsed<'a> {
+    /// The `v1=` values, in order (each already checked to be 64 hex characters).
+    fn v1(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        parts(self.text).filter_map(|p| p.strip_prefix("v1="))
+    }
+}
+
+fn parts(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|p| !p.is_empty())
+}
+
 /// Parses `t=…,v1=…[,v1=…]` (parts separated by commas, optional spaces, unknown `key=value`
 /// parts ignored; a part without `=` is malformed, as the reference says).
 pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
     let text = std::str::from_utf8(value).map_err(|_| "header is not valid UTF-8".to_string())?;
+    let parsed = parse(text)?;
+    Ok(SignatureHeader {
+        timestamp: parsed.timestamp,
+        v1: parsed.v1().map(str::to_owned).collect(),
+    })
+}
+
+/// [`parse_header`] without copying: one pass that checks every part, allocating only for
+/// the message of a malformed header.
+fn parse(text: &str) -> Result<Parsed<'_>, String> {
     let mut timestamp = None;
-    let mut v1 = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    let mut has_v1 = false;
+    for part in parts(text) {
         if let Some(t) = part.strip_prefix("t=") {
             if timestamp.is_some() {
                 return Err("more than one t= part".into());
@@ -45,10 +78,12 @@ pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
                     crate::sanitize::escape_line(t.as_bytes())
                 ));
             }
-            timestamp = Some(
-                t.parse::<i64>()
-                    .map_err(|_| "t= is out of range".to_string())?,
-            );
+            let n = t
+                .parse::<i64>()
+                .map_err(|_| "t= is out of range".to_string())?;
+            // Digits only, so the integer's decimal form is the text without leading zeros.
+            let digits = t.trim_start_matches('0');
+            timestamp = Some((n, if digits.is_empty() { "0" } else { digits }));
         } else if let Some(sig) = part.strip_prefix("v1=") {
             if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!(
@@ -56,7 +91,7 @@ pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
                     sig.chars().count()
                 ));
             }
-            v1.push(sig.to_string());
+            has_v1 = true;
         } else if !part.contains('=') {
             return Err(format!(
                 "part {:?} is not key=value (expected t=<unix seconds>,v1=<hex>)",
@@ -64,11 +99,15 @@ pub fn parse_header(value: &[u8]) -> Result<SignatureHeader, String> {
             ));
         }
     }
-    match (timestamp, v1.is_empty()) {
-        (None, true) => Err("no t= and no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
-        (None, false) => Err("no t= part (expected t=<unix seconds>,v1=<hex>)".into()),
-        (Some(_), true) => Err("no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
-        (Some(timestamp), false) => Ok(SignatureHeader { timestamp, v1 }),
+    match (timestamp, has_v1) {
+        (None, false) => Err("no t= and no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (None, true) => Err("no t= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (Some(_), false) => Err("no v1= part (expected t=<unix seconds>,v1=<hex>)".into()),
+        (Some((timestamp, signed_t)), true) => Ok(Parsed {
+            timestamp,
+            signed_t,
+            text,
+        }),
     }
 }
 
@@ -78,6 +117,12 @@ pub fn recipe() -> Recipe {
         "name=modelgates;header=X-ModelGates-Signature;split=pairs;signature=v1;timestamp=t;template={t},{body};lowercase_only=true;strict=true",
     )
     .expect("built-in recipe")
+}
+
+/// [`recipe`], parsed once: the diagnosis of every failed ModelGates delivery reads it.
+pub(crate) fn reference_recipe() -> &'static Recipe {
+    static RECIPE: LazyLock<Recipe> = LazyLock::new(recipe);
+    &RECIPE
 }
 
 /// Lowercase hex HMAC-SHA256 of `"<t>," ++ body`.
@@ -102,13 +147,14 @@ pub fn signature_header(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", sign(secret, timestamp, body))
 }
 
-/// The `v1=` values as MACs. Uppercase hex is dropped (it never matches): the provider sends
-/// lowercase and the guide's receiver compares strings.
-fn candidates(v1: &[String]) -> Vec<Vec<u8>> {
-    v1.iter()
-        .filter(|sig| !sig.bytes().any(|b| b.is_ascii_uppercase()))
-        .filter_map(|sig| hex::decode(sig).ok())
-        .collect()
+/// The `v1=` values as MACs, decoded on the stack. Uppercase hex is dropped (it never
+/// matches): the provider sends lowercase and the guide's receiver compares strings.
+fn candidates<'a>(v1: impl Iterator<Item = &'a str>) -> impl Iterator<Item = [u8; 32]> {
+    v1.filter(|sig| !sig.bytes().any(|b| b.is_ascii_uppercase()))
+        .filter_map(|sig| {
+            let mut mac = [0u8; 32];
+            hex::decode_to_slice(sig, &mut mac).ok().map(|()| mac)
+        })
 }
 
 /// Verifies a ModelGates delivery.
@@ -134,16 +180,14 @@ fn evidence<'c>(
     cfg: &'c VerifyConfig,
 ) -> Result<Evidence<'c>, Fault> {
     let raw = required(headers, SIGNATURE_HEADER)?;
-    let parsed = parse_header(raw.as_bytes()).map_err(Fault::Malformed)?;
-    let t = parsed.timestamp.to_string();
-    let signed: [&[u8]; 3] = [t.as_bytes(), b",", body];
-    let sigs = candidates(&parsed.v1);
+    let parsed = parse(raw).map_err(Fault::Malformed)?;
+    let signed: [&[u8]; 3] = [parsed.signed_t.as_bytes(), b",", body];
     let matched = cfg.secrets.iter().enumerate().find(|(_, secret)| {
         mac::matches_any(
             Algorithm::Sha256,
             secret.expose(),
-            &signed,
-            sigs.iter().map(Vec::as_slice),
+            signed,
+            candidates(parsed.v1()),
         )
     });
     Ok(Evidence {

@@ -33,11 +33,14 @@
 //! Checking a request against a recipe ([`Recipe::verify`]) lives in `check`, signing one
 //! ([`Recipe::sign`]) in `sign`.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 pub use super::contract::Window;
-use super::contract::{Fault, first_of};
+use super::contract::{Fault, HeaderName, first_of};
 use super::mac;
 pub use super::mac::Algorithm;
 use crate::model::capture::{Header, header_value};
@@ -161,6 +164,70 @@ pub struct Parsed {
     pub signatures: Vec<String>,
     /// Which header names were read, when the recipe allows several.
     pub notes: Vec<String>,
+}
+
+/// [`Parsed`] still borrowed from the request, as verification reads it (a timestamp from
+/// the body is the one owned piece).
+pub(crate) struct Read<'h> {
+    pub timestamp: Option<Cow<'h, str>>,
+    pub id: Option<&'h str>,
+    pub signatures: Vec<&'h str>,
+    pub notes: Vec<String>,
+}
+
+impl Read<'_> {
+    fn into_owned(self) -> Parsed {
+        Parsed {
+            timestamp: self.timestamp.map(Cow::into_owned),
+            id: self.id.map(str::to_owned),
+            signatures: self.signatures.into_iter().map(str::to_owned).collect(),
+            notes: self.notes,
+        }
+    }
+}
+
+/// A name a recipe looks a header up under ([`Recipe::lookups`]), compared with the received
+/// names without being built: `brand-rest`, or the name as written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lookup<'r> {
+    /// `<brand>-<rest of the name>`.
+    Branded(&'r str, &'r str),
+    /// The name itself.
+    Plain(&'r str),
+}
+
+impl HeaderName for Lookup<'_> {
+    fn is(self, received: &str) -> bool {
+        match self {
+            Lookup::Plain(name) => name.is(received),
+            Lookup::Branded(brand, rest) => {
+                let (r, b) = (received.as_bytes(), brand.len());
+                r.len() == b + 1 + rest.len()
+                    && r[..b].eq_ignore_ascii_case(brand.as_bytes())
+                    && r[b] == b'-'
+                    && r[b + 1..].eq_ignore_ascii_case(rest.as_bytes())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Lookup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lookup::Plain(name) => f.write_str(name),
+            Lookup::Branded(brand, rest) => write!(f, "{brand}-{rest}"),
+        }
+    }
+}
+
+impl<'r> Lookup<'r> {
+    /// The name as text (built only for a branded name).
+    fn text(self) -> Cow<'r, str> {
+        match self {
+            Lookup::Plain(name) => Cow::Borrowed(name),
+            branded => Cow::Owned(branded.to_string()),
+        }
+    }
 }
 
 /// A field of a JSON body by dotted path: absent (or not JSON) is `Ok(None)`; a value that is
@@ -410,24 +477,31 @@ impl Recipe {
 
     /// Whether one of this recipe's signature headers is present.
     pub fn detect(&self, headers: &[Header]) -> bool {
-        self.lookups(&self.header)
-            .iter()
-            .any(|n| header_value(headers, n).is_some())
+        self.lookup(&self.header)
+            .any(|n| headers.iter().any(|h| n.is(&h.name)))
     }
 
     /// The names a header is looked for under, in order: branded first, with a `brand`.
     pub fn lookups(&self, name: &str) -> Vec<String> {
-        match (&self.brand, name.split_once('-')) {
-            (Some(brand), Some((_, rest))) => vec![format!("{brand}-{rest}"), name.to_string()],
-            _ => vec![name.to_string()],
-        }
+        self.lookup(name).map(|n| n.to_string()).collect()
+    }
+
+    /// [`Recipe::lookups`] without building the names.
+    pub(crate) fn lookup<'r>(&'r self, name: &'r str) -> impl Iterator<Item = Lookup<'r>> + Clone {
+        let branded = match (&self.brand, name.split_once('-')) {
+            (Some(brand), Some((_, rest))) => Some(Lookup::Branded(brand, rest)),
+            _ => None,
+        };
+        branded.into_iter().chain([Lookup::Plain(name)])
     }
 
     /// A header by [`Recipe::lookups`]: the name found and its value, as `contract::required`.
-    fn read<'h>(&self, headers: &'h [Header], name: &str) -> Result<(String, &'h str), Fault> {
-        let names = self.lookups(name);
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        first_of(headers, &refs).map(|(n, v)| (n.to_string(), v))
+    fn read<'r, 'h>(
+        &'r self,
+        headers: &'h [Header],
+        name: &'r str,
+    ) -> Result<(Lookup<'r>, &'h str), Fault> {
+        first_of(headers, self.lookup(name))
     }
 
     /// The message id as verification reads it (branded name first).
@@ -440,17 +514,27 @@ impl Recipe {
     /// needed header absent or empty is [`Fault::Missing`], one that cannot be parsed
     /// [`Fault::Malformed`].
     pub fn parse_headers(&self, headers: &[Header], body: &[u8]) -> Result<Parsed, Fault> {
-        let header_names = self.lookups(&self.header);
-        let (used, text) = self.read(headers, &self.header)?;
-        let used = used.as_str();
+        self.read_headers(headers, body).map(Read::into_owned)
+    }
+
+    /// [`Recipe::parse_headers`], borrowing from the request.
+    pub(crate) fn read_headers<'h>(
+        &self,
+        headers: &'h [Header],
+        body: &[u8],
+    ) -> Result<Read<'h>, Fault> {
+        let (found, text) = self.read(headers, &self.header)?;
+        let used = found.text();
+        let used = used.as_ref();
         let bad = |why: String| Fault::Malformed(format!("{used}: {why}"));
-        let mut parsed = Parsed {
+        let mut parsed = Read {
             timestamp: None,
             id: None,
             signatures: Vec::new(),
             notes: Vec::new(),
         };
-        if header_names.len() > 1 {
+        if self.brand.is_some() && self.header.contains('-') {
+            let header_names = self.lookups(&self.header);
             let others: Vec<&str> = header_names
                 .iter()
                 .map(String::as_str)
@@ -489,9 +573,9 @@ impl Recipe {
                         if parsed.timestamp.is_some() {
                             return Err(bad(format!("more than one {k}= part")));
                         }
-                        parsed.timestamp = Some(v.to_string());
+                        parsed.timestamp = Some(Cow::Borrowed(v));
                     } else if k == signature {
-                        parsed.signatures.push(v.to_string());
+                        parsed.signatures.push(v);
                     }
                 }
                 if let Some(tk) = timestamp
@@ -510,7 +594,7 @@ impl Recipe {
                 if sig.is_empty() {
                     return Err(bad("empty signature".into()));
                 }
-                parsed.signatures.push(sig.to_string());
+                parsed.signatures.push(sig);
             }
             Split::List { version } => {
                 for entry in text.split(' ').filter(|e| !e.is_empty()) {
@@ -521,7 +605,7 @@ impl Recipe {
                         )));
                     };
                     if v == version {
-                        parsed.signatures.push(sig.to_string());
+                        parsed.signatures.push(sig);
                     }
                 }
                 if parsed.signatures.is_empty() {
@@ -536,10 +620,10 @@ impl Recipe {
             parsed.notes.push(why);
         }
         if let Some(list) = &self.timestamp_header {
-            parsed.timestamp = Some(self.read(headers, list)?.1.to_string());
+            parsed.timestamp = Some(Cow::Borrowed(self.read(headers, list)?.1));
         }
         if let Some(field) = &self.timestamp_field {
-            parsed.timestamp = body_field(body, field)?;
+            parsed.timestamp = body_field(body, field)?.map(Cow::Owned);
             if parsed.timestamp.is_none() {
                 parsed
                     .notes
@@ -547,7 +631,7 @@ impl Recipe {
             }
         }
         if let Some(list) = &self.id_header {
-            parsed.id = Some(self.read(headers, list)?.1.to_string());
+            parsed.id = Some(self.read(headers, list)?.1);
         }
         if self.template.contains(&Part::Timestamp) && parsed.timestamp.is_none() {
             return Err(Fault::Missing("no timestamp".into()));
@@ -558,22 +642,24 @@ impl Recipe {
     /// The timestamp as unix seconds, or why it is not one in this recipe's unit.
     pub fn unix_seconds(&self, t: &str) -> Result<i64, Fault> {
         let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-        let shown = escape_line(t.as_bytes());
+        let shown = || escape_line(t.as_bytes());
         match self.timestamp_unit {
             TimeUnit::Seconds | TimeUnit::Milliseconds if !digits => Err(Fault::Malformed(
-                format!("timestamp {shown:?} is not unix {}", self.unit_name()),
+                format!("timestamp {:?} is not unix {}", shown(), self.unit_name()),
             )),
             TimeUnit::Seconds => t
                 .parse::<i64>()
-                .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is out of range"))),
+                .map_err(|_| Fault::Malformed(format!("timestamp {:?} is out of range", shown()))),
             TimeUnit::Milliseconds => t
                 .parse::<i64>()
                 .map(|ms| ms.div_euclid(1000))
-                .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is out of range"))),
+                .map_err(|_| Fault::Malformed(format!("timestamp {:?} is out of range", shown()))),
             TimeUnit::Rfc3339 => {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .map(|d| d.unix_timestamp())
-                    .map_err(|_| Fault::Malformed(format!("timestamp {shown:?} is not RFC 3339")))
+                    .map_err(|_| {
+                        Fault::Malformed(format!("timestamp {:?} is not RFC 3339", shown()))
+                    })
             }
         }
     }
@@ -597,8 +683,13 @@ impl Recipe {
 
     /// The HMAC key for a secret, or why it cannot be used.
     pub fn key_bytes(&self, secret: &Secret) -> Result<Vec<u8>, String> {
+        self.key_of(secret).map(Cow::into_owned)
+    }
+
+    /// [`Recipe::key_bytes`], borrowing the secret's own bytes when they are the key.
+    pub(crate) fn key_of<'s>(&self, secret: &'s Secret) -> Result<Cow<'s, [u8]>, String> {
         match self.key {
-            KeyMode::Utf8 => Ok(secret.expose().to_vec()),
+            KeyMode::Utf8 => Ok(Cow::Borrowed(secret.expose())),
             KeyMode::Whsec => {
                 let s = secret.expose_str();
                 let b64 = s.strip_prefix("whsec_").unwrap_or(s);
@@ -608,7 +699,7 @@ impl Recipe {
                         if k.is_empty() {
                             Err("secret decodes to an empty key".into())
                         } else {
-                            Ok(k)
+                            Ok(Cow::Owned(k))
                         }
                     })
             }
@@ -618,13 +709,8 @@ impl Recipe {
     /// The bytes this recipe signs.
     pub fn signed_bytes(&self, template: &[Part], t: &str, id: &str, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(body.len() + 64);
-        for part in template {
-            match part {
-                Part::Lit(b) => out.extend_from_slice(b),
-                Part::Timestamp => out.extend_from_slice(t.as_bytes()),
-                Part::Id => out.extend_from_slice(id.as_bytes()),
-                Part::Body => out.extend_from_slice(body),
-            }
+        for part in signed_parts(template, t, id, body) {
+            out.extend_from_slice(part);
         }
         out
     }
@@ -655,15 +741,77 @@ impl Recipe {
         }
     }
 
-    /// Constant-time check of the candidates against one key and signed string.
-    pub fn matches(&self, key: &[u8], signed: &[u8], candidates: &[String]) -> bool {
-        let decoded: Vec<Vec<u8>> = candidates.iter().filter_map(|c| self.decode(c)).collect();
+    /// [`Recipe::decode`] onto the stack, for a candidate that could be a MAC: one that
+    /// decodes to more than [`MAX_DECODED`] bytes, longer than any MAC, is `None` too.
+    pub(crate) fn decode_small(&self, candidate: &str) -> Option<Decoded> {
+        let mut d = Decoded {
+            bytes: [0; MAX_DECODED],
+            len: 0,
+        };
+        d.len = match self.encoding {
+            Encoding::Hex => {
+                if self.lowercase_only && candidate.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return None;
+                }
+                let len = candidate.len() / 2;
+                if !candidate.len().is_multiple_of(2) || len > MAX_DECODED {
+                    return None;
+                }
+                hex::decode_to_slice(candidate, &mut d.bytes[..len]).ok()?;
+                len
+            }
+            Encoding::Base64 => B64.decode_slice(candidate, &mut d.bytes).ok()?,
+        };
+        Some(d)
+    }
+
+    /// Constant-time check of the candidates against one key and the parts of the signed
+    /// string (decoded on the stack, nothing copied).
+    pub fn matches<'p>(
+        &self,
+        key: &[u8],
+        signed: impl IntoIterator<Item = &'p [u8]>,
+        candidates: &[impl AsRef<str>],
+    ) -> bool {
         mac::matches_any(
             self.algorithm,
             key,
-            &[signed],
-            decoded.iter().map(Vec::as_slice),
+            signed,
+            candidates
+                .iter()
+                .filter_map(|c| self.decode_small(c.as_ref())),
         )
+    }
+}
+
+/// The pieces of the signed string, in order (what [`Recipe::signed_bytes`] concatenates).
+pub fn signed_parts<'a>(
+    template: &'a [Part],
+    t: &'a str,
+    id: &'a str,
+    body: &'a [u8],
+) -> impl Iterator<Item = &'a [u8]> + Clone {
+    template.iter().map(move |part| match part {
+        Part::Lit(b) => b.as_slice(),
+        Part::Timestamp => t.as_bytes(),
+        Part::Id => id.as_bytes(),
+        Part::Body => body,
+    })
+}
+
+/// Room for a decoded candidate: more than the longest MAC (SHA-512's 64 bytes), so a
+/// candidate of any MAC's size fits and one too long to match is refused by size.
+const MAX_DECODED: usize = 96;
+
+/// A candidate signature decoded on the stack.
+pub(crate) struct Decoded {
+    bytes: [u8; MAX_DECODED],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Decoded {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

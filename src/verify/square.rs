@@ -20,7 +20,7 @@ pub const NAME: &str = "square";
 pub const SIGNATURE_HEADER: &str = "x-square-hmacsha256-signature";
 
 fn matches(key: &[u8], url: &str, body: &[u8], sig: &[u8]) -> bool {
-    mac::matches_any(Algorithm::Sha256, key, &[url.as_bytes(), body], [sig])
+    mac::matches_any(Algorithm::Sha256, key, [url.as_bytes(), body], [sig])
 }
 
 /// Verifies a Square webhook.

@@ -78,7 +78,7 @@ fn signed_string(url: &str, form: Option<&[u8]>) -> Vec<u8> {
 fn matches(key: &[u8], url: &str, form: Option<&[u8]>, sig: &[u8]) -> bool {
     port_forms(url)
         .iter()
-        .any(|u| mac::matches_any(Algorithm::Sha1, key, &[&signed_string(u, form)], [sig]))
+        .any(|u| mac::matches_any(Algorithm::Sha1, key, [signed_string(u, form)], [sig]))
 }
 
 /// `url` with `bodySHA256=<hex SHA-256 of body>` added to its query, as Twilio sends JSON.
