@@ -3,7 +3,9 @@
 //! --forward-to` in relay mode, once with a durable log (fdatasync, on the disk that holds the
 //! system temp dir) and once with `--no-store`; two interleaved rounds, samples pooled. Prints
 //! a table, the added µs against the targets (durable ≤ 300 µs, `--no-store` ≤ 100 µs at p50),
-//! and the same as one JSON line.
+//! and the same as one JSON line. Beside them, the durable floor: the receiver itself answering
+//! only after an `fdatasync` of each body, what being durable before answering costs on this
+//! disk with nothing else in the way (the honest reference for the durable leg).
 //! Run: `cargo bench --bench forward` (both legs always run; `HOOKLENS_BENCH_DURABLE` from
 //! older instructions is accepted and changes nothing).
 
@@ -21,12 +23,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const N: usize = 3000;
 
-async fn receiver() -> Target {
+/// The receiver: answers 204 to each request. With `persist`, it first appends the body to
+/// that file and `fdatasync`s it (on a blocking thread, as any tokio server must): the durable
+/// floor, what answering only after the request is on disk costs on this machine at c=1.
+async fn receiver(persist: Option<std::fs::File>) -> Target {
+    let persist = persist.map(Arc::new);
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let t = Target::parse(&format!("http://{}", l.local_addr().unwrap())).unwrap();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
             let _ = s.set_nodelay(true);
+            let persist = persist.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 16384];
@@ -49,7 +56,16 @@ async fn receiver() -> Target {
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     }
-                    buf.drain(..end + 4 + len);
+                    let request: Vec<u8> = buf.drain(..end + 4 + len).collect();
+                    if let Some(file) = persist.clone() {
+                        let synced = tokio::task::spawn_blocking(move || {
+                            use std::io::Write;
+                            (&*file).write_all(&request[end + 4..])?;
+                            file.sync_data()
+                        })
+                        .await;
+                        assert!(matches!(synced, Ok(Ok(()))), "durable floor: {synced:?}");
+                    }
                     if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
                         .await
                         .is_err()
@@ -117,9 +133,16 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let receiver = receiver().await;
+        let direct_receiver = receiver(None).await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("forward.jsonl");
+        let floor_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("durable-floor.log"))
+            .unwrap();
+        let durable_floor = receiver(Some(floor_file)).await;
+        let receiver = direct_receiver;
         let durable = relay_listener(&receiver, Some(&log)).await;
         let memory = relay_listener(&receiver, None).await;
 
@@ -136,20 +159,27 @@ fn main() {
         ]);
         let client = Client::new(client_config(&[]).unwrap());
         let (mut direct, mut stored, mut nostore) = (Vec::new(), Vec::new(), Vec::new());
+        let mut floor = Vec::new();
         for _round in 0..2 {
             direct.extend(run(&client, &receiver, &capture).await);
+            floor.extend(run(&client, &durable_floor, &capture).await);
             stored.extend(run(&client, &durable, &capture).await);
             nostore.extend(run(&client, &memory, &capture).await);
         }
         let direct = percentiles(direct);
         let stored = percentiles(stored);
         let nostore = percentiles(nostore);
+        let floor = percentiles(floor);
         let added = |p: (u64, u64)| (p.0 as i64 - direct.0 as i64, p.1 as i64 - direct.1 as i64);
-        let (sa, na) = (added(stored), added(nostore));
+        let (sa, na, fa) = (added(stored), added(nostore), added(floor));
         println!("requests per path: 2 rounds × {N} sequential, concurrency 1, keep-alive; log on {}", dir.path().display());
         println!("| path | p50 µs | p99 µs | added p50 µs | added p99 µs | target (added p50) |");
         println!("|---|---:|---:|---:|---:|---|");
         println!("| direct to receiver | {} | {} | | | |", direct.0, direct.1);
+        println!(
+            "| durable floor: receiver answers after fdatasync | {} | {} | {} | {} | (the disk's own price) |",
+            floor.0, floor.1, fa.0, fa.1
+        );
         println!(
             "| forward, durable log | {} | {} | {} | {} | ≤ 300 {} |",
             stored.0, stored.1, sa.0, sa.1, if sa.0 <= 300 { "met" } else { "MISSED" }
@@ -164,6 +194,7 @@ fn main() {
                 "bench": "forward",
                 "requests_per_path": 2 * N,
                 "direct": {"p50_us": direct.0, "p99_us": direct.1},
+                "durable_floor": {"p50_us": floor.0, "p99_us": floor.1, "added_p50_us": fa.0, "added_p99_us": fa.1},
                 "durable": {"p50_us": stored.0, "p99_us": stored.1, "added_p50_us": sa.0, "added_p99_us": sa.1},
                 "no_store": {"p50_us": nostore.0, "p99_us": nostore.1, "added_p50_us": na.0, "added_p99_us": na.1},
             })
