@@ -9,7 +9,8 @@
 //!   one run;
 //! * `tui_render`: a filter keystroke and each tab's frame with 1,000,000 captures;
 //! * `reopen`: reopening 1,000,000 captures, index bytes per capture, and `show`,
-//!   `export --curl`, `replay` of one id on that log (the real binary).
+//!   `export --curl`, `replay` of one id on that log (the real binary);
+//! * `verify`: ns and allocations per request of verification + envelope reading alone.
 //!
 //! Their own knobs pass through (`HOOKLENS_BENCH_SECS`, `HOOKLENS_BENCH_ROUNDS`,
 //! `HOOKLENS_REOPEN_N`, …); each part's own output goes to stderr as it runs. A part whose
@@ -103,7 +104,11 @@ fn forward(text: &str) -> Value {
             "added_p99_us": v[key]["added_p99_us"],
         })
     };
-    json!({ "durable": path("durable"), "no_store": path("no_store") })
+    json!({
+        "durable": path("durable"),
+        "no_store": path("no_store"),
+        "durable_floor": path("durable_floor"),
+    })
 }
 
 /// `tui_render`'s line: each measurement's p50/p99/max in ms, and the filter's bytes per capture.
@@ -135,6 +140,8 @@ fn tui(text: &str) -> Value {
         "frame_worst_tab_p50_ms": worst("p50_ms"),
         "frame_worst_tab_p99_ms": worst("p99_ms"),
         "columns_bytes_per_capture": v["columns_bytes_per_capture"],
+        "inspector_bytes_per_capture": v["inspector_bytes_per_capture"],
+        "slowest_key": v["slowest_key"],
     })
 }
 
@@ -163,6 +170,10 @@ fn main() {
     );
     all.insert("forward".into(), forward(&part("forward", &[])));
     all.insert("tui".into(), tui(&part("tui_render", &[])));
+    all.insert(
+        "verify".into(),
+        bench_line(&part("verify", &[]), "verify")["cases"].clone(),
+    );
     let big = part("reopen", &[]);
     all.insert(
         "big_log".into(),
@@ -189,12 +200,42 @@ fn main() {
             ),
         ));
         rows.push((
-            format!("{label}: server CPU per request"),
-            cell(&v["cpu_us_per_request"], "µs"),
-            String::new(),
+            format!("{label}: server CPU / allocations per request"),
+            format!(
+                "{} / {}",
+                cell(&v["cpu_us_per_request"], "µs"),
+                cell(&v["allocs_per_request"], "")
+            ),
+            "allocations: whole process, load generator included".into(),
         ));
     }
-    for (label, key) in [("durable", "durable"), ("--no-store", "no_store")] {
+    if let Some(pieces) = get(&all, &["capture", "allocations_by_piece"]).as_object() {
+        for (piece, n) in pieces {
+            rows.push((
+                format!("allocations per request: {piece}"),
+                cell(n, ""),
+                String::new(),
+            ));
+        }
+    }
+    if let Some(cases) = all["verify"].as_object() {
+        for (case, v) in cases {
+            rows.push((
+                format!("verify + envelope, {case}"),
+                format!(
+                    "{} / {}",
+                    cell(&v["ns_per_request"], "ns"),
+                    cell(&v["allocs_per_request"], "allocs")
+                ),
+                String::new(),
+            ));
+        }
+    }
+    for (label, key) in [
+        ("durable floor (receiver fdatasyncs first)", "durable_floor"),
+        ("durable", "durable"),
+        ("--no-store", "no_store"),
+    ] {
         let f = get(&all, &["forward", key]);
         rows.push((
             format!("forward added latency, {label}: p50 / p99"),
@@ -214,7 +255,12 @@ fn main() {
             cell(&t["keystroke"]["p50_ms"], "ms"),
             cell(&t["keystroke"]["p99_ms"], "ms")
         ),
-        format!("max {}", cell(&t["keystroke"]["max_ms"], "ms")),
+        format!(
+            "max {} (slowest: {} in {:?})",
+            cell(&t["keystroke"]["max_ms"], "ms"),
+            t["slowest_key"]["key"],
+            t["slowest_key"]["filter"].as_str().unwrap_or("?")
+        ),
     ));
     rows.push((
         "TUI at 1M: frame p50 / p99 (slowest tab)".into(),
@@ -229,6 +275,11 @@ fn main() {
         "TUI filter columns per capture".into(),
         cell(&t["columns_bytes_per_capture"], "B"),
         "beside the inspector's rows".into(),
+    ));
+    rows.push((
+        "TUI inspector memory per capture (rows + columns)".into(),
+        cell(&t["inspector_bytes_per_capture"], "B"),
+        "resident growth".into(),
     ));
     let b = &all["big_log"];
     for (label, key, unit) in [
