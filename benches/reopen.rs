@@ -22,45 +22,23 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.jsonl");
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+    // HOOKLENS_REOPEN_LOG=FILE keeps the log there and reuses it when it exists (profiling,
+    // repeated runs); the offset index beside it is removed so the first show rebuilds it.
+    let path = match std::env::var_os("HOOKLENS_REOPEN_LOG") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("big.jsonl"),
+    };
+    let reuse = path.exists();
+    let _ = std::fs::remove_file(format!("{}.idx", path.display()));
     let t = Instant::now();
-    for i in 1..=n {
-        let record = CaptureRecord {
-            capture: Capture::fixture(
-                body,
-                &[
-                    ("Content-Type", "application/json"),
-                    (
-                        "X-ModelGates-Signature",
-                        "t=1764151200,v1=5257a869e7ecebeda32affa62cdcab3fa0c2d1a9e2d8cd0e0e4e6e8e1a2b3c4d",
-                    ),
-                    (
-                        "X-ModelGates-Idempotency-Key",
-                        &format!("job_{i}-completed"),
-                    ),
-                ],
-            ),
-            verdict: Verdict::new(
-                Some("modelgates"),
-                Outcome::Valid,
-                "signature matches secret 0",
-            ),
-            event_type: Some("video.generation.completed".into()),
-            data_id: Some(format!("job_{i}")),
-            idempotency_key: Some(format!("job_{i}-completed")),
-            response_status: 204,
-        };
-        out.write_all(&encode_line(CaptureId(i), &record).unwrap())
-            .unwrap();
+    if !reuse {
+        write_log(&path, n);
     }
-    out.flush().unwrap();
-    drop(out);
     let size = std::fs::metadata(&path).unwrap().len();
     println!(
-        "wrote {n} captures ({:.0} MiB) in {:.1} s",
+        "{} {n} captures ({:.0} MiB) in {:.1} s",
+        if reuse { "reused" } else { "wrote" },
         size as f64 / (1024.0 * 1024.0),
         t.elapsed().as_secs_f64()
     );
@@ -121,6 +99,42 @@ fn main() {
             "first_show_ms": first,
         }})
     );
+}
+
+/// Writes a log of `n` captures as a listener would.
+fn write_log(path: &std::path::Path, n: u64) {
+    let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    for i in 1..=n {
+        let record = CaptureRecord {
+            capture: Capture::fixture(
+                body,
+                &[
+                    ("Content-Type", "application/json"),
+                    (
+                        "X-ModelGates-Signature",
+                        "t=1764151200,v1=5257a869e7ecebeda32affa62cdcab3fa0c2d1a9e2d8cd0e0e4e6e8e1a2b3c4d",
+                    ),
+                    (
+                        "X-ModelGates-Idempotency-Key",
+                        &format!("job_{i}-completed"),
+                    ),
+                ],
+            ),
+            verdict: Verdict::new(
+                Some("modelgates"),
+                Outcome::Valid,
+                "signature matches secret 0",
+            ),
+            event_type: Some("video.generation.completed".into()),
+            data_id: Some(format!("job_{i}")),
+            idempotency_key: Some(format!("job_{i}-completed")),
+            response_status: 204,
+        };
+        out.write_all(&encode_line(CaptureId(i), &record).unwrap())
+            .unwrap();
+    }
+    out.flush().unwrap();
 }
 
 /// Resident memory of this process, in bytes.
