@@ -5,8 +5,7 @@
 //! Each kind is written by one encoder and read back by one decoder: [`decode_line`] for a
 //! whole capture, [`decode_exchange`] for a whole forward or replay, and [`index_fields`] for
 //! just what the index keeps of any line (the recovery scan reads a million lines through it
-//! without decoding bodies; a capture line's plain headers and body are cut out with `memchr`
-//! before serde reads the rest, see [`slimmed`]). A line of a newer version or an unknown kind is skipped, never
+//! without decoding bodies). A line of a newer version or an unknown kind is skipped, never
 //! misread.
 
 use std::borrow::Cow;
@@ -308,112 +307,6 @@ fn capture_fields(
     content: &[u8],
     intern: &mut dyn FnMut(&str) -> Arc<str>,
 ) -> Result<Option<Fields>, ()> {
-    thread_local! {
-        static SLIM: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SLIM.with_borrow_mut(|slim| {
-        let line = if slimmed(content, slim) {
-            &slim[..]
-        } else {
-            content
-        };
-        capture_fields_of(line, intern)
-    })
-}
-
-/// `content` with its `headers` and `body_b64` values (most of a line, and nothing the index
-/// keeps) put in `out` as `[]` and `""`, when they are plain enough to be whole JSON values
-/// without a parse: the body only base64 characters, the headers pairs of strings of printable
-/// ASCII without `\`. A key found that way is a key wherever it is in the object (in a string,
-/// `,"` cannot occur unescaped), and every value under those names is ignored, so serde reads
-/// the same fields and finds the same faults in either. False: nothing to slim.
-pub(super) fn slimmed(content: &[u8], out: &mut Vec<u8>) -> bool {
-    const HEADERS: &[u8] = b",\"headers\":";
-    const BODY: &[u8] = b",\"body_b64\":";
-    // Under serde's nesting limit, however deep the key is (an upper bound: every bracket).
-    let shallow = |at: usize| {
-        content[..at]
-            .iter()
-            .filter(|&&b| b == b'{' || b == b'[')
-            .count()
-            < 100
-    };
-    let value = |key: &[u8], from: usize, parse: fn(&[u8]) -> Option<usize>| {
-        let at = from + memchr::memmem::find(&content[from..], key)?;
-        let start = at + key.len();
-        let len = parse(&content[start..])?;
-        shallow(at).then_some((start, start + len))
-    };
-    let headers = value(HEADERS, 0, plain_pairs);
-    let body = value(BODY, headers.map_or(0, |h| h.1), plain_base64);
-    if headers.is_none() && body.is_none() {
-        return false;
-    }
-    out.clear();
-    let mut from = 0;
-    for ((start, end), empty) in [(headers, &b"[]"[..]), (body, b"\"\"")]
-        .into_iter()
-        .filter_map(|(r, e)| Some((r?, e)))
-    {
-        out.extend_from_slice(&content[from..start]);
-        out.extend_from_slice(empty);
-        from = end;
-    }
-    out.extend_from_slice(&content[from..]);
-    true
-}
-
-/// The length of `[["name","value"],…]` at the start of `b`, each string printable ASCII
-/// without `\`; None for anything else.
-fn plain_pairs(b: &[u8]) -> Option<usize> {
-    let plain = |s: &[u8]| s.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\');
-    let mut i = 1;
-    if *b.first()? != b'[' {
-        return None;
-    }
-    if b.get(1) == Some(&b']') {
-        return Some(2);
-    }
-    loop {
-        if b.get(i) != Some(&b'[') {
-            return None;
-        }
-        i += 1;
-        for sep in [b',', b']'] {
-            if b.get(i) != Some(&b'"') {
-                return None;
-            }
-            let n = memchr::memchr(b'"', &b[i + 1..])?;
-            if !plain(&b[i + 1..i + 1 + n]) || b.get(i + 2 + n) != Some(&sep) {
-                return None;
-            }
-            i += n + 3;
-        }
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b']') => return Some(i + 1),
-            _ => return None,
-        }
-    }
-}
-
-/// The length of a `"…"` of base64 characters at the start of `b`; None for anything else.
-fn plain_base64(b: &[u8]) -> Option<usize> {
-    if *b.first()? != b'"' {
-        return None;
-    }
-    let n = memchr::memchr(b'"', &b[1..])?;
-    b[1..1 + n]
-        .iter()
-        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
-        .then_some(n + 2)
-}
-
-/// [`capture_fields`] of the line as given (no slimming).
-pub(super) fn capture_fields_of(
-    content: &[u8],
-    intern: &mut dyn FnMut(&str) -> Arc<str>,
-) -> Result<Option<Fields>, ()> {
     let s: CaptureFields = serde_json::from_slice(content).map_err(|_| ())?;
     if !readable(s.v) || s.kind != "capture" {
         return Ok(None);
@@ -497,39 +390,6 @@ mod tests {
             panic!("a session line keeps its target");
         };
         assert_eq!(back, target);
-    }
-
-    #[test]
-    fn slimming_a_line_changes_no_index_field_whatever_is_broken_in_it() {
-        let mut rec = record(b"{\"type\":\"x\"}", Some("job-completed"));
-        rec.capture.headers.push(crate::model::capture::Header::new(
-            "X-Test",
-            "a,\"headers\":[]",
-        ));
-        let escaped = encode_line(CaptureId(3), &rec).unwrap();
-        let plain = encode_line(CaptureId(4), &record(&[b'x'; 600], Some("k"))).unwrap();
-        let mut slim = Vec::new();
-        assert!(slimmed(&plain[..plain.len() - 1], &mut slim));
-        assert!(
-            slim.len() + 750 < plain.len(),
-            "{}",
-            String::from_utf8_lossy(&slim)
-        );
-        // Every one-byte change and cut of a written line: slimmed or not, the same answer
-        // (`fuzzing::line` checks it).
-        for line in [&plain[..plain.len() - 1], &escaped[..escaped.len() - 1]] {
-            for i in 0..line.len() {
-                for b in [b'"', b'\\', b'{', b'[', b']', b',', b':', 0x01, 0xff, b'A'] {
-                    let mut changed = line.to_vec();
-                    changed[i] = b;
-                    crate::store::fuzzing::line(&changed);
-                }
-                let mut cut = line.to_vec();
-                cut.remove(i);
-                crate::store::fuzzing::line(&cut);
-                crate::store::fuzzing::line(&line[..i]);
-            }
-        }
     }
 
     #[test]
