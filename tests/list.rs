@@ -20,7 +20,7 @@ use hooklens::verify::{Outcome, Verdict};
 
 fn capture(i: u64) -> Vec<u8> {
     let key = format!("job_{}-completed", i % 700);
-    let outcome = if i % 5 == 0 {
+    let outcome = if i.is_multiple_of(5) {
         Outcome::InvalidSignature
     } else {
         Outcome::Valid
@@ -36,9 +36,9 @@ fn capture(i: u64) -> Vec<u8> {
         verdict: Verdict::new(Some("modelgates"), outcome, "a reason"),
         event_type: Some("video.generation.completed".into()),
         data_id: Some(format!("job_{i}")),
-        idempotency_key: (i % 3 != 0).then_some(key),
+        idempotency_key: (!i.is_multiple_of(3)).then_some(key),
         // A relayed capture's status is the forward's; `0` until it is recorded.
-        response_status: if i % 4 == 0 { 0 } else { 204 },
+        response_status: if i.is_multiple_of(4) { 0 } else { 204 },
     };
     encode_line(CaptureId(i), &record).unwrap()
 }
@@ -90,10 +90,10 @@ fn write_log(path: &Path, n: u64) {
     text = std::fs::read(path).unwrap();
     for i in 1..=n {
         text.extend(capture(i));
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             let e = exchange(i, ExchangeKind::Forward, Some(500 + (i % 3) as u16), true);
             text.extend(line_of(&e));
-        } else if i % 7 == 0 {
+        } else if i.is_multiple_of(7) {
             text.extend(line_of(&exchange(i, ExchangeKind::Forward, None, false)));
         }
         if i == n / 2 {
@@ -102,7 +102,7 @@ fn write_log(path: &Path, n: u64) {
     }
     std::fs::write(path, &text).unwrap();
     let replays: Vec<Exchange> = (1..=n)
-        .filter(|i| i % 11 == 0)
+        .filter(|i| i.is_multiple_of(11))
         .map(|i| exchange(i, ExchangeKind::Replay, Some(202), false))
         .collect();
     append_exchanges_to(path, &replays).unwrap();
