@@ -2,7 +2,8 @@
 //! 1,000,000 captures (target ≤ 1 s), what the index holds per capture (target ≤ 300 bytes),
 //! and how long the real binary takes for `show ID`, `export --curl ID` and `replay ID` on
 //! that log (target ≤ 50 ms each, through the offset index beside the log; the first call
-//! after the log was written builds that index and is shown apart).
+//! after the log was written builds that index and is shown apart), and how soon `list --json`
+//! writes its first row and how long it takes for all (it streams the log).
 //!
 //! `cargo bench --bench reopen` (env: HOOKLENS_REOPEN_N=1000000).
 
@@ -88,6 +89,13 @@ fn main() {
     println!(
         "at {n} captures (median of {runs} runs of the binary): show {show_ms:.1} ms, export --curl {curl_ms:.1} ms, replay {replay_ms:.1} ms (the first show, which built the offset index: {first:.0} ms)"
     );
+    // `list --json` streams: the first row, and all of them, through a pipe (median of 3).
+    let mut list: Vec<(f64, f64)> = (0..3).map(|_| list_json_ms(&store)).collect();
+    list.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (list_first_ms, list_total_ms) = list[1];
+    println!(
+        "list --json at {n} captures: first row after {list_first_ms:.1} ms, all rows in {list_total_ms:.0} ms"
+    );
     println!(
         "json: {}",
         serde_json::json!({ "big_log": {
@@ -100,6 +108,8 @@ fn main() {
             "export_curl_ms": curl_ms,
             "replay_ms": replay_ms,
             "first_show_ms": first,
+            "list_json_first_row_ms": list_first_ms,
+            "list_json_total_ms": list_total_ms,
         }})
     );
 }
@@ -173,6 +183,26 @@ fn run_ms(args: &[&str]) -> f64 {
     let took = t.elapsed().as_secs_f64() * 1e3;
     assert!(out.status.success(), "{args:?}: {out:?}");
     took
+}
+
+/// Runs `hooklens list --json` on `store`: when its first row arrived, and when it ended
+/// (ms; every row is read).
+fn list_json_ms(store: &str) -> (f64, f64) {
+    use std::io::{BufRead, BufReader};
+    let t = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hooklens"))
+        .args(["list", "--json", "--store", store])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+    let mut line = Vec::new();
+    out.read_until(b'\n', &mut line).unwrap();
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    assert!(line.starts_with(b"{\"kind\":\"capture\""), "{line:?}");
+    std::io::copy(&mut out, &mut std::io::sink()).unwrap();
+    assert!(child.wait().unwrap().success());
+    (first, t.elapsed().as_secs_f64() * 1e3)
 }
 
 /// A receiver for `replay`: answers every request 204 (keep-alive is not needed).
