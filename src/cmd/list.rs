@@ -25,8 +25,7 @@ pub struct ListArgs {
 }
 
 /// Runs `hooklens list`: rows are written as the log is read (in log order), so the first
-/// come at once and a million rows are never held; a reader that stops early (`| head`)
-/// ends it quietly.
+/// come at once and a million rows are never held.
 pub fn run(args: ListArgs) -> Result<Exit> {
     if !args.store.exists() {
         return Err(args::environment(args::missing_log(&args.store)));
@@ -48,21 +47,10 @@ pub fn run(args: ListArgs) -> Result<Exit> {
         out.write_all(text.as_bytes())?;
         Ok(())
     });
-    let recovery = match streamed.and_then(|r| Ok(out.flush().map(|()| r)?)) {
-        Ok(recovery) => recovery,
-        Err(e) if closed(&e) => return Ok(Exit::Success),
-        Err(e) => return Err(e),
-    };
+    // A reader that went away (`| head`) is main's to end quietly, like every command's.
+    let recovery = streamed.and_then(|r| Ok(out.flush().map(|()| r)?))?;
     for line in recovery.report(&args.store, false) {
         eprintln!("hooklens: {line}");
     }
     Ok(Exit::Success)
-}
-
-/// Whether writing failed because the reader went away (`list | head`).
-fn closed(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
