@@ -2,7 +2,8 @@
 //! 1,000,000 captures (target ≤ 1 s), what the index holds per capture (target ≤ 300 bytes),
 //! and how long the real binary takes for `show ID`, `export --curl ID` and `replay ID` on
 //! that log (target ≤ 50 ms each, through the offset index beside the log; the first call
-//! after the log was written builds that index and is shown apart).
+//! after the log was written builds that index and is shown apart), and how soon `list --json`
+//! writes its first row and how long it takes for all (it streams the log).
 //!
 //! `cargo bench --bench reopen` (env: HOOKLENS_REOPEN_N=1000000).
 
@@ -22,11 +23,101 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.jsonl");
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+    // HOOKLENS_REOPEN_LOG=FILE keeps the log there and reuses it when it exists (profiling,
+    // repeated runs); the offset index beside it is removed so the first show rebuilds it.
+    let path = match std::env::var_os("HOOKLENS_REOPEN_LOG") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("big.jsonl"),
+    };
+    let reuse = path.exists();
+    let _ = std::fs::remove_file(format!("{}.idx", path.display()));
     let t = Instant::now();
+    if !reuse {
+        write_log(&path, n);
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    println!(
+        "{} {n} captures ({:.0} MiB) in {:.1} s",
+        if reuse { "reused" } else { "wrote" },
+        size as f64 / (1024.0 * 1024.0),
+        t.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (reopen_s, reopen_cpu_s, index_bytes, rss_bytes) = rt.block_on(async {
+        let rss_before = rss();
+        let cpu_before = cpu_s();
+        let t = Instant::now();
+        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+        let took = t.elapsed();
+        let cpu = cpu_s() - cpu_before;
+        let rss_after = rss();
+        assert_eq!(recovery.captures as u64, n);
+        let index_bytes = store.index().memory_bytes() as f64 / n as f64;
+        let rss_bytes = rss_after.saturating_sub(rss_before) as f64 / n as f64;
+        println!(
+            "reopened {} captures in {:.2} s ({:.0} captures/s; {cpu:.2} s of CPU over all threads)",
+            recovery.captures,
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64()
+        );
+        println!(
+            "index memory: {index_bytes:.0} bytes per capture counted ({rss_bytes:.0} bytes per capture of resident memory gained by the open)"
+        );
+        drop(store);
+        writer.join().await;
+        (took.as_secs_f64(), cpu, index_bytes, rss_bytes)
+    });
+
+    // The commands a user runs on that log, as the real binary, one id from the middle.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("http://{}", receiver.local_addr().unwrap());
+    std::thread::spawn(move || answer_204(receiver));
+    let id = (n / 2).max(1).to_string();
+    let store = path.to_str().unwrap().to_owned();
+    let show = ["show", &id, "--store", &store];
+    let first = run_ms(&show);
+    let runs = 7;
+    let timed = |args: &[&str]| {
+        let mut v: Vec<f64> = (0..runs).map(|_| run_ms(args)).collect();
+        v.sort_by(f64::total_cmp);
+        v[runs / 2]
+    };
+    let show_ms = timed(&show);
+    let curl_ms = timed(&["export", "--curl", &id, "--store", &store]);
+    let replay_ms = timed(&["replay", &id, "--to", &to, "--store", &store]);
+    println!(
+        "at {n} captures (median of {runs} runs of the binary): show {show_ms:.1} ms, export --curl {curl_ms:.1} ms, replay {replay_ms:.1} ms (the first show, which built the offset index: {first:.0} ms)"
+    );
+    // `list --json` streams: the first row, and all of them, through a pipe (median of 3).
+    let mut list: Vec<(f64, f64)> = (0..3).map(|_| list_json_ms(&store)).collect();
+    list.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (list_first_ms, list_total_ms) = list[1];
+    println!(
+        "list --json at {n} captures: first row after {list_first_ms:.1} ms, all rows in {list_total_ms:.0} ms"
+    );
+    println!(
+        "json: {}",
+        serde_json::json!({ "big_log": {
+            "captures": n,
+            "reopen_s": reopen_s,
+            "reopen_cpu_s": reopen_cpu_s,
+            "index_bytes_per_capture": index_bytes.round(),
+            "rss_bytes_per_capture": rss_bytes.round(),
+            "show_ms": show_ms,
+            "export_curl_ms": curl_ms,
+            "replay_ms": replay_ms,
+            "first_show_ms": first,
+            "list_json_first_row_ms": list_first_ms,
+            "list_json_total_ms": list_total_ms,
+        }})
+    );
+}
+
+/// Writes a log of `n` captures as a listener would.
+fn write_log(path: &std::path::Path, n: u64) {
+    let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
     for i in 1..=n {
         let record = CaptureRecord {
             capture: Capture::fixture(
@@ -57,70 +148,19 @@ fn main() {
             .unwrap();
     }
     out.flush().unwrap();
-    drop(out);
-    let size = std::fs::metadata(&path).unwrap().len();
-    println!(
-        "wrote {n} captures ({:.0} MiB) in {:.1} s",
-        size as f64 / (1024.0 * 1024.0),
-        t.elapsed().as_secs_f64()
-    );
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (reopen_s, index_bytes, rss_bytes) = rt.block_on(async {
-        let rss_before = rss();
-        let t = Instant::now();
-        let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
-        let took = t.elapsed();
-        let rss_after = rss();
-        assert_eq!(recovery.captures as u64, n);
-        let index_bytes = store.index().memory_bytes() as f64 / n as f64;
-        let rss_bytes = rss_after.saturating_sub(rss_before) as f64 / n as f64;
-        println!(
-            "reopened {} captures in {:.2} s ({:.0} captures/s)",
-            recovery.captures,
-            took.as_secs_f64(),
-            n as f64 / took.as_secs_f64()
-        );
-        println!(
-            "index memory: {index_bytes:.0} bytes per capture counted ({rss_bytes:.0} bytes per capture of resident memory gained by the open)"
-        );
-        drop(store);
-        writer.join().await;
-        (took.as_secs_f64(), index_bytes, rss_bytes)
-    });
+}
 
-    // The commands a user runs on that log, as the real binary, one id from the middle.
-    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let to = format!("http://{}", receiver.local_addr().unwrap());
-    std::thread::spawn(move || answer_204(receiver));
-    let id = (n / 2).max(1).to_string();
-    let store = path.to_str().unwrap().to_owned();
-    let show = ["show", &id, "--store", &store];
-    let first = run_ms(&show);
-    let runs = 7;
-    let timed = |args: &[&str]| {
-        let mut v: Vec<f64> = (0..runs).map(|_| run_ms(args)).collect();
-        v.sort_by(f64::total_cmp);
-        v[runs / 2]
-    };
-    let show_ms = timed(&show);
-    let curl_ms = timed(&["export", "--curl", &id, "--store", &store]);
-    let replay_ms = timed(&["replay", &id, "--to", &to, "--store", &store]);
-    println!(
-        "at {n} captures (median of {runs} runs of the binary): show {show_ms:.1} ms, export --curl {curl_ms:.1} ms, replay {replay_ms:.1} ms (the first show, which built the offset index: {first:.0} ms)"
-    );
-    println!(
-        "json: {}",
-        serde_json::json!({ "big_log": {
-            "captures": n,
-            "reopen_s": reopen_s,
-            "index_bytes_per_capture": index_bytes.round(),
-            "rss_bytes_per_capture": rss_bytes.round(),
-            "show_ms": show_ms,
-            "export_curl_ms": curl_ms,
-            "replay_ms": replay_ms,
-            "first_show_ms": first,
-        }})
-    );
+/// CPU time this process has used (user and system, all threads), in seconds.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses): utime and stime are the
+    // 12th and 13th, in clock ticks (100 a second on Linux).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 /// Resident memory of this process, in bytes.
@@ -143,6 +183,26 @@ fn run_ms(args: &[&str]) -> f64 {
     let took = t.elapsed().as_secs_f64() * 1e3;
     assert!(out.status.success(), "{args:?}: {out:?}");
     took
+}
+
+/// Runs `hooklens list --json` on `store`: when its first row arrived, and when it ended
+/// (ms; every row is read).
+fn list_json_ms(store: &str) -> (f64, f64) {
+    use std::io::{BufRead, BufReader};
+    let t = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hooklens"))
+        .args(["list", "--json", "--store", store])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+    let mut line = Vec::new();
+    out.read_until(b'\n', &mut line).unwrap();
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    assert!(line.starts_with(b"{\"kind\":\"capture\""), "{line:?}");
+    std::io::copy(&mut out, &mut std::io::sink()).unwrap();
+    assert!(child.wait().unwrap().success());
+    (first, t.elapsed().as_secs_f64() * 1e3)
 }
 
 /// A receiver for `replay`: answers every request 204 (keep-alive is not needed).

@@ -1,5 +1,6 @@
 //! `hooklens list`: one line (or JSON object) per stored capture.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -7,6 +8,7 @@ use clap::Args;
 
 use crate::cmd::args::{self, Exit};
 use crate::front::printer;
+use crate::store;
 
 #[derive(Debug, Args)]
 /// Flags of `hooklens list`.
@@ -22,24 +24,32 @@ pub struct ListArgs {
     pub color: printer::ColorChoice,
 }
 
-/// Runs `hooklens list`.
+/// Runs `hooklens list`: rows are written as the log is read (in log order), so the first
+/// come at once and a million rows are never held.
 pub fn run(args: ListArgs) -> Result<Exit> {
-    let log = args::open_log(&args.store)?;
+    if !args.store.exists() {
+        return Err(args::environment(args::missing_log(&args.store)));
+    }
     let palette = printer::Palette::for_stdout(args.color);
-    let mut out = String::new();
-    for row in log.index().rows() {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut text = String::new();
+    let streamed = store::stream_rows(&args.store, &mut |row, line| {
+        text.clear();
         if args.json {
-            let record = log.load(row.id)?;
+            let record = store::decode_line(line)?;
             let mut j = printer::json_capture(row, &record.verdict);
             j.tls = record.capture.tls.as_ref();
-            out.push_str(&crate::sanitize::to_json_line(&j));
+            text.push_str(&crate::sanitize::to_json_line(&j));
         } else {
-            out.push_str(&printer::list_line_in(row, palette));
+            text.push_str(&printer::list_line_in(row, palette));
         }
-        out.push('\n');
-    }
-    print!("{out}");
-    for line in log.recovery.report(&args.store, false) {
+        text.push('\n');
+        out.write_all(text.as_bytes())?;
+        Ok(())
+    });
+    // A reader that went away (`| head`) is main's to end quietly, like every command's.
+    let recovery = streamed.and_then(|r| Ok(out.flush().map(|()| r)?))?;
+    for line in recovery.report(&args.store, false) {
         eprintln!("hooklens: {line}");
     }
     Ok(Exit::Success)

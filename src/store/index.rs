@@ -128,8 +128,7 @@ impl Intern {
 pub struct Index {
     rows: Vec<Summary>,
     locations: Vec<Location>,
-    /// The first capture of each idempotency key (the key shared with its row).
-    first_by_key: HashMap<Arc<str>, CaptureId>,
+    first_by_key: FirstByKey,
     intern: Intern,
     next_id: u64,
     /// Forward and replay records per capture, oldest first.
@@ -159,7 +158,7 @@ impl Index {
         Index {
             rows: Vec::new(),
             locations: Vec::new(),
-            first_by_key: HashMap::new(),
+            first_by_key: FirstByKey::default(),
             intern: Intern::default(),
             next_id: 1,
             exchanges: HashMap::new(),
@@ -223,7 +222,7 @@ impl Index {
         self.rows.capacity() * size_of::<Summary>()
             + self.locations.capacity() * size_of::<Location>()
             + slots(
-                self.first_by_key.capacity(),
+                self.first_by_key.0.capacity(),
                 size_of::<(Arc<str>, CaptureId)>(),
             )
             + slots(
@@ -285,7 +284,7 @@ impl Index {
     pub(super) fn reserve(&mut self, n: usize) {
         self.rows.reserve(n);
         self.locations.reserve(n);
-        self.first_by_key.reserve(n);
+        self.first_by_key.0.reserve(n);
     }
 
     /// Reserves the next capture id.
@@ -299,7 +298,7 @@ impl Index {
     /// names the first capture with the same key).
     pub(super) fn row_for(&mut self, id: CaptureId, record: &CaptureRecord) -> Summary {
         let mut row = Summary::build(id, record, &mut |s| self.intern.get(s));
-        row.dup_of = self.claim_key(row.idempotency_key.as_ref(), id);
+        row.dup_of = self.first_by_key.claim(row.idempotency_key.as_ref(), id);
         row
     }
 
@@ -313,7 +312,9 @@ impl Index {
         row.method = self.intern.get(&row.method);
         row.target = self.intern.get(&row.target);
         row.event_type = row.event_type.map(|t| self.intern.get(&t));
-        row.dup_of = self.claim_key(row.idempotency_key.as_ref(), row.id);
+        row.dup_of = self
+            .first_by_key
+            .claim(row.idempotency_key.as_ref(), row.id);
         self.push(row, location);
         true
     }
@@ -372,12 +373,19 @@ impl Index {
             self.session_at = at;
         }
     }
+}
 
+/// The first capture of each idempotency key (the key shared with its row): the index's, and
+/// `list`'s as it streams.
+#[derive(Debug, Default)]
+pub(super) struct FirstByKey(HashMap<Arc<str>, CaptureId>);
+
+impl FirstByKey {
     /// The capture that first used `key`, or None after recording `id` as that first one.
     /// One hash lookup; the map shares the row's key.
-    fn claim_key(&mut self, key: Option<&Arc<str>>, id: CaptureId) -> Option<CaptureId> {
+    pub(super) fn claim(&mut self, key: Option<&Arc<str>>, id: CaptureId) -> Option<CaptureId> {
         use std::collections::hash_map::Entry as Slot;
-        match self.first_by_key.entry(key?.clone()) {
+        match self.0.entry(key?.clone()) {
             Slot::Occupied(first) => Some(*first.get()),
             Slot::Vacant(slot) => {
                 slot.insert(id);

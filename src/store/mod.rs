@@ -23,8 +23,8 @@
 //! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
 //! commands read it, and appends from another process), `foreign` (what other processes
 //! append while a listener owns the log, taken in live), `sidecar` (the offset index beside
-//! the log that `show`, `export --curl` and `replay` look ids up in) and [`tail`]
-//! (`hooklens wait`).
+//! the log that `show`, `export --curl` and `replay` look ids up in), `stream` (`list`: the
+//! rows in log order as they are read, without the index) and [`tail`] (`hooklens wait`).
 
 mod commit;
 mod file;
@@ -37,6 +37,7 @@ mod line;
 mod readonly;
 mod scan;
 mod sidecar;
+mod stream;
 pub mod tail;
 
 use std::fs::{File, OpenOptions};
@@ -60,6 +61,7 @@ pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
 pub use sidecar::Lookup;
+pub use stream::stream_rows;
 
 const EVENT_CAPACITY: usize = 4096;
 

@@ -2,8 +2,9 @@
 //!
 //! A big log (over 16 MiB) is split into ranges that start at line starts and parsed on
 //! several threads, each with its own [`Intern`]; the lines are then applied to the index in
-//! file order. Only the index fields of each line are read ([`index_fields`]); bodies stay on
-//! disk.
+//! file order by [`Rules`], the recovery rules below, which `list` streams through too (into
+//! a row printer instead of the index: [`Take`]). Only the index fields of each line are read
+//! ([`index_fields`]); bodies stay on disk.
 //!
 //! * A torn last line (a crash mid write) is reported in [`Recovery::torn_bytes`] and, when
 //!   repairing, saved beside the log (`<log>.torn-<time>`) and cut off; only a line that
@@ -27,6 +28,8 @@ use super::file::{append_lines, display, open_private};
 use super::index::{ExchangeAt, Index, Intern, Location};
 use super::line::{Fields, index_fields, looks_like_record};
 use crate::model::capture::{CaptureId, now_ms};
+use crate::model::exchange::RecordedTarget;
+use crate::model::record::{LinkedBrief, Summary};
 
 /// Logs bigger than this are parsed on several threads.
 const PARALLEL_FROM: u64 = 16 << 20;
@@ -123,7 +126,6 @@ pub(super) struct Scanned {
 /// Scans the whole log into `index`. With `repair` (the log's path), a torn last line is
 /// saved beside the log and cut (and a whole last record given its newline).
 pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) -> Result<Recovery> {
-    let mut recovery = Recovery::default();
     let len = file.metadata()?.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u64;
     let parts = if len > PARALLEL_FROM { threads } else { 1 };
@@ -147,63 +149,120 @@ pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) ->
     })?;
 
     index.reserve(ranges.iter().map(Vec::len).sum());
-    // Where the file ends up torn: at a line start (cut it), or after a whole record that
-    // lacks its newline (`true`: finish it).
-    let mut torn_at = None;
-    let mut end = 0u64;
-    let mut line_no = 0u64;
-    let corrupt = |recovery: &mut Recovery, line_no: u64| {
-        recovery.corrupt_lines += 1;
-        if recovery.corrupt_at.len() < CORRUPT_AT_KEEP {
-            recovery.corrupt_at.push(line_no);
-        }
-    };
-    // Whether the listener that wrote these lines forwarded, and its captures not yet sent.
-    let mut forwarding = false;
-    let mut unforwarded = BTreeSet::new();
+    let mut rules = Rules::default();
     for line in ranges.into_iter().flatten() {
-        line_no += 1;
-        end = line.offset + line.size;
+        rules.line(line, index);
+    }
+    let (recovery, torn_at, end) = rules.finish();
+    repair_tail(file, repair, recovery, torn_at, end)
+}
+
+/// Where the lines of a log go, in file order: the index ([`scan`]), or `list`'s row
+/// printer (`stream`). Both follow the same recovery rules ([`Rules`]).
+pub(super) trait Take {
+    /// A capture's row; false (and nothing taken) when its id does not grow.
+    fn capture(&mut self, row: Summary, offset: u64, len: u32) -> bool;
+    /// A forward or replay; false when it links to no capture before it.
+    fn exchange(&mut self, capture: CaptureId, brief: LinkedBrief, offset: u64, len: u32) -> bool;
+    /// A listener started.
+    fn session(&mut self, forward_to: Option<RecordedTarget>, offset: u64, len: u32);
+}
+
+impl Take for Index {
+    fn capture(&mut self, row: Summary, offset: u64, len: u32) -> bool {
+        self.push_read(row, Location::File { offset, len })
+    }
+
+    fn exchange(&mut self, capture: CaptureId, brief: LinkedBrief, offset: u64, len: u32) -> bool {
+        self.link(capture, brief, ExchangeAt::File { offset, len })
+    }
+
+    fn session(&mut self, forward_to: Option<RecordedTarget>, offset: u64, len: u32) {
+        self.note_session(forward_to, Some((offset, len)));
+    }
+}
+
+/// The recovery rules, applied to the lines of a log in file order.
+#[derive(Default)]
+pub(super) struct Rules {
+    recovery: Recovery,
+    /// Where the file ends up torn: at a line start (cut it), or after a whole record that
+    /// lacks its newline (`true`: finish it).
+    torn_at: Option<(u64, bool)>,
+    end: u64,
+    line_no: u64,
+    /// Whether the listener that wrote these lines forwarded, and its captures not yet sent.
+    forwarding: bool,
+    unforwarded: BTreeSet<CaptureId>,
+}
+
+impl Rules {
+    fn corrupt(&mut self) {
+        self.recovery.corrupt_lines += 1;
+        if self.recovery.corrupt_at.len() < CORRUPT_AT_KEEP {
+            self.recovery.corrupt_at.push(self.line_no);
+        }
+    }
+
+    /// Takes the next line into `into`.
+    pub(super) fn line(&mut self, line: Scanned, into: &mut impl Take) {
+        self.line_no += 1;
+        self.end = line.offset + line.size;
         let (offset, len) = (line.offset, (line.size - u64::from(line.complete)) as u32);
         let kept = match line.fields {
             Err(()) => {
                 if !line.complete && line.record_like {
-                    torn_at = Some((line.offset, false));
+                    self.torn_at = Some((line.offset, false));
                 } else if !line.blank {
-                    corrupt(&mut recovery, line_no);
+                    self.corrupt();
                 }
-                continue;
+                return;
             }
             Ok(None) => true,
             Ok(Some(Fields::Exchange(capture, brief))) => {
                 // A forward record follows its capture; one that links nowhere is corrupt.
-                unforwarded.remove(&capture);
-                index.link(capture, brief, ExchangeAt::File { offset, len })
+                self.unforwarded.remove(&capture);
+                into.exchange(capture, brief, offset, len)
             }
             Ok(Some(Fields::Session(forward_to))) => {
-                forwarding = forward_to.is_some();
-                index.note_session(forward_to, Some((offset, len)));
+                self.forwarding = forward_to.is_some();
+                into.session(forward_to, offset, len);
                 true
             }
             Ok(Some(Fields::Capture(row))) => {
                 let id = row.id;
-                let taken = index.push_read(row, Location::File { offset, len });
-                recovery.captures += usize::from(taken);
-                if taken && forwarding {
-                    unforwarded.insert(id);
+                let taken = into.capture(row, offset, len);
+                self.recovery.captures += usize::from(taken);
+                if taken && self.forwarding {
+                    self.unforwarded.insert(id);
                 }
                 taken
             }
         };
         if !kept {
-            corrupt(&mut recovery, line_no);
+            self.corrupt();
         }
         if !line.complete {
             // A whole record that only lacks its newline: finish the line.
-            torn_at = Some((end, true));
+            self.torn_at = Some((self.end, true));
         }
     }
-    recovery.unforwarded = unforwarded.into_iter().collect();
+
+    /// What was found, where the file is torn, and where its last line ends.
+    pub(super) fn finish(mut self) -> (Recovery, Option<(u64, bool)>, u64) {
+        self.recovery.unforwarded = self.unforwarded.into_iter().collect();
+        (self.recovery, self.torn_at, self.end)
+    }
+}
+
+/// Reports (and, with `repair`, saves and cuts, or finishes) a torn last line.
+pub(super) fn repair_tail(
+    file: &mut File,
+    repair: Option<&Path>,
+    mut recovery: Recovery,
+    torn_at: Option<(u64, bool)>,
+    end: u64,
+) -> Result<Recovery> {
     match torn_at {
         Some((_, true)) if repair.is_some() => {
             append_lines(file, None, b"")?;
@@ -251,16 +310,39 @@ fn save_torn(file: &File, log: &Path, from: u64, to: u64) -> std::io::Result<Pat
 
 /// Scans the lines that start in `[start, end)` (`start` is at a line start).
 pub(super) fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<Vec<Scanned>> {
-    let mut out = Vec::new();
+    let file_len = file.metadata()?.len();
+    // Sized from the first lines, so a million rows are not copied again and again as the
+    // vector grows.
+    let mut probe = vec![0u8; 64 * 1024];
+    let n = file.read_at(&mut probe, start)?.max(1);
+    let lines = memchr::memchr_iter(b'\n', &probe[..n]).count().max(1) as u64;
+    let mut out = Vec::with_capacity((end.saturating_sub(start) * lines / n as u64 + 16) as usize);
+    let mut intern = Intern::default();
+    read_lines(file, start, end, file_len, |offset, content, complete| {
+        out.push(scanned(offset, content, complete, &mut intern));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each(offset, content, complete)` for the lines that start in `[start, end)`
+/// (`start` is at a line start), reading no further than `limit`; `content` is without its
+/// newline, and `complete` says whether it had one.
+pub(super) fn read_lines(
+    file: &File,
+    start: u64,
+    end: u64,
+    limit: u64,
+    mut each: impl FnMut(u64, &[u8], bool) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     let mut line: Vec<u8> = Vec::with_capacity(4096);
-    let mut intern = Intern::default();
     let mut pos = start;
     let mut line_start = start;
-    let file_len = file.metadata()?.len();
     loop {
-        let n = if pos < file_len {
-            file.read_at(&mut buf, pos)?
+        let want = buf.len().min(limit.saturating_sub(pos) as usize);
+        let n = if want > 0 {
+            file.read_at(&mut buf[..want], pos)?
         } else {
             0
         };
@@ -277,24 +359,24 @@ pub(super) fn scan_range(file: &File, start: u64, end: u64) -> std::io::Result<V
                 line.extend_from_slice(&rest[..i]);
                 &line
             };
-            out.push(scanned(line_start, whole, true, &mut intern));
+            each(line_start, whole, true)?;
             line_start += whole.len() as u64 + 1;
             line.clear();
             rest = &rest[i + 1..];
             if line_start >= end {
-                return Ok(out);
+                return Ok(());
             }
         }
         line.extend_from_slice(rest);
         pos += n as u64;
     }
     if !line.is_empty() {
-        out.push(scanned(line_start, &line, false, &mut intern));
+        each(line_start, &line, false)?;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut Intern) -> Scanned {
+pub(super) fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut Intern) -> Scanned {
     Scanned {
         offset,
         size: content.len() as u64 + u64::from(complete),

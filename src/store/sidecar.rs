@@ -12,6 +12,8 @@
 //!   the path, or a log shorter than what the sidecar covers, rebuild it too.
 //! * **Growing logs.** When the log grew since (a listener is running), only the new lines are
 //!   read, and added to the sidecar under its lock.
+//! * **`list`.** Streaming rows in log order, `list` reads ahead only the forward and replay
+//!   lines the sidecar places, each checked the same way.
 //! * **Best effort.** A sidecar that cannot be written (a read-only directory) costs only
 //!   speed: the answer comes from the scan held in memory.
 
@@ -467,6 +469,50 @@ impl Lookup {
                 })
                 .collect()
         })
+    }
+
+    /// Where the forward and replay lines are that end before `limit` (a length of the log):
+    /// `(capture, offset, len)`, by capture and then by offset (for `list` as it streams).
+    pub(super) fn exchange_lines(&self, limit: u64) -> Vec<(u64, u64, u32)> {
+        let mut out: Vec<(u64, u64, u32)> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == EXCHANGE && e.offset + u64::from(e.len) < limit)
+            .map(|e| (e.id, e.offset, e.len))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Reads the forward or replay line of `capture` the sidecar placed at `offset`; None when
+    /// the line is not that (the sidecar is stale: [`Lookup::rebuild_once`]).
+    pub(super) fn linked_brief(
+        &self,
+        capture: u64,
+        offset: u64,
+        len: u32,
+    ) -> Option<crate::model::record::LinkedBrief> {
+        let e = Ent {
+            kind: EXCHANGE,
+            len,
+            id: capture,
+            offset,
+            key: 0,
+        };
+        match index_fields(&self.read_line(&e).ok()?, &mut |s| s.into()) {
+            Ok(Some(Fields::Exchange(id, brief))) if id.0 == capture => Some(brief),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds the sidecar from the log, unless that was done in this run already (false).
+    pub(super) fn rebuild_once(&mut self) -> Result<bool> {
+        if self.rebuilt {
+            return Ok(false);
+        }
+        self.rebuild()?;
+        Ok(true)
     }
 
     /// The newest `--forward-to` a listener recorded in this log.
