@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use super::file::check_identity;
 use super::index::{FirstByKey, Intern};
 use super::scan::{Recovery, Rules, Take, read_lines, repair_tail, scanned};
-use super::sidecar::Lookup;
+use super::sidecar::{Lookup, sidecar_path};
 use crate::model::capture::CaptureId;
 use crate::model::exchange::RecordedTarget;
 use crate::model::record::{LinkedBrief, Summary};
@@ -74,7 +74,7 @@ pub fn stream_rows(
     let mut recovery = repair_tail(&mut file, None, recovery, torn_at, end)?;
     if streamer.missed > 0 {
         // The sidecar did not know every line: the next look rebuilds it.
-        let _ = std::fs::remove_file(super::sidecar::sidecar_path(path));
+        let _ = std::fs::remove_file(sidecar_path(path));
         recovery.warnings.push(format!(
             "capture log: {} forward or replay record{} appeared while the log was listed, so the rows above may not show {}; list again",
             streamer.missed,
@@ -237,7 +237,7 @@ mod tests {
     fn streamed(path: &Path) -> (Vec<Summary>, Recovery) {
         let mut rows = Vec::new();
         let recovery = stream_rows(path, &mut |row, line| {
-            assert_eq!(crate::store::decode_line(line)?.capture.id, row.id);
+            assert_eq!(crate::store::line::decode_line(line)?.capture.id, row.id);
             rows.push(row.clone());
             Ok(())
         })
@@ -260,7 +260,7 @@ mod tests {
             assert_eq!(rows, full.index().rows());
             assert_eq!(recovery, full.recovery);
         }
-        let side = super::super::sidecar::sidecar_path(&path);
+        let side = sidecar_path(&path);
         assert!(side.exists());
         // A sidecar of another log with the same start is caught and rebuilt.
         let saved = std::fs::read(&side).unwrap();

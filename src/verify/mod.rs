@@ -36,6 +36,7 @@ pub mod mac;
 pub mod mailgun;
 pub mod modelgates;
 pub mod paddle;
+pub mod read;
 pub mod recipe;
 pub mod sendgrid;
 pub mod shopify;

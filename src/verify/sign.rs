@@ -2,7 +2,8 @@
 //! a body that carries its own timestamp ([`Recipe::stamp`]), and a captured request re-signed
 //! under the names it carried ([`Recipe::sign_like`]).
 
-use super::recipe::{Recipe, Split, TimeUnit, body_field};
+use super::read::body_field;
+use super::recipe::{Recipe, Split, TimeUnit};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
 
