@@ -293,7 +293,11 @@ fn main() {
             "first_show_ms",
             "ms",
         ),
-        ("list --json at 1M: first row", "list_json_first_row_ms", "ms"),
+        (
+            "list --json at 1M: first row",
+            "list_json_first_row_ms",
+            "ms",
+        ),
         ("list --json at 1M: all rows", "list_json_total_ms", "ms"),
     ] {
         rows.push((label.into(), cell(&b[key], unit), String::new()));

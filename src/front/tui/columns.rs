@@ -653,7 +653,7 @@ impl Recent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -683,7 +683,8 @@ mod tests {
         }
     }
 
-    const OUTCOMES: [Outcome; 6] = [
+    /// Every outcome, for tests that make up rows.
+    pub(crate) const OUTCOMES: [Outcome; 6] = [
         Outcome::Valid,
         Outcome::InvalidSignature,
         Outcome::Stale,

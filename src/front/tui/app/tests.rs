@@ -157,14 +157,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 }
 
 fn made_up(id: u64, (o, t, k, j): (u8, u8, u8, u8)) -> Summary {
-    const OUTCOMES: [Outcome; 6] = [
-        Outcome::Valid,
-        Outcome::InvalidSignature,
-        Outcome::Stale,
-        Outcome::MissingHeader,
-        Outcome::MalformedHeader,
-        Outcome::Unverified,
-    ];
+    use crate::front::tui::columns::tests::OUTCOMES;
     let mut r = row(
         id,
         OUTCOMES[o as usize],
