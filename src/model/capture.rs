@@ -111,7 +111,8 @@ impl Header {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// A header value as the log holds it, read back (written by `Header`'s `Serialize`).
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum ValueRepr {
     Text(String),
