@@ -6,10 +6,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{body_hint, decode_mac, judge, missing, present};
+use super::judge::{body_hint, judge};
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
-use super::urlform::{signed_url_or_say, url_form_hint};
+use super::urlform::{UrlSigned, url_form_hint};
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
 use crate::model::verdict::{Outcome, Verdict};
@@ -31,15 +31,15 @@ pub fn verify(
     cfg: &VerifyConfig,
     now: i64,
 ) -> Verdict {
-    let Some(sig) = present(headers, SIGNATURE_HEADER) else {
-        return missing(NAME, cfg, format!("no {SIGNATURE_HEADER} header"));
+    let signed = UrlSigned {
+        name: NAME,
+        header: SIGNATURE_HEADER,
+        mac_len: 32,
+        mac: "32-byte HMAC-SHA256",
+        signs: "Square signs the notification URL",
     };
-    let sig = match decode_mac(NAME, cfg, SIGNATURE_HEADER, sig, 32, "32-byte HMAC-SHA256") {
-        Ok(sig) => sig,
-        Err(verdict) => return *verdict,
-    };
-    let url = match signed_url_or_say(NAME, "Square signs the notification URL", cfg, req) {
-        Ok(url) => url,
+    let (sig, url) = match signed.read(req, headers, cfg) {
+        Ok(read) => read,
         Err(verdict) => return *verdict,
     };
     let mut v = judge(NAME, cfg, None, now, Window::None, |s| {

@@ -13,10 +13,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
 
 use super::config::{RequestLine, VerifyConfig};
-use super::judge::{decode_mac, judge, missing, present};
+use super::judge::judge;
 use super::mac::{self, Algorithm};
 use super::recipe::Window;
-use super::urlform::{port_forms, signed_url_or_say, url_form_hint};
+use super::urlform::{UrlSigned, port_forms, url_form_hint};
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
 use crate::model::verdict::{Hint, Outcome, Verdict};
@@ -95,15 +95,15 @@ pub fn verify(
     cfg: &VerifyConfig,
     now: i64,
 ) -> Verdict {
-    let Some(sig) = present(headers, SIGNATURE_HEADER) else {
-        return missing(NAME, cfg, format!("no {SIGNATURE_HEADER} header"));
+    let signed = UrlSigned {
+        name: NAME,
+        header: SIGNATURE_HEADER,
+        mac_len: 20,
+        mac: "20-byte HMAC-SHA1",
+        signs: "Twilio signs the public URL it called",
     };
-    let sig = match decode_mac(NAME, cfg, SIGNATURE_HEADER, sig, 20, "20-byte HMAC-SHA1") {
-        Ok(sig) => sig,
-        Err(verdict) => return *verdict,
-    };
-    let url = match signed_url_or_say(NAME, "Twilio signs the public URL it called", cfg, req) {
-        Ok(url) => url,
+    let (sig, url) = match signed.read(req, headers, cfg) {
+        Ok(read) => read,
         Err(verdict) => return *verdict,
     };
     let hashed = body_hash_param(&url);

@@ -1,8 +1,12 @@
 //! The public URL the URL-signed schemes (Twilio, Square, HubSpot v3) sign, and the forms of it
 //! a mismatch usually comes from. A local listener cannot know the URL the provider called,
 //! so it is configuration (`--public-url`), handed in as data: nothing here resolves names.
+//! [`UrlSigned`] is the reading Twilio and Square share before they compare: the MAC header,
+//! decoded, and the URL it signs, each failure its own verdict.
 
 use super::config::{RequestLine, VerifyConfig};
+use super::judge::{decode_mac, missing, present};
+use crate::model::capture::Header;
 use crate::model::verdict::{Hint, Outcome, Verdict};
 
 /// A URL split into the parts the variants change.
@@ -167,6 +171,42 @@ pub(crate) fn signed_url_or_say(
             format!("{signs}: give it with --public-url (or listen with --tunnel)"),
         ))
     })
+}
+
+/// A scheme that signs the URL it called with a base64 MAC in one header (Twilio, Square).
+pub(crate) struct UrlSigned {
+    /// The scheme's name in verdicts.
+    pub name: &'static str,
+    /// The header carrying the MAC.
+    pub header: &'static str,
+    /// The MAC's length in bytes.
+    pub mac_len: usize,
+    /// How a verdict names the MAC ("32-byte HMAC-SHA256").
+    pub mac: &'static str,
+    /// What the provider signs, for the verdict that asks for `--public-url`.
+    pub signs: &'static str,
+}
+
+impl UrlSigned {
+    /// The decoded MAC and the URL it signs; when either cannot be had, the verdict: no header
+    /// is `missing`, a MAC that does not decode to its length `malformed`, no URL `unverified`.
+    pub(crate) fn read(
+        &self,
+        req: &RequestLine<'_>,
+        headers: &[Header],
+        cfg: &VerifyConfig,
+    ) -> Result<(Vec<u8>, String), Box<Verdict>> {
+        let Some(sig) = present(headers, self.header) else {
+            return Err(Box::new(missing(
+                self.name,
+                cfg,
+                format!("no {} header", self.header),
+            )));
+        };
+        let sig = decode_mac(self.name, cfg, self.header, sig, self.mac_len, self.mac)?;
+        let url = signed_url_or_say(self.name, self.signs, cfg, req)?;
+        Ok((sig, url))
+    }
 }
 
 #[cfg(test)]
