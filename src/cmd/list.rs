@@ -36,9 +36,9 @@ pub fn run(args: ListArgs) -> Result<Exit> {
     let streamed = store::stream_rows(&args.store, &mut |row, line| {
         text.clear();
         if args.json {
-            let record = store::decode_line(line)?;
-            let mut j = printer::json_capture(row, &record.verdict);
-            j.tls = record.capture.tls.as_ref();
+            let (verdict, tls) = store::decode_verdict(line)?;
+            let mut j = printer::json_capture(row, &verdict);
+            j.tls = tls.as_ref();
             text.push_str(&crate::sanitize::to_json_line(&j));
         } else {
             text.push_str(&printer::list_line_in(row, palette));

@@ -3,7 +3,8 @@
 //! `session`). A capture line carries its `id` right after the kind.
 //!
 //! Each kind is written by one encoder and read back by one decoder: [`decode_line`] for a
-//! whole capture, [`decode_exchange`] for a whole forward or replay, and [`index_fields`] for
+//! whole capture, [`decode_exchange`] for a whole forward or replay, [`decode_verdict`] for
+//! just a capture's verdict and TLS details (`list --json`), and [`index_fields`] for
 //! just what the index keeps of any line (the recovery scan reads a million lines through it
 //! without decoding bodies). A line of a newer version or an unknown kind is skipped, never
 //! misread.
@@ -15,10 +16,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::model::capture::CaptureId;
+use crate::model::capture::{CaptureId, TlsInfo};
 use crate::model::exchange::{Exchange, ExchangeKind, PathMode, RecordedTarget};
 use crate::model::record::{CaptureRecord, LinkedBrief, Summary};
-use crate::model::verdict::Outcome;
+use crate::model::verdict::{Outcome, Verdict};
 
 /// Version written on every line.
 pub const FORMAT_VERSION: u32 = 1;
@@ -201,6 +202,28 @@ pub fn decode_exchange(line: &[u8]) -> Result<Exchange> {
     Ok(out.exchange)
 }
 
+/// A capture line's verdict and TLS details, what `list --json` prints beside a row, read
+/// without decoding its headers or body (a million rows are read this way).
+pub fn decode_verdict(line: &[u8]) -> Result<(Verdict, Option<TlsInfo>)> {
+    #[derive(Deserialize)]
+    struct Out<'a> {
+        v: u32,
+        #[serde(borrow)]
+        kind: Cow<'a, str>,
+        verdict: Verdict,
+        tls: Option<TlsInfo>,
+    }
+    let out: Out = serde_json::from_slice(line).context("corrupt capture line")?;
+    if !readable(out.v) || out.kind != "capture" {
+        bail!(
+            "unsupported record (v {}, kind {:?}); this hooklens reads v{FORMAT_VERSION} captures",
+            out.v,
+            out.kind
+        );
+    }
+    Ok((out.verdict, out.tls))
+}
+
 // ---- reading index fields ----
 
 /// What the index keeps of one line, by kind.
@@ -369,6 +392,43 @@ mod tests {
             panic!("a capture line has a capture's index fields");
         };
         assert_eq!(row, Summary::of(&expected));
+    }
+
+    #[test]
+    fn a_capture_lines_verdict_and_tls_read_alone_match_the_whole_record() {
+        use crate::model::verdict::Hint;
+        let mut rec = record(b"{\"type\":\"x\"}", Some("k"));
+        rec.verdict.outcome = Outcome::InvalidSignature;
+        rec.verdict.reason = "no signature matches \"v1\"\u{1b}".into();
+        rec.verdict.timestamp = Some(1_764_151_200);
+        rec.verdict.skew_secs = Some(-3);
+        rec.verdict.hints = vec![Hint {
+            code: "secret_whitespace".into(),
+            message: "the secret ends in a newline".into(),
+        }];
+        rec.capture.tls = Some(TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            alpn: Some("h2".into()),
+            sni: None,
+        });
+        let line = encode_line(CaptureId(9), &rec).unwrap();
+        let line = &line[..line.len() - 1];
+        let whole = decode_line(line).unwrap();
+        let (verdict, tls) = decode_verdict(line).unwrap();
+        assert_eq!((verdict, tls), (whole.verdict, whole.capture.tls));
+        // Only capture lines of a version this hooklens reads.
+        let mut forward = Vec::new();
+        push_line(
+            &mut forward,
+            None,
+            &encode_exchange_tail(&exchange(9, Some(200), false)).unwrap(),
+        );
+        assert!(decode_verdict(&forward[..forward.len() - 1]).is_err());
+        let newer = String::from_utf8(line.to_vec())
+            .unwrap()
+            .replacen("\"v\":1,", "\"v\":2,", 1);
+        assert!(decode_verdict(newer.as_bytes()).is_err());
     }
 
     #[test]

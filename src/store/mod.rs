@@ -57,7 +57,7 @@ use index::read_exchanges;
 pub use commit::{WriteFailed, WriterHandle};
 pub use file::{Refused, open_private};
 pub use index::{DEFAULT_MEMORY_CAP, Index, MEMORY_KEEP};
-pub use line::{FORMAT_VERSION, decode_exchange, decode_line, encode_line};
+pub use line::{FORMAT_VERSION, decode_exchange, decode_line, decode_verdict, encode_line};
 pub use readonly::{ReadOnlyLog, append_exchanges_to};
 pub use scan::Recovery;
 pub use sidecar::Lookup;
