@@ -175,13 +175,7 @@ pub fn decode_line(line: &[u8]) -> Result<CaptureRecord> {
         record: CaptureRecord,
     }
     let out: LineOut = serde_json::from_slice(line).context("corrupt capture line")?;
-    if !readable(out.v) || out.kind != "capture" {
-        bail!(
-            "unsupported record (v {}, kind {:?}); this hooklens reads v{FORMAT_VERSION} captures",
-            out.v,
-            out.kind
-        );
-    }
+    readable_capture(out.v, &out.kind)?;
     let mut record = out.record;
     record.capture.id = out.id;
     Ok(record)
@@ -214,14 +208,18 @@ pub fn decode_verdict(line: &[u8]) -> Result<(Verdict, Option<TlsInfo>)> {
         tls: Option<TlsInfo>,
     }
     let out: Out = serde_json::from_slice(line).context("corrupt capture line")?;
-    if !readable(out.v) || out.kind != "capture" {
+    readable_capture(out.v, &out.kind)?;
+    Ok((out.verdict, out.tls))
+}
+
+/// A line read as a whole capture must be one, of a version this hooklens reads.
+fn readable_capture(v: u32, kind: &str) -> Result<()> {
+    if !readable(v) || kind != "capture" {
         bail!(
-            "unsupported record (v {}, kind {:?}); this hooklens reads v{FORMAT_VERSION} captures",
-            out.v,
-            out.kind
+            "unsupported record (v {v}, kind {kind:?}); this hooklens reads v{FORMAT_VERSION} captures"
         );
     }
-    Ok((out.verdict, out.tls))
+    Ok(())
 }
 
 // ---- reading index fields ----
