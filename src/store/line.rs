@@ -214,6 +214,8 @@ pub(super) enum Fields {
 }
 
 /// Just what a capture's row needs; deserializing this skips the body without decoding it.
+/// Its strings borrow from the line ([`Text`]): only the key and `data_id` the row keeps are
+/// allocated, once each.
 #[derive(Deserialize)]
 struct CaptureFields<'a> {
     v: u32,
@@ -222,13 +224,15 @@ struct CaptureFields<'a> {
     id: Option<u64>,
     received_at_ms: Option<i64>,
     #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Text<'a>>,
     #[serde(borrow)]
-    target: Option<Cow<'a, str>>,
+    target: Option<Text<'a>>,
     #[serde(borrow)]
-    event_type: Option<Cow<'a, str>>,
-    idempotency_key: Option<String>,
-    data_id: Option<String>,
+    event_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    idempotency_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    data_id: Option<Text<'a>>,
     verdict: Option<VerdictFields>,
     #[serde(default)]
     body_len: Option<u64>,
@@ -252,8 +256,42 @@ struct OtherFields<'a> {
     relayed: bool,
     response: Option<ResponseFields>,
     #[serde(borrow)]
-    forward_to: Option<Cow<'a, str>>,
+    forward_to: Option<Text<'a>>,
     forward_path: Option<PathMode>,
+}
+
+/// A string of a line: borrowed from it when it has no escapes, decoded into its own
+/// allocation when it has. (serde borrows only a bare `Cow` field, never an `Option<Cow>`;
+/// this one borrows inside an `Option` too.)
+struct Text<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 #[derive(Deserialize)]
@@ -291,7 +329,7 @@ pub(super) fn index_fields(
         "session" => {
             return Ok(Some(Fields::Session(s.forward_to.map(|url| {
                 RecordedTarget {
-                    url: url.into_owned(),
+                    url: url.0.into_owned(),
                     // A session line without one predates `auto`: paths were appended then.
                     path: s.forward_path.unwrap_or(PathMode::Prefix),
                 }
@@ -334,7 +372,7 @@ fn capture_fields(
         outcome: verdict.outcome,
         skew_secs: verdict.skew_secs,
         idempotency_key: s.idempotency_key.as_deref().map(Arc::from),
-        data_id: s.data_id.map(String::into_boxed_str),
+        data_id: s.data_id.as_deref().map(Box::from),
         dup_of: None,
         body_len: s.body_len.unwrap_or(0),
         truncated: s.truncated,
@@ -401,6 +439,32 @@ mod tests {
             panic!("a session line keeps its target");
         };
         assert_eq!(back, target);
+    }
+
+    #[test]
+    fn escaped_strings_in_index_fields_are_decoded() {
+        let mut rec = record(b"{}", Some("key \"quoted\" \\ back"));
+        rec.capture.method = "PO\"ST".into();
+        rec.capture.target = "/hook?q=\"a\"\\b".into();
+        rec.event_type = Some("type\twith tab".into());
+        rec.data_id = Some("job \"1\"".into());
+        let line = encode_line(CaptureId(3), &rec).unwrap();
+        // serde_json writes `é` as is; written as an escape by another writer, it reads the same.
+        let text = String::from_utf8(line)
+            .unwrap()
+            .replace("/hook?", "/h\\u00e9ok?");
+        rec.capture.target = "/h\u{e9}ok?q=\"a\"\\b".into();
+        let content = text.trim_end().as_bytes();
+        let Ok(Some(Fields::Capture(row))) = index_fields(content, &mut plain) else {
+            panic!("a capture line with escapes is still a capture");
+        };
+        rec.capture.id = CaptureId(3);
+        assert_eq!(row, Summary::of(&rec));
+        assert_eq!(&*row.target, "/h\u{e9}ok?q=\"a\"\\b");
+        assert_eq!(
+            row.idempotency_key.as_deref(),
+            Some("key \"quoted\" \\ back")
+        );
     }
 
     #[test]
