@@ -594,8 +594,10 @@ mod tests {
         // A field name or a body written with escapes reads the same.
         let b64 = String::from("\"body_b64\":\"YQ==\"");
         assert!(content.contains(&b64));
+        assert!(content.contains("\"outcome\":\"valid\""));
         for other in [
             content.replace("\"idempotency_key\"", "\"idempotency\\u005fkey\""),
+            content.replace("\"skew_secs\"", "\"skew\\u005fsecs\""),
             content.replace(&b64, "\"body_b64\":\"YQ\\u003d\\u003d\""),
         ] {
             assert!(decode_line(other.as_bytes()).is_ok(), "{other}");
@@ -609,6 +611,11 @@ mod tests {
                 1,
             ),
             content.replace(&b64, "\"body_b64\":[1]"),
+            content.replace(
+                "\"outcome\":\"valid\"",
+                "\"outcome\":\"valid\",\"outcome\":\"valid\"",
+            ),
+            content.replace("\"outcome\":\"valid\",", ""),
             format!("{content} x"),
         ] {
             assert_ne!(bad, content);

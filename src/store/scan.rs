@@ -683,8 +683,12 @@ mod tests {
             let mut whole = Index::new();
             let expected = scan_in(&mut file, &mut whole, None, None).unwrap();
             assert_eq!(expected.corrupt_at, vec![3, 7]);
+            assert_eq!(expected.captures, if tail.len() == 40 { 3 } else { 4 });
+            assert_eq!(expected.torn_bytes, if tail.len() == 40 { 40 } else { 0 });
             let len = file.metadata().unwrap().len();
-            for block in 1..=len + 1 {
+            // Blocks of one byte put an edge at every byte, bigger ones leave lines whole or
+            // span several, and the last hold the whole log.
+            for block in (1..=64).chain((65..len).step_by(29)).chain([len, len + 1]) {
                 let mut index = Index::new();
                 let recovery = scan_in(&mut file, &mut index, None, Some(block)).unwrap();
                 assert_eq!(recovery, expected, "blocks of {block} bytes");
