@@ -287,6 +287,13 @@ impl Index {
         self.first_by_key.0.reserve(n);
     }
 
+    /// Gives back the room [`Index::reserve`] made beyond the rows there are (a scan reserves
+    /// for an estimate).
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+        self.locations.shrink_to_fit();
+    }
+
     /// Reserves the next capture id.
     pub(super) fn take_id(&mut self) -> CaptureId {
         let id = CaptureId(self.next_id);

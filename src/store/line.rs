@@ -234,29 +234,145 @@ pub(super) enum Fields {
     Session(Option<RecordedTarget>),
 }
 
-/// Just what a capture's row needs; deserializing this skips the body without decoding it.
-#[derive(Deserialize)]
+/// Just what a capture's row needs. Read by [`CaptureVisit`]: its strings borrow from the
+/// line ([`Text`]), so only the key and `data_id` the row keeps are allocated, once each;
+/// field names and the body are only looked through for their ends ([`Unread`]).
+#[derive(Default)]
 struct CaptureFields<'a> {
-    v: u32,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
+    v: Option<u32>,
+    kind: Option<Text<'a>>,
     id: Option<u64>,
     received_at_ms: Option<i64>,
-    #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    target: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    event_type: Option<Cow<'a, str>>,
-    idempotency_key: Option<String>,
-    data_id: Option<String>,
+    method: Option<Text<'a>>,
+    target: Option<Text<'a>>,
+    event_type: Option<Text<'a>>,
+    idempotency_key: Option<Text<'a>>,
+    data_id: Option<Text<'a>>,
     verdict: Option<VerdictFields>,
-    #[serde(default)]
     body_len: Option<u64>,
-    #[serde(default)]
-    truncated: bool,
-    #[serde(default)]
-    response_status: u16,
+    truncated: Option<bool>,
+    response_status: Option<u16>,
+}
+
+/// Reads [`CaptureFields`] from a JSON object, as `#[derive(Deserialize)]` would (a missing
+/// `v` or `kind`, a repeated field or a value of the wrong type makes the line unreadable),
+/// but with field names compared as bytes: serde_json then finds a name's end with `memchr`
+/// and does not check it as UTF-8 (a name that is not one of these is skipped either way).
+struct CaptureVisit;
+
+impl<'de> serde::de::Visitor<'de> for CaptureVisit {
+    type Value = CaptureFields<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a capture record")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        fn once<'de, T: Deserialize<'de>, M: serde::de::MapAccess<'de>>(
+            map: &mut M,
+            slot: &mut Option<T>,
+            name: &'static str,
+        ) -> Result<(), M::Error> {
+            if slot.is_some() {
+                return Err(serde::de::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value()?);
+            Ok(())
+        }
+        // `Option` fields: a `null` reads as absent, as with the derive.
+        fn once_opt<'de, T: Deserialize<'de>, M: serde::de::MapAccess<'de>>(
+            map: &mut M,
+            slot: &mut Option<T>,
+            seen: &mut bool,
+            name: &'static str,
+        ) -> Result<(), M::Error> {
+            if std::mem::replace(seen, true) {
+                return Err(serde::de::Error::duplicate_field(name));
+            }
+            *slot = map.next_value()?;
+            Ok(())
+        }
+        let mut out = CaptureFields::default();
+        let mut seen = [false; 9];
+        while let Some(Name(name)) = map.next_key()? {
+            let m = &mut map;
+            match &*name {
+                b"v" => once(m, &mut out.v, "v")?,
+                b"kind" => once(m, &mut out.kind, "kind")?,
+                b"id" => once_opt(m, &mut out.id, &mut seen[0], "id")?,
+                b"received_at_ms" => {
+                    once_opt(m, &mut out.received_at_ms, &mut seen[1], "received_at_ms")?
+                }
+                b"method" => once_opt(m, &mut out.method, &mut seen[2], "method")?,
+                b"target" => once_opt(m, &mut out.target, &mut seen[3], "target")?,
+                b"event_type" => once_opt(m, &mut out.event_type, &mut seen[4], "event_type")?,
+                b"idempotency_key" => {
+                    once_opt(m, &mut out.idempotency_key, &mut seen[5], "idempotency_key")?
+                }
+                b"data_id" => once_opt(m, &mut out.data_id, &mut seen[6], "data_id")?,
+                b"verdict" => once_opt(m, &mut out.verdict, &mut seen[7], "verdict")?,
+                b"body_len" => once_opt(m, &mut out.body_len, &mut seen[8], "body_len")?,
+                b"truncated" => once(m, &mut out.truncated, "truncated")?,
+                b"response_status" => once(m, &mut out.response_status, "response_status")?,
+                b"body_b64" => {
+                    m.next_value::<Option<Unread>>()?;
+                }
+                _ => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        if out.v.is_none() {
+            return Err(serde::de::Error::missing_field("v"));
+        }
+        if out.kind.is_none() {
+            return Err(serde::de::Error::missing_field("kind"));
+        }
+        Ok(out)
+    }
+}
+
+/// A field name, as its bytes (escapes decoded).
+struct Name<'a>(Cow<'a, [u8]>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_vec())))
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
+}
+
+/// A string the index does not keep (the body, in base64): only its end is found, with
+/// `memchr`. Its bytes are not checked here (nor is the base64); reading the capture back
+/// ([`decode_line`]) checks them.
+struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Unread;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Unread, E> {
+                Ok(Unread)
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
 }
 
 /// The index fields of a `forward`, `replay` or `session` line (kept apart from
@@ -273,8 +389,42 @@ struct OtherFields<'a> {
     relayed: bool,
     response: Option<ResponseFields>,
     #[serde(borrow)]
-    forward_to: Option<Cow<'a, str>>,
+    forward_to: Option<Text<'a>>,
     forward_path: Option<PathMode>,
+}
+
+/// A string of a line: borrowed from it when it has no escapes, decoded into its own
+/// allocation when it has. (serde borrows only a bare `Cow` field, never an `Option<Cow>`;
+/// this one borrows inside an `Option` too.)
+struct Text<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 #[derive(Deserialize)]
@@ -312,7 +462,7 @@ pub(super) fn index_fields(
         "session" => {
             return Ok(Some(Fields::Session(s.forward_to.map(|url| {
                 RecordedTarget {
-                    url: url.into_owned(),
+                    url: url.0.into_owned(),
                     // A session line without one predates `auto`: paths were appended then.
                     path: s.forward_path.unwrap_or(PathMode::Prefix),
                 }
@@ -339,8 +489,10 @@ fn capture_fields(
     content: &[u8],
     intern: &mut dyn FnMut(&str) -> Arc<str>,
 ) -> Result<Option<Fields>, ()> {
-    let s: CaptureFields = serde_json::from_slice(content).map_err(|_| ())?;
-    if !readable(s.v) || s.kind != "capture" {
+    let mut de = serde_json::Deserializer::from_slice(content);
+    let s = serde::Deserializer::deserialize_map(&mut de, CaptureVisit).map_err(|_| ())?;
+    de.end().map_err(|_| ())?;
+    if !s.v.is_some_and(readable) || s.kind.as_deref() != Some("capture") {
         return Ok(None);
     }
     let (Some(id), Some(verdict)) = (s.id, s.verdict) else {
@@ -355,11 +507,11 @@ fn capture_fields(
         outcome: verdict.outcome,
         skew_secs: verdict.skew_secs,
         idempotency_key: s.idempotency_key.as_deref().map(Arc::from),
-        data_id: s.data_id.map(String::into_boxed_str),
+        data_id: s.data_id.as_deref().map(Box::from),
         dup_of: None,
         body_len: s.body_len.unwrap_or(0),
-        truncated: s.truncated,
-        response_status: s.response_status,
+        truncated: s.truncated.unwrap_or(false),
+        response_status: s.response_status.unwrap_or(0),
         exchange: None,
     })))
 }
@@ -459,6 +611,75 @@ mod tests {
             panic!("a session line keeps its target");
         };
         assert_eq!(back, target);
+    }
+
+    #[test]
+    fn escaped_strings_in_index_fields_are_decoded() {
+        let mut rec = record(b"{}", Some("key \"quoted\" \\ back"));
+        rec.capture.method = "PO\"ST".into();
+        rec.capture.target = "/hook?q=\"a\"\\b".into();
+        rec.event_type = Some("type\twith tab".into());
+        rec.data_id = Some("job \"1\"".into());
+        let line = encode_line(CaptureId(3), &rec).unwrap();
+        // serde_json writes `é` as is; written as an escape by another writer, it reads the same.
+        let text = String::from_utf8(line)
+            .unwrap()
+            .replace("/hook?", "/h\\u00e9ok?");
+        rec.capture.target = "/h\u{e9}ok?q=\"a\"\\b".into();
+        let content = text.trim_end().as_bytes();
+        let Ok(Some(Fields::Capture(row))) = index_fields(content, &mut plain) else {
+            panic!("a capture line with escapes is still a capture");
+        };
+        rec.capture.id = CaptureId(3);
+        assert_eq!(row, Summary::of(&rec));
+        assert_eq!(&*row.target, "/h\u{e9}ok?q=\"a\"\\b");
+        assert_eq!(
+            row.idempotency_key.as_deref(),
+            Some("key \"quoted\" \\ back")
+        );
+    }
+
+    #[test]
+    fn capture_fields_are_read_as_the_full_decode_reads_them() {
+        let line = encode_line(CaptureId(5), &record(b"a", Some("k"))).unwrap();
+        let text = String::from_utf8(line).unwrap();
+        let content = text.trim_end();
+        let row = |line: &str| match index_fields(line.as_bytes(), &mut plain) {
+            Ok(Some(Fields::Capture(row))) => Some(row),
+            _ => None,
+        };
+        let expected = row(content).expect("a capture");
+        // A field name or a body written with escapes reads the same.
+        let b64 = String::from("\"body_b64\":\"YQ==\"");
+        assert!(content.contains(&b64));
+        assert!(content.contains("\"outcome\":\"valid\""));
+        for other in [
+            content.replace("\"idempotency_key\"", "\"idempotency\\u005fkey\""),
+            content.replace("\"skew_secs\"", "\"skew\\u005fsecs\""),
+            content.replace(&b64, "\"body_b64\":\"YQ\\u003d\\u003d\""),
+        ] {
+            assert!(decode_line(other.as_bytes()).is_ok(), "{other}");
+            assert_eq!(row(&other).as_ref(), Some(&expected), "{other}");
+        }
+        // A repeated field, a body that is not a string, trailing bytes: not a record.
+        for bad in [
+            content.replacen(
+                "\"method\":\"POST\"",
+                "\"method\":\"POST\",\"method\":\"GET\"",
+                1,
+            ),
+            content.replace(&b64, "\"body_b64\":[1]"),
+            content.replace(
+                "\"outcome\":\"valid\"",
+                "\"outcome\":\"valid\",\"outcome\":\"valid\"",
+            ),
+            content.replace("\"outcome\":\"valid\",", ""),
+            format!("{content} x"),
+        ] {
+            assert_ne!(bad, content);
+            assert!(index_fields(bad.as_bytes(), &mut plain).is_err(), "{bad}");
+            assert!(decode_line(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Recovery: rebuilding the index from the log when it is opened.
 //!
-//! A big log (over 16 MiB) is split into ranges that start at line starts and parsed on
-//! several threads, each with its own [`Intern`]; the lines are then applied to the index in
-//! file order by [`Rules`], the recovery rules below, which `list` streams through too (into
+//! A big log (over 16 MiB) is parsed in blocks of [`BLOCK`] bytes (each block holds the lines
+//! that start in it) by one thread per core, each with its own [`Intern`]; the threads take
+//! the blocks in file order, and the opening thread applies each block's lines to the index,
+//! in file order, as soon as that block is parsed, while the threads parse the next ones. At
+//! most [`AHEAD`] parsed blocks wait to be applied; their line vectors are handed back to be
+//! filled again, so the memory a scan holds stays small however big the log is. The lines
+//! are applied by [`Rules`], the recovery rules below, which `list` streams through too (into
 //! a row printer instead of the index: [`Take`]). Only the index fields of each line are read
 //! ([`index_fields`]); bodies stay on disk.
 //!
@@ -17,10 +21,12 @@
 //!   was killed before forwarding) are listed in [`Recovery::unforwarded`].
 //! * Lines of a newer format version or an unknown kind are skipped silently; blank lines too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use anyhow::Result;
 
@@ -33,6 +39,14 @@ use crate::model::record::{LinkedBrief, Summary};
 
 /// Logs bigger than this are parsed on several threads.
 const PARALLEL_FROM: u64 = 16 << 20;
+/// The parallel scan parses the log in blocks of this many bytes (about 4,000 captures of
+/// the benchmark's).
+const BLOCK: u64 = 4 << 20;
+/// How many parsed blocks may wait to be applied.
+const AHEAD: usize = 8;
+/// How much of the log one read takes (small enough that the bytes are still in the cache
+/// when they are parsed).
+const READ_BUF: usize = 256 << 10;
 /// How many line numbers of unreadable lines are kept.
 const CORRUPT_AT_KEEP: usize = 10;
 
@@ -127,34 +141,159 @@ pub(super) struct Scanned {
 /// saved beside the log and cut (and a whole last record given its newline).
 pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) -> Result<Recovery> {
     let len = file.metadata()?.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u64;
-    let parts = if len > PARALLEL_FROM { threads } else { 1 };
-    let points = split_points(file, len, parts)?;
-    let shared: &File = file;
-    let ranges: Vec<Vec<Scanned>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = points
-            .windows(2)
-            .map(|w| {
-                let (start, end) = (w[0], w[1]);
-                scope.spawn(move || scan_range(shared, start, end))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("scan thread panicked")))
-            })
-            .collect::<std::io::Result<Vec<_>>>()
-    })?;
+    scan_in(file, index, repair, (len > PARALLEL_FROM).then_some(BLOCK))
+}
 
-    index.reserve(ranges.iter().map(Vec::len).sum());
+/// [`scan`], in blocks of `block` bytes on one thread per core, or (`None`) all on this one.
+fn scan_in(
+    file: &mut File,
+    index: &mut Index,
+    repair: Option<&Path>,
+    block: Option<u64>,
+) -> Result<Recovery> {
+    let len = file.metadata()?.len();
     let mut rules = Rules::default();
-    for line in ranges.into_iter().flatten() {
-        rules.line(line, index);
+    if let Some(block) = block {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        index.reserve(estimate_lines(file, len)?);
+        scan_blocks(file, len, block, threads, &mut |line| {
+            rules.line(line, index)
+        })?;
+        index.shrink_to_fit();
+    } else {
+        let mut intern = Intern::default();
+        read_lines(file, 0, len, len, |offset, content, complete| {
+            rules.line(scanned(offset, content, complete, &mut intern), index);
+            Ok(())
+        })?;
     }
     let (recovery, torn_at, end) = rules.finish();
     repair_tail(file, repair, recovery, torn_at, end)
+}
+
+/// About how many lines a log of `len` bytes has, from its first lines (with a margin, so a
+/// million rows are not copied again as the index grows).
+fn estimate_lines(file: &File, len: u64) -> std::io::Result<usize> {
+    let mut probe = vec![0u8; 64 * 1024];
+    let n = file.read_at(&mut probe, 0)?.max(1);
+    let lines = memchr::memchr_iter(b'\n', &probe[..n]).count().max(1) as u64;
+    Ok((len * lines / n as u64 * 17 / 16 + 16) as usize)
+}
+
+/// Parses the blocks of the log on `threads` threads and hands `apply` every line in file
+/// order, each block as soon as it is parsed.
+fn scan_blocks(
+    file: &File,
+    len: u64,
+    block_size: u64,
+    threads: usize,
+    apply: &mut dyn FnMut(Scanned),
+) -> std::io::Result<()> {
+    let blocks = len.div_ceil(block_size);
+    let next_block = AtomicU64::new(0);
+    let (parsed_tx, parsed_rx) = mpsc::channel::<(u64, std::io::Result<Vec<Scanned>>)>();
+    // The line vectors in use: a thread takes an empty one before it takes a block.
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Scanned>>();
+    for _ in 0..AHEAD {
+        let _ = empty_tx.send(Vec::new());
+    }
+    let empty_rx = Mutex::new(empty_rx);
+    let lost = || std::io::Error::other("scan thread panicked");
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let parsed_tx = parsed_tx.clone();
+            let (next_block, empty_rx) = (&next_block, &empty_rx);
+            scope.spawn(move || {
+                let mut intern = Intern::default();
+                let mut reader = LineReader::default();
+                // A vector first, then a block: the blocks are taken in order, so the one the
+                // applier waits for is always being parsed (never waiting for a vector).
+                while let Some(mut lines) = empty_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                    let block = next_block.fetch_add(1, Ordering::Relaxed);
+                    if block >= blocks {
+                        return;
+                    }
+                    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        parse_block(
+                            file,
+                            block * block_size,
+                            block_size,
+                            len,
+                            &mut reader,
+                            &mut intern,
+                            &mut lines,
+                        )
+                    }))
+                    .unwrap_or_else(|_| Err(lost()))
+                    .map(|()| lines);
+                    if parsed_tx.send((block, parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(parsed_tx);
+        // Dropped when this returns (done, or failed): threads waiting for a vector stop.
+        let empty_tx = empty_tx;
+        let mut early: BTreeMap<u64, std::io::Result<Vec<Scanned>>> = BTreeMap::new();
+        for block in 0..blocks {
+            let mut lines = loop {
+                if let Some(parsed) = early.remove(&block) {
+                    break parsed?;
+                }
+                let (at, parsed) = parsed_rx.recv().map_err(|_| lost())?;
+                early.insert(at, parsed);
+            };
+            for line in lines.drain(..) {
+                apply(line);
+            }
+            let _ = empty_tx.send(lines);
+        }
+        Ok(())
+    })
+}
+
+/// Parses the lines that start in `[from, from + size)` of a log of `len` bytes into `lines`.
+fn parse_block(
+    file: &File,
+    from: u64,
+    size: u64,
+    len: u64,
+    reader: &mut LineReader,
+    intern: &mut Intern,
+    lines: &mut Vec<Scanned>,
+) -> std::io::Result<()> {
+    let to = (from + size).min(len);
+    let start = if from == 0 {
+        0
+    } else {
+        line_start_from(file, from, len)?
+    };
+    if start >= to {
+        return Ok(()); // inside a line that started in an earlier block
+    }
+    reader.read(file, start, to, len, |offset, content, complete| {
+        lines.push(scanned(offset, content, complete, intern));
+        Ok(())
+    })
+}
+
+/// The first line start at or after `pos` (> 0), or `len`.
+fn line_start_from(file: &File, pos: u64, len: u64) -> std::io::Result<u64> {
+    let mut probe = [0u8; 4096];
+    // A line starts at `pos` when the byte before it ends a line.
+    let mut at = pos - 1;
+    while at < len {
+        let n = file.read_at(&mut probe, at)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(nl) = memchr::memchr(b'\n', &probe[..n]) {
+            return Ok(at + nl as u64 + 1);
+        }
+        at += n as u64;
+    }
+    Ok(len)
 }
 
 /// Where the lines of a log go, in file order: the index ([`scan`]), or `list`'s row
@@ -333,47 +472,69 @@ pub(super) fn read_lines(
     start: u64,
     end: u64,
     limit: u64,
-    mut each: impl FnMut(u64, &[u8], bool) -> std::io::Result<()>,
+    each: impl FnMut(u64, &[u8], bool) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut line: Vec<u8> = Vec::with_capacity(4096);
-    let mut pos = start;
-    let mut line_start = start;
-    loop {
-        let want = buf.len().min(limit.saturating_sub(pos) as usize);
-        let n = if want > 0 {
-            file.read_at(&mut buf[..want], pos)?
-        } else {
-            0
-        };
-        if n == 0 {
-            break;
-        }
-        let mut rest = &buf[..n];
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            // A line inside the buffer is parsed in place; only one that spans two reads is
-            // put together in `line`.
-            let whole: &[u8] = if line.is_empty() {
-                &rest[..i]
+    LineReader::default().read(file, start, end, limit, each)
+}
+
+/// The buffers of [`read_lines`], kept by a scan thread from one block to the next.
+#[derive(Default)]
+struct LineReader {
+    buf: Vec<u8>,
+    /// A line that spans two reads, put together.
+    line: Vec<u8>,
+}
+
+impl LineReader {
+    fn read(
+        &mut self,
+        file: &File,
+        start: u64,
+        end: u64,
+        limit: u64,
+        mut each: impl FnMut(u64, &[u8], bool) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.buf.resize(READ_BUF, 0);
+        let (buf, line) = (&mut self.buf, &mut self.line);
+        line.clear();
+        let mut pos = start;
+        let mut line_start = start;
+        loop {
+            let want = buf.len().min(limit.saturating_sub(pos) as usize);
+            let n = if want > 0 {
+                file.read_at(&mut buf[..want], pos)?
             } else {
-                line.extend_from_slice(&rest[..i]);
-                &line
+                0
             };
-            each(line_start, whole, true)?;
-            line_start += whole.len() as u64 + 1;
-            line.clear();
-            rest = &rest[i + 1..];
-            if line_start >= end {
-                return Ok(());
+            if n == 0 {
+                break;
             }
+            let mut rest = &buf[..n];
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                // A line inside the buffer is parsed in place; only one that spans two reads
+                // is put together in `line`.
+                let whole: &[u8] = if line.is_empty() {
+                    &rest[..i]
+                } else {
+                    line.extend_from_slice(&rest[..i]);
+                    line
+                };
+                each(line_start, whole, true)?;
+                line_start += whole.len() as u64 + 1;
+                line.clear();
+                rest = &rest[i + 1..];
+                if line_start >= end {
+                    return Ok(());
+                }
+            }
+            line.extend_from_slice(rest);
+            pos += n as u64;
         }
-        line.extend_from_slice(rest);
-        pos += n as u64;
+        if !line.is_empty() {
+            each(line_start, line, false)?;
+        }
+        Ok(())
     }
-    if !line.is_empty() {
-        each(line_start, &line, false)?;
-    }
-    Ok(())
 }
 
 pub(super) fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut Intern) -> Scanned {
@@ -387,37 +548,12 @@ pub(super) fn scanned(offset: u64, content: &[u8], complete: bool, intern: &mut 
     }
 }
 
-/// Where to split the file so each range starts at a line start.
-fn split_points(file: &File, len: u64, parts: u64) -> std::io::Result<Vec<u64>> {
-    let mut points = vec![0];
-    let mut probe = [0u8; 64 * 1024];
-    for i in 1..parts {
-        let mut pos = (len * i / parts).max(*points.last().unwrap_or(&0));
-        loop {
-            let n = file.read_at(&mut probe, pos)?;
-            if n == 0 {
-                pos = len;
-                break;
-            }
-            if let Some(nl) = probe[..n].iter().position(|&b| b == b'\n') {
-                pos += nl as u64 + 1;
-                break;
-            }
-            pos += n as u64;
-        }
-        points.push(pos.min(len));
-    }
-    points.push(len);
-    points.dedup();
-    Ok(points)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::capture::CaptureId;
-    use crate::store::fixtures::record;
-    use crate::store::line::encode_line;
+    use crate::store::fixtures::{exchange, record};
+    use crate::store::line::{encode_exchange_tail, encode_line, encode_session_tail, push_line};
 
     fn log_of(lines: &[&[u8]]) -> (tempfile::TempDir, File) {
         let dir = tempfile::tempdir().unwrap();
@@ -507,5 +643,59 @@ mod tests {
                 ..Default::default()
             }
         );
+    }
+
+    #[test]
+    fn blocks_edged_anywhere_give_what_one_pass_gives() {
+        let cap = |id, key| encode_line(CaptureId(id), &record(b"a", key)).unwrap();
+        let mut forward = Vec::new();
+        push_line(
+            &mut forward,
+            None,
+            &encode_exchange_tail(&exchange(2, Some(503), true)).unwrap(),
+        );
+        let mut session = Vec::new();
+        let target = RecordedTarget {
+            url: "http://127.0.0.1:1/x".into(),
+            path: crate::model::exchange::PathMode::Exact,
+        };
+        push_line(
+            &mut session,
+            None,
+            &encode_session_tail(1, Some(&target), None).unwrap(),
+        );
+        let (one, two, three) = (cap(1, Some("k")), cap(2, None), cap(3, Some("k")));
+        let last = cap(4, None);
+        let body: Vec<&[u8]> = vec![
+            &session,
+            &one,
+            b"not json\n",
+            b"\n",
+            &two,
+            &forward,
+            &one,
+            &three,
+        ];
+        // Torn mid line, a whole last record without its newline, and a whole file.
+        let tails: [&[u8]; 3] = [&last[..40], &last[..last.len() - 1], &last];
+        for tail in tails {
+            let (_dir, mut file) = log_of(&[body.concat().as_slice(), tail]);
+            let mut whole = Index::new();
+            let expected = scan_in(&mut file, &mut whole, None, None).unwrap();
+            assert_eq!(expected.corrupt_at, vec![3, 7]);
+            assert_eq!(expected.captures, if tail.len() == 40 { 3 } else { 4 });
+            assert_eq!(expected.torn_bytes, if tail.len() == 40 { 40 } else { 0 });
+            let len = file.metadata().unwrap().len();
+            // Blocks of one byte put an edge at every byte, bigger ones leave lines whole or
+            // span several, and the last hold the whole log.
+            for block in (1..=64).chain((65..len).step_by(29)).chain([len, len + 1]) {
+                let mut index = Index::new();
+                let recovery = scan_in(&mut file, &mut index, None, Some(block)).unwrap();
+                assert_eq!(recovery, expected, "blocks of {block} bytes");
+                assert_eq!(index.rows(), whole.rows(), "blocks of {block} bytes");
+                assert_eq!(index.forward_to(), whole.forward_to());
+                assert_eq!(index.exchange_places(CaptureId(2)).len(), 1);
+            }
+        }
     }
 }
