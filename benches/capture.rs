@@ -10,6 +10,9 @@
 //! generator included, so compare servers by their difference from the floor): a count that a
 //! busy machine does not blur, unlike CPU time.
 //!
+//! Last, the line encoder alone: nanoseconds per capture line (`HOOKLENS_BENCH_ENCODE=1`
+//! prints only that, for comparing encoders without the servers).
+//!
 //! `cargo bench --bench capture` (env: HOOKLENS_BENCH_SECS=5, HOOKLENS_BENCH_CONNS=50).
 
 use std::convert::Infallible;
@@ -369,12 +372,13 @@ fn hooklens_server(tag: &str, log: Option<std::path::PathBuf>) -> SocketAddr {
     })
 }
 
-/// Heap allocations per request of each piece of the capture path, one thread, for the
-/// bench's own signed delivery: where the difference from the floor comes from.
-fn pieces() -> Vec<(&'static str, f64)> {
+/// The bench's own signed delivery as the server records it, and its verification as the
+/// server runs it (one secret, the time it was signed at).
+fn delivery() -> (
+    hooklens::model::capture::Capture,
+    impl Fn() -> hooklens::model::verdict::Verdict,
+) {
     use hooklens::model::capture::Capture;
-    use hooklens::model::record::CaptureRecord;
-    const N: u64 = 2000;
     let body = br#"{"type":"video.generation.completed","created_at":"2026-11-26T10:00:00.000Z","data":{"id":"job_bench","status":"completed","generation_id":"gen_1","model":"google/veo-3.1-lite","unsigned_urls":["https://example.com/video.mp4"],"usage":{"cost":0.4,"is_byok":false}}}"#;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -395,26 +399,78 @@ fn pieces() -> Vec<(&'static str, f64)> {
         secrets: vec![Secret::new(SECRET).unwrap()],
         ..VerifyConfig::default()
     };
-    let verify = || {
+    let c = capture.clone();
+    let verify = move || {
         hooklens::verify::verify_request(
             &hooklens::verify::RequestLine {
-                method: &capture.method,
-                target: &capture.target,
+                method: &c.method,
+                target: &c.target,
             },
-            &capture.headers,
-            &capture.body,
+            &c.headers,
+            &c.body,
             &config,
             now,
         )
     };
-    let record = || CaptureRecord {
+    (capture, verify)
+}
+
+/// The record the server makes of `capture` (a copy, the verdict, the envelope's fields).
+fn captured(
+    capture: &hooklens::model::capture::Capture,
+    verdict: hooklens::model::verdict::Verdict,
+) -> hooklens::model::record::CaptureRecord {
+    hooklens::model::record::CaptureRecord {
         capture: capture.clone(),
-        verdict: verify(),
+        verdict,
         event_type: Some("video.generation.completed".into()),
         data_id: Some("job_bench".into()),
         idempotency_key: Some("job_bench-completed".into()),
         response_status: 204,
+    }
+}
+
+/// Nanoseconds per `store::encode_line` (the capture's line, encoded on the request's task),
+/// median of 7 rounds, for the bench's delivery and for the same with a 16 KiB binary body
+/// (where the base64 of the body dominates). `HOOKLENS_BENCH_ENCODE=1` prints only these.
+fn encode_ns() -> Vec<(&'static str, f64)> {
+    use hooklens::model::capture::CaptureId;
+    use std::hint::black_box;
+    let (capture, verify) = delivery();
+    let small = captured(&capture, verify());
+    let mut large = small.clone();
+    large.capture.body = (0..16 * 1024u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let time = |record: &hooklens::model::record::CaptureRecord| {
+        let iters = (40_000_000 / (record.capture.body.len() as u64 + 500)).max(100);
+        let mut rounds: Vec<f64> = (0..7)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(
+                        hooklens::store::encode_line(CaptureId(1), black_box(record)).unwrap(),
+                    );
+                }
+                start.elapsed().as_nanos() as f64 / iters as f64
+            })
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        rounds[rounds.len() / 2]
     };
+    vec![
+        ("encode_line, bench delivery", time(&small)),
+        ("encode_line, 16 KiB binary body", time(&large)),
+    ]
+}
+
+/// Heap allocations per request of each piece of the capture path, one thread, for the
+/// bench's own signed delivery: where the difference from the floor comes from.
+fn pieces() -> Vec<(&'static str, f64)> {
+    use hooklens::model::capture::CaptureId;
+    use hooklens::model::record::CaptureRecord;
+    const N: u64 = 2000;
+    let (capture, verify) = delivery();
+    let body = &capture.body;
+    let record = || captured(&capture, verify());
     let per = |f: &mut dyn FnMut()| {
         f();
         let before = allocations();
@@ -442,6 +498,11 @@ fn pieces() -> Vec<(&'static str, f64)> {
             per(&mut || drop(record())),
         ),
     ];
+    let prepared = record();
+    out.push((
+        "store::encode_line",
+        per(&mut || drop(hooklens::store::encode_line(CaptureId(1), &prepared))),
+    ));
     let prepared: Vec<CaptureRecord> = (0..N + 1).map(|_| record()).collect();
     let mut it = prepared.into_iter();
     out.push((
@@ -460,6 +521,12 @@ fn pieces() -> Vec<(&'static str, f64)> {
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` probes harness=false benches this way
+    }
+    if std::env::var("HOOKLENS_BENCH_ENCODE").is_ok() {
+        for (what, ns) in encode_ns() {
+            println!("{what:<40} {ns:>8.0} ns");
+        }
+        return;
     }
     if let Ok(which) = std::env::var("HOOKLENS_BENCH_SERVE") {
         // Serve one of the servers for an external load generator (e.g. wrk), until killed.
@@ -588,6 +655,15 @@ fn main() {
     for (piece, n) in &pieces {
         println!("  {piece:<40} {n:>6.1}");
     }
+    let encode = encode_ns();
+    println!("ns per line encode (one thread, median of 7):");
+    for (what, ns) in &encode {
+        println!("  {what:<40} {ns:>6.0}");
+    }
+    let encode: serde_json::Map<String, serde_json::Value> = encode
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into()))
+        .collect();
     let pieces: serde_json::Map<String, serde_json::Value> = pieces
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.into()))
@@ -599,6 +675,6 @@ fn main() {
     // One line for `cargo bench --bench all` to collect.
     println!(
         "json: {}",
-        serde_json::json!({ "capture": { "conns": conns, "secs": secs, "rounds": rounds, "servers": json, "allocations_by_piece": pieces } })
+        serde_json::json!({ "capture": { "conns": conns, "secs": secs, "rounds": rounds, "servers": json, "allocations_by_piece": pieces, "encode_ns": encode } })
     );
 }

@@ -1,17 +1,35 @@
 //! `Secret`: a signing secret that never prints in full.
 //!
-//! `Debug` and `Display` are redacted; the only way to the bytes is [`Secret::expose`], used by
-//! the HMAC code. Fingerprints (first 8 hex of SHA-256) identify a secret without revealing it.
+//! `Debug` and `Display` are redacted; the only ways to the bytes are [`Secret::expose`] and
+//! the HMAC-SHA256 state keyed with them ([`Secret::hmac_sha256`]), both used by the HMAC
+//! code. Fingerprints (first 8 hex of SHA-256) identify a secret without revealing it.
 //! [`from_sources`] is the one rule for where a command's secrets come from.
 
 use std::fmt;
 
+use hmac::Hmac;
+use hmac::digest::KeyInit;
 use sha2::{Digest, Sha256};
 
-/// A webhook signing secret, with its fingerprint worked out once (every valid verdict
-/// names the secret that matched, and hashing it per request would cost a SHA-256 each).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String, [u8; 4]);
+/// A webhook signing secret, with what every request would otherwise work out again from it
+/// done once: its fingerprint (every valid verdict names the secret that matched) and an
+/// HMAC-SHA256 keyed with it (keying hashes the inner and outer pads, two SHA-256 blocks,
+/// for every secret tried on every request; a clone of the keyed state costs neither).
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+    fingerprint: [u8; 4],
+    hmac_sha256: Hmac<Sha256>,
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        // The rest is derived from the value.
+        self.value == other.value
+    }
+}
+
+impl Eq for Secret {}
 
 /// Why a secret was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -64,31 +82,44 @@ impl Secret {
         }
         let digest = Sha256::digest(value.as_bytes());
         let fingerprint = [digest[0], digest[1], digest[2], digest[3]];
-        Ok(Secret(value, fingerprint))
+        // HMAC takes a key of any length; this cannot fail.
+        let hmac_sha256 =
+            Hmac::<Sha256>::new_from_slice(value.as_bytes()).expect("HMAC takes any key length");
+        Ok(Secret {
+            value,
+            fingerprint,
+            hmac_sha256,
+        })
     }
 
     /// The secret bytes, for computing MACs only.
     pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.value.as_bytes()
     }
 
     /// The secret as text, for computing MACs only.
     pub fn expose_str(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// HMAC-SHA256 keyed with the secret's bytes, nothing absorbed yet: clone it per message
+    /// (the same MAC as keying anew). Its `Debug` names only the algorithm.
+    pub fn hmac_sha256(&self) -> &Hmac<Sha256> {
+        &self.hmac_sha256
     }
 
     /// First 8 hex digits of SHA-256 of the secret: names a secret without revealing it.
     pub fn fingerprint(&self) -> String {
-        hex::encode(self.1)
+        hex::encode(self.fingerprint)
     }
 
     /// A short redacted form such as `dev…(10)`: a few leading characters (never more than a
     /// third of the secret) and the length.
     pub fn redacted(&self) -> String {
-        let chars = self.0.chars().count();
+        let chars = self.value.chars().count();
         let shown = (chars / 3).min(4);
         let prefix: String = self
-            .0
+            .value
             .chars()
             .take(shown)
             .map(|c| if c.is_ascii_graphic() { c } else { '?' })
@@ -99,7 +130,7 @@ impl Secret {
     /// Warnings about how this secret looks (whitespace, newline, another scheme's prefix).
     pub fn hygiene_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        let s = &self.0;
+        let s = &self.value;
         if s.ends_with('\n') || s.ends_with('\r') {
             warnings.push(
                 "ends with a newline (typical of $(cat file) or echo); the provider signs without it"
@@ -140,6 +171,12 @@ mod tests {
         let s = Secret::new("dev_secret").unwrap();
         assert_eq!(s.to_string(), "dev…(10)");
         assert!(!format!("{s:?}").contains("dev_secret"));
+        // The keyed state does not print its key (nor the pads derived from it) either.
+        let state = format!("{:?}", s.hmac_sha256());
+        assert!(
+            !state.contains("dev_secret") && !state.contains("0x"),
+            "{state}"
+        );
         let tiny = Secret::new("ab").unwrap();
         assert_eq!(tiny.to_string(), "…(2)");
     }

@@ -14,6 +14,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use crate::model::capture::{CaptureId, TlsInfo};
@@ -54,31 +56,117 @@ fn readable(v: u32) -> bool {
 /// Serializes a capture as the tail of its line: one JSON object `{"received_at_ms":…}`
 /// whose `{` [`push_line`] replaces with the line head. Done on the request's task, so the
 /// log writer only concatenates.
+///
+/// Written field by field rather than through `CaptureRecord`'s derived `Serialize` (whose
+/// `flatten` goes through serde's map machinery, and whose base64 body is escaped chunk by
+/// chunk though base64 never needs escaping): the same fields in the same order, strings and
+/// nested values still through `serde_json`, the base64 straight into the buffer. The bytes
+/// are the derived form's exactly (`line/encode_tests.rs` holds the two to that).
 pub(super) fn encode_capture_tail(record: &CaptureRecord) -> Result<Vec<u8>> {
-    #[derive(Serialize)]
-    struct Tail<'a> {
-        #[serde(flatten)]
-        record: &'a CaptureRecord,
-        body_len: usize,
-    }
-    // Sized for the whole line up front: base64 grows the body by a third, and the rest
-    // (headers, verdict) is rarely more than a few hundred bytes.
+    // Sized for the whole line up front: the base64 body, the headers as text (a binary
+    // value grows by a third, rarely), and a few hundred bytes for the rest.
     let c = &record.capture;
     let headers: usize = c
         .headers
         .iter()
         .map(|h| h.name.len() + h.value.len() + 8)
         .sum();
-    let mut bytes = Vec::with_capacity(512 + c.body.len() / 3 * 4 + headers + c.target.len());
-    serde_json::to_writer(
-        &mut bytes,
-        &Tail {
-            record,
-            body_len: c.body.len(),
-        },
-    )
-    .context("encoding capture")?;
-    Ok(bytes)
+    let mut out = Vec::with_capacity(
+        512 + base64_len(c.body.len()) + base64_len(c.raw_head.len()) + headers + c.target.len(),
+    );
+    write_capture_tail(&mut out, record).context("encoding capture")?;
+    Ok(out)
+}
+
+/// The fields of `CaptureRecord` (its `Capture` flattened) and then `body_len`, in the order
+/// and the forms its derived `Serialize` gives them.
+fn write_capture_tail(out: &mut Vec<u8>, record: &CaptureRecord) -> serde_json::Result<()> {
+    let c = &record.capture;
+    out.extend_from_slice(b"{\"received_at_ms\":");
+    json(out, &c.received_at_ms)?;
+    out.extend_from_slice(b",\"peer\":");
+    json(out, &c.peer)?;
+    out.extend_from_slice(b",\"tls\":");
+    json(out, &c.tls)?;
+    out.extend_from_slice(b",\"method\":");
+    json(out, &*c.method)?;
+    out.extend_from_slice(b",\"target\":");
+    json(out, &*c.target)?;
+    out.extend_from_slice(b",\"version\":");
+    json(out, &c.version)?;
+    out.extend_from_slice(b",\"header_case\":");
+    json(out, &c.header_case)?;
+    out.extend_from_slice(b",\"headers\":[");
+    for (i, h) in c.headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        json(out, &*h.name)?;
+        out.push(b',');
+        // As `Header`'s `Serialize` writes it: text when UTF-8, else `{"b64":…}`.
+        match std::str::from_utf8(&h.value) {
+            Ok(text) => json(out, text)?,
+            Err(_) => {
+                out.extend_from_slice(b"{\"b64\":");
+                base64_string(out, &h.value);
+                out.push(b'}');
+            }
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"],\"body_b64\":");
+    base64_string(out, &c.body);
+    out.extend_from_slice(if c.truncated {
+        b",\"truncated\":true"
+    } else {
+        b",\"truncated\":false"
+    });
+    if let Some(fault) = &c.fault {
+        out.extend_from_slice(b",\"fault\":");
+        json(out, fault)?;
+    }
+    if !c.raw_head.is_empty() {
+        out.extend_from_slice(b",\"raw_head_b64\":");
+        base64_string(out, &c.raw_head);
+    }
+    out.extend_from_slice(b",\"verdict\":");
+    json(out, &record.verdict)?;
+    out.extend_from_slice(b",\"event_type\":");
+    json(out, &record.event_type)?;
+    out.extend_from_slice(b",\"data_id\":");
+    json(out, &record.data_id)?;
+    out.extend_from_slice(b",\"idempotency_key\":");
+    json(out, &record.idempotency_key)?;
+    out.extend_from_slice(b",\"response_status\":");
+    json(out, &record.response_status)?;
+    out.extend_from_slice(b",\"body_len\":");
+    json(out, &c.body.len())?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// One value as `serde_json` writes it (escaping, numbers, nested structs).
+fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, value)
+}
+
+/// Length of the padded standard base64 of `n` bytes.
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// `bytes` as a JSON string of their standard base64, encoded in place (its alphabet never
+/// needs escaping).
+fn base64_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    out.resize(start + base64_len(bytes.len()), 0);
+    let written = B64
+        .encode_slice(bytes, &mut out[start..])
+        .expect("room for the padded base64 was made");
+    out.truncate(start + written);
+    out.push(b'"');
 }
 
 /// Serializes a forward or replay record (it has its own `kind`) as a line tail.
@@ -515,6 +603,9 @@ fn capture_fields(
         exchange: None,
     })))
 }
+
+#[cfg(test)]
+mod encode_tests;
 
 #[cfg(test)]
 mod tests {

@@ -54,17 +54,15 @@ impl Recipe {
         let id = parsed.id.unwrap_or_default();
         let signed = signed_parts(&self.template, t_text, id, body);
         let mut notes = parsed.notes;
-        let matched = cfg
-            .secrets
-            .iter()
-            .enumerate()
-            .find(|(i, s)| match self.key_of(s) {
-                Ok(key) => self.matches(&key, signed.clone(), &parsed.signatures),
+        let matched = cfg.secrets.iter().enumerate().find(|(i, s)| {
+            match self.secret_matches(s, signed.clone(), &parsed.signatures) {
+                Ok(matched) => matched,
                 Err(e) => {
                     notes.push(format!("secret {i}: {e}"));
                     false
                 }
-            });
+            }
+        });
         Ok(Evidence {
             timestamp,
             window: self.window,

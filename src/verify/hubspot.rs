@@ -61,11 +61,11 @@ fn signed_uri(url: &str) -> String {
     out
 }
 
-fn matches(key: &[u8], method: &str, url: &str, body: &[u8], ts: &[u8], sig: &[u8]) -> bool {
+fn matches(secret: &Secret, method: &str, url: &str, body: &[u8], ts: &[u8], sig: &[u8]) -> bool {
     let uri = signed_uri(url);
-    mac::matches_any(
+    mac::secret_matches_any(
         Algorithm::Sha256,
-        key,
+        secret,
         [method.as_bytes(), uri.as_bytes(), body, ts],
         [sig],
     )
@@ -114,13 +114,13 @@ pub fn verify(
         Some(ts_ms.div_euclid(1000)),
         now,
         Window::Past,
-        |s| Ok(matches(s.expose(), method, &url, body, ts, &sig)),
+        |s| Ok(matches(s, method, &url, body, ts, &sig)),
     );
     if v.outcome == Outcome::InvalidSignature
         && let Some(h) = url_form_hint(&url, |u| {
             cfg.secrets
                 .iter()
-                .any(|s| matches(s.expose(), method, u, body, ts, &sig))
+                .any(|s| matches(s, method, u, body, ts, &sig))
         })
     {
         v.hints.push(h);
@@ -128,7 +128,7 @@ pub fn verify(
     body_hint(&mut v, body, |b| {
         cfg.secrets
             .iter()
-            .any(|s| matches(s.expose(), method, &url, b, ts, &sig))
+            .any(|s| matches(s, method, &url, b, ts, &sig))
     });
     v.reason = format!("{} (signed {method} {url})", v.reason);
     v

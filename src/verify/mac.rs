@@ -1,9 +1,13 @@
 //! The one place a MAC is computed and compared: HMAC over SHA-256, SHA-1 or SHA-512, and a
 //! constant-time check of candidate signatures against it (`Mac::verify_slice`). Every scheme,
-//! the ModelGates reference included, computes and compares through here.
+//! the ModelGates reference included, computes and compares through here. A check keyed with
+//! a secret's own bytes ([`secret_matches_any`]) starts HMAC-SHA256 from the state the secret
+//! keyed once ([`Secret::hmac_sha256`]) instead of keying anew per request.
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+
+use crate::model::secret::Secret;
 
 /// MAC algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +46,14 @@ fn any_of<M: Mac + KeyInit + Clone>(
     parts: impl IntoIterator<Item = impl AsRef<[u8]>>,
     candidates: impl IntoIterator<Item = impl AsRef<[u8]>>,
 ) -> bool {
-    let m = keyed::<M>(key, parts);
+    any_matches(keyed::<M>(key, parts), candidates)
+}
+
+/// Whether any candidate is the MAC `m` has absorbed, each compared in constant time.
+fn any_matches<M: Mac + Clone>(
+    m: M,
+    candidates: impl IntoIterator<Item = impl AsRef<[u8]>>,
+) -> bool {
     candidates
         .into_iter()
         .any(|c| m.clone().verify_slice(c.as_ref()).is_ok())
@@ -82,6 +93,28 @@ pub fn matches_any(
     }
 }
 
+/// [`matches_any`] keyed with the secret's own bytes; for HMAC-SHA256 from the secret's
+/// keyed state, cloned (the same MAC, without the two SHA-256 blocks of key setup).
+pub fn secret_matches_any(
+    algorithm: Algorithm,
+    secret: &Secret,
+    parts: impl IntoIterator<Item = impl AsRef<[u8]>>,
+    candidates: impl IntoIterator<Item = impl AsRef<[u8]>>,
+) -> bool {
+    match algorithm {
+        Algorithm::Sha256 => {
+            let mut m = secret.hmac_sha256().clone();
+            for part in parts {
+                m.update(part.as_ref());
+            }
+            any_matches(m, candidates)
+        }
+        Algorithm::Sha1 | Algorithm::Sha512 => {
+            matches_any(algorithm, secret.expose(), parts, candidates)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +140,49 @@ mod tests {
         assert!(!matches_any(alg, b"k", [b"ab"], [&mac[..mac.len() - 1]]));
         assert!(!matches_any(alg, b"k", [b"ab"], [&[][..]]));
         assert!(!matches_any(alg, b"other", [b"ab"], [mac.as_slice()]));
+    }
+
+    #[rstest]
+    fn a_secret_checks_as_its_bytes_do(
+        #[values(Algorithm::Sha256, Algorithm::Sha1, Algorithm::Sha512)] alg: Algorithm,
+        // Shorter than, exactly and longer than a SHA-256 block (a long key is hashed first).
+        #[values(1, 64, 100)] key_len: usize,
+    ) {
+        let key = "k".repeat(key_len);
+        let secret = Secret::new(key.as_str()).unwrap();
+        let mac = compute(alg, key.as_bytes(), &[b"a", b"b"]);
+        let mut flipped = mac.clone();
+        flipped[0] ^= 1;
+        assert!(secret_matches_any(
+            alg,
+            &secret,
+            [b"a", b"b"],
+            [mac.as_slice()]
+        ));
+        // The secret's state is cloned, never used up: every check starts from it afresh.
+        assert!(secret_matches_any(
+            alg,
+            &secret,
+            [b"ab"],
+            [flipped.as_slice(), mac.as_slice()]
+        ));
+        assert!(!secret_matches_any(
+            alg,
+            &secret,
+            [b"ab"],
+            [flipped.as_slice()]
+        ));
+        assert!(!secret_matches_any(
+            alg,
+            &secret,
+            [b"ab"],
+            [&mac[..mac.len() - 1]]
+        ));
+        assert!(!secret_matches_any(
+            alg,
+            &Secret::new("other").unwrap(),
+            [b"ab"],
+            [mac.as_slice()]
+        ));
     }
 }

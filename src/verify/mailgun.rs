@@ -134,9 +134,9 @@ fn evidence<'c>(body: &[u8], cfg: &'c VerifyConfig) -> Result<Evidence<'c>, Faul
     };
     let matched = cfg.secrets.iter().enumerate().find(|(_, s)| {
         candidate.as_deref().is_some_and(|c| {
-            mac::matches_any(
+            mac::secret_matches_any(
                 Algorithm::Sha256,
-                s.expose(),
+                s,
                 [timestamp.as_bytes(), token.as_bytes()],
                 [c],
             )

@@ -183,12 +183,7 @@ fn evidence<'c>(
     let parsed = parse(raw).map_err(Fault::Malformed)?;
     let signed: [&[u8]; 3] = [parsed.signed_t.as_bytes(), b",", body];
     let matched = cfg.secrets.iter().enumerate().find(|(_, secret)| {
-        mac::matches_any(
-            Algorithm::Sha256,
-            secret.expose(),
-            signed,
-            candidates(parsed.v1()),
-        )
+        mac::secret_matches_any(Algorithm::Sha256, secret, signed, candidates(parsed.v1()))
     });
     Ok(Evidence {
         timestamp: Some(parsed.timestamp),
@@ -371,7 +366,8 @@ mod tests {
         #[test]
         fn sign_then_verify_round_trips(
             body in proptest::collection::vec(any::<u8>(), 0..300),
-            secret in "[ -~]{1,40}",
+            // A blank secret is refused (`Secret::new`), so one starts with a visible character.
+            secret in "[!-~][ -~]{0,39}",
             t in 0i64..4_000_000_000,
         ) {
             let c = cfg(&[secret.as_str()]);

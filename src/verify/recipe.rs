@@ -501,6 +501,26 @@ impl Recipe {
         Some(d)
     }
 
+    /// [`Recipe::matches`] for one secret and the key this recipe makes of it: a secret whose
+    /// bytes are the key checks from its keyed state ([`mac::secret_matches_any`]). Err: the
+    /// secret makes no key (a `whsec_` one that is not base64).
+    pub(crate) fn secret_matches<'p>(
+        &self,
+        secret: &Secret,
+        signed: impl IntoIterator<Item = &'p [u8]>,
+        candidates: &[impl AsRef<str>],
+    ) -> Result<bool, String> {
+        let decoded = candidates
+            .iter()
+            .filter_map(|c| self.decode_small(c.as_ref()));
+        Ok(match self.key {
+            KeyMode::Utf8 => mac::secret_matches_any(self.algorithm, secret, signed, decoded),
+            KeyMode::Whsec => {
+                mac::matches_any(self.algorithm, &self.key_of(secret)?, signed, decoded)
+            }
+        })
+    }
+
     /// Constant-time check of the candidates against one key and the parts of the signed
     /// string (decoded on the stack, nothing copied).
     pub fn matches<'p>(

@@ -19,8 +19,8 @@ pub const NAME: &str = "square";
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-square-hmacsha256-signature";
 
-fn matches(key: &[u8], url: &str, body: &[u8], sig: &[u8]) -> bool {
-    mac::matches_any(Algorithm::Sha256, key, [url.as_bytes(), body], [sig])
+fn matches(secret: &Secret, url: &str, body: &[u8], sig: &[u8]) -> bool {
+    mac::secret_matches_any(Algorithm::Sha256, secret, [url.as_bytes(), body], [sig])
 }
 
 /// Verifies a Square webhook.
@@ -43,21 +43,17 @@ pub fn verify(
         Err(verdict) => return *verdict,
     };
     let mut v = judge(NAME, cfg, None, now, Window::None, |s| {
-        Ok(matches(s.expose(), &url, body, &sig))
+        Ok(matches(s, &url, body, &sig))
     });
     if v.outcome == Outcome::InvalidSignature
         && let Some(h) = url_form_hint(&url, |u| {
-            cfg.secrets
-                .iter()
-                .any(|s| matches(s.expose(), u, body, &sig))
+            cfg.secrets.iter().any(|s| matches(s, u, body, &sig))
         })
     {
         v.hints.push(h);
     }
     body_hint(&mut v, body, |b| {
-        cfg.secrets
-            .iter()
-            .any(|s| matches(s.expose(), &url, b, &sig))
+        cfg.secrets.iter().any(|s| matches(s, &url, b, &sig))
     });
     v.reason = format!("{} (signed URL {url})", v.reason);
     v
