@@ -22,7 +22,8 @@
 //!    announced before its `append` returns, and is never visible before an earlier one.
 //!
 //! With `--no-store` there is nothing to sync: the append is staged and published at once on
-//! the caller's task, under the writer's lock, in the same order.
+//! the caller's task, under the writer's lock, in the same order. The oldest records the
+//! index lets go to stay under its caps are freed after both locks are released.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -172,13 +173,21 @@ impl Sink {
         let tx = match &self.0 {
             Route::Lanes(tx) => tx,
             Route::Inline(writer, index, events) => {
-                // Memory only: nothing to sync, so stage and publish at once, in order.
-                let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-                let batch = [(entry, Vec::new())];
-                let mut results = match writer.stage(&batch) {
-                    Ok(st) => publish(index, events, batch, st.rows),
-                    Err(e) => vec![Err(e)],
-                };
+                // Memory only: nothing to sync, so stage and publish at once, in order. The
+                // records this lets go are dropped once both locks are released, into a
+                // buffer each thread reuses (so letting go allocates nothing).
+                let mut results = LET_GO.with_borrow_mut(|let_go| {
+                    let results = {
+                        let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                        let batch = [(entry, Vec::new())];
+                        match writer.stage(&batch) {
+                            Ok(st) => publish(index, events, batch, st.rows, let_go),
+                            Err(e) => vec![Err(e)],
+                        }
+                    };
+                    let_go.clear();
+                    results
+                });
                 return match results.pop() {
                     Some(Ok(committed)) => Ok(committed),
                     Some(Err(e)) => bail!("writing capture log: {e}"),
@@ -326,13 +335,21 @@ impl Writer {
     }
 }
 
+thread_local! {
+    /// `--no-store`: the records an append let go, held until its locks are released.
+    static LET_GO: std::cell::RefCell<Vec<Arc<CaptureRecord>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Makes durable batches visible in order: rows join the index, front ends hear of them, and
-/// only then is each request answered.
+/// only then is each request answered. Records the index lets go (`--no-store`) are moved to
+/// `let_go`, for the caller to drop after its locks.
 fn publish(
     index: &RwLock<Index>,
     events: &broadcast::Sender<Event>,
     batch: impl IntoIterator<Item = Pending>,
     rows: Vec<StagedRow>,
+    let_go: &mut Vec<Arc<CaptureRecord>>,
 ) -> Vec<Result<Committed, String>> {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
     let dropped_before = idx.memory_dropped();
@@ -351,7 +368,7 @@ fn publish(
                     verdict,
                     tls,
                 });
-                idx.push(row, location);
+                idx.push(row, location, let_go);
                 let _ = events.send(Event::Captured(stored.clone()));
                 results.push(Ok(Committed::Capture(stored)));
             }
@@ -426,8 +443,10 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
             Ok(st) => match if sync { sync_fd.sync_data() } else { Ok(()) } {
                 Ok(()) => {
                     let mut out = Vec::new();
+                    // A log file keeps no record in memory: nothing is let go.
+                    let mut let_go = Vec::new();
                     wait_turn_and(&lanes, st.seq, || {
-                        out = publish(&lanes.index, &lanes.events, batch, st.rows);
+                        out = publish(&lanes.index, &lanes.events, batch, st.rows, &mut let_go);
                     });
                     if lanes.failing.swap(false, Ordering::SeqCst) {
                         let _ = lanes.events.send(Event::Notice(
