@@ -8,10 +8,13 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use super::text::ByteStr;
+
 /// A webhook signing secret, with its fingerprint worked out once (every valid verdict
-/// names the secret that matched, and hashing it per request would cost a SHA-256 each).
+/// names the secret that matched, and hashing it per request would cost a SHA-256 each;
+/// shared, it costs no allocation either).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String, [u8; 4]);
+pub struct Secret(String, ByteStr);
 
 /// Why a secret was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,7 +66,7 @@ impl Secret {
             return Err(SecretError::Empty);
         }
         let digest = Sha256::digest(value.as_bytes());
-        let fingerprint = [digest[0], digest[1], digest[2], digest[3]];
+        let fingerprint = hex::encode(&digest[..4]).into();
         Ok(Secret(value, fingerprint))
     }
 
@@ -78,8 +81,8 @@ impl Secret {
     }
 
     /// First 8 hex digits of SHA-256 of the secret: names a secret without revealing it.
-    pub fn fingerprint(&self) -> String {
-        hex::encode(self.1)
+    pub fn fingerprint(&self) -> ByteStr {
+        self.1.clone()
     }
 
     /// A short redacted form such as `dev…(10)`: a few leading characters (never more than a

@@ -20,6 +20,7 @@ use std::fmt::{self, Write as _};
 use super::wording::Skew;
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
+use crate::model::text::ByteStr;
 use crate::model::verdict::{MatchedSecret, Outcome, Verdict};
 
 /// Why a request stopped before its signature was checked.
@@ -143,7 +144,7 @@ pub fn judge(
 ) -> Verdict {
     let none_configured = secrets.is_empty();
     let verdict = |outcome, reason| Verdict {
-        scheme: Some(name.to_owned()),
+        scheme: Some(ByteStr::copy_from(name)),
         outcome,
         reason,
         timestamp: None,
