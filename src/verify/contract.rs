@@ -135,16 +135,18 @@ pub fn first_of<N: HeaderName>(
 }
 
 /// The verdict for what a scheme read, by the contract above. The reason is written once,
-/// into one string (this runs for every captured request).
+/// into one string (this runs for every captured request); a scheme named by a literal is
+/// not copied.
 pub fn judge(
-    name: &str,
+    name: impl Into<ByteStr>,
     secrets: &[Secret],
     now: i64,
     read: Result<Evidence<'_>, Fault>,
 ) -> Verdict {
     let none_configured = secrets.is_empty();
+    let scheme = name.into();
     let verdict = |outcome, reason| Verdict {
-        scheme: Some(ByteStr::copy_from(name)),
+        scheme: Some(scheme.clone()),
         outcome,
         reason,
         timestamp: None,
