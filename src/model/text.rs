@@ -83,7 +83,8 @@ impl Borrow<str> for ByteStr {
 }
 
 impl From<String> for ByteStr {
-    /// Takes the string's buffer (no copy).
+    /// Takes the string's buffer: no copy of the text (when the buffer has spare capacity,
+    /// `Bytes` adds a small shared header instead of reallocating it).
     fn from(text: String) -> ByteStr {
         ByteStr(ByteString::from(text))
     }
