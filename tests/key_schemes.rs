@@ -52,7 +52,7 @@ fn send_to_listener(
     cmd.assert().success();
     let v = l.store.load(CaptureId(1)).unwrap().verdict;
     rt.block_on(l.stop());
-    (v.scheme.unwrap_or_default(), v.outcome, v.reason)
+    (v.scheme.unwrap_or_default().into(), v.outcome, v.reason)
 }
 
 #[rstest]

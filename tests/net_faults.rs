@@ -228,6 +228,43 @@ async fn refused_heads_and_broken_bodies_are_captured_with_what_went_wrong() {
 }
 
 #[tokio::test]
+async fn a_target_beyond_ascii_is_kept_as_sent() {
+    let l = start(config(Limits::default()), None).await;
+    // UTF-8 beyond ASCII is served, and the target kept exactly; bytes that are not UTF-8 are
+    // refused with 400, and the head's bytes kept.
+    let heads: [(&[u8], &[u8]); 2] = [
+        (
+            "GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".as_bytes(),
+            b"HTTP/1.1 401",
+        ),
+        (b"GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n", b"HTTP/1.1 400"),
+    ];
+    for (n, (head, status)) in heads.into_iter().enumerate() {
+        let mut s = TcpStream::connect(l.addr).await.unwrap();
+        s.write_all(head).await.unwrap();
+        let answer = read_to_close(&mut s).await;
+        assert!(answer.starts_with(status), "{answer:?}");
+        captures(&l.store, n + 1).await;
+    }
+    let utf8 = l.store.load(CaptureId(1)).unwrap().capture;
+    assert_eq!(
+        (utf8.method.as_str(), utf8.target.as_str()),
+        ("GET", "/caf\u{e9}")
+    );
+    assert_eq!(utf8.headers[1].name, "Connection");
+    assert!(utf8.raw_head.is_empty());
+    let bytes = l.store.load(CaptureId(2)).unwrap().capture;
+    assert_eq!(bytes.target, "/caf\u{fffd}");
+    // As far as it had arrived when it failed to parse: at least the request line.
+    assert!(
+        bytes.raw_head.starts_with(b"GET /caf\xe9 HTTP/1.1\r\n"),
+        "{:?}",
+        bytes.raw_head
+    );
+    l.stop().await;
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_refused_without_100_continue_and_kept_short() {
     let mut cfg = config(Limits::default());
     cfg.max_body = 100 * 1024;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::cmd::args::{self, Exit, usage};
 use crate::fmt::skew;
 use crate::model::capture::{CaptureId, Header};
+use crate::model::text::ByteStr;
 use crate::sanitize::escape_line;
 use crate::sanitize::to_json_line;
 use crate::verify::recipe::Recipe;
@@ -81,7 +82,7 @@ const NAME: &str = "verify";
 fn parse_header(text: &str) -> Result<Header> {
     match text.split_once(':') {
         Some((name, value)) if !name.trim().is_empty() => Ok(Header::new(
-            name.trim(),
+            ByteStr::copy_from(name.trim()),
             Bytes::copy_from_slice(value.trim().as_bytes()),
         )),
         _ => Err(usage(
@@ -134,7 +135,13 @@ pub fn run(args: VerifyArgs) -> Result<Exit> {
                 .iter()
                 .map(|h| parse_header(h))
                 .collect::<Result<Vec<Header>>>()?;
-            (headers, body, None, args.method.clone(), String::new())
+            (
+                headers,
+                body,
+                None,
+                args.method.clone().into(),
+                ByteStr::new(),
+            )
         }
     };
     let now = args.at.or(arrived).unwrap_or_else(|| {

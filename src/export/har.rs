@@ -200,7 +200,7 @@ fn url_of(c: &Capture) -> String {
         .unwrap_or_else(|| "localhost".into());
     if c.target.starts_with("http://") || c.target.starts_with("https://") {
         // Absolute-form target (a proxy-style request): already a URL.
-        c.target.clone()
+        c.target.to_string()
     } else {
         format!("{scheme}://{host}{}", c.target)
     }
@@ -239,7 +239,7 @@ fn names_values(headers: &[crate::model::capture::Header]) -> Vec<NameValue> {
     headers
         .iter()
         .map(|h| NameValue {
-            name: h.name.clone(),
+            name: h.name.to_string(),
             value: String::from_utf8_lossy(&h.value).into_owned(),
         })
         .collect()
@@ -367,7 +367,7 @@ pub fn entry(record: &CaptureRecord, exchange: Option<&Exchange>) -> Entry {
         started_date_time: rfc3339(c.received_at_ms),
         time,
         request: Request {
-            method: c.method.clone(),
+            method: c.method.to_string(),
             url: url_of(c),
             http_version: c.version.as_str().to_owned(),
             cookies: Vec::new(),
@@ -431,7 +431,7 @@ pub(crate) mod tests {
                 ("X-ModelGates-Signature", "t=1700000000,v1=00"),
             ],
         );
-        capture.target = target.into();
+        capture.target = crate::model::text::ByteStr::copy_from(target);
         CaptureRecord {
             capture,
             verdict: Verdict::new(Some("modelgates"), Outcome::Valid, "ok"),

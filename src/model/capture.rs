@@ -12,6 +12,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::text::ByteStr;
+
 /// Monotonic, human-typable capture id, shown as `#12`; continues across restarts.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -90,15 +92,15 @@ pub struct TlsInfo {
 /// it is UTF-8 and `{"b64": "..."}` otherwise, so nothing is lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Name as received (original case for HTTP/1).
-    pub name: String,
+    /// Name as received (original case for HTTP/1); a slice of the request head.
+    pub name: ByteStr,
     /// Value bytes as received, without surrounding whitespace.
     pub value: Bytes,
 }
 
 impl Header {
     /// Builds a header from a name and any byte value.
-    pub fn new(name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(name: impl Into<ByteStr>, value: impl Into<Bytes>) -> Self {
         Header {
             name: name.into(),
             value: value.into(),
@@ -141,7 +143,7 @@ impl Serialize for Header {
 
 impl<'de> Deserialize<'de> for Header {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (name, value): (String, ValueRepr) = Deserialize::deserialize(d)?;
+        let (name, value): (ByteStr, ValueRepr) = Deserialize::deserialize(d)?;
         let value = match value {
             ValueRepr::Text(text) => Bytes::from(text),
             ValueRepr::Binary { b64 } => Bytes::from(
@@ -167,9 +169,9 @@ pub struct Capture {
     /// TLS details, when the request came over HTTPS.
     pub tls: Option<TlsInfo>,
     /// Request method, e.g. `POST`.
-    pub method: String,
+    pub method: ByteStr,
     /// Path and query as sent.
-    pub target: String,
+    pub target: ByteStr,
     /// HTTP version.
     pub version: HttpVersion,
     /// Whether `headers` carry original case.
@@ -254,7 +256,9 @@ impl Capture {
             header_case: HeaderCase::Original,
             headers: headers
                 .iter()
-                .map(|(n, v)| Header::new(*n, Bytes::copy_from_slice(v.as_bytes())))
+                .map(|(n, v)| {
+                    Header::new(ByteStr::copy_from(n), Bytes::copy_from_slice(v.as_bytes()))
+                })
                 .collect(),
             body: Bytes::copy_from_slice(body),
             truncated: false,

@@ -11,14 +11,17 @@ use hmac::Hmac;
 use hmac::digest::KeyInit;
 use sha2::{Digest, Sha256};
 
+use super::text::ByteStr;
+
 /// A webhook signing secret, with what every request would otherwise work out again from it
-/// done once: its fingerprint (every valid verdict names the secret that matched) and an
-/// HMAC-SHA256 keyed with it (keying hashes the inner and outer pads, two SHA-256 blocks,
-/// for every secret tried on every request; a clone of the keyed state costs neither).
+/// done once: its fingerprint (every valid verdict names the secret that matched; shared, it
+/// costs no allocation either) and an HMAC-SHA256 keyed with it (keying hashes the inner and
+/// outer pads, two SHA-256 blocks, for every secret tried on every request; a clone of the
+/// keyed state costs neither).
 #[derive(Clone)]
 pub struct Secret {
     value: String,
-    fingerprint: [u8; 4],
+    fingerprint: ByteStr,
     hmac_sha256: Hmac<Sha256>,
 }
 
@@ -81,7 +84,7 @@ impl Secret {
             return Err(SecretError::Empty);
         }
         let digest = Sha256::digest(value.as_bytes());
-        let fingerprint = [digest[0], digest[1], digest[2], digest[3]];
+        let fingerprint = hex::encode(&digest[..4]).into();
         // HMAC takes a key of any length; this cannot fail.
         let hmac_sha256 =
             Hmac::<Sha256>::new_from_slice(value.as_bytes()).expect("HMAC takes any key length");
@@ -109,8 +112,8 @@ impl Secret {
     }
 
     /// First 8 hex digits of SHA-256 of the secret: names a secret without revealing it.
-    pub fn fingerprint(&self) -> String {
-        hex::encode(self.fingerprint)
+    pub fn fingerprint(&self) -> ByteStr {
+        self.fingerprint.clone()
     }
 
     /// A short redacted form such as `dev…(10)`: a few leading characters (never more than a

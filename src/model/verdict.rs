@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::ByteStr;
+
 /// What the check concluded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,7 +61,7 @@ pub struct MatchedSecret {
     /// Position in the `--secret` list, from 0.
     pub index: usize,
     /// First 8 hex of SHA-256 of the secret.
-    pub fingerprint: String,
+    pub fingerprint: ByteStr,
 }
 
 /// A confirmed explanation of a failure (only emitted when a recomputation proves it).
@@ -76,7 +78,7 @@ pub struct Hint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Scheme that was checked (`modelgates`, ...), if one applied.
-    pub scheme: Option<String>,
+    pub scheme: Option<ByteStr>,
     /// The conclusion.
     pub outcome: Outcome,
     /// One line saying why.
@@ -96,7 +98,7 @@ impl Verdict {
     /// A verdict with just an outcome and reason.
     pub fn new(scheme: Option<&str>, outcome: Outcome, reason: impl Into<String>) -> Verdict {
         Verdict {
-            scheme: scheme.map(str::to_owned),
+            scheme: scheme.map(ByteStr::copy_from),
             outcome,
             reason: reason.into(),
             timestamp: None,

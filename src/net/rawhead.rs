@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::model::capture::Header;
+use crate::model::text::ByteStr;
 use crate::net::chunk::chunk_size;
 
 /// Largest head we buffer while waiting for its end (hyper's default limit is similar).
@@ -27,10 +28,10 @@ const MAX_HEADERS: usize = 256;
 /// One request head as it was on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawHead {
-    /// Method token.
-    pub method: String,
+    /// Method token (a slice of the head, like every name and value).
+    pub method: ByteStr,
     /// Request target as sent.
-    pub target: String,
+    pub target: ByteStr,
     /// Headers in arrival order, original case.
     pub headers: Vec<Header>,
 }
@@ -209,24 +210,28 @@ impl HeadRecorder {
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(_) => return Err(()),
         };
-        let method = req.method.unwrap_or_default().to_string();
-        let target = req.path.unwrap_or_default().to_string();
-        // One copy of the head; every value is a slice of it (no allocation per header).
+        // One copy of the head; the method, the target and every name and value are slices of
+        // it (no allocation per header).
         let base = self.buf.as_ptr() as usize;
         let head = Bytes::copy_from_slice(&self.buf[..used]);
+        let slice = |part: &[u8]| match part.len() {
+            0 => Bytes::new(),
+            n => {
+                let at = part.as_ptr() as usize - base;
+                head.slice(at..at + n)
+            }
+        };
+        // httparse hands these out as `&str`, so they are UTF-8 (a target that is not fails
+        // to parse, here as in hyper, and is captured as a refused head).
+        let text = |part: &str| {
+            ByteStr::from_utf8(slice(part.as_bytes())).unwrap_or_else(|_| ByteStr::copy_from(part))
+        };
+        let method = text(req.method.unwrap_or_default());
+        let target = text(req.path.unwrap_or_default());
         let headers: Vec<Header> = req
             .headers
             .iter()
-            .map(|h| {
-                let value = match h.value.len() {
-                    0 => Bytes::new(),
-                    n => {
-                        let at = h.value.as_ptr() as usize - base;
-                        head.slice(at..at + n)
-                    }
-                };
-                Header::new(h.name, value)
-            })
+            .map(|h| Header::new(text(h.name), slice(h.value)))
             .collect();
 
         let mut chunked = false;
@@ -434,6 +439,52 @@ mod tests {
         }
         let head = rec.lock().unwrap().pop().unwrap();
         assert_eq!(head.headers[0].name, "X-Case-Kept");
+    }
+
+    #[test]
+    fn a_recorded_head_writes_the_line_a_capture_of_strings_writes() {
+        use crate::model::capture::{Capture, HeaderCase};
+        use crate::model::record::CaptureRecord;
+        use crate::model::verdict::{Outcome, Verdict};
+        let mut rec = HeadRecorder::default();
+        rec.feed("POST /hook?q=caf\u{e9} HTTP/1.1\r\nHost: a\r\nX-Sig: t=1\r\nX-Empty:\r\nContent-Length: 2\r\n\r\n{}".as_bytes());
+        let head = rec.pop().unwrap();
+        // Slices of the one copy of the head, not copies of their own.
+        let at = head.method.as_bytes().as_ptr() as usize;
+        assert_eq!(head.target.as_bytes().as_ptr() as usize, at + 5);
+        let record = |method: ByteStr, target: ByteStr, headers: Vec<Header>| CaptureRecord {
+            capture: Capture {
+                method,
+                target,
+                headers,
+                header_case: HeaderCase::Original,
+                ..Capture::fixture(b"{}", &[])
+            },
+            verdict: Verdict::new(None, Outcome::Unverified, "no secret"),
+            event_type: None,
+            data_id: None,
+            idempotency_key: None,
+            response_status: 204,
+        };
+        let owned = |s: &str| ByteStr::from(s.to_owned());
+        let from_strings = record(
+            owned("POST"),
+            owned("/hook?q=caf\u{e9}"),
+            head.headers
+                .iter()
+                .map(|h| Header::new(owned(&h.name), h.value.to_vec()))
+                .collect(),
+        );
+        let recorded = record(head.method, head.target, head.headers);
+        let id = crate::model::capture::CaptureId(7);
+        let line = crate::store::encode_line(id, &recorded).unwrap();
+        assert_eq!(line, crate::store::encode_line(id, &from_strings).unwrap());
+        let text = String::from_utf8(line).unwrap();
+        assert!(
+            text.contains(r#""method":"POST","target":"/hook?q=café""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"["X-Empty",""]"#), "{text}");
     }
 
     proptest! {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::model::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::model::record::CaptureRecord;
+use crate::model::text::ByteStr;
 use crate::net::rawhead::Refused;
 use crate::store::Store;
 use crate::verify::{self, VerifyConfig};
@@ -68,10 +69,10 @@ pub fn capture(
                 .nth(1)
                 .filter(|t| !t.is_empty())
                 .map_or_else(
-                    || "-".to_owned(),
-                    |t| String::from_utf8_lossy(t).into_owned(),
+                    || ByteStr::from_static("-"),
+                    |t| String::from_utf8_lossy(t).into_owned().into(),
                 );
-            (first_token(line), target, Vec::<Header>::new(), raw)
+            (first_token(line).into(), target, Vec::<Header>::new(), raw)
         }
     };
     Capture {

@@ -367,7 +367,7 @@ mod tests {
             let v = verify(&d.headers, &d.body, &cfg, now);
             (v.scheme, v.outcome)
         };
-        let mg = Some("mailgun".to_string());
+        let mg = Some("mailgun".into());
         assert_eq!(outcome(None), (mg.clone(), Outcome::Valid));
         assert_eq!(
             outcome(Some(Break::WrongSecret)),

@@ -34,6 +34,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use crate::envelope;
 use crate::model::capture::{Capture, CaptureId, Header, HeaderCase, HttpVersion, TlsInfo, now_ms};
 use crate::model::record::CaptureRecord;
+use crate::model::text::ByteStr;
 use crate::net::deadline::{Activity, Deadlined, Expired, NoticeGate};
 use crate::net::limits::{Limits, Tasks};
 use crate::net::rawhead::{Recorded, SharedRecorder};
@@ -358,11 +359,11 @@ pub async fn serve_connection<S>(
 }
 
 /// A request's head as captured: the recorded original-case head when it matches hyper's,
-/// else hyper's (lowercase names). The recorder's method and target strings are reused, so
-/// a request costs no second copy of them.
+/// else hyper's (lowercase names). The recorder's method, target and names are slices of
+/// the one copy of the head it keeps, so a request costs no second copy of them.
 struct HeadParts {
-    method: String,
-    target: String,
+    method: ByteStr,
+    target: ByteStr,
     headers: Vec<Header>,
     case: HeaderCase,
 }
@@ -378,7 +379,7 @@ fn head_of(parts: &http::request::Parts, recorder: &SharedRecorder) -> HeadParts
             && head.headers.len() == parts.headers.len();
         if same {
             let target = match target {
-                Some(t) if t != head.target => t.to_owned(),
+                Some(t) if t != head.target => ByteStr::copy_from(t),
                 _ => head.target,
             };
             return HeadParts {
@@ -392,12 +393,17 @@ fn head_of(parts: &http::request::Parts, recorder: &SharedRecorder) -> HeadParts
         rec.turn_off();
     }
     HeadParts {
-        method: parts.method.as_str().to_owned(),
-        target: target.map_or_else(|| parts.uri.to_string(), str::to_owned),
+        method: ByteStr::copy_from(parts.method.as_str()),
+        target: target.map_or_else(|| parts.uri.to_string().into(), ByteStr::copy_from),
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| Header::new(n.as_str(), Bytes::copy_from_slice(v.as_bytes())))
+            .map(|(n, v)| {
+                Header::new(
+                    ByteStr::copy_from(n.as_str()),
+                    Bytes::copy_from_slice(v.as_bytes()),
+                )
+            })
             .collect(),
         case: HeaderCase::Lowercase,
     }

@@ -22,7 +22,8 @@
 //!    announced before its `append` returns, and is never visible before an earlier one.
 //!
 //! With `--no-store` there is nothing to sync: the append is staged and published at once on
-//! the caller's task, under the writer's lock, in the same order.
+//! the caller's task, under the writer's lock, in the same order. The oldest records the
+//! index lets go to stay under its caps are freed after both locks are released.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -172,14 +173,29 @@ impl Sink {
         let tx = match &self.0 {
             Route::Lanes(tx) => tx,
             Route::Inline(writer, index, events) => {
-                // Memory only: nothing to sync, so stage and publish at once, in order.
-                let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-                let batch = [(entry, Vec::new())];
-                let mut results = match writer.stage(&batch) {
-                    Ok(st) => publish(index, events, batch, st.rows),
-                    Err(e) => vec![Err(e)],
-                };
-                return match results.pop() {
+                // Memory only: nothing to sync, so stage and publish at once, in order, with
+                // this thread's buffers. The records this lets go are dropped once both locks
+                // are released.
+                let result = SCRATCH.with_borrow_mut(|scratch| {
+                    let Scratch {
+                        rows,
+                        results,
+                        let_go,
+                    } = scratch;
+                    {
+                        let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                        let batch = [(entry, Vec::new())];
+                        match writer.stage(&batch, rows) {
+                            Ok(_) => publish(index, events, batch, rows.drain(..), results, let_go),
+                            Err(e) => results.push(Err(e)),
+                        }
+                    }
+                    let_go.clear();
+                    let result = results.pop();
+                    results.clear();
+                    result
+                });
+                return match result {
                     Some(Ok(committed)) => Ok(committed),
                     Some(Err(e)) => bail!("writing capture log: {e}"),
                     None => bail!("writing capture log: nothing committed"),
@@ -233,10 +249,27 @@ enum StagedRow {
     Session,
 }
 
-/// A batch that is written (not yet synced): its rows, in order, and its sequence number.
-struct Staged {
-    seq: u64,
+/// Buffers appends reuse instead of allocating their own: the rows a batch stages, the
+/// answers it publishes, and (`--no-store`) the records the index lets go, held until the
+/// locks are released. Each sync lane has one, and each thread that appends to memory.
+struct Scratch {
     rows: Vec<StagedRow>,
+    results: Vec<Result<Committed, String>>,
+    let_go: Vec<Arc<CaptureRecord>>,
+}
+
+impl Scratch {
+    const fn new() -> Scratch {
+        Scratch {
+            rows: Vec::new(),
+            results: Vec::new(),
+            let_go: Vec::new(),
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = const { std::cell::RefCell::new(Scratch::new()) };
 }
 
 impl Writer {
@@ -258,12 +291,13 @@ impl Writer {
         }
     }
 
-    /// Assigns ids, builds index rows and appends the batch to the file with one write (no
-    /// sync). Ids and idempotency keys are reserved in the index at once, so the next batch
-    /// can be staged while this one syncs.
-    fn stage(&mut self, batch: &[Pending]) -> Result<Staged, String> {
+    /// Assigns ids, builds index rows (into `rows`, in order) and appends the batch to the
+    /// file with one write (no sync); returns the batch's sequence number. Ids and
+    /// idempotency keys are reserved in the index at once, so the next batch can be staged
+    /// while this one syncs.
+    fn stage(&mut self, batch: &[Pending], rows: &mut Vec<StagedRow>) -> Result<u64, String> {
         self.buf.clear();
-        let mut rows = Vec::with_capacity(batch.len());
+        rows.clear();
         let to_file = self.file.is_some();
         {
             let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
@@ -310,7 +344,7 @@ impl Writer {
             .map_err(|e| e.to_string())?;
             self.log_bytes
                 .store(base + self.buf.len() as u64, Ordering::Relaxed);
-            for row in &mut rows {
+            for row in rows.iter_mut() {
                 match row {
                     StagedRow::Capture(_, Location::File { offset, .. })
                     | StagedRow::Exchange(ExchangeAt::File { offset, .. }) => *offset += base,
@@ -319,24 +353,23 @@ impl Writer {
             }
         }
         self.seq += 1;
-        Ok(Staged {
-            seq: self.seq,
-            rows,
-        })
+        Ok(self.seq)
     }
 }
 
 /// Makes durable batches visible in order: rows join the index, front ends hear of them, and
-/// only then is each request answered.
+/// only then is each request answered (one entry of `results` each, in order). Records the
+/// index lets go (`--no-store`) are moved to `let_go`, for the caller to drop after its locks.
 fn publish(
     index: &RwLock<Index>,
     events: &broadcast::Sender<Event>,
     batch: impl IntoIterator<Item = Pending>,
-    rows: Vec<StagedRow>,
-) -> Vec<Result<Committed, String>> {
+    rows: impl IntoIterator<Item = StagedRow>,
+    results: &mut Vec<Result<Committed, String>>,
+    let_go: &mut Vec<Arc<CaptureRecord>>,
+) {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
     let dropped_before = idx.memory_dropped();
-    let mut results = Vec::with_capacity(rows.len());
     for ((entry, _), row) in batch.into_iter().zip(rows) {
         match (entry, row) {
             (Entry::Capture(record), StagedRow::Capture(row, location)) => {
@@ -351,7 +384,7 @@ fn publish(
                     verdict,
                     tls,
                 });
-                idx.push(row, location);
+                idx.push(row, location, let_go);
                 let _ = events.send(Event::Captured(stored.clone()));
                 results.push(Ok(Committed::Capture(stored)));
             }
@@ -372,7 +405,6 @@ fn publish(
             "--no-store: memory cap reached; from now on the oldest bodies are let go (their rows stay listed; see --memory-cap, or use --store to keep all)".into(),
         ));
     }
-    results
 }
 
 /// State shared by the sync lanes.
@@ -394,6 +426,14 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
     // Who waits for each entry of the batch, and whether it asked for a sync.
     let mut waiting: Vec<(bool, oneshot::Sender<Result<Committed, String>>)> =
         Vec::with_capacity(MAX_BATCH);
+    // The lane's buffers, reused batch after batch (a log file keeps no record in memory, so
+    // nothing is let go here).
+    let mut scratch = Scratch::new();
+    let Scratch {
+        rows,
+        results,
+        let_go,
+    } = &mut scratch;
     loop {
         let (staged, batch) = {
             let mut intake = lanes.intake.lock().unwrap_or_else(|p| p.into_inner());
@@ -410,40 +450,45 @@ fn lane(lanes: Arc<Lanes>, sync_fd: File) {
                     next = rx.try_recv().ok();
                 }
             }
-            (writer.stage(&batch), batch)
+            (writer.stage(&batch, rows), batch)
         };
         let sync = waiting.iter().any(|(sync, _)| *sync);
-        let fail = |e: String, n: usize| -> Vec<Result<Committed, String>> {
+        let fail = |e: String, n: usize, results: &mut Vec<_>| {
             if !lanes.failing.swap(true, Ordering::SeqCst) {
                 let _ = lanes.events.send(Event::Notice(format!(
                     "capture log write failed: {e}; requests get 500 until the log can be written again (nothing half-written is left in it)"
                 )));
             }
-            (0..n).map(|_| Err(e.clone())).collect()
+            results.extend((0..n).map(|_| Err(e.clone())));
         };
-        let results = match staged {
-            Err(e) => fail(e, batch.len()),
-            Ok(st) => match if sync { sync_fd.sync_data() } else { Ok(()) } {
+        match staged {
+            Err(e) => fail(e, batch.len(), results),
+            Ok(seq) => match if sync { sync_fd.sync_data() } else { Ok(()) } {
                 Ok(()) => {
-                    let mut out = Vec::new();
-                    wait_turn_and(&lanes, st.seq, || {
-                        out = publish(&lanes.index, &lanes.events, batch, st.rows);
+                    wait_turn_and(&lanes, seq, || {
+                        publish(
+                            &lanes.index,
+                            &lanes.events,
+                            batch,
+                            rows.drain(..),
+                            results,
+                            let_go,
+                        );
                     });
                     if lanes.failing.swap(false, Ordering::SeqCst) {
                         let _ = lanes.events.send(Event::Notice(
                             "capture log writable again; captures are stored again".into(),
                         ));
                     }
-                    out
                 }
                 Err(e) => {
                     // The turn must still pass this batch, or later ones would wait forever.
-                    wait_turn_and(&lanes, st.seq, || {});
-                    fail(e.to_string(), batch.len())
+                    wait_turn_and(&lanes, seq, || {});
+                    fail(e.to_string(), batch.len(), results);
                 }
             },
-        };
-        for ((_, reply), result) in waiting.drain(..).zip(results) {
+        }
+        for ((_, reply), result) in waiting.drain(..).zip(results.drain(..)) {
             let _ = reply.send(result);
         }
     }

@@ -322,13 +322,22 @@ impl Index {
         row.dup_of = self
             .first_by_key
             .claim(row.idempotency_key.as_ref(), row.id);
-        self.push(row, location);
+        // A row read back has its record in a file: nothing in memory to let go.
+        self.push(row, location, &mut Vec::new());
         true
     }
 
     /// Appends a row. With `--no-store`, the oldest records in memory beyond [`MEMORY_KEEP`] or
-    /// the memory cap are let go (their rows stay; the newest record always stays).
-    pub(super) fn push(&mut self, row: Summary, location: Location) {
+    /// the memory cap are let go (their rows stay; the newest record always stays): moved to
+    /// `let_go`, for the caller to drop once it has released the index lock. Freeing a
+    /// record's allocations (each a cold cache miss by then) is the slowest part of an
+    /// append, and readers of the index need not wait for it.
+    pub(super) fn push(
+        &mut self,
+        row: Summary,
+        location: Location,
+        let_go: &mut Vec<Arc<CaptureRecord>>,
+    ) {
         let body = match &location {
             Location::Memory(record) => Some(record.capture.body.len() as u64),
             _ => None,
@@ -354,6 +363,7 @@ impl Index {
                 self.memory.dropped += 1;
                 let evicted = self.rows[oldest].id;
                 self.exchanges.remove(&evicted);
+                let_go.push(record);
             }
         }
     }
@@ -419,12 +429,15 @@ mod tests {
     #[test]
     fn rows_claim_keys_and_memory_keeps_only_the_newest_records() {
         let mut index = Index::new();
+        let mut let_go = Vec::new();
         for _ in 0..MEMORY_KEEP + 1 {
             let id = index.take_id();
             let rec = Arc::new(record(b"x", Some("k")));
             let row = index.row_for(id, &rec);
-            index.push(row, Location::Memory(rec));
+            index.push(row, Location::Memory(rec), &mut let_go);
         }
+        // The one record let go is handed back to be dropped outside the lock.
+        assert_eq!(let_go.len(), 1);
         let rows = index.rows();
         assert_eq!(rows[0].dup_of, None);
         assert_eq!(rows[1].dup_of, Some(CaptureId(1)));

@@ -20,6 +20,7 @@ use std::fmt::{self, Write as _};
 use super::wording::Skew;
 use crate::model::capture::Header;
 use crate::model::secret::Secret;
+use crate::model::text::ByteStr;
 use crate::model::verdict::{MatchedSecret, Outcome, Verdict};
 
 /// Why a request stopped before its signature was checked.
@@ -134,16 +135,18 @@ pub fn first_of<N: HeaderName>(
 }
 
 /// The verdict for what a scheme read, by the contract above. The reason is written once,
-/// into one string (this runs for every captured request).
+/// into one string (this runs for every captured request); a scheme named by a literal is
+/// not copied.
 pub fn judge(
-    name: &str,
+    name: impl Into<ByteStr>,
     secrets: &[Secret],
     now: i64,
     read: Result<Evidence<'_>, Fault>,
 ) -> Verdict {
     let none_configured = secrets.is_empty();
+    let scheme = name.into();
     let verdict = |outcome, reason| Verdict {
-        scheme: Some(name.to_owned()),
+        scheme: Some(scheme.clone()),
         outcome,
         reason,
         timestamp: None,

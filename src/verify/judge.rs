@@ -8,6 +8,7 @@ use super::contract::{self, Evidence, Fault, Window};
 use super::diagnose::reserialized;
 use crate::model::capture::{Header, header_value};
 use crate::model::secret::Secret;
+use crate::model::text::ByteStr;
 use crate::model::verdict::{Hint, Outcome, Verdict};
 
 /// A header's value when it is present and not empty (an empty one counts as absent).
@@ -17,13 +18,18 @@ pub(crate) fn present<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]>
 
 /// `missing_header` (or `unverified` when no key is configured) with `reason`.
 pub(crate) fn missing(scheme: &str, cfg: &VerifyConfig, reason: impl Into<String>) -> Verdict {
-    contract::judge(scheme, &cfg.secrets, 0, Err(Fault::Missing(reason.into())))
+    contract::judge(
+        ByteStr::copy_from(scheme),
+        &cfg.secrets,
+        0,
+        Err(Fault::Missing(reason.into())),
+    )
 }
 
 /// `malformed_header` (or `unverified` when no key is configured) with `reason`.
 pub(crate) fn malformed(scheme: &str, cfg: &VerifyConfig, reason: impl Into<String>) -> Verdict {
     contract::judge(
-        scheme,
+        ByteStr::copy_from(scheme),
         &cfg.secrets,
         0,
         Err(Fault::Malformed(reason.into())),
@@ -97,7 +103,7 @@ pub(crate) fn judge(
         matched,
         notes: key_errors,
     };
-    contract::judge(scheme, &cfg.secrets, now, Ok(evidence))
+    contract::judge(ByteStr::copy_from(scheme), &cfg.secrets, now, Ok(evidence))
 }
 
 /// On an invalid signature, the confirmed `body_reserialized` hint when `matches` accepts a

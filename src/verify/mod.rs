@@ -496,7 +496,7 @@ mod tests {
     #[case::gitlab("X-Gitlab-Token", "gitlab")]
     #[case::authorization_is_not_picked("Authorization", "modelgates")]
     #[case::nothing_known("X-Other", "modelgates")]
-    fn auto_picks_the_scheme_by_header(#[case] header: &str, #[case] scheme: &str) {
+    fn auto_picks_the_scheme_by_header(#[case] header: &'static str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
         assert_eq!(v.scheme.as_deref(), Some(scheme));
     }
@@ -511,7 +511,7 @@ mod tests {
     #[case::vercel("x-vercel-signature", "vercel")]
     #[case::woocommerce("X-WC-Webhook-Signature", "woocommerce")]
     #[case::intercom("X-Hub-Signature", "intercom")]
-    fn auto_picks_the_newer_schemes_by_header(#[case] header: &str, #[case] scheme: &str) {
+    fn auto_picks_the_newer_schemes_by_header(#[case] header: &'static str, #[case] scheme: &str) {
         let v = verify(&[Header::new(header, "x")], BODY, &cfg(&["k"]), NOW);
         assert_eq!(v.scheme.as_deref(), Some(scheme));
     }
@@ -576,7 +576,7 @@ mod tests {
     #[rstest]
     #[case::webhook_names("webhook-signature")]
     #[case::svix_names("svix-signature")]
-    fn standard_webhooks_with_public_keys_is_checked_as_v1a(#[case] header: &str) {
+    fn standard_webhooks_with_public_keys_is_checked_as_v1a(#[case] header: &'static str) {
         let keyed = cfg(&["whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="]);
         let prefix = header.trim_end_matches("-signature");
         let h = [

@@ -96,7 +96,7 @@ impl Recipe {
                 .into_iter()
                 .find(|n| header_value(like, n).is_some())
             {
-                h.name = name;
+                h.name = name.into();
             }
         }
         Ok(headers)

@@ -123,7 +123,7 @@ mod tests {
         };
         let h: Vec<Header> = headers
             .iter()
-            .map(|(n, v)| Header::new(*n, v.to_string()))
+            .map(|(n, v)| Header::new(crate::model::text::ByteStr::copy_from(n), v.to_string()))
             .collect();
         verify(kind, &h, &cfg, 0)
     }

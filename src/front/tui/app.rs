@@ -48,7 +48,7 @@ pub struct HeaderInfo {
 impl HeaderInfo {
     /// The header's view of the secrets: fingerprints only.
     pub fn fingerprints(secrets: &[Secret]) -> Vec<String> {
-        secrets.iter().map(Secret::fingerprint).collect()
+        secrets.iter().map(|s| s.fingerprint().into()).collect()
     }
 }
 

@@ -7,6 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::model::capture::Header;
 use crate::model::exchange::{HTTP_10, HTTP_11};
+use crate::model::text::ByteStr;
 use crate::net::chunk::chunk_size;
 use crate::net::client::conn::Conn;
 use crate::net::client::reply::{ClientError, MAX_RESPONSE_BODY, Reply};
@@ -74,7 +75,9 @@ pub(super) async fn exchange(
                     resp.reason.unwrap_or("").to_string(),
                     resp.headers
                         .iter()
-                        .map(|h| Header::new(h.name, Bytes::copy_from_slice(h.value)))
+                        .map(|h| {
+                            Header::new(ByteStr::copy_from(h.name), Bytes::copy_from_slice(h.value))
+                        })
                         .collect::<Vec<_>>(),
                 )),
                 Ok(httparse::Status::Partial) => None,

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 
 use crate::model::capture::Header;
 use crate::model::exchange::HTTP_2;
+use crate::model::text::ByteStr;
 use crate::net::client::reply::{
     ClientError, MAX_RESPONSE_BODY, Reply, closed_without_answer, connect_error,
 };
@@ -186,7 +187,12 @@ pub(super) async fn h2_exchange(
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| Header::new(n.as_str(), Bytes::copy_from_slice(v.as_bytes())))
+            .map(|(n, v)| {
+                Header::new(
+                    ByteStr::copy_from(n.as_str()),
+                    Bytes::copy_from_slice(v.as_bytes()),
+                )
+            })
             .collect(),
         body: buf.freeze(),
         version: HTTP_2,
