@@ -81,10 +81,13 @@ fn verdict() -> impl Strategy<Value = Verdict> {
         Outcome::MissingHeader,
         Outcome::MalformedHeader,
     ]);
-    let matched = prop::option::of(
-        (any::<usize>(), text())
-            .prop_map(|(index, fingerprint)| MatchedSecret { index, fingerprint }),
-    );
+    let matched =
+        prop::option::of(
+            (any::<usize>(), text()).prop_map(|(index, fingerprint)| MatchedSecret {
+                index,
+                fingerprint: fingerprint.into(),
+            }),
+        );
     let hints = prop::collection::vec(
         (text(), text()).prop_map(|(code, message)| Hint { code, message }),
         0..3,
@@ -100,7 +103,7 @@ fn verdict() -> impl Strategy<Value = Verdict> {
     )
         .prop_map(
             |(scheme, outcome, reason, timestamp, skew_secs, matched_secret, hints)| Verdict {
-                scheme,
+                scheme: scheme.map(Into::into),
                 outcome,
                 reason,
                 timestamp,
@@ -141,8 +144,8 @@ fn capture() -> impl Strategy<Value = Capture> {
                 received_at_ms,
                 peer,
                 tls,
-                method,
-                target,
+                method: method.into(),
+                target: target.into(),
                 version,
                 header_case,
                 headers,
