@@ -70,17 +70,15 @@ fn main() {
         (took.as_secs_f64(), cpu, index_bytes, rss_bytes)
     });
 
+    let mut big = serde_json::json!({
+        "captures": n,
+        "reopen_s": reopen_s,
+        "reopen_cpu_s": reopen_cpu_s,
+        "index_bytes_per_capture": index_bytes.round(),
+        "rss_bytes_per_capture": rss_bytes.round(),
+    });
     if std::env::var_os("HOOKLENS_REOPEN_ONLY").is_some() {
-        println!(
-            "json: {}",
-            serde_json::json!({ "big_log": {
-                "captures": n,
-                "reopen_s": reopen_s,
-                "reopen_cpu_s": reopen_cpu_s,
-                "index_bytes_per_capture": index_bytes.round(),
-                "rss_bytes_per_capture": rss_bytes.round(),
-            }})
-        );
+        println!("json: {}", serde_json::json!({ "big_log": big }));
         return;
     }
     // The commands a user runs on that log, as the real binary, one id from the middle.
@@ -110,22 +108,17 @@ fn main() {
     println!(
         "list --json at {n} captures: first row after {list_first_ms:.1} ms, all rows in {list_total_ms:.0} ms"
     );
-    println!(
-        "json: {}",
-        serde_json::json!({ "big_log": {
-            "captures": n,
-            "reopen_s": reopen_s,
-            "reopen_cpu_s": reopen_cpu_s,
-            "index_bytes_per_capture": index_bytes.round(),
-            "rss_bytes_per_capture": rss_bytes.round(),
-            "show_ms": show_ms,
-            "export_curl_ms": curl_ms,
-            "replay_ms": replay_ms,
-            "first_show_ms": first,
-            "list_json_first_row_ms": list_first_ms,
-            "list_json_total_ms": list_total_ms,
-        }})
-    );
+    for (key, value) in [
+        ("show_ms", show_ms),
+        ("export_curl_ms", curl_ms),
+        ("replay_ms", replay_ms),
+        ("first_show_ms", first),
+        ("list_json_first_row_ms", list_first_ms),
+        ("list_json_total_ms", list_total_ms),
+    ] {
+        big[key] = value.into();
+    }
+    println!("json: {}", serde_json::json!({ "big_log": big }));
 }
 
 /// Writes a log of `n` captures as a listener would.
