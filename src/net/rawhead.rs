@@ -25,6 +25,19 @@ use crate::net::chunk::chunk_size;
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 256;
 
+/// Headers as hyper parsed them (lowercase names, each name's repeats together), copied: what
+/// a capture or a reply holds where no head was recorded (HTTP/2, or a recorder out of step).
+pub fn parsed_headers(map: &http::HeaderMap) -> Vec<Header> {
+    map.iter()
+        .map(|(n, v)| {
+            Header::new(
+                ByteStr::copy_from(n.as_str()),
+                Bytes::copy_from_slice(v.as_bytes()),
+            )
+        })
+        .collect()
+}
+
 /// One request head as it was on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawHead {

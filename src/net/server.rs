@@ -395,16 +395,7 @@ fn head_of(parts: &http::request::Parts, recorder: &SharedRecorder) -> HeadParts
     HeadParts {
         method: ByteStr::copy_from(parts.method.as_str()),
         target: target.map_or_else(|| parts.uri.to_string().into(), ByteStr::copy_from),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                Header::new(
-                    ByteStr::copy_from(n.as_str()),
-                    Bytes::copy_from_slice(v.as_bytes()),
-                )
-            })
-            .collect(),
+        headers: crate::net::rawhead::parsed_headers(&parts.headers),
         case: HeaderCase::Lowercase,
     }
 }

@@ -9,9 +9,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
-use crate::model::capture::Header;
 use crate::model::exchange::HTTP_2;
-use crate::model::text::ByteStr;
 use crate::net::client::reply::{
     ClientError, MAX_RESPONSE_BODY, Reply, closed_without_answer, connect_error,
 };
@@ -184,16 +182,7 @@ pub(super) async fn h2_exchange(
     Ok(Reply {
         status: parts.status.as_u16(),
         reason: parts.status.canonical_reason().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                Header::new(
-                    ByteStr::copy_from(n.as_str()),
-                    Bytes::copy_from_slice(v.as_bytes()),
-                )
-            })
-            .collect(),
+        headers: crate::net::rawhead::parsed_headers(&parts.headers),
         body: buf.freeze(),
         version: HTTP_2,
         early: false,
