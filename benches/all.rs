@@ -6,7 +6,7 @@
 //!   with its durable log and with `--no-store`: req/s at 50 connections, p50/p99, and server
 //!   CPU µs per request (the servers' own threads, from /proc);
 //! * `forward`: what relaying adds at p50/p99 (concurrency 1), durable log and `--no-store`, in
-//!   one run;
+//!   one run, beside the durable floor and a durable listener that only captures;
 //! * `tui_render`: a filter keystroke and each tab's frame with 1,000,000 captures;
 //! * `reopen`: reopening 1,000,000 captures, index bytes per capture, and `show`,
 //!   `export --curl`, `replay` of one id on that log (the real binary);
@@ -94,7 +94,7 @@ fn bench_line(text: &str, name: &str) -> Value {
 }
 
 /// `forward`'s line: the direct path, and what relaying added (durable log and `--no-store`),
-/// all from one run.
+/// beside the durable floor and a durable listener that only captures, all from one run.
 fn forward(text: &str) -> Value {
     let v = bench_line(text, "forward");
     let path = |key: &str| {
@@ -108,6 +108,7 @@ fn forward(text: &str) -> Value {
         "durable": path("durable"),
         "no_store": path("no_store"),
         "durable_floor": path("durable_floor"),
+        "capture_only_durable": path("capture_only_durable"),
     })
 }
 
@@ -233,6 +234,10 @@ fn main() {
     }
     for (label, key) in [
         ("durable floor (receiver fdatasyncs first)", "durable_floor"),
+        (
+            "capture only, no forward (durable log)",
+            "capture_only_durable",
+        ),
         ("durable", "durable"),
         ("--no-store", "no_store"),
     ] {

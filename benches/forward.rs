@@ -5,7 +5,9 @@
 //! a table, the added µs against the targets (durable ≤ 300 µs, `--no-store` ≤ 100 µs at p50),
 //! and the same as one JSON line. Beside them, the durable floor: the receiver itself answering
 //! only after an `fdatasync` of each body, what being durable before answering costs on this
-//! disk with nothing else in the way (the honest reference for the durable leg).
+//! disk with nothing else in the way (the honest reference for the durable leg), and a
+//! durable listener that only captures (no forward): what the capture's own path adds, so the
+//! durable forward's excess splits into the capture's and the relay's.
 //! Run: `cargo bench --bench forward` (both legs always run; `HOOKLENS_BENCH_DURABLE` from
 //! older instructions is accepted and changes nothing).
 
@@ -105,21 +107,25 @@ async fn run(client: &Client, target: &Target, capture: &Capture) -> Vec<u64> {
     times
 }
 
-/// An in-process relaying listener in front of `receiver`, with a durable log in `log` or none.
-async fn relay_listener(receiver: &Target, log: Option<&std::path::Path>) -> Target {
+/// An in-process relaying listener in front of `receiver` (or, with none, a listener that only
+/// captures and answers 204), with a durable log in `log` or none.
+async fn relay_listener(receiver: Option<&Target>, log: Option<&std::path::Path>) -> Target {
     let tcp = server::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
     let via = Target::parse(&format!("http://{}", tcp.local_addr().unwrap())).unwrap();
     let (store, writer, _) = Store::open(log).unwrap();
     std::mem::forget(writer); // the lanes run until the process ends
-    let config = ListenConfig {
-        respond: Respond::Relay,
-        forward: Some(forward::ForwardConfig {
-            client: Client::new(client_config(&[]).unwrap()),
-            target: receiver.clone(),
-            mode: PathMode::Auto,
-            timeout: Duration::from_secs(10),
-        }),
-        ..ListenConfig::default()
+    let config = match receiver {
+        Some(receiver) => ListenConfig {
+            respond: Respond::Relay,
+            forward: Some(forward::ForwardConfig {
+                client: Client::new(client_config(&[]).unwrap()),
+                target: receiver.clone(),
+                mode: PathMode::Auto,
+                timeout: Duration::from_secs(10),
+            }),
+            ..ListenConfig::default()
+        },
+        None => ListenConfig::default(),
     };
     let state = Arc::new(Listener::new(config, store));
     tokio::spawn(server::serve(tcp, state, std::future::pending()));
@@ -143,8 +149,11 @@ fn main() {
             .unwrap();
         let durable_floor = receiver(Some(floor_file)).await;
         let receiver = direct_receiver;
-        let durable = relay_listener(&receiver, Some(&log)).await;
-        let memory = relay_listener(&receiver, None).await;
+        let durable = relay_listener(Some(&receiver), Some(&log)).await;
+        let memory = relay_listener(Some(&receiver), None).await;
+        // The capture leg alone (no forward): what the durable log costs hooklens at c=1,
+        // beside what it costs the durable floor.
+        let capture_only = relay_listener(None, Some(&dir.path().join("capture.jsonl"))).await;
 
         let body = br#"{"type":"video.generation.completed","data":{"id":"job_1","status":"completed","url":"https://cdn.example/v.mp4"}}"#;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -159,19 +168,21 @@ fn main() {
         ]);
         let client = Client::new(client_config(&[]).unwrap());
         let (mut direct, mut stored, mut nostore) = (Vec::new(), Vec::new(), Vec::new());
-        let mut floor = Vec::new();
+        let (mut floor, mut captured) = (Vec::new(), Vec::new());
         for _round in 0..2 {
             direct.extend(run(&client, &receiver, &capture).await);
             floor.extend(run(&client, &durable_floor, &capture).await);
             stored.extend(run(&client, &durable, &capture).await);
             nostore.extend(run(&client, &memory, &capture).await);
+            captured.extend(run(&client, &capture_only, &capture).await);
         }
         let direct = percentiles(direct);
         let stored = percentiles(stored);
         let nostore = percentiles(nostore);
         let floor = percentiles(floor);
+        let captured = percentiles(captured);
         let added = |p: (u64, u64)| (p.0 as i64 - direct.0 as i64, p.1 as i64 - direct.1 as i64);
-        let (sa, na, fa) = (added(stored), added(nostore), added(floor));
+        let (sa, na, fa, ca) = (added(stored), added(nostore), added(floor), added(captured));
         println!("requests per path: 2 rounds × {N} sequential, concurrency 1, keep-alive; log on {}", dir.path().display());
         println!("| path | p50 µs | p99 µs | added p50 µs | added p99 µs | target (added p50) |");
         println!("|---|---:|---:|---:|---:|---|");
@@ -179,6 +190,10 @@ fn main() {
         println!(
             "| durable floor: receiver answers after fdatasync | {} | {} | {} | {} | (the disk's own price) |",
             floor.0, floor.1, fa.0, fa.1
+        );
+        println!(
+            "| capture only (no forward), durable log | {} | {} | {} | {} | (beside the floor) |",
+            captured.0, captured.1, ca.0, ca.1
         );
         println!(
             "| forward, durable log | {} | {} | {} | {} | ≤ 300 {} |",
@@ -195,6 +210,7 @@ fn main() {
                 "requests_per_path": 2 * N,
                 "direct": {"p50_us": direct.0, "p99_us": direct.1},
                 "durable_floor": {"p50_us": floor.0, "p99_us": floor.1, "added_p50_us": fa.0, "added_p99_us": fa.1},
+                "capture_only_durable": {"p50_us": captured.0, "p99_us": captured.1, "added_p50_us": ca.0, "added_p99_us": ca.1},
                 "durable": {"p50_us": stored.0, "p99_us": stored.1, "added_p50_us": sa.0, "added_p99_us": sa.1},
                 "no_store": {"p50_us": nostore.0, "p99_us": nostore.1, "added_p50_us": na.0, "added_p99_us": na.1},
             })

@@ -39,6 +39,7 @@ use super::index::{ExchangeAt, Index, Location};
 use super::line::push_line;
 use crate::model::exchange::{Exchange, RecordedTarget};
 use crate::model::record::{CaptureRecord, Event, LinkedBrief, Stored, Summary};
+use crate::model::verdict::{Outcome, Verdict};
 
 /// How many batches may be syncing at once. Concurrent `fdatasync`s on one file overlap in the
 /// kernel and the device (two in flight nearly double syncs/s at the same latency here), so
@@ -62,10 +63,21 @@ pub(super) enum Entry {
     Session(Option<RecordedTarget>),
 }
 
-/// What a committed entry produced.
+/// What a committed entry produced, and what is left of it.
 pub(super) enum Committed {
-    Capture(Arc<Stored>),
-    Other,
+    Capture(Arc<Stored>, Spent),
+    Other(Spent),
+}
+
+/// What is left of an entry once it is committed: the capture record (its verdict and TLS
+/// moved into the event) and the buffer of its encoded line. A lane hands it back to the
+/// appending task, to be freed or reused there: glibc frees a block another thread allocated
+/// through that thread's arena lock, and the line buffer spares the next append an
+/// allocation.
+#[derive(Default)]
+pub(super) struct Spent {
+    pub(super) record: Option<CaptureRecord>,
+    pub(super) line: Vec<u8>,
 }
 
 /// One append on its way to a lane.
@@ -370,13 +382,23 @@ fn publish(
 ) {
     let mut idx = index.write().unwrap_or_else(|p| p.into_inner());
     let dropped_before = idx.memory_dropped();
-    for ((entry, _), row) in batch.into_iter().zip(rows) {
+    for ((entry, line), row) in batch.into_iter().zip(rows) {
         match (entry, row) {
             (Entry::Capture(record), StagedRow::Capture(row, location)) => {
                 // Written to the file, the record is this batch's alone: its verdict moves
-                // into the event instead of being copied (in memory, the index keeps it).
+                // into the event instead of being copied (in memory, the index keeps it),
+                // and the rest goes back to the appender.
+                let mut spent = Spent { record: None, line };
                 let (verdict, tls) = match Arc::try_unwrap(record) {
-                    Ok(record) => (record.verdict, record.capture.tls),
+                    Ok(mut record) => {
+                        let verdict = std::mem::replace(
+                            &mut record.verdict,
+                            Verdict::new(None, Outcome::Unverified, String::new()),
+                        );
+                        let tls = record.capture.tls.take();
+                        spent.record = Some(record);
+                        (verdict, tls)
+                    }
                     Err(shared) => (shared.verdict.clone(), shared.capture.tls.clone()),
                 };
                 let stored = Arc::new(Stored {
@@ -386,16 +408,16 @@ fn publish(
                 });
                 idx.push(row, location, let_go);
                 let _ = events.send(Event::Captured(stored.clone()));
-                results.push(Ok(Committed::Capture(stored)));
+                results.push(Ok(Committed::Capture(stored, spent)));
             }
             (Entry::Exchange(e), StagedRow::Exchange(at)) => {
                 idx.link(e.capture, LinkedBrief::of(&e), at);
                 let _ = events.send(Event::Forwarded(e));
-                results.push(Ok(Committed::Other));
+                results.push(Ok(Committed::Other(Spent { record: None, line })));
             }
             (Entry::Session(forward_to), _) => {
                 idx.note_session(forward_to, None);
-                results.push(Ok(Committed::Other));
+                results.push(Ok(Committed::Other(Spent { record: None, line })));
             }
             _ => results.push(Err("internal: staged row does not match its entry".into())),
         }

@@ -62,17 +62,19 @@ fn readable(v: u32) -> bool {
 /// chunk though base64 never needs escaping): the same fields in the same order, strings and
 /// nested values still through `serde_json`, the base64 straight into the buffer. The bytes
 /// are the derived form's exactly (`line/encode_tests.rs` holds the two to that).
-pub(super) fn encode_capture_tail(record: &CaptureRecord) -> Result<Vec<u8>> {
-    // Sized for the whole line up front: the base64 body, the headers as text (a binary
-    // value grows by a third, rarely), and a few hundred bytes for the rest.
+pub(super) fn encode_capture_tail(record: &CaptureRecord, mut out: Vec<u8>) -> Result<Vec<u8>> {
+    // Into `out` (emptied first; a buffer to reuse, or a new one), sized for the whole line
+    // up front: the base64 body, the headers as text (a binary value grows by a third,
+    // rarely), and a kilobyte for the rest (field names, peer, verdict, envelope fields).
     let c = &record.capture;
     let headers: usize = c
         .headers
         .iter()
         .map(|h| h.name.len() + h.value.len() + 8)
         .sum();
-    let mut out = Vec::with_capacity(
-        512 + base64_len(c.body.len()) + base64_len(c.raw_head.len()) + headers + c.target.len(),
+    out.clear();
+    out.reserve(
+        1024 + base64_len(c.body.len()) + base64_len(c.raw_head.len()) + headers + c.target.len(),
     );
     write_capture_tail(&mut out, record).context("encoding capture")?;
     Ok(out)
@@ -224,7 +226,7 @@ fn encode_plain_tail<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 /// The full line for a capture with an id, newline included (the writer's format; tests and
 /// benchmarks build logs with it).
 pub fn encode_line(id: CaptureId, record: &CaptureRecord) -> Result<Vec<u8>> {
-    let tail = encode_capture_tail(record)?;
+    let tail = encode_capture_tail(record, Vec::new())?;
     let mut line = Vec::with_capacity(tail.len() + 40);
     push_line(&mut line, Some(id), &tail);
     Ok(line)

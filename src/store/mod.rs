@@ -65,6 +65,43 @@ pub use stream::stream_rows;
 
 const EVENT_CAPACITY: usize = 4096;
 
+thread_local! {
+    /// Line buffers committed appends handed back, for the next appends on this thread (many
+    /// appends are in flight on one thread at a time, so one buffer would rarely be free).
+    static LINE_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// How many line buffers a thread keeps, and up to what size (a big body's line is freed).
+const LINE_BUFFERS_KEEP: usize = 64;
+const LINE_BUFFER_MAX: usize = 16 << 10;
+
+/// A line buffer to encode into: a kept one, or a new one.
+fn line_buffer() -> Vec<u8> {
+    LINE_BUFFERS
+        .try_with(|kept| kept.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// What a commit announced (a capture's event), with what is left of the entry freed here, on
+/// the appending task's thread, and its line buffer kept for the next append (see `Spent`).
+fn finish(committed: Committed) -> Option<Arc<Stored>> {
+    let (stored, spent) = match committed {
+        Committed::Capture(stored, spent) => (Some(stored), spent),
+        Committed::Other(spent) => (None, spent),
+    };
+    drop(spent.record);
+    if spent.line.capacity() <= LINE_BUFFER_MAX {
+        let _ = LINE_BUFFERS.try_with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if kept.len() < LINE_BUFFERS_KEEP {
+                kept.push(spent.line);
+            }
+        });
+    }
+    stored
+}
+
 /// Shared handle to the capture log. Cloning is cheap.
 #[derive(Clone)]
 pub struct Store {
@@ -184,19 +221,20 @@ impl Store {
 
     /// Appends a capture and resolves once it is durable. The record's id is assigned here.
     pub async fn append(&self, record: CaptureRecord) -> Result<Arc<Stored>> {
-        // Encoded here, on the request's task, so a lane only concatenates.
+        // Encoded here, on the request's task, so a lane only concatenates; into a buffer an
+        // earlier append on this thread handed back, when there is one.
         let tail = if self.sink.to_file() {
-            line::encode_capture_tail(&record)?
+            line::encode_capture_tail(&record, line_buffer())?
         } else {
             Vec::new()
         };
-        match self
-            .sink
-            .commit(Entry::Capture(Arc::new(record)), tail)
-            .await?
-        {
-            Committed::Capture(stored) => Ok(stored),
-            Committed::Other => bail!("writing capture log: the capture was not committed"),
+        match finish(
+            self.sink
+                .commit(Entry::Capture(Arc::new(record)), tail)
+                .await?,
+        ) {
+            Some(stored) => Ok(stored),
+            None => bail!("writing capture log: the capture was not committed"),
         }
     }
 
@@ -207,7 +245,9 @@ impl Store {
         self.sink
             .commit(Entry::Exchange(Arc::new(exchange)), tail)
             .await
-            .map(|_| ())
+            .map(|committed| {
+                finish(committed);
+            })
     }
 
     /// Like [`Store::append_exchange`], but with no `fdatasync` of its own: it is written and
@@ -219,7 +259,9 @@ impl Store {
         self.sink
             .commit_as(Entry::Exchange(Arc::new(exchange)), tail, false)
             .await
-            .map(|_| ())
+            .map(|committed| {
+                finish(committed);
+            })
     }
 
     /// Records that a listener started on this log, with its `--forward-to` target (the
@@ -233,7 +275,9 @@ impl Store {
         self.sink
             .commit(Entry::Session(forward_to), tail)
             .await
-            .map(|_| ())
+            .map(|committed| {
+                finish(committed);
+            })
     }
 
     /// Whether the log file has reached `cap` bytes (`--max-log`). The first time it has, front

@@ -187,7 +187,7 @@ proptest! {
         id in any::<u64>(),
     ) {
         // Compared as text, for a readable difference (both are JSON, so UTF-8).
-        let tail = String::from_utf8(encode_capture_tail(&rec).unwrap()).unwrap();
+        let tail = String::from_utf8(encode_capture_tail(&rec, Vec::new()).unwrap()).unwrap();
         let derived = String::from_utf8(derived_tail(&rec)).unwrap();
         prop_assert_eq!(tail, derived);
         let line = encode_line(CaptureId(id), &rec).unwrap();
@@ -206,7 +206,7 @@ fn a_binary_header_value_and_a_refused_head_are_base64() {
         .push(Header::new("X-Bin", Bytes::from_static(b"\xff\x00ok")));
     rec.capture.raw_head = Bytes::from_static(b"GET\x00 /");
     rec.capture.fault = Some("head did not parse".into());
-    let tail = encode_capture_tail(&rec).unwrap();
+    let tail = encode_capture_tail(&rec, Vec::new()).unwrap();
     assert_eq!(tail, derived_tail(&rec));
     let text = String::from_utf8(tail).unwrap();
     assert!(text.contains(r#"["X-Bin",{"b64":"/wBvaw=="}]"#), "{text}");
