@@ -123,6 +123,16 @@ impl Intern {
     }
 }
 
+/// What [`Index::restore`] takes in.
+pub(super) struct Restored {
+    pub(super) rows: Vec<Summary>,
+    pub(super) locations: Vec<Location>,
+    pub(super) exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
+    pub(super) next_id: u64,
+    pub(super) forward_to: Option<RecordedTarget>,
+    pub(super) session_at: Option<(u64, u32)>,
+}
+
 /// Everything known about the log, in id order.
 #[derive(Debug)]
 pub struct Index {
@@ -278,6 +288,44 @@ impl Index {
     /// Where the forwards and replays of capture `id` are, oldest first.
     pub(super) fn exchange_places(&self, id: CaptureId) -> &[ExchangeAt] {
         self.exchanges.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The id the next capture gets.
+    pub(super) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// The index's shared copy of `s` (a snapshot's strings are shared as a scan's are).
+    pub(super) fn shared(&mut self, s: &str) -> Arc<str> {
+        self.intern.get(s)
+    }
+
+    /// Takes in what a snapshot kept (`snapshot`), into an empty index: the rows (their
+    /// `dup_of` already set) and where their records are, the forwards and replays of each
+    /// capture, the next id and the newest `--forward-to` and its line. The key map is built
+    /// from the rows: the first capture of a key is the one row with it and no `dup_of`.
+    pub(super) fn restore(&mut self, restored: Restored) {
+        let Restored {
+            rows,
+            locations,
+            exchanges,
+            next_id,
+            forward_to,
+            session_at,
+        } = restored;
+        let mut firsts = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            if let (Some(key), None) = (&row.idempotency_key, row.dup_of) {
+                firsts.insert(key.clone(), row.id);
+            }
+        }
+        self.first_by_key = FirstByKey(firsts);
+        self.rows = rows;
+        self.locations = locations;
+        self.exchanges = exchanges;
+        self.next_id = next_id;
+        self.forward_to = forward_to;
+        self.session_at = session_at;
     }
 
     /// Makes room for `n` more rows (a scan knows how many lines it found).

@@ -32,11 +32,13 @@ mod file;
 mod fixtures;
 mod foreign;
 pub mod fuzzing;
+mod identity;
 mod index;
 mod line;
 mod readonly;
 mod scan;
 mod sidecar;
+mod snapshot;
 mod stream;
 pub mod tail;
 
@@ -114,9 +116,7 @@ impl Store {
                 .and_then(|_| file.sync_data())
                 .with_context(|| format!("writing capture log {}", path.display()))?;
         }
-        let mut index = Index::new();
-        let mut recovery = scan::scan(&mut file, &mut index, Some(path))
-            .with_context(|| format!("reading capture log {}", path.display()))?;
+        let (index, mut recovery) = snapshot::open_index(&mut file, path, true)?;
         recovery.warnings.extend(warning);
         Store::start(Some(file), Some(lock), index, Some(path), recovery)
     }
@@ -151,7 +151,7 @@ impl Store {
             ),
             None => None,
         };
-        let (sink, writer) = Sink::start(
+        let (sink, mut writer) = Sink::start(
             file,
             lock,
             index.clone(),
@@ -159,6 +159,9 @@ impl Store {
             log_bytes.clone(),
             foreign,
         )?;
+        if let Some(p) = path {
+            writer.snapshot_at_end(p);
+        }
         let store = Store {
             sink,
             index,
