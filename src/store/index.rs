@@ -127,6 +127,8 @@ impl Intern {
 pub(super) struct Restored {
     pub(super) rows: Vec<Summary>,
     pub(super) locations: Vec<Location>,
+    /// The first capture of each idempotency key (sharing the row's key).
+    pub(super) firsts: HashMap<Arc<str>, CaptureId>,
     pub(super) exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
     pub(super) next_id: u64,
     pub(super) forward_to: Option<RecordedTarget>,
@@ -301,27 +303,22 @@ impl Index {
     }
 
     /// Takes in what a snapshot kept (`snapshot`), into an empty index: the rows (their
-    /// `dup_of` already set) and where their records are, the forwards and replays of each
-    /// capture, the next id and the newest `--forward-to` and its line. The key map is built
-    /// from the rows: the first capture of a key is the one row with it and no `dup_of`.
+    /// `dup_of` already set) and where their records are, the first capture of each key, the
+    /// forwards and replays of each capture, the next id and the newest `--forward-to` and
+    /// its line.
     pub(super) fn restore(&mut self, restored: Restored) {
         let Restored {
             rows,
             locations,
+            firsts,
             exchanges,
             next_id,
             forward_to,
             session_at,
         } = restored;
-        let mut firsts = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            if let (Some(key), None) = (&row.idempotency_key, row.dup_of) {
-                firsts.insert(key.clone(), row.id);
-            }
-        }
-        self.first_by_key = FirstByKey(firsts);
         self.rows = rows;
         self.locations = locations;
+        self.first_by_key = FirstByKey(firsts);
         self.exchanges = exchanges;
         self.next_id = next_id;
         self.forward_to = forward_to;
