@@ -579,7 +579,8 @@ fn a_clean_stop_leaves_an_index_snapshot_and_a_restart_after_kill_9_loses_nothin
     let after_stop = std::fs::read(&snapshot).unwrap();
 
     // Killed after more deliveries: the snapshot stays as the clean stop left it, and the
-    // next listener reads it and the lines after it.
+    // next listener reads it and the lines after it (a few lines after the snapshot are left
+    // for the next open to read, so it is not rewritten either).
     let second = listen(&[], &log, None);
     for b in &sent[5..10] {
         assert_eq!(deliver(&second.addr, b), Some(204));
@@ -589,7 +590,7 @@ fn a_clean_stop_leaves_an_index_snapshot_and_a_restart_after_kill_9_loses_nothin
     let third = listen(&[], &log, None);
     assert_eq!(deliver(&third.addr, &sent[10]), Some(204));
     third.stop();
-    assert_ne!(std::fs::read(&snapshot).unwrap(), after_stop, "brought up to date");
+    assert_eq!(std::fs::read(&snapshot).unwrap(), after_stop);
 
     let mut expected: Vec<Vec<u8>> = sent[..5].to_vec();
     expected.push(b"{}".to_vec());

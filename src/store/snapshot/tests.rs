@@ -267,6 +267,20 @@ fn a_snapshot_is_written_only_after_whole_lines_and_never_changes_the_log() {
         rewritten
     );
     assert!(rewritten >= first);
+    // A few lines more are left for the next open to read; a lot more, and it is rewritten.
+    append(&path, &bytes_of(&Line::Capture(8, None, 0)));
+    refresh(&path).unwrap();
+    assert_eq!(
+        std::fs::metadata(&snap).unwrap().modified().unwrap(),
+        rewritten
+    );
+    let big = encode_line(CaptureId(9), &record(&vec![b'x'; 3 << 20], None)).unwrap();
+    append(&path, &big);
+    refresh(&path).unwrap();
+    let log = File::open(&path).unwrap();
+    let covered = load(&path, &log, &mut Index::new()).map(|(_, c)| c);
+    assert_eq!(covered, Some(log.metadata().unwrap().len()));
+    let whole = std::fs::read(&path).unwrap();
     // Where it cannot be written (here a directory is in its way), the refresh says so.
     std::fs::remove_file(&snap).unwrap();
     std::fs::create_dir_all(snap.join("in the way")).unwrap();
