@@ -8,7 +8,8 @@
 //! filled again, so the memory a scan holds stays small however big the log is. The lines
 //! are applied by [`Rules`], the recovery rules below, which `list` streams through too (into
 //! a row printer instead of the index: [`Take`]). Only the index fields of each line are read
-//! ([`index_fields`]); bodies stay on disk.
+//! ([`index_fields`]); bodies stay on disk. A scan may start after the part of the log an
+//! index snapshot covers ([`scan_from`]), with the index and the rules as that part left them.
 //!
 //! * A torn last line (a crash mid write) is reported in [`Recovery::torn_bytes`] and, when
 //!   repairing, saved beside the log (`<log>.torn-<time>`) and cut off; only a line that

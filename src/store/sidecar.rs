@@ -9,7 +9,8 @@
 //! * **Never trusted blindly.** Every line read through it is checked to be what the entry
 //!   says (a capture line with that id; a forward naming that capture); a mismatch rebuilds
 //!   the sidecar from the log and asks again. A missing or unreadable sidecar, another log at
-//!   the path, or a log shorter than what the sidecar covers, rebuild it too.
+//!   the path (`identity`, as the index snapshot judges it), or a log shorter than what the
+//!   sidecar covers, rebuild it too.
 //! * **Growing logs.** When the log grew since (a listener is running), only the new lines are
 //!   read, and added to the sidecar under its lock.
 //! * **`list`.** Streaming rows in log order, `list` reads ahead only the forward and replay
