@@ -328,3 +328,41 @@ proptest! {
         prop_assert_eq!(got, full_scan(dir.path(), &whole));
     }
 }
+
+#[tokio::test]
+async fn a_listener_whose_snapshot_cannot_be_written_hears_it_once_and_keeps_every_capture() {
+    use crate::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let (store, writer, _) = Store::open(Some(&path)).unwrap();
+    store.append(record(b"a", Some("k"))).await.unwrap();
+    drop(store);
+    assert_eq!(writer.join().await, None, "written, nothing to say");
+    assert!(snapshot_path(&path).is_file());
+    // Now something is in the snapshot's way.
+    std::fs::remove_file(snapshot_path(&path)).unwrap();
+    std::fs::create_dir_all(snapshot_path(&path).join("in the way")).unwrap();
+    let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+    assert_eq!(recovery.captures, 1);
+    let b = store.append(record(b"b", Some("k"))).await.unwrap();
+    assert_eq!(
+        (b.summary.id, b.summary.dup_of),
+        (CaptureId(2), Some(CaptureId(1)))
+    );
+    drop(store);
+    let notice = writer.join().await.unwrap();
+    assert!(
+        notice.contains("could not write the index snapshot")
+            && notice.contains("log.jsonl.rows")
+            && notice.contains("the next start reads the whole log"),
+        "{notice}"
+    );
+    let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+    assert_eq!(recovery.captures, 2);
+    assert_eq!(
+        store.load(CaptureId(2)).unwrap().capture.body.as_ref(),
+        b"b"
+    );
+    drop(store);
+    writer.join().await;
+}
