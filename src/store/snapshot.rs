@@ -166,8 +166,9 @@ pub(super) fn open_index(
     Ok((index, recovery))
 }
 
-/// Loads the snapshot of the log at `path` (`log`: open) into `index` (empty, and left so when
-/// there is no usable snapshot): the rules to go on scanning with, and where to go on from.
+/// Loads the snapshot of the log at `path` (`log`: open) into `index` (empty; when there is no
+/// usable snapshot it is left without rows, at most with a few shared strings): the rules to
+/// go on scanning with, and where to go on from.
 pub(super) fn load(path: &Path, log: &File, index: &mut Index) -> Option<(Rules, u64)> {
     let bytes = std::fs::read(snapshot_path(path)).ok()?;
     let head = Head::decode(&bytes)?;
