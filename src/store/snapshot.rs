@@ -37,7 +37,7 @@ use crate::model::verdict::Outcome;
 
 /// The format's magic and version.
 const MAGIC: &[u8; 8] = b"HLROWS01";
-/// Magic, eight numbers, the header's checksum.
+/// The magic, seven numbers and the header's checksum.
 const HEAD: usize = 8 + 8 * 8;
 /// How many bytes before the covered length must still be what they were.
 const TAIL_BYTES: u64 = 256;
@@ -49,6 +49,7 @@ const REFRESH_AFTER: u64 = 4 << 20;
 /// No event type (a string table position).
 const NONE: u32 = u32::MAX;
 
+// Which optional fields a row has (its flag byte), and whether its body was cut.
 const SKEW: u8 = 1;
 const KEY: u8 = 2;
 const DATA_ID: u8 = 4;
