@@ -366,3 +366,35 @@ async fn a_listener_whose_snapshot_cannot_be_written_hears_it_once_and_keeps_eve
     drop(store);
     writer.join().await;
 }
+
+#[tokio::test]
+async fn a_listener_that_had_to_scan_a_big_log_snapshots_it_at_once() {
+    use crate::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    // Five captures of 4 MiB (more than WRITE_AFTER_SCANNING in all), the last two repeats.
+    let mut log = bytes_of(&Line::Header);
+    for id in 1..=5 {
+        let key = format!("k{}", id.min(3));
+        let rec = record(&vec![b'x'; 4 << 20], Some(&key));
+        log.extend(encode_line(CaptureId(id), &rec).unwrap());
+    }
+    std::fs::write(&path, &log).unwrap();
+    let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
+    assert_eq!(recovery.captures, 5);
+    // Written before the first capture, so a kill -9 from here on still finds it.
+    let file = File::open(&path).unwrap();
+    let covered = load(&path, &file, &mut Index::new()).map(|(_, c)| c);
+    assert_eq!(covered, Some(log.len() as u64));
+    let six = store.append(record(b"six", Some("k3"))).await.unwrap();
+    assert_eq!(
+        (six.summary.id, six.summary.dup_of),
+        (CaptureId(6), Some(CaptureId(3)))
+    );
+    drop(store);
+    writer.join().await;
+    assert_eq!(
+        opened(&path),
+        full_scan(dir.path(), &std::fs::read(&path).unwrap())
+    );
+}
