@@ -1,5 +1,7 @@
-//! Big-log benchmark: how long `Store::open` takes to rebuild the index from a log of
-//! 1,000,000 captures (target ≤ 1 s), what the index holds per capture (target ≤ 300 bytes),
+//! Big-log benchmark: how long `Store::open` takes to rebuild the index of a log of 1,000,000
+//! captures through the index snapshot beside it (`reopen_s`, target ≤ 1 s) and by reading
+//! the whole log without one (`reopen_full_scan_s`), what the index holds per capture (target
+//! ≤ 300 bytes),
 //! and how long the real binary takes for `show ID`, `export --curl ID` and `replay ID` on
 //! that log (target ≤ 50 ms each, through the offset index beside the log; the first call
 //! after the log was written builds that index and is shown apart), and how soon `list --json`
@@ -26,13 +28,16 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     // HOOKLENS_REOPEN_LOG=FILE keeps the log there and reuses it when it exists (profiling,
-    // repeated runs); the offset index beside it is removed so the first show rebuilds it.
+    // repeated runs); the offset index and the snapshot beside it are removed, so the first
+    // open scans the whole log and the first show rebuilds the offset index.
     let path = match std::env::var_os("HOOKLENS_REOPEN_LOG") {
         Some(p) => std::path::PathBuf::from(p),
         None => dir.path().join("big.jsonl"),
     };
     let reuse = path.exists();
     let _ = std::fs::remove_file(format!("{}.idx", path.display()));
+    let snapshot = std::path::PathBuf::from(format!("{}.rows", path.display()));
+    let _ = std::fs::remove_file(&snapshot);
     let t = Instant::now();
     if !reuse {
         write_log(&path, n);
@@ -44,36 +49,71 @@ fn main() {
         size as f64 / (1024.0 * 1024.0),
         t.elapsed().as_secs_f64()
     );
+    // The full scan (no snapshot beside the log; an offline reader writes none), and what the
+    // index holds per capture.
+    let rss_before = rss();
+    let cpu_before = cpu_s();
+    let t = Instant::now();
+    let log = Store::open_readonly(&path).unwrap();
+    let (full_s, full_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - cpu_before);
+    let rss_bytes = rss().saturating_sub(rss_before) as f64 / n as f64;
+    assert_eq!(log.recovery.captures as u64, n);
+    let index_bytes = log.index().memory_bytes() as f64 / n as f64;
+    drop(log);
+    println!(
+        "full scan of {n} captures (no snapshot): {full_s:.2} s ({full_cpu_s:.2} s of CPU over all threads)"
+    );
+    println!(
+        "index memory: {index_bytes:.0} bytes per capture counted ({rss_bytes:.0} bytes per capture of resident memory gained by the open)"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (reopen_s, reopen_cpu_s, index_bytes, rss_bytes) = rt.block_on(async {
-        let rss_before = rss();
+    let (first_open_s, first_close_s, reopen_s, reopen_cpu_s, close_s) = rt.block_on(async {
+        // A listener's first open of the log: the full scan, then the snapshot is written.
+        let t = Instant::now();
+        let (store, writer, _) = Store::open(Some(&path)).unwrap();
+        let first_open = t.elapsed().as_secs_f64();
+        drop(store);
+        let t = Instant::now();
+        let _ = writer.join().await;
+        let first_close = t.elapsed().as_secs_f64();
+        // The reopen: through the snapshot.
         let cpu_before = cpu_s();
         let t = Instant::now();
         let (store, writer, recovery) = Store::open(Some(&path)).unwrap();
-        let took = t.elapsed();
+        let took = t.elapsed().as_secs_f64();
         let cpu = cpu_s() - cpu_before;
-        let rss_after = rss();
         assert_eq!(recovery.captures as u64, n);
-        let index_bytes = store.index().memory_bytes() as f64 / n as f64;
-        let rss_bytes = rss_after.saturating_sub(rss_before) as f64 / n as f64;
         println!(
-            "reopened {} captures in {:.2} s ({:.0} captures/s; {cpu:.2} s of CPU over all threads)",
+            "reopened {} captures through the snapshot in {took:.2} s ({:.0} captures/s; {cpu:.2} s of CPU over all threads)",
             recovery.captures,
-            took.as_secs_f64(),
-            n as f64 / took.as_secs_f64()
+            n as f64 / took
         );
-        println!(
-            "index memory: {index_bytes:.0} bytes per capture counted ({rss_bytes:.0} bytes per capture of resident memory gained by the open)"
-        );
+        // A listener that ran: its session line is new, and few enough bytes after the
+        // snapshot that its end leaves the snapshot as it is (the next open reads them).
+        store.append_session(None, None).await.unwrap();
         drop(store);
-        writer.join().await;
-        (took.as_secs_f64(), cpu, index_bytes, rss_bytes)
+        let t = Instant::now();
+        let _ = writer.join().await;
+        (first_open, first_close, took, cpu, t.elapsed().as_secs_f64())
     });
+    let snapshot_bytes = std::fs::metadata(&snapshot).map_or(0, |m| m.len());
+    println!(
+        "first open (full scan, snapshot written): {first_open_s:.2} s; snapshot {:.0} MiB ({:.0} bytes per capture); closing {:.0} ms, and after a new line {:.0} ms (freeing the index; the snapshot is left as it is)",
+        snapshot_bytes as f64 / (1024.0 * 1024.0),
+        snapshot_bytes as f64 / n as f64,
+        first_close_s * 1e3,
+        close_s * 1e3
+    );
 
     let mut big = serde_json::json!({
         "captures": n,
         "reopen_s": reopen_s,
         "reopen_cpu_s": reopen_cpu_s,
+        "reopen_full_scan_s": full_s,
+        "reopen_full_scan_cpu_s": full_cpu_s,
+        "first_open_s": first_open_s,
+        "close_s": close_s,
+        "snapshot_bytes": snapshot_bytes,
         "index_bytes_per_capture": index_bytes.round(),
         "rss_bytes_per_capture": rss_bytes.round(),
     });

@@ -560,3 +560,49 @@ fn no_store_memory_is_capped_by_bytes_not_by_count() {
         "one notice says older bodies are let go: {stderr}"
     );
 }
+
+#[test]
+fn a_clean_stop_leaves_an_index_snapshot_and_a_restart_after_kill_9_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c.jsonl");
+    let snapshot = dir.path().join("c.jsonl.rows");
+    let sent: Vec<Vec<u8>> = (0..11).map(|n| body(n, 10)).collect();
+    let first = listen(&[], &log, None);
+    for b in &sent[..5] {
+        assert_eq!(deliver(&first.addr, b), Some(204));
+    }
+    let stopped = first.stop(); // one more delivery (`{}`) before the SIGTERM
+    assert!(!stopped.contains("snapshot"), "{stopped}");
+    let mode = std::fs::metadata(&snapshot).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let after_stop = std::fs::read(&snapshot).unwrap();
+
+    // Killed after more deliveries: the snapshot stays as the clean stop left it, and the
+    // next listener reads it and the lines after it (a few lines after the snapshot are left
+    // for the next open to read, so it is not rewritten either).
+    let second = listen(&[], &log, None);
+    for b in &sent[5..10] {
+        assert_eq!(deliver(&second.addr, b), Some(204));
+    }
+    second.kill9();
+    assert_eq!(std::fs::read(&snapshot).unwrap(), after_stop);
+    let third = listen(&[], &log, None);
+    assert_eq!(deliver(&third.addr, &sent[10]), Some(204));
+    third.stop();
+    assert_eq!(std::fs::read(&snapshot).unwrap(), after_stop);
+
+    let mut expected: Vec<Vec<u8>> = sent[..5].to_vec();
+    expected.push(b"{}".to_vec());
+    expected.extend_from_slice(&sent[5..]);
+    expected.push(b"{}".to_vec());
+    assert_eq!(bodies_in(&log), expected);
+    let ids: Vec<u64> = Store::open_readonly(&log)
+        .unwrap()
+        .index()
+        .rows()
+        .iter()
+        .map(|r| r.id.0)
+        .collect();
+    assert_eq!(ids, (1..=13).collect::<Vec<_>>());
+}

@@ -450,7 +450,9 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         served?;
     }
     drop(state);
-    writer.join().await;
+    if let Some(notice) = writer.join().await {
+        eprintln!("hooklens: {notice}");
+    }
     if let Some(printer) = printer {
         let _ = printer.await;
     }

@@ -26,6 +26,7 @@
 //! index lets go to stay under its caps are freed after both locks are released.
 
 use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -33,10 +34,11 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, bail};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::file::append_lines;
+use super::file::{append_lines, display};
 use super::foreign::Foreign;
 use super::index::{ExchangeAt, Index, Location};
 use super::line::push_line;
+use super::snapshot;
 use crate::model::exchange::{Exchange, RecordedTarget};
 use crate::model::record::{CaptureRecord, Event, LinkedBrief, Stored, Summary};
 use crate::model::verdict::{Outcome, Verdict};
@@ -108,14 +110,37 @@ enum Route {
 }
 
 /// Joins the sync lanes; every accepted capture is on disk once this returns.
-pub struct WriterHandle(Vec<JoinHandle<()>>);
+pub struct WriterHandle {
+    lanes: Vec<JoinHandle<()>>,
+    /// The log whose index snapshot is brought up to date once the lanes are done.
+    snapshot: Option<PathBuf>,
+}
 
 impl WriterHandle {
-    /// Waits for the lanes to drain and exit (after every `Store` clone is dropped).
-    pub async fn join(self) {
-        for thread in self.0 {
+    /// Waits for the lanes to drain and exit (after every `Store` clone is dropped), then
+    /// brings the log's index snapshot up to date (`snapshot`), so the next open reads only
+    /// what is appended after this. A snapshot that cannot be written costs only speed: the
+    /// answer is one line saying so, for the user, never an error.
+    pub async fn join(self) -> Option<String> {
+        for thread in self.lanes {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        let log = self.snapshot?;
+        let written = tokio::task::spawn_blocking(move || {
+            snapshot::refresh(&log).map_err(|e| {
+                format!(
+                    "could not write the index snapshot {} ({e}); the next start reads the whole log",
+                    display(&snapshot::snapshot_path(&log))
+                )
+            })
+        })
+        .await;
+        written.ok()?.err()
+    }
+
+    /// Brings the index snapshot of `log` up to date when the lanes are done.
+    pub(super) fn snapshot_at_end(&mut self, log: &Path) {
+        self.snapshot = Some(log.to_path_buf());
     }
 }
 
@@ -133,7 +158,13 @@ impl Sink {
         let Some(file) = file else {
             let writer = Writer::new(None, None, index.clone(), log_bytes, None);
             let sink = Sink(Route::Inline(Arc::new(Mutex::new(writer)), index, events));
-            return Ok((sink, WriterHandle(Vec::new())));
+            return Ok((
+                sink,
+                WriterHandle {
+                    lanes: Vec::new(),
+                    snapshot: None,
+                },
+            ));
         };
         let sync_fds = (0..SYNC_LANES)
             .map(|_| file.try_clone())
@@ -161,7 +192,13 @@ impl Sink {
                     .context("starting the log writer")?,
             );
         }
-        Ok((Sink(Route::Lanes(tx)), WriterHandle(threads)))
+        Ok((
+            Sink(Route::Lanes(tx)),
+            WriterHandle {
+                lanes: threads,
+                snapshot: None,
+            },
+        ))
     }
 
     /// True when appends go to a file (and so need their line encoded).

@@ -123,6 +123,18 @@ impl Intern {
     }
 }
 
+/// What [`Index::restore`] takes in.
+pub(super) struct Restored {
+    pub(super) rows: Vec<Summary>,
+    pub(super) locations: Vec<Location>,
+    /// The first capture of each idempotency key (sharing the row's key).
+    pub(super) firsts: HashMap<Arc<str>, CaptureId>,
+    pub(super) exchanges: HashMap<CaptureId, Vec<ExchangeAt>>,
+    pub(super) next_id: u64,
+    pub(super) forward_to: Option<RecordedTarget>,
+    pub(super) session_at: Option<(u64, u32)>,
+}
+
 /// Everything known about the log, in id order.
 #[derive(Debug)]
 pub struct Index {
@@ -278,6 +290,39 @@ impl Index {
     /// Where the forwards and replays of capture `id` are, oldest first.
     pub(super) fn exchange_places(&self, id: CaptureId) -> &[ExchangeAt] {
         self.exchanges.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The id the next capture gets.
+    pub(super) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// The index's shared copy of `s` (a snapshot's strings are shared as a scan's are).
+    pub(super) fn shared(&mut self, s: &str) -> Arc<str> {
+        self.intern.get(s)
+    }
+
+    /// Takes in what a snapshot kept (`snapshot`), into an empty index: the rows (their
+    /// `dup_of` already set) and where their records are, the first capture of each key, the
+    /// forwards and replays of each capture, the next id and the newest `--forward-to` and
+    /// its line.
+    pub(super) fn restore(&mut self, restored: Restored) {
+        let Restored {
+            rows,
+            locations,
+            firsts,
+            exchanges,
+            next_id,
+            forward_to,
+            session_at,
+        } = restored;
+        self.rows = rows;
+        self.locations = locations;
+        self.first_by_key = FirstByKey(firsts);
+        self.exchanges = exchanges;
+        self.next_id = next_id;
+        self.forward_to = forward_to;
+        self.session_at = session_at;
     }
 
     /// Makes room for `n` more rows (a scan knows how many lines it found).

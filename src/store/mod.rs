@@ -8,9 +8,10 @@
 //!   and only then is each request answered.
 //! * One owner: a listener locks the log for as long as it runs (a second one is refused), and
 //!   a file that is not a capture log is refused and left untouched (`file`).
-//! * Recovery: on open the log is scanned to rebuild the index; a torn last line (a crash mid
+//! * Recovery: on open the log is scanned to rebuild the index, from where its index snapshot
+//!   (`<log>.rows`, `snapshot`) ends when it has a usable one; a torn last line (a crash mid
 //!   write) is reported, saved beside the log and cut; ids continue after the highest one
-//!   found. A failed or short write (a full disk) is cut back, so the log always ends with a
+//!   found. The snapshot is brought up to date when the writer ends ([`WriterHandle::join`]). A failed or short write (a full disk) is cut back, so the log always ends with a
 //!   whole record.
 //! * Memory: the index keeps a compact [`Summary`](crate::model::record::Summary) per capture
 //!   and the byte range of its line; bodies stay on disk and are read back on demand
@@ -20,11 +21,13 @@
 //!
 //! The parts: `file` (identity, the owner's lock, appends, private files), `line` (the line
 //! format), `index` (the rows and where records are), `commit`
-//! (the group commit and its sync lanes), `scan` (recovery), `readonly` (the log as offline
-//! commands read it, and appends from another process), `foreign` (what other processes
-//! append while a listener owns the log, taken in live), `sidecar` (the offset index beside
-//! the log that `show`, `export --curl` and `replay` look ids up in), `stream` (`list`: the
-//! rows in log order as they are read, without the index) and [`tail`] (`hooklens wait`).
+//! (the group commit and its sync lanes), `scan` (recovery), `snapshot` (the index snapshot
+//! beside the log that opening loads instead of scanning what it covers), `readonly` (the
+//! log as offline commands read it, and appends from another process), `foreign` (what other
+//! processes append while a listener owns the log, taken in live), `sidecar` (the offset
+//! index beside the log that `show`, `export --curl` and `replay` look ids up in), `identity`
+//! (which log a file beside it belongs to, for those two), `stream` (`list`: the rows in log
+//! order as they are read, without the index) and [`tail`] (`hooklens wait`).
 
 mod commit;
 mod file;
@@ -32,11 +35,13 @@ mod file;
 mod fixtures;
 mod foreign;
 pub mod fuzzing;
+mod identity;
 mod index;
 mod line;
 mod readonly;
 mod scan;
 mod sidecar;
+mod snapshot;
 mod stream;
 pub mod tail;
 
@@ -151,9 +156,7 @@ impl Store {
                 .and_then(|_| file.sync_data())
                 .with_context(|| format!("writing capture log {}", path.display()))?;
         }
-        let mut index = Index::new();
-        let mut recovery = scan::scan(&mut file, &mut index, Some(path))
-            .with_context(|| format!("reading capture log {}", path.display()))?;
+        let (index, mut recovery) = snapshot::open_index(&mut file, path, true)?;
         recovery.warnings.extend(warning);
         Store::start(Some(file), Some(lock), index, Some(path), recovery)
     }
@@ -188,7 +191,7 @@ impl Store {
             ),
             None => None,
         };
-        let (sink, writer) = Sink::start(
+        let (sink, mut writer) = Sink::start(
             file,
             lock,
             index.clone(),
@@ -196,6 +199,9 @@ impl Store {
             log_bytes.clone(),
             foreign,
         )?;
+        if let Some(p) = path {
+            writer.snapshot_at_end(p);
+        }
         let store = Store {
             sink,
             index,

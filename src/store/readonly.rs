@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use super::file::{append_lines, check_identity, open_lock};
 use super::index::{Index, read_exchanges};
 use super::line::{encode_exchange_tail, push_line};
-use super::scan::{Recovery, scan};
+use super::scan::Recovery;
+use super::snapshot::open_index;
 use crate::model::capture::CaptureId;
 use crate::model::exchange::Exchange;
 use crate::model::record::CaptureRecord;
@@ -24,15 +25,14 @@ pub struct ReadOnlyLog {
 }
 
 impl ReadOnlyLog {
-    /// Scans an existing log (a torn last line is reported, not cut). A file that is not a
-    /// capture log is refused ([`super::Refused`]).
+    /// Reads an existing log, through its index snapshot when it has a usable one (a torn
+    /// last line is reported, not cut; nothing is written). A file that is not a capture log
+    /// is refused ([`super::Refused`]).
     pub(super) fn open(path: &Path) -> Result<ReadOnlyLog> {
         let mut file =
             File::open(path).with_context(|| format!("opening capture log {}", path.display()))?;
         check_identity(&file, path)?;
-        let mut index = Index::new();
-        let recovery = scan(&mut file, &mut index, None)
-            .with_context(|| format!("reading capture log {}", path.display()))?;
+        let (index, recovery) = open_index(&mut file, path, false)?;
         Ok(ReadOnlyLog {
             file,
             index,

@@ -8,7 +8,8 @@
 //! filled again, so the memory a scan holds stays small however big the log is. The lines
 //! are applied by [`Rules`], the recovery rules below, which `list` streams through too (into
 //! a row printer instead of the index: [`Take`]). Only the index fields of each line are read
-//! ([`index_fields`]); bodies stay on disk.
+//! ([`index_fields`]); bodies stay on disk. A scan may start after the part of the log an
+//! index snapshot covers ([`scan_from`]), with the index and the rules as that part left them.
 //!
 //! * A torn last line (a crash mid write) is reported in [`Recovery::torn_bytes`] and, when
 //!   repairing, saved beside the log (`<log>.torn-<time>`) and cut off; only a line that
@@ -140,56 +141,77 @@ pub(super) struct Scanned {
 /// Scans the whole log into `index`. With `repair` (the log's path), a torn last line is
 /// saved beside the log and cut (and a whole last record given its newline).
 pub(super) fn scan(file: &mut File, index: &mut Index, repair: Option<&Path>) -> Result<Recovery> {
-    let len = file.metadata()?.len();
-    scan_in(file, index, repair, (len > PARALLEL_FROM).then_some(BLOCK))
+    scan_from(file, index, Rules::default(), 0, repair).map(|(recovery, _)| recovery)
 }
 
-/// [`scan`], in blocks of `block` bytes on one thread per core, or (`None`) all on this one.
+/// [`scan`] of the lines from `start` (a line start) on, into an index and rules that hold
+/// what the lines before it gave (a snapshot: `snapshot`). Also returns the rules as they
+/// end, when the log ends with a whole line (a state a snapshot can keep).
+pub(super) fn scan_from(
+    file: &mut File,
+    index: &mut Index,
+    rules: Rules,
+    start: u64,
+    repair: Option<&Path>,
+) -> Result<(Recovery, Option<Rules>)> {
+    let len = file.metadata()?.len();
+    let block = (len.saturating_sub(start) > PARALLEL_FROM).then_some(BLOCK);
+    scan_in(file, index, rules, start, repair, block)
+}
+
+/// [`scan_from`], in blocks of `block` bytes on one thread per core, or (`None`) all on this
+/// one.
 fn scan_in(
     file: &mut File,
     index: &mut Index,
+    mut rules: Rules,
+    start: u64,
     repair: Option<&Path>,
     block: Option<u64>,
-) -> Result<Recovery> {
+) -> Result<(Recovery, Option<Rules>)> {
     let len = file.metadata()?.len();
-    let mut rules = Rules::default();
+    rules.end = rules.end.max(start);
     if let Some(block) = block {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        index.reserve(estimate_lines(file, len)?);
-        scan_blocks(file, len, block, threads, &mut |line| {
+        index.reserve(estimate_lines(file, start, len)?);
+        scan_blocks(file, start, len, block, threads, &mut |line| {
             rules.line(line, index)
         })?;
         index.shrink_to_fit();
     } else {
         let mut intern = Intern::default();
-        read_lines(file, 0, len, len, |offset, content, complete| {
+        read_lines(file, start, len, len, |offset, content, complete| {
             rules.line(scanned(offset, content, complete, &mut intern), index);
             Ok(())
         })?;
     }
+    // Only a log that ends with a whole line leaves rules a later scan may go on from.
+    let kept = rules.torn_at.is_none().then(|| rules.clone());
     let (recovery, torn_at, end) = rules.finish();
-    repair_tail(file, repair, recovery, torn_at, end)
+    let recovery = repair_tail(file, repair, recovery, torn_at, end)?;
+    Ok((recovery, kept))
 }
 
-/// About how many lines a log of `len` bytes has, from its first lines (with a margin, so a
-/// million rows are not copied again as the index grows).
-fn estimate_lines(file: &File, len: u64) -> std::io::Result<usize> {
+/// About how many lines the bytes of a log from `start` to `len` hold, from the first lines
+/// (with a margin, so a million rows are not copied again as the index grows).
+fn estimate_lines(file: &File, start: u64, len: u64) -> std::io::Result<usize> {
     let mut probe = vec![0u8; 64 * 1024];
-    let n = file.read_at(&mut probe, 0)?.max(1);
+    let n = file.read_at(&mut probe, start)?.max(1);
     let lines = memchr::memchr_iter(b'\n', &probe[..n]).count().max(1) as u64;
-    Ok((len * lines / n as u64 * 17 / 16 + 16) as usize)
+    Ok(((len - start) * lines / n as u64 * 17 / 16 + 16) as usize)
 }
 
-/// Parses the blocks of the log on `threads` threads and hands `apply` every line in file
-/// order, each block as soon as it is parsed.
+/// Parses the blocks of the log from `start` (a line start) on `threads` threads and hands
+/// `apply` every line in file order, each block as soon as it is parsed.
 fn scan_blocks(
     file: &File,
+    start: u64,
     len: u64,
     block_size: u64,
     threads: usize,
     apply: &mut dyn FnMut(Scanned),
 ) -> std::io::Result<()> {
-    let blocks = len.div_ceil(block_size);
+    let blocks = (len - start).div_ceil(block_size);
     let next_block = AtomicU64::new(0);
     let (parsed_tx, parsed_rx) = mpsc::channel::<(u64, std::io::Result<Vec<Scanned>>)>();
     // The line vectors in use: a thread takes an empty one before it takes a block.
@@ -216,7 +238,8 @@ fn scan_blocks(
                     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         parse_block(
                             file,
-                            block * block_size,
+                            (block == 0).then_some(start),
+                            start + block * block_size,
                             block_size,
                             len,
                             &mut reader,
@@ -253,9 +276,12 @@ fn scan_blocks(
     })
 }
 
-/// Parses the lines that start in `[from, from + size)` of a log of `len` bytes into `lines`.
+/// Parses the lines that start in `[from, from + size)` of a log of `len` bytes into `lines`
+/// (`line_start`: `from`, when it is known to start a line).
+#[allow(clippy::too_many_arguments)]
 fn parse_block(
     file: &File,
+    line_start: Option<u64>,
     from: u64,
     size: u64,
     len: u64,
@@ -264,10 +290,9 @@ fn parse_block(
     lines: &mut Vec<Scanned>,
 ) -> std::io::Result<()> {
     let to = (from + size).min(len);
-    let start = if from == 0 {
-        0
-    } else {
-        line_start_from(file, from, len)?
+    let start = match line_start {
+        Some(at) => at,
+        None => line_start_from(file, from, len)?,
     };
     if start >= to {
         return Ok(()); // inside a line that started in an earlier block
@@ -321,18 +346,22 @@ impl Take for Index {
     }
 }
 
-/// The recovery rules, applied to the lines of a log in file order.
-#[derive(Default)]
+/// The recovery rules, applied to the lines of a log in file order. What they hold between
+/// lines is what a snapshot keeps of them (`snapshot`), so a later scan can go on from there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Rules {
-    recovery: Recovery,
+    /// What was found so far (captures, unreadable lines).
+    pub(super) recovery: Recovery,
     /// Where the file ends up torn: at a line start (cut it), or after a whole record that
     /// lacks its newline (`true`: finish it).
     torn_at: Option<(u64, bool)>,
-    end: u64,
-    line_no: u64,
+    /// Where the last line read ends.
+    pub(super) end: u64,
+    /// Lines read so far.
+    pub(super) line_no: u64,
     /// Whether the listener that wrote these lines forwarded, and its captures not yet sent.
-    forwarding: bool,
-    unforwarded: BTreeSet<CaptureId>,
+    pub(super) forwarding: bool,
+    pub(super) unforwarded: BTreeSet<CaptureId>,
 }
 
 impl Rules {
@@ -681,7 +710,8 @@ mod tests {
         for tail in tails {
             let (_dir, mut file) = log_of(&[body.concat().as_slice(), tail]);
             let mut whole = Index::new();
-            let expected = scan_in(&mut file, &mut whole, None, None).unwrap();
+            let (expected, _) =
+                scan_in(&mut file, &mut whole, Rules::default(), 0, None, None).unwrap();
             assert_eq!(expected.corrupt_at, vec![3, 7]);
             assert_eq!(expected.captures, if tail.len() == 40 { 3 } else { 4 });
             assert_eq!(expected.torn_bytes, if tail.len() == 40 { 40 } else { 0 });
@@ -690,7 +720,15 @@ mod tests {
             // span several, and the last hold the whole log.
             for block in (1..=64).chain((65..len).step_by(29)).chain([len, len + 1]) {
                 let mut index = Index::new();
-                let recovery = scan_in(&mut file, &mut index, None, Some(block)).unwrap();
+                let (recovery, _) = scan_in(
+                    &mut file,
+                    &mut index,
+                    Rules::default(),
+                    0,
+                    None,
+                    Some(block),
+                )
+                .unwrap();
                 assert_eq!(recovery, expected, "blocks of {block} bytes");
                 assert_eq!(index.rows(), whole.rows(), "blocks of {block} bytes");
                 assert_eq!(index.forward_to(), whole.forward_to());

@@ -9,7 +9,8 @@
 //! * **Never trusted blindly.** Every line read through it is checked to be what the entry
 //!   says (a capture line with that id; a forward naming that capture); a mismatch rebuilds
 //!   the sidecar from the log and asks again. A missing or unreadable sidecar, another log at
-//!   the path, or a log shorter than what the sidecar covers, rebuild it too.
+//!   the path (`identity`, as the index snapshot judges it), or a log shorter than what the
+//!   sidecar covers, rebuild it too.
 //! * **Growing logs.** When the log grew since (a listener is running), only the new lines are
 //!   read, and added to the sidecar under its lock.
 //! * **`list`.** Streaming rows in log order, `list` reads ahead only the forward and replay
@@ -18,12 +19,13 @@
 //!   speed: the answer comes from the scan held in memory.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use super::file::{check_identity, open_private};
+use super::identity::{LogIdentity, fnv};
 use super::index::{ExchangeAt, Index, Location};
 use super::line::{Fields, decode_exchange, decode_line, index_fields};
 use super::scan::{scan, scan_range};
@@ -34,8 +36,6 @@ use crate::model::record::CaptureRecord;
 const MAGIC: &[u8; 8] = b"HLOFFS01";
 const HEADER: usize = 72;
 const ENTRY: usize = 32;
-/// How many first bytes of the log name it (its `log` header holds its creation time).
-const IDENTITY_BYTES: usize = 256;
 
 const CAPTURE: u8 = 1;
 const EXCHANGE: u8 = 2;
@@ -154,16 +154,7 @@ impl Head {
     }
 }
 
-/// FNV-1a: a stable hash for the header's checksum and the keys (never 0 for a key).
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
+/// A key's hash (`identity::fnv`; never 0 for a key).
 fn key_hash(key: Option<&str>) -> u64 {
     key.map_or(0, |k| fnv(k.as_bytes()).max(1))
 }
@@ -220,17 +211,12 @@ impl Lookup {
 
     /// The log's identity and size now (`covered`: its length).
     fn head_now(&self) -> Result<Head> {
-        let meta = self.log.metadata().context("reading the capture log")?;
-        let mut first = vec![0u8; IDENTITY_BYTES];
-        let n = self
-            .log
-            .read_at(&mut first, 0)
-            .context("reading the capture log")?;
+        let (id, len) = LogIdentity::of(&self.log, None).context("reading the capture log")?;
         Ok(Head {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            identity: fnv(&first[..n]),
-            covered: meta.len(),
+            dev: id.dev,
+            ino: id.ino,
+            identity: id.first,
+            covered: len,
             count: 0,
             last_id: 0,
             corrupt: 0,
