@@ -25,7 +25,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -308,13 +308,10 @@ pub async fn serve_connection<S>(
             Ok::<_, Infallible>(resp)
         }
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper's own head timer runs from the moment it waits for a head, idle time included: a
-    // backstop behind the deadlines above, which tell the two apart.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout + limits.idle_timeout);
+    // No hyper timer: the head and idle deadlines are `Deadlined`'s, below hyper (hyper's own
+    // head timer would cost every request a timer of its own, and cannot tell a slow head
+    // from an idle keep-alive connection).
+    let builder = auto::Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection(TokioIo::new(io), service);
     let Err(e) = watcher.watch(conn.into_owned()).await else {
         return;
