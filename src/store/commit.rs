@@ -78,7 +78,7 @@ pub(super) enum Committed {
 /// allocation.
 #[derive(Default)]
 pub(super) struct Spent {
-    pub(super) record: Option<CaptureRecord>,
+    pub(super) record: Option<Arc<CaptureRecord>>,
     pub(super) line: Vec<u8>,
 }
 
@@ -425,18 +425,21 @@ fn publish(
                 // Written to the file, the record is this batch's alone: its verdict moves
                 // into the event instead of being copied (in memory, the index keeps it),
                 // and the rest goes back to the appender.
-                let mut spent = Spent { record: None, line };
-                let (verdict, tls) = match Arc::try_unwrap(record) {
-                    Ok(mut record) => {
-                        let verdict = std::mem::replace(
-                            &mut record.verdict,
+                let mut record = record;
+                let (verdict, tls) = match Arc::get_mut(&mut record) {
+                    Some(own) => (
+                        std::mem::replace(
+                            &mut own.verdict,
                             Verdict::new(None, Outcome::Unverified, String::new()),
-                        );
-                        let tls = record.capture.tls.take();
-                        spent.record = Some(record);
-                        (verdict, tls)
-                    }
-                    Err(shared) => (shared.verdict.clone(), shared.capture.tls.clone()),
+                        ),
+                        own.capture.tls.take(),
+                    ),
+                    None => (record.verdict.clone(), record.capture.tls.clone()),
+                };
+                // The whole `Arc` goes back, so its allocation too is freed by the appender.
+                let spent = Spent {
+                    record: Some(record),
+                    line,
                 };
                 let stored = Arc::new(Stored {
                     summary: row.clone(),
