@@ -155,6 +155,17 @@ fn bodies_in(log: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The capture ids in the log, in order.
+fn ids_in(log: &Path) -> Vec<u64> {
+    Store::open_readonly(log)
+        .unwrap()
+        .index()
+        .rows()
+        .iter()
+        .map(|r| r.id.0)
+        .collect()
+}
+
 fn assert_all_present(acked: &[Vec<u8>], log: &Path) {
     let stored: HashSet<Vec<u8>> = bodies_in(log).into_iter().collect();
     let missing = acked.iter().filter(|b| !stored.contains(*b)).count();
@@ -196,13 +207,7 @@ fn a_second_listener_on_the_same_log_is_refused_before_it_binds_and_the_first_ke
     assert_eq!(acked.len(), 50);
     first.stop();
     assert_all_present(&acked, &log);
-    let ids: Vec<u64> = Store::open_readonly(&log)
-        .unwrap()
-        .index()
-        .rows()
-        .iter()
-        .map(|r| r.id.0)
-        .collect();
+    let ids = ids_in(&log);
     assert_eq!(
         ids,
         (1..=51).collect::<Vec<_>>(),
@@ -597,12 +602,6 @@ fn a_clean_stop_leaves_an_index_snapshot_and_a_restart_after_kill_9_loses_nothin
     expected.extend_from_slice(&sent[5..]);
     expected.push(b"{}".to_vec());
     assert_eq!(bodies_in(&log), expected);
-    let ids: Vec<u64> = Store::open_readonly(&log)
-        .unwrap()
-        .index()
-        .rows()
-        .iter()
-        .map(|r| r.id.0)
-        .collect();
+    let ids = ids_in(&log);
     assert_eq!(ids, (1..=13).collect::<Vec<_>>());
 }
