@@ -454,8 +454,22 @@ async fn read_body(
 fn join(first: Option<Bytes>, rest: Option<BytesMut>) -> Bytes {
     match (first, rest) {
         (_, Some(buf)) => buf.freeze(),
-        (Some(b), None) => b,
+        (Some(b), None) => own_small(b),
         (None, None) => Bytes::new(),
+    }
+}
+
+/// Bodies up to this size that came in one piece are copied out of hyper's read buffer.
+const OWN_BODY_UP_TO: usize = 16 << 10;
+
+/// A small body in its own allocation: one that arrived in a single frame is a slice of
+/// hyper's read buffer, and while the capture holds it (through the fsync) hyper, which reads
+/// ahead on a kept-alive connection, must allocate a new buffer for every request.
+fn own_small(body: Bytes) -> Bytes {
+    if body.len() <= OWN_BODY_UP_TO {
+        Bytes::copy_from_slice(&body)
+    } else {
+        body
     }
 }
 
@@ -601,6 +615,9 @@ async fn handle(
         fault,
         raw_head: Bytes::new(),
     };
+    // hyper's parsed head holds slices of its read buffer; let go of them now, so that while
+    // this request is stored the buffer is hyper's alone to reuse (see `own_small`).
+    drop(parts);
     let mut verdict = verify::verify_request(
         &verify::RequestLine {
             method: &capture.method,
