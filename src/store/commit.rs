@@ -20,6 +20,8 @@
 //!    the turn, or later batches would wait forever.
 //! 5. **Answer.** Only then is each request answered: a capture is on disk, in the index and
 //!    announced before its `append` returns, and is never visible before an earlier one.
+//!    With the answer goes what is left of the entry ([`Spent`]), to be freed or reused on
+//!    the appending thread rather than the lane's.
 //!
 //! With `--no-store` there is nothing to sync: the append is staged and published at once on
 //! the caller's task, under the writer's lock, in the same order. The oldest records the
@@ -71,15 +73,54 @@ pub(super) enum Committed {
     Other(Spent),
 }
 
-/// What is left of an entry once it is committed: the capture record (its verdict and TLS
-/// moved into the event) and the buffer of its encoded line. A lane hands it back to the
+/// What is left of an entry once it is committed: the capture record's `Arc` (its verdict
+/// and TLS moved into the event) and the buffer of its encoded line. A lane hands it back to the
 /// appending task, to be freed or reused there: glibc frees a block another thread allocated
 /// through that thread's arena lock, and the line buffer spares the next append an
 /// allocation.
-#[derive(Default)]
 pub(super) struct Spent {
     pub(super) record: Option<Arc<CaptureRecord>>,
     pub(super) line: Vec<u8>,
+}
+
+impl Committed {
+    /// What the commit announced (a capture's event), with what is left of the entry freed
+    /// here, on the appending task's thread, and its line buffer kept for the thread's next
+    /// append (see [`Spent`]).
+    pub(super) fn finish(self) -> Option<Arc<Stored>> {
+        let (stored, spent) = match self {
+            Committed::Capture(stored, spent) => (Some(stored), spent),
+            Committed::Other(spent) => (None, spent),
+        };
+        drop(spent.record);
+        if spent.line.capacity() <= LINE_BUFFER_MAX {
+            let _ = LINE_BUFFERS.try_with(|kept| {
+                let mut kept = kept.borrow_mut();
+                if kept.len() < LINE_BUFFERS_KEEP {
+                    kept.push(spent.line);
+                }
+            });
+        }
+        stored
+    }
+}
+
+thread_local! {
+    /// Line buffers committed appends handed back, for the next appends on this thread (many
+    /// appends are in flight on one thread at a time, so one buffer would rarely be free).
+    static LINE_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// How many line buffers a thread keeps, and up to what size (a big body's line is freed).
+const LINE_BUFFERS_KEEP: usize = 64;
+const LINE_BUFFER_MAX: usize = 16 << 10;
+
+/// A line buffer to encode into: a kept one, or a new one.
+pub(super) fn line_buffer() -> Vec<u8> {
+    LINE_BUFFERS
+        .try_with(|kept| kept.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// One append on its way to a lane.
@@ -421,11 +462,10 @@ fn publish(
     let dropped_before = idx.memory_dropped();
     for ((entry, line), row) in batch.into_iter().zip(rows) {
         match (entry, row) {
-            (Entry::Capture(record), StagedRow::Capture(row, location)) => {
+            (Entry::Capture(mut record), StagedRow::Capture(row, location)) => {
                 // Written to the file, the record is this batch's alone: its verdict moves
                 // into the event instead of being copied (in memory, the index keeps it),
                 // and the rest goes back to the appender.
-                let mut record = record;
                 let (verdict, tls) = match Arc::get_mut(&mut record) {
                     Some(own) => (
                         std::mem::replace(

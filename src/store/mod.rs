@@ -11,8 +11,9 @@
 //! * Recovery: on open the log is scanned to rebuild the index, from where its index snapshot
 //!   (`<log>.rows`, `snapshot`) ends when it has a usable one; a torn last line (a crash mid
 //!   write) is reported, saved beside the log and cut; ids continue after the highest one
-//!   found. The snapshot is brought up to date when the writer ends ([`WriterHandle::join`]). A failed or short write (a full disk) is cut back, so the log always ends with a
-//!   whole record.
+//!   found. The snapshot is brought up to date when the writer ends
+//!   ([`WriterHandle::join`]). A failed or short write (a full disk) is cut back, so the log
+//!   always ends with a whole record.
 //! * Memory: the index keeps a compact [`Summary`](crate::model::record::Summary) per capture
 //!   and the byte range of its line; bodies stay on disk and are read back on demand
 //!   ([`Store::load`]).
@@ -56,7 +57,7 @@ use tokio::sync::broadcast;
 use crate::model::capture::{CaptureId, now_ms};
 use crate::model::exchange::{Exchange, RecordedTarget};
 use crate::model::record::{CaptureRecord, Event, Stored};
-use commit::{Committed, Entry, Sink};
+use commit::{Entry, Sink};
 use index::read_exchanges;
 
 pub use commit::{WriteFailed, WriterHandle};
@@ -69,43 +70,6 @@ pub use sidecar::Lookup;
 pub use stream::stream_rows;
 
 const EVENT_CAPACITY: usize = 4096;
-
-thread_local! {
-    /// Line buffers committed appends handed back, for the next appends on this thread (many
-    /// appends are in flight on one thread at a time, so one buffer would rarely be free).
-    static LINE_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-/// How many line buffers a thread keeps, and up to what size (a big body's line is freed).
-const LINE_BUFFERS_KEEP: usize = 64;
-const LINE_BUFFER_MAX: usize = 16 << 10;
-
-/// A line buffer to encode into: a kept one, or a new one.
-fn line_buffer() -> Vec<u8> {
-    LINE_BUFFERS
-        .try_with(|kept| kept.borrow_mut().pop())
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
-/// What a commit announced (a capture's event), with what is left of the entry freed here, on
-/// the appending task's thread, and its line buffer kept for the next append (see `Spent`).
-fn finish(committed: Committed) -> Option<Arc<Stored>> {
-    let (stored, spent) = match committed {
-        Committed::Capture(stored, spent) => (Some(stored), spent),
-        Committed::Other(spent) => (None, spent),
-    };
-    drop(spent.record);
-    if spent.line.capacity() <= LINE_BUFFER_MAX {
-        let _ = LINE_BUFFERS.try_with(|kept| {
-            let mut kept = kept.borrow_mut();
-            if kept.len() < LINE_BUFFERS_KEEP {
-                kept.push(spent.line);
-            }
-        });
-    }
-    stored
-}
 
 /// Shared handle to the capture log. Cloning is cheap.
 #[derive(Clone)]
@@ -230,15 +194,16 @@ impl Store {
         // Encoded here, on the request's task, so a lane only concatenates; into a buffer an
         // earlier append on this thread handed back, when there is one.
         let tail = if self.sink.to_file() {
-            line::encode_capture_tail(&record, line_buffer())?
+            line::encode_capture_tail(&record, commit::line_buffer())?
         } else {
             Vec::new()
         };
-        match finish(
-            self.sink
-                .commit(Entry::Capture(Arc::new(record)), tail)
-                .await?,
-        ) {
+        match self
+            .sink
+            .commit(Entry::Capture(Arc::new(record)), tail)
+            .await?
+            .finish()
+        {
             Some(stored) => Ok(stored),
             None => bail!("writing capture log: the capture was not committed"),
         }
@@ -252,7 +217,7 @@ impl Store {
             .commit(Entry::Exchange(Arc::new(exchange)), tail)
             .await
             .map(|committed| {
-                finish(committed);
+                committed.finish();
             })
     }
 
@@ -266,7 +231,7 @@ impl Store {
             .commit_as(Entry::Exchange(Arc::new(exchange)), tail, false)
             .await
             .map(|committed| {
-                finish(committed);
+                committed.finish();
             })
     }
 
@@ -282,7 +247,7 @@ impl Store {
             .commit(Entry::Session(forward_to), tail)
             .await
             .map(|committed| {
-                finish(committed);
+                committed.finish();
             })
     }
 
