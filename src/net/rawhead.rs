@@ -160,22 +160,35 @@ impl HeadRecorder {
             match &mut self.state {
                 State::Off => return,
                 State::Head => {
-                    // Only the head bytes are buffered; bodies are skipped by count.
+                    // Only the head bytes are buffered; bodies are skipped by count. A head
+                    // that arrives whole in one read (the usual case) is parsed in place.
+                    let buffered = !self.buf.is_empty();
                     let before = self.buf.len();
-                    self.buf.extend_from_slice(input);
-                    match self.parse_head() {
-                        Ok(Some(used)) => {
-                            let consumed = used - before;
+                    if buffered {
+                        self.buf.extend_from_slice(input);
+                    }
+                    let parsed = parse_head(if buffered { &self.buf } else { input });
+                    match parsed {
+                        Ok(Some((used, head, next))) => {
+                            input = &input[used - before..];
                             self.buf.clear();
-                            input = &input[consumed..];
+                            self.heads.push_back(head);
+                            self.state = next;
                         }
                         Ok(None) => {
+                            if !buffered {
+                                self.buf.extend_from_slice(input);
+                            }
                             if self.buf.len() > MAX_HEAD_BYTES {
                                 self.give_up_on_head();
                             }
                             return;
                         }
                         Err(()) => {
+                            if !buffered {
+                                self.buf
+                                    .extend_from_slice(&input[..input.len().min(MAX_HEAD_BYTES)]);
+                            }
                             self.give_up_on_head();
                             return;
                         }
@@ -204,81 +217,85 @@ impl HeadRecorder {
             }
         }
     }
+}
 
-    /// Parses a complete head from `buf`; returns the bytes it used.
-    fn parse_head(&mut self) -> Result<Option<usize>, ()> {
-        // Tolerate the empty lines RFC 9112 allows before a request line.
-        let skip = self
-            .buf
-            .iter()
-            .take_while(|b| **b == b'\r' || **b == b'\n')
-            .count();
-        if skip == self.buf.len() {
-            return Ok(None);
+/// Parses a complete head from the start of `buf`: the bytes it used, the head, and what
+/// follows it (a body to skip, or the next head).
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawHead, State)>, ()> {
+    // Tolerate the empty lines RFC 9112 allows before a request line.
+    let skip = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    if skip == buf.len() {
+        return Ok(None);
+    }
+    // Uninitialized slots: zeroing all of them would cost more than parsing a usual head.
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let used = match req.parse_with_uninit_headers(&buf[skip..], &mut slots) {
+        Ok(httparse::Status::Complete(n)) => n + skip,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    // One copy of the head; the method, the target and every name and value are slices of
+    // it (no allocation per header).
+    let base = buf.as_ptr() as usize;
+    let head = Bytes::copy_from_slice(&buf[..used]);
+    let slice = |part: &[u8]| match part.len() {
+        0 => Bytes::new(),
+        n => {
+            let at = part.as_ptr() as usize - base;
+            head.slice(at..at + n)
         }
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut slots);
-        let used = match req.parse(&self.buf[skip..]) {
-            Ok(httparse::Status::Complete(n)) => n + skip,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(()),
-        };
-        // One copy of the head; the method, the target and every name and value are slices of
-        // it (no allocation per header).
-        let base = self.buf.as_ptr() as usize;
-        let head = Bytes::copy_from_slice(&self.buf[..used]);
-        let slice = |part: &[u8]| match part.len() {
-            0 => Bytes::new(),
-            n => {
-                let at = part.as_ptr() as usize - base;
-                head.slice(at..at + n)
-            }
-        };
-        // httparse hands these out as `&str`, so they are UTF-8 (a target that is not fails
-        // to parse, here as in hyper, and is captured as a refused head).
-        let text = |part: &str| {
-            ByteStr::from_utf8(slice(part.as_bytes())).unwrap_or_else(|_| ByteStr::copy_from(part))
-        };
-        let method = text(req.method.unwrap_or_default());
-        let target = text(req.path.unwrap_or_default());
-        let headers: Vec<Header> = req
-            .headers
-            .iter()
-            .map(|h| Header::new(text(h.name), slice(h.value)))
-            .collect();
+    };
+    // httparse hands these out as `&str`, so they are UTF-8 (a target that is not fails
+    // to parse, here as in hyper, and is captured as a refused head).
+    let text = |part: &str| {
+        ByteStr::from_utf8(slice(part.as_bytes())).unwrap_or_else(|_| ByteStr::copy_from(part))
+    };
+    let method = text(req.method.unwrap_or_default());
+    let target = text(req.path.unwrap_or_default());
+    let headers: Vec<Header> = req
+        .headers
+        .iter()
+        .map(|h| Header::new(text(h.name), slice(h.value)))
+        .collect();
 
-        let mut chunked = false;
-        let mut length: Option<u64> = None;
-        let mut upgrade = method.eq_ignore_ascii_case("CONNECT");
-        for h in &headers {
-            if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                let v = String::from_utf8_lossy(&h.value).to_ascii_lowercase();
-                chunked = v.rsplit(',').next().is_some_and(|c| c.trim() == "chunked");
-            } else if h.name.eq_ignore_ascii_case("content-length") {
-                length = std::str::from_utf8(&h.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse().ok());
-            } else if h.name.eq_ignore_ascii_case("upgrade") {
-                upgrade = true;
-            }
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    let mut upgrade = method.eq_ignore_ascii_case("CONNECT");
+    for h in &headers {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let v = String::from_utf8_lossy(&h.value).to_ascii_lowercase();
+            chunked = v.rsplit(',').next().is_some_and(|c| c.trim() == "chunked");
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            length = std::str::from_utf8(&h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            upgrade = true;
         }
-        self.heads.push_back(RawHead {
+    }
+    let next = if upgrade {
+        State::Off
+    } else if chunked {
+        State::Chunked(Chunk::SizeLine(Vec::new()))
+    } else {
+        match length {
+            Some(n) if n > 0 => State::Fixed(n),
+            _ => State::Head,
+        }
+    };
+    Ok(Some((
+        used,
+        RawHead {
             method,
             target,
             headers,
-        });
-        self.state = if upgrade {
-            State::Off
-        } else if chunked {
-            State::Chunked(Chunk::SizeLine(Vec::new()))
-        } else {
-            match length {
-                Some(n) if n > 0 => State::Fixed(n),
-                _ => State::Head,
-            }
-        };
-        Ok(Some(used))
-    }
+        },
+        next,
+    )))
 }
 
 enum ChunkStep {
