@@ -109,6 +109,7 @@ fn forward(text: &str) -> Value {
         "no_store": path("no_store"),
         "durable_floor": path("durable_floor"),
         "capture_only_durable": path("capture_only_durable"),
+        "capture_only_no_store": path("capture_only_no_store"),
     })
 }
 
@@ -237,6 +238,10 @@ fn main() {
         (
             "capture only, no forward (durable log)",
             "capture_only_durable",
+        ),
+        (
+            "capture only, no forward (--no-store)",
+            "capture_only_no_store",
         ),
         ("durable", "durable"),
         ("--no-store", "no_store"),

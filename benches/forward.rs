@@ -154,6 +154,7 @@ fn main() {
         // The capture leg alone (no forward): what the durable log costs hooklens at c=1,
         // beside what it costs the durable floor.
         let capture_only = relay_listener(None, Some(&dir.path().join("capture.jsonl"))).await;
+        let capture_memory = relay_listener(None, None).await;
 
         let body = br#"{"type":"video.generation.completed","data":{"id":"job_1","status":"completed","url":"https://cdn.example/v.mp4"}}"#;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -168,21 +169,44 @@ fn main() {
         ]);
         let client = Client::new(client_config(&[]).unwrap());
         let (mut direct, mut stored, mut nostore) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut floor, mut captured) = (Vec::new(), Vec::new());
+        let (mut floor, mut captured, mut captured_memory) = (Vec::new(), Vec::new(), Vec::new());
+        // `HOOKLENS_BENCH_ONLY=nostore` (or `durable`, `captured`, ...) runs that leg alone, ten
+        // times as long, for a profiler; the table is then not printed.
+        if let Ok(only) = std::env::var("HOOKLENS_BENCH_ONLY") {
+            let target = match only.as_str() {
+                "direct" => &receiver,
+                "floor" => &durable_floor,
+                "durable" => &durable,
+                "nostore" => &memory,
+                "captured" => &capture_only,
+                "captured_memory" => &capture_memory,
+                other => panic!("HOOKLENS_BENCH_ONLY: no leg {other:?}"),
+            };
+            let mut times = Vec::new();
+            for _ in 0..10 {
+                times.extend(run(&client, target, &capture).await);
+            }
+            let (p50, p99) = percentiles(times);
+            println!("{only}: p50 {p50} µs, p99 {p99} µs");
+            return;
+        }
         for _round in 0..2 {
             direct.extend(run(&client, &receiver, &capture).await);
             floor.extend(run(&client, &durable_floor, &capture).await);
             stored.extend(run(&client, &durable, &capture).await);
             nostore.extend(run(&client, &memory, &capture).await);
             captured.extend(run(&client, &capture_only, &capture).await);
+            captured_memory.extend(run(&client, &capture_memory, &capture).await);
         }
         let direct = percentiles(direct);
         let stored = percentiles(stored);
         let nostore = percentiles(nostore);
         let floor = percentiles(floor);
         let captured = percentiles(captured);
+        let captured_memory = percentiles(captured_memory);
         let added = |p: (u64, u64)| (p.0 as i64 - direct.0 as i64, p.1 as i64 - direct.1 as i64);
         let (sa, na, fa, ca) = (added(stored), added(nostore), added(floor), added(captured));
+        let cma = added(captured_memory);
         println!("requests per path: 2 rounds × {N} sequential, concurrency 1, keep-alive; log on {}", dir.path().display());
         println!("| path | p50 µs | p99 µs | added p50 µs | added p99 µs | target (added p50) |");
         println!("|---|---:|---:|---:|---:|---|");
@@ -194,6 +218,10 @@ fn main() {
         println!(
             "| capture only (no forward), durable log | {} | {} | {} | {} | (beside the floor) |",
             captured.0, captured.1, ca.0, ca.1
+        );
+        println!(
+            "| capture only (no forward), --no-store | {} | {} | {} | {} | (what relaying adds is the rest) |",
+            captured_memory.0, captured_memory.1, cma.0, cma.1
         );
         println!(
             "| forward, durable log | {} | {} | {} | {} | ≤ 300 {} |",
@@ -211,6 +239,7 @@ fn main() {
                 "direct": {"p50_us": direct.0, "p99_us": direct.1},
                 "durable_floor": {"p50_us": floor.0, "p99_us": floor.1, "added_p50_us": fa.0, "added_p99_us": fa.1},
                 "capture_only_durable": {"p50_us": captured.0, "p99_us": captured.1, "added_p50_us": ca.0, "added_p99_us": ca.1},
+                "capture_only_no_store": {"p50_us": captured_memory.0, "p99_us": captured_memory.1, "added_p50_us": cma.0, "added_p99_us": cma.1},
                 "durable": {"p50_us": stored.0, "p99_us": stored.1, "added_p50_us": sa.0, "added_p99_us": sa.1},
                 "no_store": {"p50_us": nostore.0, "p99_us": nostore.1, "added_p50_us": na.0, "added_p99_us": na.1},
             })
