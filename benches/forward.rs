@@ -8,8 +8,12 @@
 //! disk with nothing else in the way (the honest reference for the durable leg), and a
 //! durable listener that only captures (no forward): what the capture's own path adds, so the
 //! durable forward's excess splits into the capture's and the relay's.
-//! Run: `cargo bench --bench forward` (both legs always run; `HOOKLENS_BENCH_DURABLE` from
-//! older instructions is accepted and changes nothing).
+//! A listener that only captures with `--no-store` splits the `--no-store` forward's excess the
+//! same way.
+//! Run: `cargo bench --bench forward` (every leg runs; `HOOKLENS_BENCH_DURABLE` from older
+//! instructions is accepted and changes nothing). `HOOKLENS_BENCH_ONLY=<leg>` (`direct`,
+//! `floor`, `durable`, `nostore`, `captured`, `captured_memory`) runs one leg alone, ten times
+//! as long, for a profiler.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -168,19 +172,21 @@ fn main() {
             ("Content-Length", len.as_str()),
         ]);
         let client = Client::new(client_config(&[]).unwrap());
-        let (mut direct, mut stored, mut nostore) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut floor, mut captured, mut captured_memory) = (Vec::new(), Vec::new(), Vec::new());
-        // `HOOKLENS_BENCH_ONLY=nostore` (or `durable`, `captured`, ...) runs that leg alone, ten
-        // times as long, for a profiler; the table is then not printed.
+        // Each leg once, by the name `HOOKLENS_BENCH_ONLY` takes.
+        let legs = [
+            ("direct", &receiver),
+            ("floor", &durable_floor),
+            ("durable", &durable),
+            ("nostore", &memory),
+            ("captured", &capture_only),
+            ("captured_memory", &capture_memory),
+        ];
+        // `HOOKLENS_BENCH_ONLY=<leg>` runs that leg alone, ten times as long, for a profiler;
+        // the table is then not printed.
         if let Ok(only) = std::env::var("HOOKLENS_BENCH_ONLY") {
-            let target = match only.as_str() {
-                "direct" => &receiver,
-                "floor" => &durable_floor,
-                "durable" => &durable,
-                "nostore" => &memory,
-                "captured" => &capture_only,
-                "captured_memory" => &capture_memory,
-                other => panic!("HOOKLENS_BENCH_ONLY: no leg {other:?}"),
+            let Some((_, target)) = legs.iter().find(|(name, _)| *name == only) else {
+                let names: Vec<_> = legs.iter().map(|(name, _)| *name).collect();
+                panic!("HOOKLENS_BENCH_ONLY: no leg {only:?} (legs: {})", names.join(", "));
             };
             let mut times = Vec::new();
             for _ in 0..10 {
@@ -190,14 +196,14 @@ fn main() {
             println!("{only}: p50 {p50} µs, p99 {p99} µs");
             return;
         }
+        let mut samples: Vec<Vec<u64>> = vec![Vec::new(); legs.len()];
         for _round in 0..2 {
-            direct.extend(run(&client, &receiver, &capture).await);
-            floor.extend(run(&client, &durable_floor, &capture).await);
-            stored.extend(run(&client, &durable, &capture).await);
-            nostore.extend(run(&client, &memory, &capture).await);
-            captured.extend(run(&client, &capture_only, &capture).await);
-            captured_memory.extend(run(&client, &capture_memory, &capture).await);
+            for ((_, target), times) in legs.iter().zip(&mut samples) {
+                times.extend(run(&client, target, &capture).await);
+            }
         }
+        let [direct, floor, stored, nostore, captured, captured_memory] =
+            samples.try_into().expect("one sample list per leg");
         let direct = percentiles(direct);
         let stored = percentiles(stored);
         let nostore = percentiles(nostore);
